@@ -1,0 +1,178 @@
+//! Wire types of sync API v1, shared by the server and the sync client so the
+//! two cannot drift. Field names and shapes are those of DESIGN.md; more
+//! fields may be added, none removed.
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use utoipa::ToSchema;
+
+use super::{App, Approval, AuditEvent, DecisionKind, NewAuditEvent, Role};
+
+/// Largest page `/v1/changes` and `/v1/audit` serve; larger `limit`s are cut to it.
+pub const MAX_PAGE: u32 = 5000;
+/// Page size when the caller names none.
+pub const DEFAULT_PAGE: u32 = 500;
+/// Most events one ingest call may carry.
+pub const MAX_INGEST_EVENTS: usize = 1000;
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Health {
+    pub status: String,
+    pub version: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Me {
+    pub user: String,
+    pub roles: Vec<Role>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    App,
+    Approval,
+}
+
+impl ChangeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::App => "app",
+            ChangeKind::Approval => "approval",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeOp {
+    Upsert,
+    Delete,
+}
+
+/// One changed entry. `data` is the app or approval object for an upsert
+/// and absent for a delete; it is passed through as raw JSON so neither
+/// side pays to rebuild it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ChangeItem {
+    pub rev: u64,
+    pub kind: ChangeKind,
+    pub op: ChangeOp,
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub data: Option<Box<RawValue>>,
+}
+
+impl ChangeItem {
+    pub fn app(&self) -> Option<serde_json::Result<App>> {
+        (self.kind == ChangeKind::App).then(|| self.decode())?
+    }
+
+    pub fn approval(&self) -> Option<serde_json::Result<Approval>> {
+        (self.kind == ChangeKind::Approval).then(|| self.decode())?
+    }
+
+    fn decode<T: serde::de::DeserializeOwned>(&self) -> Option<serde_json::Result<T>> {
+        self.data.as_ref().map(|raw| serde_json::from_str(raw.get()))
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ChangesPage {
+    pub items: Vec<ChangeItem>,
+    /// Pass as `since` on the next call.
+    pub next: u64,
+    pub more: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AuditPage {
+    pub events: Vec<AuditEvent>,
+    pub more: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AuditHead {
+    pub seq: u64,
+    pub hash: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct IntakeResponse {
+    pub app: App,
+    /// `null` when policy approved the app at intake.
+    pub approval: Option<Approval>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionRequest {
+    pub decision: DecisionKind,
+    #[serde(default)]
+    pub comment: String,
+    /// The approval's `rev` the decision was made on.
+    pub rev: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ApprovalResponse {
+    pub approval: Approval,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RenewalRequest {
+    /// Days from now; the TTL class's length when absent.
+    #[serde(default)]
+    pub days: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AppResponse {
+    pub app: App,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IngestRequest {
+    pub events: Vec<NewAuditEvent>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct IngestResponse {
+    pub accepted: usize,
+    pub head: AuditHead,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ErrorDetail {
+    pub code: String,
+    pub message: String,
+}
+
+/// Every error answer: `{"error":{"code":"..","message":".."}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_delete_has_no_data_on_the_wire() {
+        let item = ChangeItem { rev: 3, kind: ChangeKind::App, op: ChangeOp::Delete, id: "a1".into(), data: None };
+        assert_eq!(
+            serde_json::to_string(&item).unwrap(),
+            r#"{"rev":3,"kind":"app","op":"delete","id":"a1"}"#
+        );
+    }
+
+    #[test]
+    fn error_body_shape() {
+        let body = ErrorBody { error: ErrorDetail { code: "conflict".into(), message: "m".into() } };
+        assert_eq!(serde_json::to_string(&body).unwrap(), r#"{"error":{"code":"conflict","message":"m"}}"#);
+    }
+}

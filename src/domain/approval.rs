@@ -1,0 +1,398 @@
+//! Approval requests and the decision rules: separation of duties, reasons
+//! for rejections, the two-approver rule for high risk, and optimistic
+//! concurrency by revision.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::risk::{Risk, Tier};
+use super::role::{Actor, Role};
+
+/// Longest accepted decision comment.
+pub const MAX_COMMENT_CHARS: usize = 2000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalKind {
+    /// A new app asks to run.
+    NewApp,
+    /// An app asks for production access.
+    ProductionAccess,
+    /// A read-only app asks to come back.
+    Renewal,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalStatus {
+    Pending,
+    Approved,
+    Rejected,
+    Withdrawn,
+}
+
+impl ApprovalStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApprovalStatus::Pending => "pending",
+            ApprovalStatus::Approved => "approved",
+            ApprovalStatus::Rejected => "rejected",
+            ApprovalStatus::Withdrawn => "withdrawn",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionKind {
+    Approve,
+    Reject,
+}
+
+/// One person's decision on a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Decision {
+    pub by: String,
+    pub role: Role,
+    pub decision: DecisionKind,
+    #[serde(default)]
+    pub comment: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Approval {
+    pub id: String,
+    pub app_id: String,
+    /// Name of the app when the request was filed, for lists.
+    pub app_name: String,
+    /// Owner of the app: they may not decide it.
+    pub app_owner: String,
+    pub kind: ApprovalKind,
+    pub requested_by: String,
+    pub status: ApprovalStatus,
+    /// Global revision of the last change; a decision must name it.
+    pub rev: u64,
+    pub risk_score_at_time: u32,
+    /// The risk breakdown when the request was filed.
+    pub risk: Risk,
+    /// The rules the request is reviewed under: `high` or `medium`.
+    pub review_tier: Tier,
+    pub created_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub decisions: Vec<Decision>,
+}
+
+impl Approval {
+    pub fn new(
+        id: String,
+        app: &super::App,
+        kind: ApprovalKind,
+        requested_by: String,
+        review_tier: Tier,
+        now: DateTime<Utc>,
+    ) -> Approval {
+        Approval {
+            id,
+            app_id: app.id.clone(),
+            app_name: app.name.clone(),
+            app_owner: app.owner.clone(),
+            kind,
+            requested_by,
+            status: ApprovalStatus::Pending,
+            rev: 0,
+            risk_score_at_time: app.risk.score,
+            risk: app.risk,
+            review_tier,
+            created_at: now,
+            due_at: due_at(review_tier, now),
+            decided_at: None,
+            decisions: Vec::new(),
+        }
+    }
+
+    pub fn is_overdue(&self, now: DateTime<Utc>) -> bool {
+        self.status == ApprovalStatus::Pending && now > self.due_at
+    }
+
+    fn approvers(&self) -> impl Iterator<Item = &Decision> {
+        self.decisions.iter().filter(|d| d.decision == DecisionKind::Approve)
+    }
+
+    /// Whether the approvals so far satisfy the request's review tier.
+    pub fn approvals_suffice(&self) -> bool {
+        let mut people: Vec<&str> = self.approvers().map(|d| d.by.as_str()).collect();
+        people.sort_unstable();
+        people.dedup();
+        let by_reviewer = self.approvers().any(|d| d.role == Role::Reviewer);
+        match self.review_tier {
+            Tier::High => people.len() >= 2 && by_reviewer,
+            Tier::Medium | Tier::Low => !people.is_empty(),
+        }
+    }
+}
+
+/// When a request filed at `requested_at` must be decided by.
+pub fn due_at(review_tier: Tier, requested_at: DateTime<Utc>) -> DateTime<Utc> {
+    let hours = review_tier.review_sla_hours().unwrap_or(72);
+    requested_at + Duration::hours(hours)
+}
+
+/// Why a decision was refused; each maps to one HTTP status.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecisionError {
+    #[error("you requested this change yourself; someone else must decide it")]
+    OwnRequest,
+    #[error("you own this app; someone else must decide its requests")]
+    OwnApp,
+    #[error("deciding approvals needs the reviewer or lead role")]
+    WrongRole,
+    #[error("high-risk requests are decided by reviewers; leads decide medium risk only")]
+    LeadOnHighRisk,
+    #[error("a rejection needs a reason in the comment")]
+    ReasonRequired,
+    #[error("the comment is {0} characters long; at most {MAX_COMMENT_CHARS} are allowed")]
+    CommentTooLong(usize),
+    #[error("this request is already {0}")]
+    AlreadyDecided(&'static str),
+    #[error("you already approved this request; a second approver must be someone else")]
+    AlreadyApprovedByYou,
+    #[error("the request changed since revision {given} (now {current}); reload it and decide again")]
+    StaleRevision { given: u64, current: u64 },
+}
+
+/// Why `actor` may not decide `approval` at all, before any comment or
+/// revision is looked at. The console uses it to show actions as disabled.
+pub fn may_decide(approval: &Approval, actor: &Actor) -> Result<(), DecisionError> {
+    if !actor.has(Role::Reviewer) && !actor.has(Role::Lead) {
+        return Err(DecisionError::WrongRole);
+    }
+    if approval.requested_by == actor.user {
+        return Err(DecisionError::OwnRequest);
+    }
+    if approval.app_owner == actor.user {
+        return Err(DecisionError::OwnApp);
+    }
+    if approval.review_tier == Tier::High && !actor.has(Role::Reviewer) {
+        return Err(DecisionError::LeadOnHighRisk);
+    }
+    Ok(())
+}
+
+/// The role a decision is recorded under: reviewer when the actor holds it.
+fn deciding_role(actor: &Actor) -> Role {
+    if actor.has(Role::Reviewer) { Role::Reviewer } else { Role::Lead }
+}
+
+/// Applies a decision to a pending request. The caller stores the result
+/// (with a new revision) and its audit event in one transaction.
+pub fn decide(
+    approval: &Approval,
+    actor: &Actor,
+    decision: DecisionKind,
+    comment: &str,
+    rev: u64,
+    now: DateTime<Utc>,
+) -> Result<Approval, DecisionError> {
+    may_decide(approval, actor)?;
+    if approval.status != ApprovalStatus::Pending {
+        return Err(DecisionError::AlreadyDecided(approval.status.as_str()));
+    }
+    if rev != approval.rev {
+        return Err(DecisionError::StaleRevision { given: rev, current: approval.rev });
+    }
+    let comment_chars = comment.chars().count();
+    if comment_chars > MAX_COMMENT_CHARS {
+        return Err(DecisionError::CommentTooLong(comment_chars));
+    }
+    if decision == DecisionKind::Reject && comment.trim().is_empty() {
+        return Err(DecisionError::ReasonRequired);
+    }
+    if decision == DecisionKind::Approve && approval.approvers().any(|d| d.by == actor.user) {
+        return Err(DecisionError::AlreadyApprovedByYou);
+    }
+
+    let mut next = approval.clone();
+    next.decisions.push(Decision {
+        by: actor.user.clone(),
+        role: deciding_role(actor),
+        decision,
+        comment: comment.to_string(),
+        at: now,
+    });
+    match decision {
+        DecisionKind::Reject => {
+            next.status = ApprovalStatus::Rejected;
+            next.decided_at = Some(now);
+        }
+        DecisionKind::Approve if next.approvals_suffice() => {
+            next.status = ApprovalStatus::Approved;
+            next.decided_at = Some(now);
+        }
+        DecisionKind::Approve => {}
+    }
+    Ok(next)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::app::tests::manifest;
+    use crate::domain::App;
+    use chrono::TimeZone;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap()
+    }
+
+    fn request(tier: Tier) -> Approval {
+        let app = App::from_manifest("app-1".into(), "olive".into(), manifest(), now());
+        let mut approval = Approval::new("apr-1".into(), &app, ApprovalKind::NewApp, "olive".into(), tier, now());
+        approval.rev = 7;
+        approval
+    }
+
+    fn riley() -> Actor {
+        Actor::new("riley", [Role::Reviewer])
+    }
+    fn rosa() -> Actor {
+        Actor::new("rosa", [Role::Reviewer])
+    }
+    fn pat() -> Actor {
+        Actor::new("pat", [Role::Lead])
+    }
+
+    #[test]
+    fn sla_due_times() {
+        assert_eq!(request(Tier::High).due_at, now() + Duration::hours(48));
+        assert_eq!(request(Tier::Medium).due_at, now() + Duration::hours(72));
+        let approval = request(Tier::High);
+        assert!(!approval.is_overdue(now() + Duration::hours(48)));
+        assert!(approval.is_overdue(now() + Duration::hours(48) + Duration::seconds(1)));
+    }
+
+    #[test]
+    fn nobody_decides_their_own_request() {
+        let mut approval = request(Tier::Medium);
+        approval.requested_by = "pat".into();
+        approval.app_owner = "omar".into();
+        let err = decide(&approval, &pat(), DecisionKind::Approve, "", 7, now()).unwrap_err();
+        assert_eq!(err, DecisionError::OwnRequest);
+    }
+
+    #[test]
+    fn nobody_decides_for_an_app_they_own() {
+        let mut approval = request(Tier::Medium);
+        approval.requested_by = "someone".into();
+        approval.app_owner = "riley".into();
+        let err = decide(&approval, &riley(), DecisionKind::Approve, "", 7, now()).unwrap_err();
+        assert_eq!(err, DecisionError::OwnApp);
+    }
+
+    #[test]
+    fn owners_and_ingest_may_not_decide() {
+        let approval = request(Tier::Medium);
+        for actor in [Actor::new("omar", [Role::Owner]), Actor::new("bot", [Role::Ingest]), Actor::new("ada", [Role::Admin])] {
+            assert_eq!(decide(&approval, &actor, DecisionKind::Approve, "", 7, now()).unwrap_err(), DecisionError::WrongRole);
+        }
+    }
+
+    #[test]
+    fn rejection_needs_a_reason() {
+        let approval = request(Tier::Medium);
+        let err = decide(&approval, &riley(), DecisionKind::Reject, "   ", 7, now()).unwrap_err();
+        assert_eq!(err, DecisionError::ReasonRequired);
+        let rejected = decide(&approval, &riley(), DecisionKind::Reject, "no DLP on PII", 7, now()).unwrap();
+        assert_eq!(rejected.status, ApprovalStatus::Rejected);
+        assert_eq!(rejected.decided_at, Some(now()));
+    }
+
+    #[test]
+    fn approval_comment_is_optional_but_bounded() {
+        let approval = request(Tier::Medium);
+        assert!(decide(&approval, &riley(), DecisionKind::Approve, "", 7, now()).is_ok());
+        let long = "x".repeat(MAX_COMMENT_CHARS + 1);
+        assert_eq!(
+            decide(&approval, &riley(), DecisionKind::Approve, &long, 7, now()).unwrap_err(),
+            DecisionError::CommentTooLong(MAX_COMMENT_CHARS + 1)
+        );
+    }
+
+    #[test]
+    fn medium_needs_one_reviewer_or_lead() {
+        let approval = request(Tier::Medium);
+        let by_lead = decide(&approval, &pat(), DecisionKind::Approve, "", 7, now()).unwrap();
+        assert_eq!(by_lead.status, ApprovalStatus::Approved);
+        assert_eq!(by_lead.decisions[0].role, Role::Lead);
+        let by_reviewer = decide(&approval, &riley(), DecisionKind::Approve, "", 7, now()).unwrap();
+        assert_eq!(by_reviewer.status, ApprovalStatus::Approved);
+    }
+
+    #[test]
+    fn high_needs_two_distinct_approvers_one_a_reviewer() {
+        let approval = request(Tier::High);
+        let once = decide(&approval, &riley(), DecisionKind::Approve, "", 7, now()).unwrap();
+        assert_eq!(once.status, ApprovalStatus::Pending);
+        let mut again = once.clone();
+        again.rev = 8;
+        assert_eq!(
+            decide(&again, &riley(), DecisionKind::Approve, "", 8, now()).unwrap_err(),
+            DecisionError::AlreadyApprovedByYou
+        );
+        let twice = decide(&again, &rosa(), DecisionKind::Approve, "", 8, now()).unwrap();
+        assert_eq!(twice.status, ApprovalStatus::Approved);
+    }
+
+    #[test]
+    fn a_lead_may_not_decide_high_risk() {
+        let approval = request(Tier::High);
+        assert_eq!(
+            decide(&approval, &pat(), DecisionKind::Approve, "", 7, now()).unwrap_err(),
+            DecisionError::LeadOnHighRisk
+        );
+        assert_eq!(
+            decide(&approval, &pat(), DecisionKind::Reject, "no", 7, now()).unwrap_err(),
+            DecisionError::LeadOnHighRisk
+        );
+        // A lead who is also a reviewer decides as a reviewer.
+        let both = Actor::new("pat", [Role::Lead, Role::Reviewer]);
+        let once = decide(&approval, &both, DecisionKind::Approve, "", 7, now()).unwrap();
+        assert_eq!(once.decisions[0].role, Role::Reviewer);
+    }
+
+    #[test]
+    fn two_approvals_without_a_reviewer_do_not_suffice_for_high() {
+        let mut approval = request(Tier::High);
+        for by in ["pat", "lee"] {
+            approval.decisions.push(Decision {
+                by: by.into(),
+                role: Role::Lead,
+                decision: DecisionKind::Approve,
+                comment: String::new(),
+                at: now(),
+            });
+        }
+        assert!(!approval.approvals_suffice());
+    }
+
+    #[test]
+    fn stale_revision_is_refused() {
+        let approval = request(Tier::Medium);
+        assert_eq!(
+            decide(&approval, &riley(), DecisionKind::Approve, "", 6, now()).unwrap_err(),
+            DecisionError::StaleRevision { given: 6, current: 7 }
+        );
+    }
+
+    #[test]
+    fn decided_requests_are_final() {
+        let approval = request(Tier::Medium);
+        let approved = decide(&approval, &riley(), DecisionKind::Approve, "", 7, now()).unwrap();
+        assert_eq!(
+            decide(&approved, &rosa(), DecisionKind::Reject, "late", 7, now()).unwrap_err(),
+            DecisionError::AlreadyDecided("approved")
+        );
+    }
+}

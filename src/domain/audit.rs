@@ -1,0 +1,396 @@
+//! The audit event and its hash chain:
+//! `hash = SHA-256(prev_hash ‖ canonical event)`, hex encoded, where the
+//! canonical event is the JSON of every field but the two hashes, in a fixed
+//! order, with timestamps at microsecond precision. The first event chains
+//! onto [`GENESIS_HASH`].
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+/// The `prev_hash` of the first event.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Success,
+    Failure,
+    Blocked,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Failure => "failure",
+            Outcome::Blocked => "blocked",
+        }
+    }
+}
+
+impl std::str::FromStr for Outcome {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "success" => Ok(Outcome::Success),
+            "failure" => Ok(Outcome::Failure),
+            "blocked" => Ok(Outcome::Blocked),
+            other => Err(format!("unknown outcome {other:?} (expected success, failure or blocked)")),
+        }
+    }
+}
+
+/// An event before the log gives it a place: what happened, not where in the chain.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewAuditEvent {
+    #[serde(default)]
+    pub actor_id: String,
+    #[serde(default)]
+    pub actor_role: String,
+    #[serde(default)]
+    pub app_id: Option<String>,
+    #[serde(default)]
+    pub version: Option<u32>,
+    #[serde(default)]
+    pub environment: Option<String>,
+    pub action_type: String,
+    #[serde(default)]
+    pub resource_type: String,
+    #[serde(default)]
+    pub resource_id: Option<String>,
+    #[serde(default)]
+    pub data_classification: Option<String>,
+    /// `success` unless stated.
+    #[serde(default)]
+    pub outcome: Option<Outcome>,
+    #[serde(default)]
+    pub error_code: Option<String>,
+    #[serde(default)]
+    pub ip_address: Option<String>,
+    #[serde(default)]
+    pub user_agent: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub request_context: serde_json::Value,
+    #[serde(default)]
+    pub risk_score_at_time: Option<u32>,
+    #[serde(default)]
+    pub approval_id: Option<String>,
+    /// When it happened; the server's clock when not given (ingest may backdate).
+    #[serde(default)]
+    pub timestamp: Option<DateTime<Utc>>,
+}
+
+/// An event in the log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AuditEvent {
+    pub event_id: String,
+    pub seq: u64,
+    pub timestamp: DateTime<Utc>,
+    pub actor_id: String,
+    pub actor_role: String,
+    pub app_id: Option<String>,
+    pub version: Option<u32>,
+    pub environment: Option<String>,
+    pub action_type: String,
+    pub resource_type: String,
+    pub resource_id: Option<String>,
+    pub data_classification: Option<String>,
+    pub outcome: Outcome,
+    pub error_code: Option<String>,
+    pub ip_address: Option<String>,
+    pub user_agent: Option<String>,
+    #[schema(value_type = Object)]
+    pub request_context: serde_json::Value,
+    pub risk_score_at_time: Option<u32>,
+    pub approval_id: Option<String>,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// The fields the hash covers, in the order they are hashed.
+#[derive(Serialize)]
+struct Canonical<'a> {
+    event_id: &'a str,
+    seq: u64,
+    timestamp: &'a str,
+    actor_id: &'a str,
+    actor_role: &'a str,
+    app_id: Option<&'a str>,
+    version: Option<u32>,
+    environment: Option<&'a str>,
+    action_type: &'a str,
+    resource_type: &'a str,
+    resource_id: Option<&'a str>,
+    data_classification: Option<&'a str>,
+    outcome: &'a str,
+    error_code: Option<&'a str>,
+    ip_address: Option<&'a str>,
+    user_agent: Option<&'a str>,
+    request_context: &'a serde_json::Value,
+    risk_score_at_time: Option<u32>,
+    approval_id: Option<&'a str>,
+}
+
+/// Timestamps are hashed, stored and compared in this one format.
+pub fn format_timestamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+/// `at` cut to the microsecond, so it survives a round trip through its text.
+pub fn truncate_to_micros(at: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(at.timestamp_micros()).unwrap_or(at)
+}
+
+impl AuditEvent {
+    /// Places `event` at `seq` after `prev_hash` and computes its hash.
+    pub fn seal(event: NewAuditEvent, event_id: String, seq: u64, at: DateTime<Utc>, prev_hash: &str) -> AuditEvent {
+        let mut sealed = AuditEvent {
+            event_id,
+            seq,
+            timestamp: truncate_to_micros(event.timestamp.unwrap_or(at)),
+            actor_id: event.actor_id,
+            actor_role: event.actor_role,
+            app_id: event.app_id,
+            version: event.version,
+            environment: event.environment,
+            action_type: event.action_type,
+            resource_type: event.resource_type,
+            resource_id: event.resource_id,
+            data_classification: event.data_classification,
+            outcome: event.outcome.unwrap_or(Outcome::Success),
+            error_code: event.error_code,
+            ip_address: event.ip_address,
+            user_agent: event.user_agent,
+            request_context: event.request_context,
+            risk_score_at_time: event.risk_score_at_time,
+            approval_id: event.approval_id,
+            prev_hash: prev_hash.to_string(),
+            hash: String::new(),
+        };
+        sealed.hash = sealed.compute_hash();
+        sealed
+    }
+
+    /// The canonical bytes the hash covers.
+    pub fn canonical(&self) -> Vec<u8> {
+        let timestamp = format_timestamp(self.timestamp);
+        let canonical = Canonical {
+            event_id: &self.event_id,
+            seq: self.seq,
+            timestamp: &timestamp,
+            actor_id: &self.actor_id,
+            actor_role: &self.actor_role,
+            app_id: self.app_id.as_deref(),
+            version: self.version,
+            environment: self.environment.as_deref(),
+            action_type: &self.action_type,
+            resource_type: &self.resource_type,
+            resource_id: self.resource_id.as_deref(),
+            data_classification: self.data_classification.as_deref(),
+            outcome: self.outcome.as_str(),
+            error_code: self.error_code.as_deref(),
+            ip_address: self.ip_address.as_deref(),
+            user_agent: self.user_agent.as_deref(),
+            request_context: &self.request_context,
+            risk_score_at_time: self.risk_score_at_time,
+            approval_id: self.approval_id.as_deref(),
+        };
+        serde_json::to_vec(&canonical).unwrap_or_default()
+    }
+
+    /// `SHA-256(prev_hash ‖ canonical event)`, hex encoded.
+    pub fn compute_hash(&self) -> String {
+        let mut hasher = Sha256::new();
+        hasher.update(self.prev_hash.as_bytes());
+        hasher.update(self.canonical());
+        hex::encode(hasher.finalize())
+    }
+}
+
+/// Where a chain first goes wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChainBreak {
+    #[error("seq {seq}: expected seq {expected} (an event is missing or out of order)")]
+    Gap { seq: u64, expected: u64 },
+    #[error("seq {seq}: prev_hash does not match the hash of seq {previous} (an event was removed or reordered)")]
+    Link { seq: u64, previous: u64 },
+    #[error("seq {seq}: the hash does not match the event's content (the event was edited)")]
+    Content { seq: u64 },
+    #[error("seq {seq}: the log ends at seq {last} but its recorded head is seq {head_seq} (the tail was cut)")]
+    Truncated { seq: u64, last: u64, head_seq: u64 },
+    #[error("seq {seq}: the newest event's hash differs from the recorded head (the tail was rewritten)")]
+    HeadMismatch { seq: u64 },
+}
+
+impl ChainBreak {
+    /// The first `seq` that cannot be trusted.
+    pub fn seq(&self) -> u64 {
+        match self {
+            ChainBreak::Gap { seq, .. }
+            | ChainBreak::Link { seq, .. }
+            | ChainBreak::Content { seq }
+            | ChainBreak::Truncated { seq, .. }
+            | ChainBreak::HeadMismatch { seq } => *seq,
+        }
+    }
+}
+
+/// Checks events one at a time, in `seq` order, without holding them.
+#[derive(Debug, Clone)]
+pub struct ChainVerifier {
+    last_seq: u64,
+    last_hash: String,
+    verified: u64,
+}
+
+impl Default for ChainVerifier {
+    fn default() -> Self {
+        ChainVerifier::new()
+    }
+}
+
+impl ChainVerifier {
+    /// A verifier for a chain that starts at seq 1.
+    pub fn new() -> ChainVerifier {
+        ChainVerifier::resume(0, GENESIS_HASH.to_string())
+    }
+
+    /// A verifier that continues after an event already trusted.
+    pub fn resume(last_seq: u64, last_hash: String) -> ChainVerifier {
+        ChainVerifier { last_seq, last_hash, verified: 0 }
+    }
+
+    pub fn push(&mut self, event: &AuditEvent) -> Result<(), ChainBreak> {
+        let expected = self.last_seq + 1;
+        if event.seq != expected {
+            return Err(ChainBreak::Gap { seq: event.seq.min(expected), expected });
+        }
+        if event.prev_hash != self.last_hash {
+            return Err(ChainBreak::Link { seq: event.seq, previous: self.last_seq });
+        }
+        if event.compute_hash() != event.hash {
+            return Err(ChainBreak::Content { seq: event.seq });
+        }
+        self.last_seq = event.seq;
+        self.last_hash.clone_from(&event.hash);
+        self.verified += 1;
+        Ok(())
+    }
+
+    /// Compares the end of the chain with the head recorded beside it.
+    pub fn finish(&self, head_seq: u64, head_hash: &str) -> Result<(), ChainBreak> {
+        if head_seq > self.last_seq {
+            return Err(ChainBreak::Truncated { seq: self.last_seq + 1, last: self.last_seq, head_seq });
+        }
+        if head_seq == self.last_seq && head_hash != self.last_hash {
+            return Err(ChainBreak::HeadMismatch { seq: self.last_seq });
+        }
+        Ok(())
+    }
+
+    pub fn verified(&self) -> u64 {
+        self.verified
+    }
+
+    pub fn last(&self) -> (u64, &str) {
+        (self.last_seq, &self.last_hash)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn chain(n: u64) -> Vec<AuditEvent> {
+        let at = Utc.with_ymd_and_hms(2026, 11, 1, 8, 0, 0).unwrap();
+        let mut prev = GENESIS_HASH.to_string();
+        (1..=n)
+            .map(|seq| {
+                let event = NewAuditEvent {
+                    actor_id: "riley".into(),
+                    actor_role: "reviewer".into(),
+                    app_id: Some(format!("app-{seq}")),
+                    action_type: "approval.approve".into(),
+                    resource_type: "approval".into(),
+                    request_context: serde_json::json!({"b": 1, "a": [seq]}),
+                    ..NewAuditEvent::default()
+                };
+                let sealed = AuditEvent::seal(event, format!("ev-{seq}"), seq, at, &prev);
+                prev.clone_from(&sealed.hash);
+                sealed
+            })
+            .collect()
+    }
+
+    fn verify(events: &[AuditEvent], head: (u64, &str)) -> Result<u64, ChainBreak> {
+        let mut verifier = ChainVerifier::new();
+        for event in events {
+            verifier.push(event)?;
+        }
+        verifier.finish(head.0, head.1)?;
+        Ok(verifier.verified())
+    }
+
+    #[test]
+    fn an_untouched_chain_verifies() {
+        let events = chain(5);
+        let head = (5, events[4].hash.as_str());
+        assert_eq!(verify(&events, head), Ok(5));
+    }
+
+    #[test]
+    fn an_edited_field_is_named_by_seq() {
+        let mut events = chain(5);
+        let head = (5, events[4].hash.clone());
+        events[2].actor_id = "mallory".into();
+        assert_eq!(verify(&events, (head.0, &head.1)), Err(ChainBreak::Content { seq: 3 }));
+    }
+
+    #[test]
+    fn a_deleted_event_is_a_gap() {
+        let mut events = chain(5);
+        let head = (5, events[4].hash.clone());
+        events.remove(1);
+        assert_eq!(verify(&events, (head.0, &head.1)).unwrap_err().seq(), 2);
+    }
+
+    #[test]
+    fn swapped_contents_break_the_link() {
+        let mut events = chain(5);
+        let head = (5, events[4].hash.clone());
+        let (a, b) = (events[1].clone(), events[2].clone());
+        events[1] = AuditEvent { seq: 2, ..b };
+        events[2] = AuditEvent { seq: 3, ..a };
+        assert_eq!(verify(&events, (head.0, &head.1)).unwrap_err().seq(), 2);
+    }
+
+    #[test]
+    fn a_cut_tail_is_caught_by_the_head() {
+        let mut events = chain(5);
+        let head = (5, events[4].hash.clone());
+        events.truncate(3);
+        assert_eq!(
+            verify(&events, (head.0, &head.1)),
+            Err(ChainBreak::Truncated { seq: 4, last: 3, head_seq: 5 })
+        );
+    }
+
+    #[test]
+    fn canonical_form_is_stable_across_a_json_round_trip() {
+        let events = chain(2);
+        let json = serde_json::to_string(&events[1]).unwrap();
+        let back: AuditEvent = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.compute_hash(), events[1].hash);
+    }
+
+    #[test]
+    fn timestamps_are_hashed_at_microsecond_precision() {
+        let at = Utc.timestamp_opt(1_700_000_000, 123_456_789).unwrap();
+        assert_eq!(format_timestamp(truncate_to_micros(at)), "2023-11-14T22:13:20.123456Z");
+    }
+}

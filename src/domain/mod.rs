@@ -1,0 +1,18 @@
+//! The governance rules, pure: no IO, no clock reads (every rule takes `now`),
+//! no database, no HTTP. The server and the sync client both build on it, and
+//! `api` holds the wire types they share so the two cannot drift.
+
+pub mod api;
+pub mod app;
+pub mod approval;
+pub mod audit;
+pub mod kpi;
+pub mod risk;
+pub mod role;
+pub mod ttl;
+
+pub use app::{App, AppState, Connectivity, Controls, DataClass, ExecEnv, LifecycleTier, Manifest, TtlClass};
+pub use approval::{Approval, ApprovalKind, ApprovalStatus, Decision, DecisionKind};
+pub use audit::{AuditEvent, NewAuditEvent, Outcome};
+pub use risk::{Risk, RiskFactors, Tier};
+pub use role::{Actor, Role, Visibility};

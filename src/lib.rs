@@ -1,0 +1,36 @@
+//! govdeck: a terminal console and catalog server for governing micro-apps.
+//!
+//! The layers, and which may import which (arrows point at what is imported):
+//!
+//! ```text
+//! domain  ← store ← server            (the catalog server)
+//! domain  ← cache ← sync              (the console's local cache and its sync engine)
+//! domain, search, sanitize, config ← panes, widgets ← app ← tui
+//! cli → everything (it only wires the layers together)
+//! ```
+//!
+//! * [`domain`]: the governance rules and wire types; pure, no IO, no clock.
+//! * [`store`]: the server's SQLite schema and one repository per table.
+//! * [`server`]: the axum catalog server over the store and the domain.
+//! * [`cache`]: the console's SQLite cache and its outbox of queued actions.
+//! * [`sync`]: the HTTP client, the sync plan and the background worker.
+//! * [`search`]: the fuzzy filter. [`sanitize`]: untrusted text made safe to draw.
+//! * [`config`]: paths, settings, themes and keymaps.
+//! * [`app`], [`panes`], [`widgets`], [`tui`]: the console.
+//! * [`clock`]: the injected clock. [`seed`]: deterministic demo and scale data.
+
+pub mod app;
+pub mod cache;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod panes;
+pub mod sanitize;
+pub mod search;
+pub mod seed;
+pub mod server;
+pub mod store;
+pub mod sync;
+pub mod tui;
+pub mod widgets;

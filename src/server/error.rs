@@ -1,0 +1,116 @@
+//! API errors: each becomes a status and the documented body
+//! `{"error":{"code":"..","message":".."}}`. Causes of 500s are logged, not
+//! sent.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::domain::api::{ErrorBody, ErrorDetail};
+use crate::domain::approval::DecisionError;
+use crate::domain::ttl::RenewalError;
+use crate::store::StoreError;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError { status, code, message: message.into() }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+
+    pub fn unauthorized(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    pub fn conflict(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::CONFLICT, "conflict", message)
+    }
+
+    /// Logs `cause` and answers a 500 that tells the caller nothing about it.
+    pub fn internal(cause: impl std::fmt::Display) -> ApiError {
+        tracing::error!("internal error: {cause:#}");
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal server error; see the server log")
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> ApiError {
+        match err {
+            StoreError::NotFound { kind, id } => ApiError::not_found(format!("{kind} {id:?} not found")),
+            other => {
+                let chain = error_chain(&other);
+                ApiError::internal(chain)
+            }
+        }
+    }
+}
+
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+impl From<DecisionError> for ApiError {
+    fn from(err: DecisionError) -> ApiError {
+        let message = err.to_string();
+        match err {
+            DecisionError::OwnRequest => ApiError::new(StatusCode::FORBIDDEN, "own_request", message),
+            DecisionError::OwnApp => ApiError::new(StatusCode::FORBIDDEN, "own_app", message),
+            DecisionError::WrongRole => ApiError::new(StatusCode::FORBIDDEN, "wrong_role", message),
+            DecisionError::LeadOnHighRisk => ApiError::new(StatusCode::FORBIDDEN, "lead_on_high_risk", message),
+            DecisionError::ReasonRequired => ApiError::new(StatusCode::BAD_REQUEST, "reason_required", message),
+            DecisionError::CommentTooLong(_) => ApiError::new(StatusCode::BAD_REQUEST, "comment_too_long", message),
+            DecisionError::AlreadyDecided(_) => ApiError::new(StatusCode::CONFLICT, "already_decided", message),
+            DecisionError::AlreadyApprovedByYou => ApiError::new(StatusCode::CONFLICT, "already_approved", message),
+            DecisionError::StaleRevision { .. } => {
+                ApiError::new(StatusCode::PRECONDITION_FAILED, "stale_revision", message)
+            }
+        }
+    }
+}
+
+impl From<RenewalError> for ApiError {
+    fn from(err: RenewalError) -> ApiError {
+        let message = err.to_string();
+        match err {
+            RenewalError::NotAllowed => ApiError::forbidden(message),
+            RenewalError::Decommissioned => ApiError::new(StatusCode::CONFLICT, "final_state", message),
+            RenewalError::NotRenewable(_) => ApiError::new(StatusCode::CONFLICT, "not_renewable", message),
+            RenewalError::BadDays { .. } => ApiError::bad_request(message),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody { error: ErrorDetail { code: self.code.to_string(), message: self.message } };
+        let mut response = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}

@@ -1,0 +1,334 @@
+//! The state changes the API makes, each over one open transaction: load,
+//! apply the domain rule, save at a new revision, append the audit event.
+//! If any step fails the caller's transaction rolls back whole, so a change
+//! never lands without its audit event (audit fails closed).
+
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use rusqlite::Connection;
+use serde_json::json;
+
+use super::error::ApiError;
+use super::request::Origin;
+use crate::domain::api::{ApprovalResponse, IngestRequest, IngestResponse, IntakeResponse, MAX_INGEST_EVENTS};
+use crate::domain::approval::{self, DecisionKind};
+use crate::domain::risk::{self, IntakeReview, Tier};
+use crate::domain::ttl::{self, PolicyStep, Renewal};
+use crate::domain::{Actor, App, AppState, Approval, ApprovalKind, ApprovalStatus, Manifest, NewAuditEvent, Role};
+use crate::store::{apps, approvals, audit, users};
+
+/// The actor recorded for what the policy does on its own.
+pub const POLICY_ACTOR: &str = "policy";
+
+/// Who did it and from where, for the audit events of one call.
+pub struct Ctx<'a> {
+    pub actor: &'a Actor,
+    pub origin: &'a Origin,
+    pub now: DateTime<Utc>,
+}
+
+impl Ctx<'_> {
+    fn event(&self, action_type: &str, app: &App) -> NewAuditEvent {
+        NewAuditEvent {
+            actor_id: self.actor.user.clone(),
+            actor_role: self.actor.primary_role().as_str().to_string(),
+            ip_address: self.origin.ip_address.clone(),
+            user_agent: self.origin.user_agent.clone(),
+            ..app_event(action_type, app)
+        }
+    }
+}
+
+/// An event about `app`, with the fields every app event carries.
+pub fn app_event(action_type: &str, app: &App) -> NewAuditEvent {
+    NewAuditEvent {
+        actor_id: POLICY_ACTOR.into(),
+        actor_role: POLICY_ACTOR.into(),
+        app_id: Some(app.id.clone()),
+        version: Some(app.version),
+        environment: app.environments.first().cloned(),
+        action_type: action_type.into(),
+        resource_type: "app".into(),
+        resource_id: Some(app.id.clone()),
+        data_classification: Some(app.data_classification.as_str().into()),
+        risk_score_at_time: Some(app.risk.score),
+        request_context: json!({}),
+        ..NewAuditEvent::default()
+    }
+}
+
+fn approval_event(base: NewAuditEvent, action_type: &str, approval: &Approval) -> NewAuditEvent {
+    NewAuditEvent {
+        action_type: action_type.into(),
+        resource_type: "approval".into(),
+        resource_id: Some(approval.id.clone()),
+        approval_id: Some(approval.id.clone()),
+        risk_score_at_time: Some(approval.risk_score_at_time),
+        ..base
+    }
+}
+
+pub fn new_id(prefix: &str) -> String {
+    format!("{prefix}_{}", &uuid::Uuid::new_v4().simple().to_string()[..16])
+}
+
+/// `POST /v1/intake`: registers the app and files its review, or approves it by policy.
+pub fn intake(conn: &Connection, ctx: &Ctx<'_>, manifest: Manifest) -> Result<(StatusCode, IntakeResponse), ApiError> {
+    if !ctx.actor.may_submit_intake() {
+        return Err(ApiError::forbidden("submitting intake needs the owner, lead or admin role"));
+    }
+    manifest.validate().map_err(|invalid| ApiError::bad_request(invalid.to_string()))?;
+    let owner = manifest.owner.clone().unwrap_or_else(|| ctx.actor.user.clone());
+    if owner != ctx.actor.user && !ctx.actor.may_file_for_others() {
+        return Err(ApiError::forbidden("only a lead or an admin may file intake for another owner"));
+    }
+    users::check_name(&owner).map_err(ApiError::bad_request)?;
+
+    let mut app = App::from_manifest(new_id("app"), owner, manifest, ctx.now);
+    let review = risk::intake_review(&app.risk, &app.controls);
+    if review == IntakeReview::AutoApproved {
+        ttl::activate(&mut app, ctx.now);
+    }
+    apps::save(conn, &mut app)?;
+    audit::append(conn, ctx.event("app.registered", &app), ctx.now)?;
+
+    let approval = match review {
+        IntakeReview::AutoApproved => {
+            let mut event = app_event("approval.auto_approved", &app);
+            event.request_context = json!({"reason": "low risk with secrets in vault and OTel"});
+            audit::append(conn, event, ctx.now)?;
+            None
+        }
+        IntakeReview::Review(tier) => {
+            let mut approval =
+                Approval::new(new_id("apr"), &app, ApprovalKind::NewApp, ctx.actor.user.clone(), tier, ctx.now);
+            approvals::save(conn, &mut approval)?;
+            audit::append(conn, approval_event(ctx.event("", &app), "approval.requested", &approval), ctx.now)?;
+            Some(approval)
+        }
+    };
+    Ok((StatusCode::CREATED, IntakeResponse { app, approval }))
+}
+
+/// `POST /v1/approvals/{id}/decisions`.
+pub fn decide(
+    conn: &Connection,
+    ctx: &Ctx<'_>,
+    approval_id: &str,
+    decision: DecisionKind,
+    comment: &str,
+    rev: u64,
+) -> Result<(StatusCode, ApprovalResponse), ApiError> {
+    let current = approvals::get(conn, approval_id)?;
+    if !ctx.actor.may_read_app_of(&current.app_owner) {
+        return Err(ApiError::not_found(format!("approval {approval_id:?} not found")));
+    }
+    let mut decided = approval::decide(&current, ctx.actor, decision, comment, rev, ctx.now)?;
+    approvals::save(conn, &mut decided)?;
+
+    let mut app = apps::get(conn, &decided.app_id)?;
+    let action = match decision {
+        DecisionKind::Approve => "approval.approve",
+        DecisionKind::Reject => "approval.reject",
+    };
+    let mut event = approval_event(ctx.event("", &app), action, &decided);
+    event.request_context = json!({"comment": comment, "rev": rev, "status": decided.status.as_str()});
+    audit::append(conn, event, ctx.now)?;
+
+    if decided.status != ApprovalStatus::Pending {
+        let next_state = match (decided.status, decided.kind) {
+            (ApprovalStatus::Approved, ApprovalKind::NewApp | ApprovalKind::Renewal) => {
+                ttl::activate(&mut app, ctx.now);
+                Some("app.activated")
+            }
+            (ApprovalStatus::Approved, ApprovalKind::ProductionAccess) => {
+                if !app.environments.iter().any(|env| env == "production") {
+                    app.environments.push("production".into());
+                }
+                app.updated_at = ctx.now;
+                Some("app.production_access_granted")
+            }
+            (ApprovalStatus::Rejected, ApprovalKind::NewApp) => {
+                app.enter(AppState::Rejected, ctx.now);
+                app.updated_at = ctx.now;
+                Some("app.rejected")
+            }
+            _ => None,
+        };
+        if let Some(action) = next_state {
+            apps::save(conn, &mut app)?;
+            let mut event = approval_event(ctx.event("", &app), action, &decided);
+            event.resource_type = "app".into();
+            event.resource_id = Some(app.id.clone());
+            audit::append(conn, event, ctx.now)?;
+        }
+    }
+    Ok((StatusCode::OK, ApprovalResponse { approval: decided }))
+}
+
+/// What a renewal answers: the app, or the request filed for a read-only app.
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+pub enum RenewalAnswer {
+    App { app: App },
+    Approval { approval: Approval },
+}
+
+/// `POST /v1/apps/{id}/renewals`.
+pub fn renew(conn: &Connection, ctx: &Ctx<'_>, app_id: &str, days: Option<i64>) -> Result<(StatusCode, RenewalAnswer), ApiError> {
+    let app = apps::get(conn, app_id)?;
+    if !ctx.actor.may_read_app_of(&app.owner) {
+        return Err(ApiError::not_found(format!("app {app_id:?} not found")));
+    }
+    match ttl::renew(&app, ctx.actor, days, ctx.now)? {
+        Renewal::Extended { app: mut renewed, previous_expiry } => {
+            apps::save(conn, &mut renewed)?;
+            let mut event = ctx.event("app.renewed", &renewed);
+            event.request_context = json!({
+                "previous_state": app.state.as_str(),
+                "previous_expires_at": previous_expiry,
+                "expires_at": renewed.expires_at,
+            });
+            audit::append(conn, event, ctx.now)?;
+            Ok((StatusCode::OK, RenewalAnswer::App { app: renewed }))
+        }
+        Renewal::NeedsApproval => {
+            if let Some(pending) = approvals::pending_for_app(conn, app_id)? {
+                return Err(ApiError::conflict(format!(
+                    "request {} for this app is already pending review",
+                    pending.id
+                )));
+            }
+            let tier = if app.risk.tier == Tier::High { Tier::High } else { Tier::Medium };
+            let mut approval =
+                Approval::new(new_id("apr"), &app, ApprovalKind::Renewal, ctx.actor.user.clone(), tier, ctx.now);
+            approvals::save(conn, &mut approval)?;
+            audit::append(conn, approval_event(ctx.event("", &app), "approval.requested", &approval), ctx.now)?;
+            Ok((StatusCode::ACCEPTED, RenewalAnswer::Approval { approval }))
+        }
+    }
+}
+
+/// Longest accepted text field of an ingested event.
+const MAX_INGEST_FIELD_CHARS: usize = 500;
+/// Largest accepted `request_context` of an ingested event, as JSON.
+const MAX_INGEST_CONTEXT_BYTES: usize = 8 * 1024;
+/// An app's `last_activity_at` moves at most this often, to keep sync quiet.
+const ACTIVITY_RESOLUTION_HOURS: i64 = 24;
+
+fn check_ingest_field(index: usize, field: &str, value: Option<&str>) -> Result<(), ApiError> {
+    match value {
+        Some(value) if value.chars().count() > MAX_INGEST_FIELD_CHARS => Err(ApiError::bad_request(format!(
+            "events[{index}].{field} is longer than {MAX_INGEST_FIELD_CHARS} characters"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// `POST /v1/audit/events`: runtime events from the platforms.
+pub fn ingest(conn: &Connection, ctx: &Ctx<'_>, request: IngestRequest) -> Result<(StatusCode, IngestResponse), ApiError> {
+    if !ctx.actor.has(Role::Ingest) {
+        return Err(ApiError::forbidden("posting runtime events needs the ingest role"));
+    }
+    if request.events.is_empty() || request.events.len() > MAX_INGEST_EVENTS {
+        return Err(ApiError::bad_request(format!("send 1 to {MAX_INGEST_EVENTS} events per call")));
+    }
+    for (index, event) in request.events.iter().enumerate() {
+        if event.action_type.trim().is_empty() {
+            return Err(ApiError::bad_request(format!("events[{index}].action_type must not be empty")));
+        }
+        for (field, value) in [
+            ("actor_id", Some(event.actor_id.as_str())),
+            ("actor_role", Some(event.actor_role.as_str())),
+            ("app_id", event.app_id.as_deref()),
+            ("environment", event.environment.as_deref()),
+            ("action_type", Some(event.action_type.as_str())),
+            ("resource_type", Some(event.resource_type.as_str())),
+            ("resource_id", event.resource_id.as_deref()),
+            ("data_classification", event.data_classification.as_deref()),
+            ("error_code", event.error_code.as_deref()),
+            ("ip_address", event.ip_address.as_deref()),
+            ("user_agent", event.user_agent.as_deref()),
+            ("approval_id", event.approval_id.as_deref()),
+        ] {
+            check_ingest_field(index, field, value)?;
+        }
+        if event.request_context.to_string().len() > MAX_INGEST_CONTEXT_BYTES {
+            return Err(ApiError::bad_request(format!(
+                "events[{index}].request_context is larger than {MAX_INGEST_CONTEXT_BYTES} bytes"
+            )));
+        }
+        if event.timestamp.is_some_and(|at| at > ctx.now) {
+            return Err(ApiError::bad_request(format!("events[{index}].timestamp is in the future")));
+        }
+    }
+
+    let accepted = request.events.len();
+    let mut appender = audit::Appender::start(conn)?;
+    let mut touched: Vec<(String, DateTime<Utc>)> = Vec::new();
+    for mut event in request.events {
+        if event.actor_id.is_empty() {
+            event.actor_id = ctx.actor.user.clone();
+        }
+        if event.actor_role.is_empty() {
+            event.actor_role = Role::Ingest.as_str().into();
+        }
+        if event.resource_type.is_empty() {
+            event.resource_type = "app".into();
+        }
+        let at = event.timestamp.unwrap_or(ctx.now);
+        if let Some(app_id) = &event.app_id {
+            match touched.iter_mut().find(|(id, _)| id == app_id) {
+                Some((_, latest)) => *latest = (*latest).max(at),
+                None => touched.push((app_id.clone(), at)),
+            }
+        }
+        appender.push(conn, event, ctx.now)?;
+    }
+    let head = appender.finish(conn)?;
+
+    for (app_id, at) in touched {
+        if let Some(mut app) = apps::find(conn, &app_id)?
+            && app.last_activity_at.is_none_or(|last| at - last >= chrono::Duration::hours(ACTIVITY_RESOLUTION_HOURS))
+        {
+            app.last_activity_at = Some(at);
+            apps::save(conn, &mut app)?;
+        }
+    }
+    Ok((StatusCode::CREATED, IngestResponse { accepted, head }))
+}
+
+/// Runs the TTL policy over every app with a step due at `now`, writing each
+/// changed app with one audit event per step (actor `policy`). Returns the
+/// number of steps taken.
+pub fn run_lifecycle(conn: &Connection, now: DateTime<Utc>) -> Result<usize, ApiError> {
+    let mut steps_taken = 0;
+    for mut app in apps::lifecycle_candidates(conn, now)? {
+        let steps = ttl::run_policy(&mut app, now);
+        if steps.is_empty() {
+            continue;
+        }
+        apps::save(conn, &mut app)?;
+        for step in &steps {
+            let mut event = app_event(&step.action_type(), &app);
+            let effective_at = match step {
+                PolicyStep::Transition(t) => t.at,
+                PolicyStep::FlaggedInactive { at } | PolicyStep::RetirementScheduled { at, .. } => *at,
+            };
+            event.request_context = match step {
+                PolicyStep::Transition(t) => {
+                    json!({"from": t.from.as_str(), "to": t.to.as_str(), "effective_at": effective_at})
+                }
+                PolicyStep::FlaggedInactive { .. } => {
+                    json!({"idle_since": app.last_activity_at, "effective_at": effective_at})
+                }
+                PolicyStep::RetirementScheduled { expires_at, .. } => {
+                    json!({"expires_at": expires_at, "effective_at": effective_at})
+                }
+            };
+            audit::append(conn, event, now)?;
+        }
+        steps_taken += steps.len();
+    }
+    Ok(steps_taken)
+}

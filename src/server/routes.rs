@@ -1,0 +1,256 @@
+//! The HTTP handlers of sync API v1. Each is annotated for the OpenAPI
+//! document, which is generated from these annotations.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::ServerState;
+use super::error::ApiError;
+use super::ops::{self, Ctx};
+use super::request::{Caller, Origin, body_bytes, idempotent_write, parse_json};
+use crate::domain::api::{
+    AppResponse, ApprovalResponse, AuditHead, AuditPage, ChangesPage, DEFAULT_PAGE, DecisionRequest, ErrorBody, Health,
+    IngestRequest, IngestResponse, IntakeResponse, MAX_PAGE, Me, RenewalRequest,
+};
+use crate::domain::{Manifest, Visibility};
+use crate::store::{audit, changes};
+
+fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+    query.map(|Query(value)| value).map_err(|rejection| ApiError::bad_request(rejection.body_text()))
+}
+
+fn path(path: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
+    path.map(|Path(value)| value).map_err(|rejection| ApiError::bad_request(rejection.body_text()))
+}
+
+fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {
+    match limit {
+        None => Ok(DEFAULT_PAGE),
+        Some(0) => Err(ApiError::bad_request("limit must be at least 1")),
+        Some(limit) => Ok(limit.min(MAX_PAGE)),
+    }
+}
+
+fn visibility(caller: &Caller) -> Result<Visibility, ApiError> {
+    caller.0.visibility().ok_or_else(|| ApiError::forbidden("this token may not read the catalog"))
+}
+
+#[utoipa::path(get, path = "/v1/health", tag = "sync",
+    responses((status = 200, description = "The server is up", body = Health)))]
+pub async fn health() -> Json<Health> {
+    Json(Health { status: "ok".into(), version: env!("CARGO_PKG_VERSION").into() })
+}
+
+#[utoipa::path(get, path = "/v1/me", tag = "sync", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller", body = Me),
+        (status = 401, description = "No or bad token", body = ErrorBody),
+    ))]
+pub async fn me(caller: Caller) -> Json<Me> {
+    Json(Me { user: caller.0.user, roles: caller.0.roles })
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ChangesQuery {
+    /// The `next` of the previous page; 0 (the default) for everything.
+    #[serde(default)]
+    pub since: u64,
+    /// Page size, 1 to 5000 (larger values are cut to 5000); 500 when absent.
+    pub limit: Option<u32>,
+}
+
+#[utoipa::path(get, path = "/v1/changes", tag = "sync", security(("bearer" = [])), params(ChangesQuery),
+    responses(
+        (status = 200, description = "Apps and approval requests changed after `since` that the caller may read", body = ChangesPage),
+        (status = 400, description = "Bad query", body = ErrorBody),
+        (status = 401, description = "No or bad token", body = ErrorBody),
+        (status = 403, description = "The token may not read the catalog", body = ErrorBody),
+    ))]
+pub async fn changes(
+    State(state): State<ServerState>,
+    caller: Caller,
+    params: Result<Query<ChangesQuery>, QueryRejection>,
+) -> Result<Json<ChangesPage>, ApiError> {
+    let params = query(params)?;
+    let limit = page_limit(params.limit)?;
+    let visibility = visibility(&caller)?;
+    let page = state.db.read(move |conn| Ok(changes::page(conn, params.since, limit, &visibility)?)).await?;
+    Ok(Json(page))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    /// The last `seq` already read; 0 (the default) for everything.
+    #[serde(default)]
+    pub after: u64,
+    /// Page size, 1 to 5000 (larger values are cut to 5000); 500 when absent.
+    pub limit: Option<u32>,
+}
+
+#[utoipa::path(get, path = "/v1/audit", tag = "sync", security(("bearer" = [])), params(AuditQuery),
+    responses(
+        (status = 200, description = "Audit events after `after` that the caller may read", body = AuditPage),
+        (status = 400, description = "Bad query", body = ErrorBody),
+        (status = 401, description = "No or bad token", body = ErrorBody),
+        (status = 403, description = "The token may not read the catalog", body = ErrorBody),
+    ))]
+pub async fn audit_page(
+    State(state): State<ServerState>,
+    caller: Caller,
+    params: Result<Query<AuditQuery>, QueryRejection>,
+) -> Result<Json<AuditPage>, ApiError> {
+    let params = query(params)?;
+    let limit = page_limit(params.limit)?;
+    let visibility = visibility(&caller)?;
+    let (events, more) = state.db.read(move |conn| Ok(audit::page(conn, params.after, limit, &visibility)?)).await?;
+    Ok(Json(AuditPage { events, more }))
+}
+
+#[utoipa::path(get, path = "/v1/audit/head", tag = "sync", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The newest event's seq and hash", body = AuditHead),
+        (status = 401, description = "No or bad token", body = ErrorBody),
+    ))]
+pub async fn audit_head(State(state): State<ServerState>, _caller: Caller) -> Result<Json<AuditHead>, ApiError> {
+    Ok(Json(state.db.read(|conn| Ok(audit::head(conn)?)).await?))
+}
+
+#[utoipa::path(post, path = "/v1/intake", tag = "actions", security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retried request")),
+    request_body = Manifest,
+    responses(
+        (status = 201, description = "The app and, unless approved by policy, its request", body = IntakeResponse),
+        (status = 400, description = "Bad manifest", body = ErrorBody),
+        (status = 401, description = "No or bad token", body = ErrorBody),
+        (status = 403, description = "Role does not allow it", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 422, description = "Idempotency-Key reused for a different request", body = ErrorBody),
+    ))]
+pub async fn intake(
+    State(state): State<ServerState>,
+    caller: Caller,
+    origin: Origin,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let manifest: Manifest = parse_json(&body)?;
+    let actor = caller.0;
+    let op_actor = actor.clone();
+    idempotent_write(&state, &actor, &headers, "POST /v1/intake".into(), body_bytes(&body), move |conn, now| {
+        ops::intake(conn, &Ctx { actor: &op_actor, origin: &origin, now }, manifest)
+    })
+    .await
+}
+
+#[utoipa::path(post, path = "/v1/approvals/{id}/decisions", tag = "actions", security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "Approval request id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retried request"),
+    ),
+    request_body = DecisionRequest,
+    responses(
+        (status = 200, description = "The request after the decision", body = ApprovalResponse),
+        (status = 400, description = "Bad body, or a rejection without a reason", body = ErrorBody),
+        (status = 401, description = "No or bad token", body = ErrorBody),
+        (status = 403, description = "Role or separation of duties forbids it", body = ErrorBody),
+        (status = 404, description = "No such request the caller may read", body = ErrorBody),
+        (status = 409, description = "Already decided", body = ErrorBody),
+        (status = 412, description = "`rev` is stale", body = ErrorBody),
+        (status = 422, description = "Idempotency-Key reused for a different request", body = ErrorBody),
+    ))]
+pub async fn decide(
+    State(state): State<ServerState>,
+    caller: Caller,
+    origin: Origin,
+    headers: HeaderMap,
+    id: Result<Path<String>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let id = path(id)?;
+    let request: DecisionRequest = parse_json(&body)?;
+    let actor = caller.0;
+    let op_actor = actor.clone();
+    let route = format!("POST /v1/approvals/{id}/decisions");
+    idempotent_write(&state, &actor, &headers, route, body_bytes(&body), move |conn, now| {
+        let ctx = Ctx { actor: &op_actor, origin: &origin, now };
+        ops::decide(conn, &ctx, &id, request.decision, &request.comment, request.rev)
+    })
+    .await
+}
+
+#[utoipa::path(post, path = "/v1/apps/{id}/renewals", tag = "actions", security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "App id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retried request"),
+    ),
+    request_body(content = Option<RenewalRequest>, description = "`{\"days\":N}`, optional"),
+    responses(
+        (status = 200, description = "Renewed at once", body = AppResponse),
+        (status = 202, description = "Read-only app: a re-approval request was filed", body = ApprovalResponse),
+        (status = 400, description = "Bad body or days", body = ErrorBody),
+        (status = 401, description = "No or bad token", body = ErrorBody),
+        (status = 403, description = "Only the owner or a lead may renew", body = ErrorBody),
+        (status = 404, description = "No such app the caller may read", body = ErrorBody),
+        (status = 409, description = "Decommissioned, not renewable, or a request is already pending", body = ErrorBody),
+        (status = 422, description = "Idempotency-Key reused for a different request", body = ErrorBody),
+    ))]
+pub async fn renew(
+    State(state): State<ServerState>,
+    caller: Caller,
+    origin: Origin,
+    headers: HeaderMap,
+    id: Result<Path<String>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let id = path(id)?;
+    let request: RenewalRequest = match body_bytes(&body) {
+        [] if body.is_ok() => RenewalRequest::default(),
+        _ => parse_json(&body)?,
+    };
+    let actor = caller.0;
+    let op_actor = actor.clone();
+    let route = format!("POST /v1/apps/{id}/renewals");
+    idempotent_write(&state, &actor, &headers, route, body_bytes(&body), move |conn, now| {
+        ops::renew(conn, &Ctx { actor: &op_actor, origin: &origin, now }, &id, request.days)
+    })
+    .await
+}
+
+#[utoipa::path(post, path = "/v1/audit/events", tag = "actions", security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retried request")),
+    request_body = IngestRequest,
+    responses(
+        (status = 201, description = "Events appended to the log", body = IngestResponse),
+        (status = 400, description = "Bad events", body = ErrorBody),
+        (status = 401, description = "No or bad token", body = ErrorBody),
+        (status = 403, description = "Needs the ingest role", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 422, description = "Idempotency-Key reused for a different request", body = ErrorBody),
+    ))]
+pub async fn ingest(
+    State(state): State<ServerState>,
+    caller: Caller,
+    origin: Origin,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let request: IngestRequest = parse_json(&body)?;
+    let actor = caller.0;
+    let op_actor = actor.clone();
+    idempotent_write(&state, &actor, &headers, "POST /v1/audit/events".into(), body_bytes(&body), move |conn, now| {
+        ops::ingest(conn, &Ctx { actor: &op_actor, origin: &origin, now }, request)
+    })
+    .await
+}
+
+pub async fn fallback() -> ApiError {
+    ApiError::not_found("no such endpoint; see GET /v1/openapi.json")
+}

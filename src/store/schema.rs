@@ -1,0 +1,128 @@
+//! Schema of the server database, applied in numbered steps recorded in
+//! `PRAGMA user_version`.
+
+use rusqlite::Connection;
+
+use super::{Result, StoreError};
+
+/// The audit table, the same in the server database and the console's
+/// cache, so one reader and one verifier serve both.
+#[macro_export]
+macro_rules! audit_table_sql {
+    () => {
+        "
+    CREATE TABLE audit (
+        seq                  INTEGER PRIMARY KEY,
+        event_id             TEXT NOT NULL,
+        timestamp            TEXT NOT NULL,
+        actor_id             TEXT NOT NULL,
+        actor_role           TEXT NOT NULL,
+        app_id               TEXT,
+        version              INTEGER,
+        environment          TEXT,
+        action_type          TEXT NOT NULL,
+        resource_type        TEXT NOT NULL,
+        resource_id          TEXT,
+        data_classification  TEXT,
+        outcome              TEXT NOT NULL,
+        error_code           TEXT,
+        ip_address           TEXT,
+        user_agent           TEXT,
+        request_context      TEXT NOT NULL,
+        risk_score_at_time   INTEGER,
+        approval_id          TEXT,
+        prev_hash            TEXT NOT NULL,
+        hash                 TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX audit_by_app ON audit(app_id, seq);
+    "
+    };
+}
+
+const MIGRATIONS: &[&str] = &[
+    // 1: the catalog, the change log, the audit chain, users, idempotency.
+    concat!(
+    "
+    CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) STRICT;
+
+    CREATE TABLE users (
+        name        TEXT PRIMARY KEY,
+        roles       TEXT NOT NULL,
+        token_hash  TEXT NOT NULL UNIQUE,
+        created_at  TEXT NOT NULL,
+        revoked_at  TEXT
+    ) STRICT;
+
+    CREATE TABLE apps (
+        id          TEXT PRIMARY KEY,
+        owner       TEXT NOT NULL,
+        state       TEXT NOT NULL,
+        expires_at  TEXT,
+        last_activity_at TEXT,
+        rev         INTEGER NOT NULL,
+        data        TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX apps_by_owner ON apps(owner);
+    CREATE INDEX apps_by_state ON apps(state);
+
+    CREATE TABLE approvals (
+        id      TEXT PRIMARY KEY,
+        app_id  TEXT NOT NULL,
+        status  TEXT NOT NULL,
+        rev     INTEGER NOT NULL,
+        data    TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX approvals_by_app ON approvals(app_id, status);
+
+    -- The newest change of each entry, per audience (the owner who may read
+    -- it); a change of owner leaves a delete for the old owner.
+    CREATE TABLE changes (
+        rev       INTEGER PRIMARY KEY,
+        kind      TEXT NOT NULL,
+        id        TEXT NOT NULL,
+        audience  TEXT NOT NULL,
+        op        TEXT NOT NULL,
+        UNIQUE (kind, id, audience)
+    ) STRICT;
+    CREATE INDEX changes_by_audience ON changes(audience, rev);
+
+    ",
+    audit_table_sql!(),
+    "
+
+    CREATE TABLE idempotency (
+        user          TEXT NOT NULL,
+        key           TEXT NOT NULL,
+        request_hash  TEXT NOT NULL,
+        status        INTEGER NOT NULL,
+        body          TEXT NOT NULL,
+        created_at    TEXT NOT NULL,
+        PRIMARY KEY (user, key)
+    ) STRICT;
+    "
+    ),
+];
+
+pub fn migrate(conn: &mut Connection) -> Result<()> {
+    apply(conn, MIGRATIONS)
+}
+
+/// Applies the steps of `migrations` that `PRAGMA user_version` says are
+/// missing, each in its own transaction; refuses a database from a newer build.
+pub fn apply(conn: &mut Connection, migrations: &[&str]) -> Result<()> {
+    let known = migrations.len() as i64;
+    let found: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    if found > known {
+        return Err(StoreError::SchemaTooNew { found, known });
+    }
+    for (index, sql) in migrations.iter().enumerate().skip(found as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", index as i64 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
