@@ -83,6 +83,9 @@ pub fn intake(conn: &Connection, ctx: &Ctx<'_>, manifest: Manifest) -> Result<(S
         return Err(ApiError::forbidden("only a lead or an admin may file intake for another owner"));
     }
     users::check_name(&owner).map_err(ApiError::bad_request)?;
+    if owner != ctx.actor.user && !users::exists(conn, &owner)? {
+        return Err(ApiError::bad_request(format!("owner {owner:?} is not an active user")));
+    }
 
     let mut app = App::from_manifest(new_id("app"), owner, manifest, ctx.now);
     let review = risk::intake_review(&app.risk, &app.controls);
@@ -124,9 +127,17 @@ pub fn decide(
         return Err(ApiError::not_found(format!("approval {approval_id:?} not found")));
     }
     let mut decided = approval::decide(&current, ctx.actor, decision, comment, rev, ctx.now)?;
+    let mut app = apps::get(conn, &decided.app_id)?;
+    // An approval would bring the app back to life; decommissioned is final.
+    if decision == DecisionKind::Approve && app.state == AppState::Decommissioned {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "final_state",
+            "the app is decommissioned; that is final, so this request can only be rejected",
+        ));
+    }
     approvals::save(conn, &mut decided)?;
 
-    let mut app = apps::get(conn, &decided.app_id)?;
     let action = match decision {
         DecisionKind::Approve => "approval.approve",
         DecisionKind::Reject => "approval.reject",
