@@ -16,7 +16,7 @@
 //! * [`sync`]: the HTTP client, the sync plan and the background worker.
 //! * [`search`]: the fuzzy filter. [`sanitize`]: untrusted text made safe to draw.
 //! * [`config`]: paths, settings, themes and keymaps.
-//! * [`app`], [`panes`], [`widgets`], [`tui`]: the console.
+//! * [`app`], [`panes`], [`widgets`], [`tui`]: the console; [`console`] wires it to the cache and sync.
 //! * [`clock`]: the injected clock. [`seed`]: deterministic demo and scale data.
 
 pub mod app;
@@ -24,7 +24,9 @@ pub mod cache;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod console;
 pub mod domain;
+pub mod import; // TEMP-IMPORT-WIRING
 pub mod panes;
 pub mod sanitize;
 pub mod search;

@@ -1,20 +1,23 @@
 //! The command line: clap definitions and the dispatch to each layer.
-//! Exit codes: 0 success, 1 error, 2 usage error, 3 authentication error,
-//! 4 conflict (someone decided first, or the state forbids it), 5 the
-//! action was queued offline, 6 the audit chain failed verification.
+//!
+//! Exit codes: 0 success, 1 error, 2 usage error, 3 authentication or
+//! permission error, 4 conflict (someone decided first, or the state forbids
+//! it), 5 the action was queued offline, 6 the audit chain failed
+//! verification, 7 the server's audit history was rewritten under the cache.
+
+mod client;
+mod console;
+mod demo;
+mod server;
+mod table;
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::clock::{Clock, SystemClock};
-use crate::domain::Role;
-use crate::server::{self, ServerState};
-use crate::store::{self, Store};
+use crate::domain::{AppState, Role};
 
 pub const EXIT_ERROR: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
@@ -22,6 +25,7 @@ pub const EXIT_AUTH: u8 = 3;
 pub const EXIT_CONFLICT: u8 = 4;
 pub const EXIT_QUEUED: u8 = 5;
 pub const EXIT_TAMPERED: u8 = 6;
+pub const EXIT_HISTORY_REWRITTEN: u8 = 7;
 
 /// The default address `govdeck serve` listens on.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8470";
@@ -29,12 +33,47 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8470";
 #[derive(Debug, Parser)]
 #[command(name = "govdeck", version, about = "Govern micro-apps: a terminal console and its catalog server")]
 pub struct Cli {
+    #[command(flatten)]
+    pub client: ClientArgs,
+    #[command(flatten)]
+    pub ui: UiArgs,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
 
+/// How the console and the scriptable commands reach the server.
+#[derive(Debug, Clone, Args)]
+pub struct ClientArgs {
+    /// Catalog server URL (else GOVDECK_SERVER, else `server` in config.toml).
+    #[arg(long, global = true, env = "GOVDECK_SERVER")]
+    pub server: Option<String>,
+    /// File holding the bearer token, mode 600 (GOVDECK_TOKEN wins when set).
+    #[arg(long, global = true)]
+    pub token_file: Option<PathBuf>,
+}
+
+/// How the console looks and which keys it takes.
+#[derive(Debug, Clone, Args)]
+pub struct UiArgs {
+    /// Theme: dark, light, ansi16, or a file NAME.toml in the config's themes/ directory.
+    #[arg(long, global = true)]
+    pub theme: Option<String>,
+    /// Keymap: default, vim, or a file NAME.toml in the config's keymaps/ directory.
+    #[arg(long, global = true)]
+    pub keymap: Option<String>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Open the console on a seeded demo catalog served in-process on a loopback port.
+    Demo {
+        /// Which demo user to be.
+        #[arg(long = "as", value_enum, default_value = "reviewer")]
+        role: demo::DemoRole,
+        /// Seed this many apps (ten audit events each) instead of the demo catalog.
+        #[arg(long)]
+        apps: Option<usize>,
+    },
     /// Run the catalog server (the system of record).
     Serve(ServeArgs),
     /// Manage the server's users and their bearer tokens.
@@ -42,9 +81,37 @@ pub enum Command {
     Users(UsersCommand),
     /// Fill an empty server database with deterministic demo data at scale.
     Seed(SeedArgs),
-    /// Read or verify the audit log.
-    #[command(subcommand)]
-    Audit(AuditCommand),
+    /// Bring the local cache up to date with the server (and send queued actions).
+    Sync,
+    /// List apps from the cache.
+    Apps(AppsArgs),
+    /// List pending approval requests from the cache.
+    Approvals(JsonArgs),
+    /// Approve a request.
+    Approve {
+        /// Approval request id.
+        id: String,
+        #[arg(long, default_value = "")]
+        comment: String,
+    },
+    /// Reject a request; a reason is required.
+    Reject {
+        /// Approval request id.
+        id: String,
+        #[arg(long)]
+        comment: String,
+    },
+    /// Renew an app (by id or exact name).
+    Renew {
+        app: String,
+        /// Days from now; the app's TTL class when absent.
+        #[arg(long)]
+        days: Option<i64>,
+    },
+    /// Show the audit log from the cache, or verify a chain.
+    Audit(AuditArgs),
+    /// Governance KPIs computed from the cache.
+    Kpi(JsonArgs),
 }
 
 #[derive(Debug, Args)]
@@ -88,6 +155,10 @@ fn parse_role(text: &str) -> Result<Role, String> {
     text.parse()
 }
 
+fn parse_state(text: &str) -> Result<AppState, String> {
+    text.parse()
+}
+
 #[derive(Debug, Args)]
 pub struct SeedArgs {
     #[arg(long, env = "GOVDECK_DB")]
@@ -103,13 +174,47 @@ pub struct SeedArgs {
     pub seed: u64,
 }
 
+#[derive(Debug, Args)]
+pub struct JsonArgs {
+    /// JSON output (stable; see README).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AppsArgs {
+    /// Fuzzy filter over name, owner, team and purpose; best matches first.
+    #[arg(long)]
+    pub filter: Option<String>,
+    #[arg(long, value_parser = parse_state)]
+    pub state: Option<AppState>,
+    #[arg(long)]
+    pub owner: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[command(subcommand)]
+    pub command: Option<AuditCommand>,
+    /// Only events of this app (id).
+    #[arg(long)]
+    pub app: Option<String>,
+    /// At most this many events, newest first.
+    #[arg(long, default_value_t = 50)]
+    pub limit: u32,
+    #[arg(long)]
+    pub json: bool,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Check the hash chain end to end and name the first bad seq.
+    /// Check the hash chain end to end and name the first bad seq: of a
+    /// server database with --db, else of the local cache.
     Verify {
-        /// A server database.
         #[arg(long)]
-        db: PathBuf,
+        db: Option<PathBuf>,
     },
 }
 
@@ -132,143 +237,31 @@ pub fn run() -> ExitCode {
 }
 
 fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
+    let client = cli.client;
+    let ui = cli.ui;
     match cli.command {
-        Some(Command::Serve(args)) => serve(args),
-        Some(Command::Users(command)) => users(command),
-        Some(Command::Seed(args)) => seed(args),
-        Some(Command::Audit(AuditCommand::Verify { db })) => verify_server_db(&db),
-        None => {
-            eprintln!("govdeck: the console is not built yet; see `govdeck --help`");
-            Ok(ExitCode::from(EXIT_USAGE))
+        None => console::console(&client, &ui),
+        Some(Command::Demo { role, apps }) => console::demo(role, apps, &ui),
+        Some(Command::Serve(args)) => server::serve(args),
+        Some(Command::Users(command)) => server::users(command),
+        Some(Command::Seed(args)) => server::seed(args),
+        Some(Command::Audit(AuditArgs { command: Some(AuditCommand::Verify { db: Some(db) }), .. })) => {
+            server::verify_server_db(&db)
         }
+        Some(Command::Audit(AuditArgs { command: Some(AuditCommand::Verify { db: None }), .. })) => {
+            client::verify_cache(&client)
+        }
+        Some(Command::Audit(args)) => client::audit(&client, &args),
+        Some(Command::Sync) => client::sync(&client),
+        Some(Command::Apps(args)) => client::apps(&client, &args),
+        Some(Command::Approvals(args)) => client::approvals(&client, args.json),
+        Some(Command::Approve { id, comment }) => {
+            client::decide(&client, &id, crate::domain::DecisionKind::Approve, &comment)
+        }
+        Some(Command::Reject { id, comment }) => {
+            client::decide(&client, &id, crate::domain::DecisionKind::Reject, &comment)
+        }
+        Some(Command::Renew { app, days }) => client::renew(&client, &app, days),
+        Some(Command::Kpi(args)) => client::kpi(&client, args.json),
     }
 }
-
-fn init_logging(default: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("GOVDECK_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
-}
-
-fn runtime() -> color_eyre::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
-}
-
-/// Completes on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
-    }
-}
-
-fn serve(args: ServeArgs) -> color_eyre::Result<ExitCode> {
-    init_logging("info");
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    if args.demo {
-        let mut store = Store::open(&args.db)?;
-        if store::apps::count(store.conn())? == 0 {
-            let tokens: Vec<(String, String)> = color_eyre::eyre::bail!("SEED-PENDING");
-            println!("demo catalog seeded into {}; demo users and their tokens:", args.db.display());
-            for (user, token) in tokens {
-                println!("  {user:<12} {token}");
-            }
-        }
-    }
-    let state = ServerState::open(&args.db, clock)?;
-    let rt = runtime()?;
-    rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(args.listen).await?;
-        tracing::info!("govdeck catalog server listening on http://{}", listener.local_addr()?);
-        server::serve(listener, state, Duration::from_secs(server::LIFECYCLE_INTERVAL_SECS), shutdown_signal()).await?;
-        tracing::info!("stopped cleanly");
-        color_eyre::Result::<()>::Ok(())
-    })?;
-    Ok(ExitCode::SUCCESS)
-}
-
-fn users(command: UsersCommand) -> color_eyre::Result<ExitCode> {
-    let now = SystemClock.now();
-    match command {
-        UsersCommand::Add { name, roles, db } => {
-            let mut store = Store::open(&db)?;
-            let token = store.write(|conn| store::users::add(conn, &name, &roles, now))?;
-            println!("{token}");
-        }
-        UsersCommand::List { db } => {
-            let store = Store::open(&db)?;
-            let users = store::users::list(store.conn())?;
-            println!("{:<24} {:<28} {:<28} STATUS", "NAME", "ROLES", "CREATED");
-            for user in users {
-                let roles = user.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(",");
-                let status = user.revoked_at.map_or("active".to_string(), |at| format!("revoked {at}"));
-                println!("{:<24} {:<28} {:<28} {status}", user.name, roles, user.created_at);
-            }
-        }
-        UsersCommand::Revoke { name, db } => {
-            let mut store = Store::open(&db)?;
-            if store.write(|conn| store::users::revoke(conn, &name, now))? {
-                eprintln!("revoked {name}");
-            } else {
-                eprintln!("govdeck: no active user named {name:?}");
-                return Ok(ExitCode::from(EXIT_ERROR));
-            }
-        }
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn seed(args: SeedArgs) -> color_eyre::Result<ExitCode> {
-    let mut store = Store::open(&args.db)?;
-    let _ = &mut store;
-    let report: SeedReportPending = color_eyre::eyre::bail!("SEED-PENDING {}", args.seed);
-    let secs = report.elapsed.as_secs_f64();
-    println!(
-        "seeded {} apps, {} approval requests and {} audit events into {} in {secs:.1} s",
-        report.apps,
-        report.approvals,
-        report.events,
-        args.db.display()
-    );
-    Ok(ExitCode::SUCCESS)
-}
-
-fn verify_server_db(db: &Path) -> color_eyre::Result<ExitCode> {
-    if !db.exists() {
-        color_eyre::eyre::bail!("{} does not exist", db.display());
-    }
-    let store = Store::open_read_only(db)?;
-    let report = store::audit::verify(store.conn())?;
-    let secs = report.elapsed.as_secs_f64();
-    let rate = if secs > 0.0 { report.verified as f64 / secs } else { 0.0 };
-    match report.result {
-        Ok(()) => {
-            println!(
-                "audit chain ok: {} events verified in {secs:.2} s ({rate:.0} events/s); head seq {} {}",
-                report.verified, report.head.seq, report.head.hash
-            );
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(broken) => {
-            println!("audit chain BROKEN at seq {}: {broken}", broken.seq());
-            println!("{} events verified before it in {secs:.2} s", report.verified);
-            Ok(ExitCode::from(EXIT_TAMPERED))
-        }
-    }
-}
-
-struct SeedReportPending { elapsed: Duration, apps: usize, approvals: usize, events: usize }

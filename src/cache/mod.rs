@@ -1,0 +1,102 @@
+//! The console's local SQLite cache: one database per server and user,
+//! created on first use. It holds what the user may read of the catalog,
+//! the audit events with their hashes, the sync cursors and the verified
+//! audit head, and the outbox of actions not yet confirmed by the server.
+//! The console and the scriptable commands read only this.
+
+pub mod audit;
+pub mod catalog;
+pub mod outbox;
+mod schema;
+
+use std::path::Path;
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error("cache database error")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("cached JSON does not decode")]
+    Json(#[from] serde_json::Error),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error("{kind} {id:?} is not in the cache; run `govdeck sync` first")]
+    NotFound { kind: &'static str, id: String },
+    #[error("cannot create the cache directory {path}")]
+    Dir { path: String, source: std::io::Error },
+}
+
+pub type Result<T, E = CacheError> = std::result::Result<T, E>;
+
+/// Cursor keys in `meta`.
+pub const CHANGES_CURSOR: &str = "changes_next";
+pub const LAST_SYNC_AT: &str = "last_sync_at";
+pub const ME: &str = "me";
+pub const SERVER: &str = "server";
+/// `all` when the user reads the whole catalog (and so the whole chain), `owner` otherwise.
+pub const VISIBILITY: &str = "visibility";
+
+pub struct Cache {
+    conn: Connection,
+}
+
+impl Cache {
+    pub fn open(path: &Path) -> Result<Cache> {
+        if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|source| CacheError::Dir { path: dir.display().to_string(), source })?;
+        }
+        Cache::init(Connection::open(path)?)
+    }
+
+    pub fn open_in_memory() -> Result<Cache> {
+        Cache::init(Connection::open_in_memory()?)
+    }
+
+    fn init(mut conn: Connection) -> Result<Cache> {
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        schema::migrate(&mut conn)?;
+        Ok(Cache { conn })
+    }
+
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Runs `f` in one write transaction; commits when it returns `Ok`.
+    pub fn write<T, E>(&mut self, f: impl FnOnce(&Connection) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<CacheError>,
+    {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(CacheError::from)?;
+        let value = f(&tx)?;
+        tx.commit().map_err(CacheError::from)?;
+        Ok(value)
+    }
+
+    /// Runs `f` over one consistent snapshot.
+    pub fn read<T, E>(&mut self, f: impl FnOnce(&Connection) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<CacheError>,
+    {
+        let tx = self.conn.transaction().map_err(CacheError::from)?;
+        let value = f(&tx)?;
+        tx.finish().map_err(CacheError::from)?;
+        Ok(value)
+    }
+}
+
+pub fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>> {
+    Ok(conn.prepare_cached("SELECT value FROM meta WHERE key = ?1")?.query_row([key], |row| row.get(0)).optional()?)
+}
+
+pub fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    )?
+    .execute([key, value])?;
+    Ok(())
+}

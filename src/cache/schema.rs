@@ -1,0 +1,63 @@
+//! Schema of the console's cache, applied in numbered steps recorded in
+//! `PRAGMA user_version`.
+
+use rusqlite::Connection;
+
+use super::Result;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: the catalog as the user may read it, the audit chain, the outbox.
+    concat!(
+        "
+    CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) STRICT;
+
+    CREATE TABLE apps (
+        id          TEXT PRIMARY KEY,
+        name        TEXT NOT NULL,
+        owner       TEXT NOT NULL,
+        state       TEXT NOT NULL,
+        expires_at  TEXT,
+        rev         INTEGER NOT NULL,
+        data        TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX apps_by_name ON apps(name);
+    CREATE INDEX apps_by_owner ON apps(owner);
+
+    CREATE TABLE approvals (
+        id      TEXT PRIMARY KEY,
+        app_id  TEXT NOT NULL,
+        status  TEXT NOT NULL,
+        rev     INTEGER NOT NULL,
+        data    TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX approvals_by_status ON approvals(status);
+    ",
+        crate::audit_table_sql!(),
+        "
+    CREATE INDEX audit_by_action ON audit(action_type, timestamp);
+
+    CREATE TABLE outbox (
+        id               INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind             TEXT NOT NULL,
+        target_id        TEXT NOT NULL,
+        body             TEXT NOT NULL,
+        idempotency_key  TEXT NOT NULL UNIQUE,
+        rev              INTEGER,
+        status           TEXT NOT NULL,
+        attempts         INTEGER NOT NULL DEFAULT 0,
+        message          TEXT,
+        response         TEXT,
+        created_at       TEXT NOT NULL,
+        updated_at       TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX outbox_by_status ON outbox(status, id);
+    "
+    ),
+];
+
+pub fn migrate(conn: &mut Connection) -> Result<()> {
+    Ok(crate::store::schema::apply(conn, MIGRATIONS)?)
+}

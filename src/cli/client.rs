@@ -1,0 +1,434 @@
+//! The scriptable commands over the local cache: `sync`, `apps`,
+//! `approvals`, `approve`, `reject`, `renew`, `audit`, `audit verify`.
+//! They share the cache, the outbox and the sync engine with the console.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use color_eyre::eyre::{WrapErr, eyre};
+
+use super::table::{Column, render};
+use super::{
+    AppsArgs, AuditArgs, ClientArgs, EXIT_AUTH, EXIT_CONFLICT, EXIT_ERROR, EXIT_HISTORY_REWRITTEN, EXIT_QUEUED,
+    EXIT_TAMPERED, EXIT_USAGE,
+};
+use crate::cache::outbox::{self, ActionKind};
+use crate::cache::{self, Cache, CacheError, audit, catalog};
+use crate::config::paths::{self, Dirs};
+use crate::config::settings::{self, FileSettings, Token};
+use crate::domain::api::Me;
+use crate::domain::approval::{self, MAX_COMMENT_CHARS};
+use crate::domain::{Actor, App, ApprovalStatus, DecisionKind};
+use crate::sync::client::Client;
+use crate::sync::engine::{ActionOutcome, Progress, SyncError, Syncer};
+
+/// Everything a client command needs, resolved once.
+pub struct Context {
+    pub server: String,
+    pub token: Token,
+    pub cache_path: PathBuf,
+    pub dirs: Dirs,
+    pub settings: FileSettings,
+}
+
+pub fn context(args: &ClientArgs) -> color_eyre::Result<Context> {
+    let dirs = paths::from_env()?;
+    let settings = settings::load(&dirs.config)?;
+    let server = args
+        .server
+        .clone()
+        .or_else(|| settings.server.clone())
+        .ok_or_else(|| eyre!("no server: pass --server URL, set GOVDECK_SERVER, or put `server = \"URL\"` in {}", dirs.config.join("config.toml").display()))?;
+    let token_file = args.token_file.clone().or_else(|| settings.token_file.clone());
+    let token = settings::resolve_token(std::env::var("GOVDECK_TOKEN").ok(), token_file.as_deref(), &dirs.config)?;
+    let cache_path = paths::cache_file(&dirs.cache, &server, token.expose());
+    Ok(Context { server, token, cache_path, dirs, settings })
+}
+
+fn open_cache(ctx: &Context) -> color_eyre::Result<Cache> {
+    Cache::open(&ctx.cache_path).wrap_err_with(|| format!("cannot open the cache {}", ctx.cache_path.display()))
+}
+
+fn syncer(ctx: &Context) -> color_eyre::Result<Syncer> {
+    let client = Client::new(&ctx.server, &ctx.token)?;
+    Ok(Syncer::new(client, Arc::new(Mutex::new(open_cache(ctx)?))))
+}
+
+fn runtime() -> color_eyre::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?)
+}
+
+/// The exit code for a sync that failed.
+fn sync_failure(err: &SyncError) -> ExitCode {
+    eprintln!("govdeck: sync failed: {err}");
+    ExitCode::from(match err {
+        SyncError::History(_) => EXIT_HISTORY_REWRITTEN,
+        SyncError::Client(client) if matches!(client.status(), Some(401 | 403)) => EXIT_AUTH,
+        _ => EXIT_ERROR,
+    })
+}
+
+pub fn sync(args: &ClientArgs) -> color_eyre::Result<ExitCode> {
+    let ctx = context(args)?;
+    let syncer = syncer(&ctx)?;
+    let interactive = std::io::stderr().is_terminal();
+    let show = move |p: Progress| {
+        if interactive {
+            let total = p.total.map(|t| format!("/{t}")).unwrap_or_default();
+            eprint!("\r\x1b[2Ksync: {} {}{total}", p.phase.label(), p.done);
+            let _ = std::io::stderr().flush();
+        }
+    };
+    let result = runtime()?.block_on(syncer.sync_once(&show));
+    if interactive {
+        eprint!("\r\x1b[2K");
+    }
+    match result {
+        Ok(report) => {
+            eprintln!(
+                "synced {} changes and {} audit events in {:.2} s; sent {} actions, {} refused, {} still queued",
+                report.changes,
+                report.events,
+                report.elapsed.as_secs_f64(),
+                report.sent,
+                report.refused,
+                report.still_queued
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(err) => Ok(sync_failure(&err)),
+    }
+}
+
+fn expires_in(app: &App, now: DateTime<Utc>) -> String {
+    match app.expires_at {
+        None => "—".into(),
+        Some(at) => {
+            if at < now { format!("-{}d", (now - at).num_days()) } else { format!("{}d", (at - now).num_days()) }
+        }
+    }
+}
+
+fn print_json<T: serde::Serialize>(value: &T) -> color_eyre::Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn apps(args: &ClientArgs, apps_args: &AppsArgs) -> color_eyre::Result<ExitCode> {
+    let ctx = context(args)?;
+    let cache = open_cache(&ctx)?;
+    let mut apps = catalog::apps(cache.conn())?;
+    apps.retain(|app| {
+        apps_args.state.is_none_or(|state| app.state == state)
+            && apps_args.owner.as_deref().is_none_or(|owner| app.owner == owner)
+    });
+    if let Some(query) = apps_args.filter.as_deref() {
+        let records = apps.iter().map(|app| [app.name.as_str(), &app.owner, &app.team, &app.purpose]);
+        let ranked: Vec<usize> = crate::search::filter(query, records).iter().map(|m| m.index).collect();
+        let mut slots: Vec<Option<App>> = apps.into_iter().map(Some).collect();
+        apps = ranked.into_iter().filter_map(|index| slots[index].take()).collect();
+    }
+    if apps_args.json {
+        return print_json(&apps);
+    }
+    let now = Utc::now();
+    let columns = [
+        Column { header: "NAME", width: 22 },
+        Column { header: "OWNER", width: 10 },
+        Column { header: "TIER", width: 6 },
+        Column { header: "CLASS", width: 9 },
+        Column { header: "STATE", width: 14 },
+        Column { header: "EXPIRES", width: 7 },
+        Column { header: "USERS", width: 5 },
+    ];
+    let rows: Vec<Vec<String>> = apps
+        .iter()
+        .map(|app| {
+            vec![
+                app.name.clone(),
+                app.owner.clone(),
+                app.risk.tier.as_str().into(),
+                app.data_classification.as_str().into(),
+                app.state.as_str().into(),
+                expires_in(app, now),
+                app.expected_users.to_string(),
+            ]
+        })
+        .collect();
+    print!("{}", render(&columns, &rows));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn due_label(due_at: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let (prefix, span) = if due_at < now { ("overdue ", now - due_at) } else { ("in ", due_at - now) };
+    if span.num_hours() >= 48 {
+        format!("{prefix}{}d", span.num_days())
+    } else {
+        format!("{prefix}{}h", span.num_hours())
+    }
+}
+
+pub fn approvals(args: &ClientArgs, json: bool) -> color_eyre::Result<ExitCode> {
+    let ctx = context(args)?;
+    let cache = open_cache(&ctx)?;
+    let now = Utc::now();
+    let mut pending: Vec<_> = catalog::approvals(cache.conn())?
+        .into_iter()
+        .filter(|approval| approval.status == ApprovalStatus::Pending)
+        .collect();
+    // Overdue first, then riskiest, then oldest: the order a reviewer works in.
+    pending.sort_by(|a, b| {
+        b.is_overdue(now)
+            .cmp(&a.is_overdue(now))
+            .then(b.risk_score_at_time.cmp(&a.risk_score_at_time))
+            .then(a.created_at.cmp(&b.created_at))
+    });
+    if json {
+        return print_json(&pending);
+    }
+    let columns = [
+        Column { header: "ID", width: 20 },
+        Column { header: "APP", width: 20 },
+        Column { header: "RISK", width: 9 },
+        Column { header: "BY", width: 10 },
+        Column { header: "DUE", width: 12 },
+        Column { header: "OK", width: 2 },
+    ];
+    let rows: Vec<Vec<String>> = pending
+        .iter()
+        .map(|a| {
+            vec![
+                a.id.clone(),
+                a.app_name.clone(),
+                format!("{} {}", a.review_tier.as_str(), a.risk_score_at_time),
+                a.requested_by.clone(),
+                due_label(a.due_at, now),
+                a.decisions.len().to_string(),
+            ]
+        })
+        .collect();
+    print!("{}", render(&columns, &rows));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cached_me(cache: &Cache) -> color_eyre::Result<Actor> {
+    let me: Me = cache::meta_get(cache.conn(), cache::ME)?
+        .map(|json| serde_json::from_str(&json))
+        .transpose()?
+        .ok_or_else(|| eyre!("the cache does not know who you are yet; run `govdeck sync` first"))?;
+    Ok(Actor::new(me.user, me.roles))
+}
+
+fn outcome_exit(outcome: ActionOutcome) -> ExitCode {
+    match outcome {
+        ActionOutcome::Done(message) => {
+            println!("{message}");
+            ExitCode::SUCCESS
+        }
+        ActionOutcome::Queued(reason) => {
+            eprintln!("queued: {reason}; it will be sent on the next `govdeck sync`");
+            ExitCode::from(EXIT_QUEUED)
+        }
+        ActionOutcome::Refused { status, code, message } => {
+            eprintln!("govdeck: the server refused it: {message} (HTTP {status}, {code})");
+            ExitCode::from(match status {
+                401 | 403 => EXIT_AUTH,
+                409 | 412 => EXIT_CONFLICT,
+                _ => EXIT_ERROR,
+            })
+        }
+    }
+}
+
+/// Writes the action to the outbox, then sends it.
+fn queue_and_send(ctx: &Context, kind: ActionKind, target: &str, body: serde_json::Value, rev: Option<u64>) -> color_eyre::Result<ExitCode> {
+    let syncer = syncer(ctx)?;
+    let action = {
+        let mut cache = syncer.cache.lock().map_err(|_| eyre!("cache lock poisoned"))?;
+        if let Some(existing) = outbox::queued_for(cache.conn(), target)? {
+            eprintln!("govdeck: action #{} on {target} is already queued; run `govdeck sync` to send it", existing.id);
+            return Ok(ExitCode::from(EXIT_QUEUED));
+        }
+        cache.write(|conn| outbox::enqueue(conn, kind, target, &body, rev, Utc::now()))?
+    };
+    match runtime()?.block_on(syncer.send(&action)) {
+        Ok(outcome) => Ok(outcome_exit(outcome)),
+        Err(err) => Ok(sync_failure(&err)),
+    }
+}
+
+pub fn decide(args: &ClientArgs, id: &str, decision: DecisionKind, comment: &str) -> color_eyre::Result<ExitCode> {
+    if decision == DecisionKind::Reject && comment.trim().is_empty() {
+        eprintln!("govdeck: a rejection needs a reason: --comment \"…\"");
+        return Ok(ExitCode::from(EXIT_USAGE));
+    }
+    if comment.chars().count() > MAX_COMMENT_CHARS {
+        eprintln!("govdeck: the comment is longer than {MAX_COMMENT_CHARS} characters");
+        return Ok(ExitCode::from(EXIT_USAGE));
+    }
+    let ctx = context(args)?;
+    let (request, me) = {
+        let cache = open_cache(&ctx)?;
+        let request = match catalog::approval(cache.conn(), id) {
+            Ok(request) => request,
+            Err(err @ CacheError::NotFound { .. }) => {
+                eprintln!("govdeck: {err}");
+                return Ok(ExitCode::from(EXIT_ERROR));
+            }
+            Err(err) => return Err(err.into()),
+        };
+        (request, cached_me(&cache)?)
+    };
+    if let Err(reason) = approval::may_decide(&request, &me) {
+        eprintln!("govdeck: you may not decide {id}: {reason}");
+        return Ok(ExitCode::from(EXIT_AUTH));
+    }
+    let kind = match decision {
+        DecisionKind::Approve => ActionKind::Approve,
+        DecisionKind::Reject => ActionKind::Reject,
+    };
+    let body = serde_json::json!({"decision": decision, "comment": comment, "rev": request.rev});
+    queue_and_send(&ctx, kind, id, body, Some(request.rev))
+}
+
+pub fn renew(args: &ClientArgs, key: &str, days: Option<i64>) -> color_eyre::Result<ExitCode> {
+    let ctx = context(args)?;
+    let app = {
+        let cache = open_cache(&ctx)?;
+        match catalog::app_by_id_or_name(cache.conn(), key) {
+            Ok(app) => app,
+            Err(err @ CacheError::NotFound { .. }) => {
+                eprintln!("govdeck: {err}");
+                return Ok(ExitCode::from(EXIT_ERROR));
+            }
+            Err(err) => return Err(err.into()),
+        }
+    };
+    let body = match days {
+        Some(days) => serde_json::json!({"days": days}),
+        None => serde_json::json!({}),
+    };
+    queue_and_send(&ctx, ActionKind::Renew, &app.id, body, Some(app.rev))
+}
+
+pub fn audit(args: &ClientArgs, audit_args: &AuditArgs) -> color_eyre::Result<ExitCode> {
+    let ctx = context(args)?;
+    let cache = open_cache(&ctx)?;
+    let events = match &audit_args.app {
+        Some(app) => audit::for_app(cache.conn(), app, audit_args.limit)?,
+        None => audit::recent(cache.conn(), audit_args.limit)?,
+    };
+    if audit_args.json {
+        return print_json(&events);
+    }
+    let columns = [
+        Column { header: "SEQ", width: 7 },
+        Column { header: "TIME (UTC)", width: 16 },
+        Column { header: "ACTOR", width: 10 },
+        Column { header: "ACTION", width: 18 },
+        Column { header: "OUTCOME", width: 7 },
+        Column { header: "APP", width: 10 },
+    ];
+    let rows: Vec<Vec<String>> = events
+        .iter()
+        .map(|e| {
+            vec![
+                e.seq.to_string(),
+                e.timestamp.format("%Y-%m-%d %H:%M").to_string(),
+                e.actor_id.clone(),
+                e.action_type.clone(),
+                e.outcome.as_str().into(),
+                e.app_id.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let text = render(&columns, &rows);
+    print!("{text}");
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn verify_cache(args: &ClientArgs) -> color_eyre::Result<ExitCode> {
+    let ctx = context(args)?;
+    let cache = open_cache(&ctx)?;
+    let started = std::time::Instant::now();
+    let report = audit::verify(cache.conn())?;
+    let secs = started.elapsed().as_secs_f64();
+    let scope = if report.full_chain { "full chain" } else { "your events (each hash and every link between neighbours)" };
+    match report.result {
+        Ok(()) => {
+            println!(
+                "cache audit ok ({scope}): {} events verified in {secs:.2} s; head seq {} {}",
+                report.verified, report.head.seq, report.head.hash
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(broken) => {
+            println!("cache audit chain BROKEN at seq {}: {broken}", broken.seq());
+            Ok(ExitCode::from(EXIT_TAMPERED))
+        }
+    }
+}
+
+fn share(pct: Option<f64>) -> String {
+    pct.map_or("—".to_string(), |pct| format!("{pct:.0}%"))
+}
+
+fn hours(value: Option<f64>) -> String {
+    value.map_or("—".to_string(), |h| if h >= 48.0 { format!("{:.1} d", h / 24.0) } else { format!("{h:.1} h") })
+}
+
+pub fn kpi(args: &ClientArgs, json: bool) -> color_eyre::Result<ExitCode> {
+    let ctx = context(args)?;
+    let cache = open_cache(&ctx)?;
+    let apps = catalog::apps(cache.conn())?;
+    let approvals = catalog::approvals(cache.conn())?;
+    let dlp = audit::dlp_blocks_by_month(cache.conn())?;
+    let kpis = crate::domain::kpi::compute(&apps, &approvals, &dlp, Utc::now());
+    if json {
+        return print_json(&kpis);
+    }
+    let t = &kpis.active_by_tier;
+    let d = &kpis.active_by_data_class;
+    let lines = [
+        ("active apps", format!("{} (high {}, medium {}, low {})", kpis.active_apps, t.high, t.medium, t.low)),
+        ("by data class", format!("pii {}, sensitive {}, internal {}, public {}", d.pii, d.sensitive, d.internal, d.public)),
+        (
+            "inventory coverage",
+            format!("{} ({} registered, {} discovered)", share(kpis.coverage_pct), kpis.registered_apps, kpis.discovered_apps),
+        ),
+        (
+            "compliance",
+            format!(
+                "manifest {}, OTel {}, backups {}, SBOM {}",
+                share(kpis.manifest_complete_pct),
+                share(kpis.otel_pct),
+                share(kpis.backups_pct),
+                share(kpis.sbom_pct)
+            ),
+        ),
+        ("pending approvals", format!("{} ({} overdue)", kpis.pending_approvals, kpis.overdue_approvals)),
+        (
+            "time to approve",
+            format!("median {}, p90 {}", hours(kpis.median_hours_to_approve), hours(kpis.p90_hours_to_approve)),
+        ),
+        ("auto-approved", share(kpis.auto_approved_pct)),
+        ("high-risk apps", kpis.high_risk_apps.to_string()),
+        ("TTL compliance", share(kpis.ttl_compliance_pct)),
+        ("expiring", format!("{} in 7 days, {} in 30 days", kpis.expiring_7d, kpis.expiring_30d)),
+        ("quarantined", format!("{} (read-only {})", kpis.quarantined, kpis.read_only)),
+        ("over budget", kpis.over_budget.to_string()),
+        (
+            "DLP blocks / month",
+            kpis.dlp_blocks_per_month.iter().map(|(_, n)| n.to_string()).collect::<Vec<_>>().join(" "),
+        ),
+    ];
+    for (label, value) in lines {
+        println!("{label:<20} {value}");
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,97 @@
+//! `govdeck` (no subcommand) and `govdeck demo`: open the console. The
+//! first frame comes from the cache; the runtime task syncs behind it.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::Utc;
+use color_eyre::eyre::WrapErr;
+use tokio::sync::mpsc;
+
+use super::client::context;
+use super::demo::{DemoRole, DemoServer};
+use super::{ClientArgs, UiArgs};
+use crate::app::{App, UiSettings};
+use crate::cache::Cache;
+use crate::config::settings::{FileSettings, Token};
+use crate::config::theme;
+use crate::console::{SYNC_INTERVAL_SECS, load_data, run_runtime};
+use crate::sync::client::Client;
+use crate::sync::engine::Syncer;
+
+/// Everything the console needs to start.
+struct Session<'a> {
+    server: &'a str,
+    token: &'a Token,
+    cache_path: &'a Path,
+    config_dir: Option<&'a Path>,
+    settings: &'a FileSettings,
+}
+
+async fn run(session: Session<'_>, ui: &UiArgs) -> color_eyre::Result<()> {
+    let mut cache = Cache::open(session.cache_path)
+        .wrap_err_with(|| format!("cannot open the cache {}", session.cache_path.display()))?;
+    let data = cache.read(|conn| load_data(conn, session.server))?;
+    let theme_name = ui.theme.as_deref().or(session.settings.theme.as_deref()).unwrap_or(theme::DEFAULT_THEME);
+    let keymap_name =
+        ui.keymap.as_deref().or(session.settings.keymap.as_deref()).unwrap_or(crate::config::keymap::DEFAULT_KEYMAP);
+    let settings = UiSettings::load(theme_name, keymap_name, session.config_dir, theme::no_color_from_env());
+    let app = App::new(data, settings, Utc::now());
+
+    let client = Client::new(session.server, session.token)?;
+    let syncer = Syncer::new(client, Arc::new(Mutex::new(cache)));
+    let (effects_tx, effects_rx) = mpsc::unbounded_channel();
+    let (events_tx, events_rx) = mpsc::unbounded_channel();
+    let interval = Duration::from_secs(session.settings.sync_interval_secs.unwrap_or(SYNC_INTERVAL_SECS).max(1));
+    let runtime = tokio::spawn(run_runtime(syncer, effects_rx, events_tx, interval));
+    let result = crate::tui::run(app, events_rx, effects_tx).await;
+    runtime.abort();
+    let _ = runtime.await;
+    result?;
+    Ok(())
+}
+
+fn tokio_runtime() -> color_eyre::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?)
+}
+
+/// `govdeck`: the console against the configured server.
+pub fn console(client: &ClientArgs, ui: &UiArgs) -> color_eyre::Result<ExitCode> {
+    let ctx = context(client)?;
+    let session = Session {
+        server: &ctx.server,
+        token: &ctx.token,
+        cache_path: &ctx.cache_path,
+        config_dir: Some(&ctx.dirs.config),
+        settings: &ctx.settings,
+    };
+    tokio_runtime()?.block_on(run(session, ui))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `govdeck demo`: the console against an in-process demo server.
+pub fn demo(role: DemoRole, apps: Option<usize>, ui: &UiArgs) -> color_eyre::Result<ExitCode> {
+    let dirs = crate::config::paths::from_env().ok();
+    let settings = dirs
+        .as_ref()
+        .and_then(|dirs| crate::config::settings::load(&dirs.config).ok())
+        .unwrap_or_default();
+    let rt = tokio_runtime()?;
+    rt.block_on(async {
+        let server = DemoServer::start(role, apps).await?;
+        let cache_path = server.dir.path().join("cache.sqlite");
+        let session = Session {
+            server: &server.url,
+            token: &server.token,
+            cache_path: &cache_path,
+            config_dir: dirs.as_ref().map(|dirs| dirs.config.as_path()),
+            settings: &settings,
+        };
+        let result = run(session, ui).await;
+        server.stop().await;
+        result
+    })?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,139 @@
+//! The server-side commands: `serve`, `users`, `seed` and `audit verify --db`.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{EXIT_ERROR, EXIT_TAMPERED, SeedArgs, ServeArgs, UsersCommand};
+use crate::clock::{Clock, SystemClock};
+use crate::server::{self, ServerState};
+use crate::store::{self, Store};
+
+pub fn init_logging(default: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("GOVDECK_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+pub fn runtime() -> color_eyre::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+pub fn serve(args: ServeArgs) -> color_eyre::Result<ExitCode> {
+    init_logging("info");
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    if args.demo {
+        let mut store = Store::open(&args.db)?;
+        if store::apps::count(store.conn())? == 0 {
+            let tokens = crate::seed::seed_demo(&mut store, clock.now())?;
+            println!("demo catalog seeded into {}; demo users and their tokens:", args.db.display());
+            for (user, token) in tokens {
+                println!("  {user:<12} {token}");
+            }
+        }
+    }
+    let state = ServerState::open(&args.db, clock)?;
+    let rt = runtime()?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(args.listen).await?;
+        tracing::info!("govdeck catalog server listening on http://{}", listener.local_addr()?);
+        server::serve(listener, state, Duration::from_secs(server::LIFECYCLE_INTERVAL_SECS), shutdown_signal()).await?;
+        tracing::info!("stopped cleanly");
+        color_eyre::Result::<()>::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn users(command: UsersCommand) -> color_eyre::Result<ExitCode> {
+    let now = SystemClock.now();
+    match command {
+        UsersCommand::Add { name, roles, db } => {
+            let mut store = Store::open(&db)?;
+            let token = store.write(|conn| store::users::add(conn, &name, &roles, now))?;
+            println!("{token}");
+        }
+        UsersCommand::List { db } => {
+            let store = Store::open(&db)?;
+            let users = store::users::list(store.conn())?;
+            println!("{:<24} {:<28} {:<28} STATUS", "NAME", "ROLES", "CREATED");
+            for user in users {
+                let roles = user.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(",");
+                let status = user.revoked_at.map_or("active".to_string(), |at| format!("revoked {at}"));
+                println!("{:<24} {:<28} {:<28} {status}", user.name, roles, user.created_at);
+            }
+        }
+        UsersCommand::Revoke { name, db } => {
+            let mut store = Store::open(&db)?;
+            if store.write(|conn| store::users::revoke(conn, &name, now))? {
+                eprintln!("revoked {name}");
+            } else {
+                eprintln!("govdeck: no active user named {name:?}");
+                return Ok(ExitCode::from(EXIT_ERROR));
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn seed(args: SeedArgs) -> color_eyre::Result<ExitCode> {
+    let mut store = Store::open(&args.db)?;
+    let options =
+        crate::seed::SeedOptions { apps: args.apps, events: args.events, seed: args.seed, now: SystemClock.now() };
+    let report = crate::seed::seed(&mut store, &options)?;
+    let secs = report.elapsed.as_secs_f64();
+    println!(
+        "seeded {} apps, {} approval requests and {} audit events into {} in {secs:.1} s",
+        report.apps,
+        report.approvals,
+        report.events,
+        args.db.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn verify_server_db(db: &Path) -> color_eyre::Result<ExitCode> {
+    if !db.exists() {
+        color_eyre::eyre::bail!("{} does not exist", db.display());
+    }
+    let store = Store::open_read_only(db)?;
+    let report = store::audit::verify(store.conn())?;
+    let secs = report.elapsed.as_secs_f64();
+    let rate = if secs > 0.0 { report.verified as f64 / secs } else { 0.0 };
+    match report.result {
+        Ok(()) => {
+            println!(
+                "audit chain ok: {} events verified in {secs:.2} s ({rate:.0} events/s); head seq {} {}",
+                report.verified, report.head.seq, report.head.hash
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(broken) => {
+            println!("audit chain BROKEN at seq {}: {broken}", broken.seq());
+            println!("{} events verified before it in {secs:.2} s", report.verified);
+            Ok(ExitCode::from(EXIT_TAMPERED))
+        }
+    }
+}

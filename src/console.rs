@@ -1,0 +1,220 @@
+//! The console's runtime: wires the local cache, the sync engine and the
+//! terminal UI together. The UI sends [`Effect`]s and receives [`Event`]s;
+//! this task turns effects into outbox entries, sends, syncs and
+//! verifications, and answers with fresh snapshots of the cache.
+//!
+//! The first frame is drawn from the cache before the network is touched;
+//! the sync runs here, never on the input path.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::mpsc;
+
+use crate::app::{ConsoleData, Effect, Event, QueuedAction, QueuedKind, QueuedStatus, SyncStatus};
+use crate::cache::outbox::{self, ActionKind, ActionStatus};
+use crate::cache::{self, CacheError, audit, catalog};
+use crate::domain::api::Me;
+use crate::domain::{DecisionKind, kpi};
+use crate::sync::engine::{ActionOutcome, SharedCache, SyncError, Syncer, with_cache};
+
+/// How often the console syncs when nothing asks it to.
+pub const SYNC_INTERVAL_SECS: u64 = 15;
+/// Audit events the console keeps in memory for the timeline and details.
+pub const AUDIT_WINDOW: u32 = 5000;
+
+/// Reads everything the console shows from the cache, in one snapshot.
+pub fn load_data(conn: &rusqlite::Connection, server: &str) -> Result<ConsoleData, CacheError> {
+    let me: Me = cache::meta_get(conn, cache::ME)?
+        .and_then(|json| serde_json::from_str(&json).ok())
+        .unwrap_or(Me { user: "(not synced yet)".into(), roles: Vec::new() });
+    let apps = catalog::apps(conn)?;
+    let approvals = catalog::approvals(conn)?;
+    let audit_events = audit::recent(conn, AUDIT_WINDOW)?;
+    let dlp = audit::dlp_blocks_by_month(conn)?;
+    let kpis = kpi::compute(&apps, &approvals, &dlp, Utc::now());
+    let outbox = outbox::pending_and_refused(conn)?
+        .into_iter()
+        .map(|action| QueuedAction {
+            id: action.id,
+            kind: match action.kind {
+                ActionKind::Approve => QueuedKind::Approve,
+                ActionKind::Reject => QueuedKind::Reject,
+                ActionKind::Renew => QueuedKind::Renew,
+            },
+            target_id: action.target_id,
+            status: match action.status {
+                ActionStatus::Refused => QueuedStatus::Failed(action.message.unwrap_or_default()),
+                _ => QueuedStatus::Queued,
+            },
+            queued_at: chrono::DateTime::parse_from_rfc3339(&action.created_at)
+                .map(|at| at.to_utc())
+                .unwrap_or_else(|_| Utc::now()),
+        })
+        .collect();
+    Ok(ConsoleData { me, server: server.to_string(), apps, approvals, audit: audit_events, kpis, outbox })
+}
+
+/// The last sync time recorded in the cache.
+pub fn last_sync(conn: &rusqlite::Connection) -> Option<chrono::DateTime<Utc>> {
+    cache::meta_get(conn, cache::LAST_SYNC_AT)
+        .ok()
+        .flatten()
+        .and_then(|at| chrono::DateTime::parse_from_rfc3339(&at).ok())
+        .map(|at| at.to_utc())
+}
+
+struct Runtime {
+    syncer: Syncer,
+    events: mpsc::UnboundedSender<Event>,
+    status: SyncStatus,
+}
+
+impl Runtime {
+    fn cache(&self) -> &SharedCache {
+        &self.syncer.cache
+    }
+
+    async fn publish_data(&self) {
+        let server = self.syncer.client.server().to_string();
+        match with_cache(self.cache(), move |cache| cache.read(|conn| load_data(conn, &server))).await {
+            Ok(data) => {
+                let _ = self.events.send(Event::Data(Box::new(data)));
+            }
+            Err(err) => {
+                let _ = self.events.send(Event::ActionResult {
+                    target_id: String::new(),
+                    outcome: Err(format!("cannot read the cache: {err}")),
+                });
+            }
+        }
+    }
+
+    fn publish_status(&self) {
+        let _ = self.events.send(Event::Sync(self.status.clone()));
+    }
+
+    async fn sync(&mut self) {
+        self.status.syncing = true;
+        self.publish_status();
+        let result = self.syncer.sync_once(&|_| {}).await;
+        self.status.syncing = false;
+        match result {
+            Ok(_) => {
+                self.status.online = true;
+                self.status.error = None;
+                self.status.last_sync = Some(Utc::now());
+            }
+            Err(err) => {
+                self.status.online = !err.is_offline();
+                self.status.error = Some(match &err {
+                    SyncError::History(_) => format!("STOPPED: {err}"),
+                    _ => err.to_string(),
+                });
+            }
+        }
+        self.publish_status();
+        self.publish_data().await;
+    }
+
+    async fn act(&mut self, kind: ActionKind, target: String, body: serde_json::Value, rev: Option<u64>) {
+        let queue_target = target.clone();
+        let queued = with_cache(self.cache(), move |cache| {
+            if let Some(existing) = outbox::queued_for(cache.conn(), &queue_target)? {
+                return Ok(Err(format!("action #{} on this item is already queued", existing.id)));
+            }
+            cache.write(|conn| outbox::enqueue(conn, kind, &queue_target, &body, rev, Utc::now())).map(Ok)
+        })
+        .await;
+        let action = match queued {
+            Ok(Ok(action)) => action,
+            Ok(Err(message)) => {
+                let _ = self.events.send(Event::ActionResult { target_id: target, outcome: Err(message) });
+                return;
+            }
+            Err(err) => {
+                let _ = self.events.send(Event::ActionResult { target_id: target, outcome: Err(err.to_string()) });
+                return;
+            }
+        };
+        // Show it as queued at once, then send.
+        self.publish_data().await;
+        let outcome = match self.syncer.send(&action).await {
+            Ok(ActionOutcome::Done(message)) => Ok(message),
+            Ok(ActionOutcome::Queued(reason)) => {
+                self.status.online = false;
+                self.publish_status();
+                Err(format!("offline — queued, will be sent when the server is back ({reason})"))
+            }
+            Ok(ActionOutcome::Refused { message, .. }) => Err(message),
+            Err(err) => Err(err.to_string()),
+        };
+        let done = outcome.is_ok();
+        let _ = self.events.send(Event::ActionResult { target_id: target, outcome });
+        if done {
+            self.sync().await;
+        } else {
+            self.publish_data().await;
+        }
+    }
+
+    async fn verify(&self) {
+        let result = with_cache(self.cache(), |cache| audit::verify(cache.conn())).await;
+        let message = match result {
+            Ok(report) => match report.result {
+                Ok(()) => Ok(format!(
+                    "audit chain ok: {} events verified{}, head seq {}",
+                    report.verified,
+                    if report.full_chain { "" } else { " (your events only)" },
+                    report.head.seq
+                )),
+                Err(broken) => Err(format!("audit chain BROKEN at seq {}: {broken}", broken.seq())),
+            },
+            Err(err) => Err(format!("cannot verify: {err}")),
+        };
+        let _ = self.events.send(Event::Verified(message));
+    }
+}
+
+/// Serves the UI's effects until it quits, syncing every `interval`.
+pub async fn run_runtime(
+    syncer: Syncer,
+    mut effects: mpsc::UnboundedReceiver<Effect>,
+    events: mpsc::UnboundedSender<Event>,
+    interval: Duration,
+) {
+    let last_sync = {
+        let cache = Arc::clone(&syncer.cache);
+        with_cache(&cache, |cache| Ok(last_sync(cache.conn()))).await.ok().flatten()
+    };
+    let mut runtime =
+        Runtime { syncer, events, status: SyncStatus { online: false, syncing: false, last_sync, error: None } };
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            effect = effects.recv() => match effect {
+                None | Some(Effect::Quit) => break,
+                Some(Effect::SyncNow) => runtime.sync().await,
+                Some(Effect::VerifyAudit) => runtime.verify().await,
+                Some(Effect::Decide { approval_id, decision, comment, rev }) => {
+                    let kind = match decision {
+                        DecisionKind::Approve => ActionKind::Approve,
+                        DecisionKind::Reject => ActionKind::Reject,
+                    };
+                    let body = serde_json::json!({"decision": decision, "comment": comment, "rev": rev});
+                    runtime.act(kind, approval_id, body, Some(rev)).await;
+                }
+                Some(Effect::Renew { app_id, days }) => {
+                    let body = match days {
+                        Some(days) => serde_json::json!({"days": days}),
+                        None => serde_json::json!({}),
+                    };
+                    runtime.act(ActionKind::Renew, app_id, body, None).await;
+                }
+            },
+            _ = ticks.tick() => runtime.sync().await,
+        }
+    }
+}

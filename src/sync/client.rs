@@ -1,0 +1,174 @@
+//! The HTTP client of sync API v1 (reqwest). Bodies are read whole and
+//! parsed before anything uses them, so a cut-off or malformed answer is an
+//! error, never half a page. The token goes only into the Authorization header.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER, USER_AGENT};
+use serde::de::DeserializeOwned;
+
+use crate::config::settings::Token;
+use crate::domain::api::{AuditHead, AuditPage, ChangesPage, ErrorBody, Me};
+
+const CONNECT_TIMEOUT_SECS: u64 = 5;
+const REQUEST_TIMEOUT_SECS: u64 = 60;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClientError {
+    #[error("cannot reach the server at {server}: {reason}")]
+    Offline { server: String, reason: String },
+    #[error("{message} (HTTP {status}, {code})")]
+    Status { status: u16, code: String, message: String, retry_after: Option<Duration> },
+    #[error("the server's answer to {what} is not valid: {reason}")]
+    Malformed { what: String, reason: String },
+    #[error("invalid server URL {url:?}: {reason}")]
+    BadUrl { url: String, reason: String },
+}
+
+impl ClientError {
+    /// Worth trying again later: no connection, a busy or failing server.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ClientError::Offline { .. } => true,
+            ClientError::Status { status, .. } => *status == 429 || *status >= 500,
+            ClientError::Malformed { .. } | ClientError::BadUrl { .. } => false,
+        }
+    }
+
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            ClientError::Status { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ClientError::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+}
+
+/// What a POST answered: its status and body, kept as text for the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Posted {
+    pub status: u16,
+    pub body: String,
+}
+
+impl Client {
+    pub fn new(server: &str, token: &Token) -> Result<Client, ClientError> {
+        let bad = |reason: &str| ClientError::BadUrl { url: server.to_string(), reason: reason.to_string() };
+        let url = reqwest::Url::parse(server).map_err(|err| bad(&err.to_string()))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+            return Err(bad("use http://HOST:PORT or https://HOST:PORT"));
+        }
+        let mut auth = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
+            .map_err(|_| bad("the token has characters a header cannot carry"))?;
+        auth.set_sensitive(true);
+        let mut headers = HeaderMap::new();
+        headers.insert(AUTHORIZATION, auth);
+        headers.insert(USER_AGENT, HeaderValue::from_static(concat!("govdeck/", env!("CARGO_PKG_VERSION"))));
+        let http = reqwest::Client::builder()
+            .default_headers(headers)
+            .connect_timeout(Duration::from_secs(CONNECT_TIMEOUT_SECS))
+            .timeout(Duration::from_secs(REQUEST_TIMEOUT_SECS))
+            .build()
+            .map_err(|err| bad(&err.to_string()))?;
+        Ok(Client { http, base: server.trim_end_matches('/').to_string() })
+    }
+
+    pub fn server(&self) -> &str {
+        &self.base
+    }
+
+    fn offline(&self, err: &reqwest::Error) -> ClientError {
+        // reqwest's Display never includes headers, so the token cannot leak here.
+        let mut reason = err.to_string();
+        let mut source = std::error::Error::source(err);
+        while let Some(cause) = source {
+            reason.push_str(": ");
+            reason.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        ClientError::Offline { server: self.base.clone(), reason }
+    }
+
+    async fn finish(&self, what: &str, response: reqwest::Response) -> Result<(StatusCode, Vec<u8>), ClientError> {
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let body = response.bytes().await.map_err(|err| ClientError::Malformed {
+            what: what.to_string(),
+            reason: format!("the body was cut off: {err}"),
+        })?;
+        if status.is_success() {
+            return Ok((status, body.to_vec()));
+        }
+        let (code, message) = match serde_json::from_slice::<ErrorBody>(&body) {
+            Ok(error) => (error.error.code, error.error.message),
+            Err(_) => {
+                ("http".to_string(), format!("{} {}", status.as_u16(), status.canonical_reason().unwrap_or("error")))
+            }
+        };
+        Err(ClientError::Status { status: status.as_u16(), code, message, retry_after })
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str, query: &[(&str, u64)]) -> Result<T, ClientError> {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .query(query)
+            .send()
+            .await
+            .map_err(|err| self.offline(&err))?;
+        let (_, body) = self.finish(path, response).await?;
+        serde_json::from_slice(&body)
+            .map_err(|err| ClientError::Malformed { what: path.to_string(), reason: err.to_string() })
+    }
+
+    pub async fn me(&self) -> Result<Me, ClientError> {
+        self.get("/v1/me", &[]).await
+    }
+
+    pub async fn changes(&self, since: u64, limit: u32) -> Result<ChangesPage, ClientError> {
+        self.get("/v1/changes", &[("since", since), ("limit", u64::from(limit))]).await
+    }
+
+    pub async fn audit(&self, after: u64, limit: u32) -> Result<AuditPage, ClientError> {
+        self.get("/v1/audit", &[("after", after), ("limit", u64::from(limit))]).await
+    }
+
+    pub async fn audit_head(&self) -> Result<AuditHead, ClientError> {
+        self.get("/v1/audit/head", &[]).await
+    }
+
+    /// POSTs `body` under `idempotency_key`; a 2xx answer comes back whole.
+    pub async fn post(&self, path: &str, body: &str, idempotency_key: &str) -> Result<Posted, ClientError> {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header(CONTENT_TYPE, "application/json")
+            .header("Idempotency-Key", idempotency_key)
+            .body(body.to_string())
+            .send()
+            .await
+            .map_err(|err| self.offline(&err))?;
+        let (status, body) = self.finish(path, response).await?;
+        let body = String::from_utf8(body)
+            .map_err(|err| ClientError::Malformed { what: path.to_string(), reason: err.to_string() })?;
+        Ok(Posted { status: status.as_u16(), body })
+    }
+}

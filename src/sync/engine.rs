@@ -1,0 +1,320 @@
+//! Pulling the catalog into the cache and pushing the outbox to the server.
+//! Each page is applied in one transaction together with its cursor, so a
+//! kill at any moment leaves a consistent cache that resumes where it
+//! stopped; each audit page is checked against the verified head first.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use rusqlite::Connection;
+
+use super::client::{Client, ClientError};
+use super::plan::{self, HistoryError};
+use super::retry::Backoff;
+use crate::cache::outbox::{self, Action, ActionKind};
+use crate::cache::{self, Cache, CacheError, audit, catalog};
+use crate::domain::api::{AppResponse, ApprovalResponse, Me};
+use crate::domain::{ApprovalStatus, Role};
+
+/// Entries per `/v1/changes` page.
+pub const CHANGES_PAGE: u32 = 2000;
+/// Events per `/v1/audit` page.
+pub const AUDIT_PAGE: u32 = 5000;
+
+pub type SharedCache = Arc<Mutex<Cache>>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    #[error(transparent)]
+    Cache(#[from] CacheError),
+    #[error("{0}; sync stopped and the cache was left as it was — investigate the server before trusting it")]
+    History(#[from] HistoryError),
+    #[error("the cache task failed: {0}")]
+    Task(String),
+}
+
+impl SyncError {
+    /// The server could not be reached (or was busy) after retrying.
+    pub fn is_offline(&self) -> bool {
+        matches!(self, SyncError::Client(err) if err.is_transient())
+    }
+}
+
+/// Runs `f` on the cache on the blocking pool.
+pub async fn with_cache<T, F>(cache: &SharedCache, f: F) -> Result<T, SyncError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut Cache) -> Result<T, CacheError> + Send + 'static,
+{
+    let cache = Arc::clone(cache);
+    tokio::task::spawn_blocking(move || {
+        let mut guard = cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        f(&mut guard)
+    })
+    .await
+    .map_err(|err| SyncError::Task(err.to_string()))?
+    .map_err(SyncError::from)
+}
+
+/// Where a sync is, for a progress bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    pub phase: Phase,
+    pub done: u64,
+    /// Known for the audit log (from the server's head), not for the catalog.
+    pub total: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Outbox,
+    Catalog,
+    Audit,
+}
+
+impl Phase {
+    pub fn label(self) -> &'static str {
+        match self {
+            Phase::Outbox => "sending",
+            Phase::Catalog => "catalog",
+            Phase::Audit => "audit",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    pub changes: u64,
+    pub events: u64,
+    pub sent: u64,
+    pub refused: u64,
+    pub still_queued: u64,
+    pub elapsed: Duration,
+}
+
+/// What became of one action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ActionOutcome {
+    /// The server applied it; a line for the user.
+    Done(String),
+    /// Not sent yet (offline, server busy); it stays in the outbox.
+    Queued(String),
+    /// The server refused it; shown to the user, never retried.
+    Refused { status: u16, code: String, message: String },
+}
+
+pub struct Syncer {
+    pub client: Client,
+    pub cache: SharedCache,
+    pub backoff: Backoff,
+}
+
+fn full_chain(me: &Me) -> bool {
+    me.roles.iter().any(|role| matches!(role, Role::Reviewer | Role::Lead))
+}
+
+/// Forgets the catalog and the audit events (not the outbox): used when what
+/// the user may read changed, so the next pull starts clean.
+fn reset_catalog(conn: &Connection) -> Result<(), CacheError> {
+    conn.execute_batch("DELETE FROM apps; DELETE FROM approvals; DELETE FROM audit;")?;
+    conn.execute("DELETE FROM meta WHERE key IN (?1, 'audit_head_seq', 'audit_head_hash')", [cache::CHANGES_CURSOR])?;
+    Ok(())
+}
+
+impl Syncer {
+    pub fn new(client: Client, cache: SharedCache) -> Syncer {
+        Syncer { client, cache, backoff: Backoff::COMMAND }
+    }
+
+    /// One full round: who am I, push the outbox, pull changes and audit events.
+    pub async fn sync_once(&self, progress: &(dyn Fn(Progress) + Send + Sync)) -> Result<SyncReport, SyncError> {
+        let started = Instant::now();
+        let mut report = SyncReport::default();
+
+        let me = self.backoff.run(|| self.client.me()).await?;
+        let full = full_chain(&me);
+        let me_json = serde_json::to_string(&me).map_err(CacheError::from)?;
+        let server = self.client.server().to_string();
+        with_cache(&self.cache, move |cache| {
+            cache.write(|conn| {
+                let visibility = if full { "all" } else { "owner" };
+                let before = cache::meta_get(conn, cache::VISIBILITY)?;
+                if before.as_deref().is_some_and(|before| before != visibility) {
+                    reset_catalog(conn)?;
+                }
+                cache::meta_set(conn, cache::VISIBILITY, visibility)?;
+                cache::meta_set(conn, cache::ME, &me_json)?;
+                cache::meta_set(conn, cache::SERVER, &server)
+            })
+        })
+        .await?;
+
+        // Is the history this cache verified still the server's? Checked
+        // before anything is sent or written: a rewrite stops the sync with
+        // the cache as it was (the first new audit page would only be
+        // checked after the catalog had been applied).
+        let server_head = self.backoff.run(|| self.client.audit_head()).await?;
+        let local_head = with_cache(&self.cache, |cache| audit::verified_head(cache.conn())).await?;
+        plan::check_server_head(&local_head, &server_head, full)?;
+        if local_head.seq > 0 {
+            let after = local_head.seq - 1;
+            let page = self.backoff.run(|| self.client.audit(after, 1)).await?;
+            plan::check_anchor(&local_head, page.events.first(), full)?;
+        }
+
+        progress(Progress { phase: Phase::Outbox, done: 0, total: None });
+        let flushed = self.flush_outbox().await?;
+        report.sent = flushed.iter().filter(|o| matches!(o, ActionOutcome::Done(_))).count() as u64;
+        report.refused = flushed.iter().filter(|o| matches!(o, ActionOutcome::Refused { .. })).count() as u64;
+
+        // The catalog, page by page, each page with its cursor in one transaction.
+        let mut since: u64 = with_cache(&self.cache, |cache| {
+            Ok(cache::meta_get(cache.conn(), cache::CHANGES_CURSOR)?.and_then(|v| v.parse().ok()).unwrap_or(0))
+        })
+        .await?;
+        loop {
+            let page = self.backoff.run(|| self.client.changes(since, CHANGES_PAGE)).await?;
+            let count = page.items.len() as u64;
+            let next = page.next;
+            let more = page.more;
+            with_cache(&self.cache, move |cache| {
+                cache.write(|conn| {
+                    catalog::apply_changes(conn, &page.items)?;
+                    cache::meta_set(conn, cache::CHANGES_CURSOR, &next.to_string())
+                })
+            })
+            .await?;
+            report.changes += count;
+            since = next;
+            progress(Progress { phase: Phase::Catalog, done: report.changes, total: None });
+            if !more {
+                break;
+            }
+        }
+
+        // The audit log, each page checked against the verified head first.
+        let mut head = local_head;
+        let audit_total = full.then(|| server_head.seq.saturating_sub(head.seq));
+        loop {
+            let after = head.seq;
+            let page = self.backoff.run(|| self.client.audit(after, AUDIT_PAGE)).await?;
+            plan::check_audit_page(&head, &page.events, full)?;
+            let Some(last) = page.events.last() else { break };
+            let next_head = crate::domain::api::AuditHead { seq: last.seq, hash: last.hash.clone() };
+            let count = page.events.len() as u64;
+            let more = page.more;
+            let events = page.events;
+            with_cache(&self.cache, move |cache| cache.write(|conn| audit::append_verified(conn, &events))).await?;
+            report.events += count;
+            head = next_head;
+            progress(Progress { phase: Phase::Audit, done: report.events, total: audit_total });
+            if !more {
+                break;
+            }
+        }
+
+        let now = Utc::now().to_rfc3339();
+        report.still_queued = with_cache(&self.cache, move |cache| {
+            cache.write(|conn| cache::meta_set(conn, cache::LAST_SYNC_AT, &now))?;
+            outbox::count_queued(cache.conn())
+        })
+        .await?;
+        report.elapsed = started.elapsed();
+        Ok(report)
+    }
+
+    /// Sends every queued action, oldest first. Stops at the first one that
+    /// cannot be sent for lack of a connection: the rest would fail the same way.
+    pub async fn flush_outbox(&self) -> Result<Vec<ActionOutcome>, SyncError> {
+        let queued = with_cache(&self.cache, |cache| outbox::queued(cache.conn())).await?;
+        let mut outcomes = Vec::with_capacity(queued.len());
+        for action in queued {
+            let outcome = self.send(&action).await?;
+            let offline = matches!(outcome, ActionOutcome::Queued(_));
+            outcomes.push(outcome);
+            if offline {
+                break;
+            }
+        }
+        Ok(outcomes)
+    }
+
+    /// Sends one queued action under its idempotency key and records the answer.
+    pub async fn send(&self, action: &Action) -> Result<ActionOutcome, SyncError> {
+        let path = match action.kind {
+            ActionKind::Approve | ActionKind::Reject => format!("/v1/approvals/{}/decisions", action.target_id),
+            ActionKind::Renew => format!("/v1/apps/{}/renewals", action.target_id),
+        };
+        let result = self.backoff.run(|| self.client.post(&path, &action.body, &action.idempotency_key)).await;
+        let id = action.id;
+        let kind = action.kind;
+        match result {
+            Ok(posted) => {
+                let body = posted.body;
+                let message = with_cache(&self.cache, move |cache| {
+                    cache.write(|conn| {
+                        let message = apply_answer(conn, kind, &body)?;
+                        outbox::mark_done(conn, id, &body, Utc::now())?;
+                        Ok(message)
+                    })
+                })
+                .await?;
+                Ok(ActionOutcome::Done(message))
+            }
+            Err(err @ ClientError::Malformed { .. }) | Err(err @ ClientError::Offline { .. }) => {
+                self.keep_queued(id, &err).await
+            }
+            Err(err) if err.is_transient() || err.status() == Some(401) => self.keep_queued(id, &err).await,
+            Err(ClientError::Status { status, code, message, .. }) => {
+                let note = message.clone();
+                with_cache(&self.cache, move |cache| {
+                    cache.write(|conn| outbox::mark_refused(conn, id, &note, Utc::now()))
+                })
+                .await?;
+                Ok(ActionOutcome::Refused { status, code, message })
+            }
+            Err(err @ ClientError::BadUrl { .. }) => Err(err.into()),
+        }
+    }
+
+    async fn keep_queued(&self, id: i64, err: &ClientError) -> Result<ActionOutcome, SyncError> {
+        let message = err.to_string();
+        let note = message.clone();
+        with_cache(&self.cache, move |cache| cache.write(|conn| outbox::mark_attempt(conn, id, &note, Utc::now())))
+            .await?;
+        Ok(ActionOutcome::Queued(message))
+    }
+}
+
+/// Stores what the server answered to an action and says what happened.
+fn apply_answer(conn: &Connection, kind: ActionKind, body: &str) -> Result<String, CacheError> {
+    match kind {
+        ActionKind::Approve | ActionKind::Reject => {
+            let answer: ApprovalResponse = serde_json::from_str(body)?;
+            catalog::put_approval(conn, &answer.approval)?;
+            let approval = answer.approval;
+            Ok(match approval.status {
+                ApprovalStatus::Pending => format!(
+                    "approval of request {} recorded: {} of 2, waiting for a second approver",
+                    approval.id,
+                    approval.decisions.len()
+                ),
+                status => format!("request {} is now {}", approval.id, status.as_str()),
+            })
+        }
+        ActionKind::Renew => {
+            if let Ok(answer) = serde_json::from_str::<AppResponse>(body) {
+                catalog::put_app(conn, &answer.app)?;
+                let until = answer.app.expires_at.map_or("—".to_string(), |at| at.format("%Y-%m-%d").to_string());
+                Ok(format!("renewed until {until}"))
+            } else {
+                let answer: ApprovalResponse = serde_json::from_str(body)?;
+                catalog::put_approval(conn, &answer.approval)?;
+                Ok(format!("read-only: re-approval request {} filed", answer.approval.id))
+            }
+        }
+    }
+}
