@@ -37,11 +37,12 @@ pub struct Context {
 pub fn context(args: &ClientArgs) -> color_eyre::Result<Context> {
     let dirs = paths::from_env()?;
     let settings = settings::load(&dirs.config)?;
-    let server = args
-        .server
-        .clone()
-        .or_else(|| settings.server.clone())
-        .ok_or_else(|| eyre!("no server: pass --server URL, set GOVDECK_SERVER, or put `server = \"URL\"` in {}", dirs.config.join("config.toml").display()))?;
+    let server = args.server.clone().or_else(|| settings.server.clone()).ok_or_else(|| {
+        eyre!(
+            "no server: pass --server URL, set GOVDECK_SERVER, or put `server = \"URL\"` in {}",
+            dirs.config.join("config.toml").display()
+        )
+    })?;
     let token_file = args.token_file.clone().or_else(|| settings.token_file.clone());
     let token = settings::resolve_token(std::env::var("GOVDECK_TOKEN").ok(), token_file.as_deref(), &dirs.config)?;
     let cache_path = paths::cache_file(&dirs.cache, &server, token.expose());
@@ -107,16 +108,29 @@ fn expires_in(app: &App, now: DateTime<Utc>) -> String {
     match app.expires_at {
         None => "—".into(),
         Some(at) => {
-            if at < now { format!("-{}d", (now - at).num_days()) } else { format!("{}d", (at - now).num_days()) }
+            if at < now {
+                format!("-{}d", (now - at).num_days())
+            } else {
+                format!("{}d", (at - now).num_days())
+            }
         }
     }
 }
 
-fn print_json<T: serde::Serialize>(value: &T) -> color_eyre::Result<ExitCode> {
+/// Writes `text` to stdout. A reader that stopped early (`govdeck apps | head`)
+/// is not an error: the rest of the output is simply not wanted.
+fn print_out(text: &str) -> color_eyre::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, value)?;
-    writeln!(out)?;
-    Ok(ExitCode::SUCCESS)
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => Err(err.into()),
+        _ => Ok(ExitCode::SUCCESS),
+    }
+}
+
+fn print_json<T: serde::Serialize>(value: &T) -> color_eyre::Result<ExitCode> {
+    let mut text = serde_json::to_string_pretty(value)?;
+    text.push('\n');
+    print_out(&text)
 }
 
 pub fn apps(args: &ClientArgs, apps_args: &AppsArgs) -> color_eyre::Result<ExitCode> {
@@ -138,8 +152,8 @@ pub fn apps(args: &ClientArgs, apps_args: &AppsArgs) -> color_eyre::Result<ExitC
     }
     let now = Utc::now();
     let columns = [
-        Column { header: "NAME", width: 22 },
-        Column { header: "OWNER", width: 10 },
+        Column { header: "NAME", width: 18 },
+        Column { header: "OWNER", width: 9 },
         Column { header: "TIER", width: 6 },
         Column { header: "CLASS", width: 9 },
         Column { header: "STATE", width: 14 },
@@ -160,8 +174,7 @@ pub fn apps(args: &ClientArgs, apps_args: &AppsArgs) -> color_eyre::Result<ExitC
             ]
         })
         .collect();
-    print!("{}", render(&columns, &rows));
-    Ok(ExitCode::SUCCESS)
+    print_out(&render(&columns, &rows))
 }
 
 fn due_label(due_at: DateTime<Utc>, now: DateTime<Utc>) -> String {
@@ -193,7 +206,7 @@ pub fn approvals(args: &ClientArgs, json: bool) -> color_eyre::Result<ExitCode> 
     }
     let columns = [
         Column { header: "ID", width: 20 },
-        Column { header: "APP", width: 20 },
+        Column { header: "APP", width: 17 },
         Column { header: "RISK", width: 9 },
         Column { header: "BY", width: 10 },
         Column { header: "DUE", width: 12 },
@@ -212,8 +225,7 @@ pub fn approvals(args: &ClientArgs, json: bool) -> color_eyre::Result<ExitCode> 
             ]
         })
         .collect();
-    print!("{}", render(&columns, &rows));
-    Ok(ExitCode::SUCCESS)
+    print_out(&render(&columns, &rows))
 }
 
 fn cached_me(cache: &Cache) -> color_eyre::Result<Actor> {
@@ -246,7 +258,13 @@ fn outcome_exit(outcome: ActionOutcome) -> ExitCode {
 }
 
 /// Writes the action to the outbox, then sends it.
-fn queue_and_send(ctx: &Context, kind: ActionKind, target: &str, body: serde_json::Value, rev: Option<u64>) -> color_eyre::Result<ExitCode> {
+fn queue_and_send(
+    ctx: &Context,
+    kind: ActionKind,
+    target: &str,
+    body: serde_json::Value,
+    rev: Option<u64>,
+) -> color_eyre::Result<ExitCode> {
     let syncer = syncer(ctx)?;
     let action = {
         let mut cache = syncer.cache.lock().map_err(|_| eyre!("cache lock poisoned"))?;
@@ -348,8 +366,7 @@ pub fn audit(args: &ClientArgs, audit_args: &AuditArgs) -> color_eyre::Result<Ex
         })
         .collect();
     let text = render(&columns, &rows);
-    print!("{text}");
-    Ok(ExitCode::SUCCESS)
+    print_out(&text)
 }
 
 pub fn verify_cache(args: &ClientArgs) -> color_eyre::Result<ExitCode> {
@@ -358,7 +375,8 @@ pub fn verify_cache(args: &ClientArgs) -> color_eyre::Result<ExitCode> {
     let started = std::time::Instant::now();
     let report = audit::verify(cache.conn())?;
     let secs = started.elapsed().as_secs_f64();
-    let scope = if report.full_chain { "full chain" } else { "your events (each hash and every link between neighbours)" };
+    let scope =
+        if report.full_chain { "full chain" } else { "your events (each hash and every link between neighbours)" };
     match report.result {
         Ok(()) => {
             println!(
@@ -396,10 +414,18 @@ pub fn kpi(args: &ClientArgs, json: bool) -> color_eyre::Result<ExitCode> {
     let d = &kpis.active_by_data_class;
     let lines = [
         ("active apps", format!("{} (high {}, medium {}, low {})", kpis.active_apps, t.high, t.medium, t.low)),
-        ("by data class", format!("pii {}, sensitive {}, internal {}, public {}", d.pii, d.sensitive, d.internal, d.public)),
+        (
+            "by data class",
+            format!("pii {}, sensitive {}, internal {}, public {}", d.pii, d.sensitive, d.internal, d.public),
+        ),
         (
             "inventory coverage",
-            format!("{} ({} registered, {} discovered)", share(kpis.coverage_pct), kpis.registered_apps, kpis.discovered_apps),
+            format!(
+                "{} ({} registered, {} discovered)",
+                share(kpis.coverage_pct),
+                kpis.registered_apps,
+                kpis.discovered_apps
+            ),
         ),
         (
             "compliance",
@@ -427,8 +453,6 @@ pub fn kpi(args: &ClientArgs, json: bool) -> color_eyre::Result<ExitCode> {
             kpis.dlp_blocks_per_month.iter().map(|(_, n)| n.to_string()).collect::<Vec<_>>().join(" "),
         ),
     ];
-    for (label, value) in lines {
-        println!("{label:<20} {value}");
-    }
-    Ok(ExitCode::SUCCESS)
+    let text: String = lines.iter().map(|(label, value)| format!("{label:<20} {value}\n")).collect();
+    print_out(&text)
 }
