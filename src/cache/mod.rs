@@ -58,7 +58,10 @@ impl Cache {
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // A 64 MiB page cache: sync writes large pages, the console reads them.
+        conn.pragma_update(None, "cache_size", -65536)?;
         schema::migrate(&mut conn)?;
+        audit::create_secondary_indexes(&conn)?;
         Ok(Cache { conn })
     }
 

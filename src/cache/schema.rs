@@ -38,6 +38,9 @@ const MIGRATIONS: &[&str] = &[
         crate::audit_table_sql!(),
         "
     CREATE INDEX audit_by_action ON audit(action_type, timestamp);
+    -- audit_by_app (from the shared table definition) and audit_by_action
+    -- are dropped during a first bulk sync and rebuilt after it; see
+    -- cache::audit::SECONDARY_INDEXES.
 
     CREATE TABLE outbox (
         id               INTEGER PRIMARY KEY AUTOINCREMENT,

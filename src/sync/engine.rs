@@ -21,6 +21,9 @@ use crate::domain::{ApprovalStatus, Role};
 pub const CHANGES_PAGE: u32 = 2000;
 /// Events per `/v1/audit` page.
 pub const AUDIT_PAGE: u32 = 5000;
+/// From this many events to fetch into an empty cache, the audit indexes are
+/// built after the load rather than during it.
+pub const BULK_AUDIT_EVENTS: u64 = 50_000;
 
 pub type SharedCache = Arc<Mutex<Cache>>;
 
@@ -171,49 +174,83 @@ impl Syncer {
         report.refused = flushed.iter().filter(|o| matches!(o, ActionOutcome::Refused { .. })).count() as u64;
 
         // The catalog, page by page, each page with its cursor in one transaction.
-        let mut since: u64 = with_cache(&self.cache, |cache| {
+        let since: u64 = with_cache(&self.cache, |cache| {
             Ok(cache::meta_get(cache.conn(), cache::CHANGES_CURSOR)?.and_then(|v| v.parse().ok()).unwrap_or(0))
         })
         .await?;
+        // Each page is applied on the blocking pool while the next one is
+        // fetched and decoded here, so the two cores share the work.
+        let mut page = self.backoff.run(|| self.client.changes(since, CHANGES_PAGE)).await?;
         loop {
-            let page = self.backoff.run(|| self.client.changes(since, CHANGES_PAGE)).await?;
             let count = page.items.len() as u64;
             let next = page.next;
             let more = page.more;
-            with_cache(&self.cache, move |cache| {
+            let items = page.items;
+            let apply = with_cache(&self.cache, move |cache| {
                 cache.write(|conn| {
-                    catalog::apply_changes(conn, &page.items)?;
+                    catalog::apply_changes(conn, &items)?;
                     cache::meta_set(conn, cache::CHANGES_CURSOR, &next.to_string())
                 })
-            })
-            .await?;
+            });
+            let following = if more {
+                let (applied, fetched) =
+                    tokio::join!(apply, self.backoff.run(|| self.client.changes(next, CHANGES_PAGE)));
+                applied?;
+                Some(fetched?)
+            } else {
+                apply.await?;
+                None
+            };
             report.changes += count;
-            since = next;
             progress(Progress { phase: Phase::Catalog, done: report.changes, total: None });
-            if !more {
-                break;
+            match following {
+                Some(following) => page = following,
+                None => break,
             }
         }
 
-        // The audit log, each page checked against the verified head first.
+        // The audit log, each page checked against the verified head before
+        // it is written; on a first sync of a long log the secondary indexes
+        // are built once at the end instead of row by row.
         let mut head = local_head;
         let audit_total = full.then(|| server_head.seq.saturating_sub(head.seq));
+        let bulk = audit_total.is_some_and(|total| total >= BULK_AUDIT_EVENTS) && head.seq == 0;
+        if bulk {
+            with_cache(&self.cache, |cache| audit::drop_secondary_indexes(cache.conn())).await?;
+        }
+        let mut page = self.backoff.run(|| self.client.audit(head.seq, AUDIT_PAGE)).await?;
         loop {
-            let after = head.seq;
-            let page = self.backoff.run(|| self.client.audit(after, AUDIT_PAGE)).await?;
-            plan::check_audit_page(&head, &page.events, full)?;
             let Some(last) = page.events.last() else { break };
             let next_head = crate::domain::api::AuditHead { seq: last.seq, hash: last.hash.clone() };
             let count = page.events.len() as u64;
             let more = page.more;
             let events = page.events;
-            with_cache(&self.cache, move |cache| cache.write(|conn| audit::append_verified(conn, &events))).await?;
+            let verified = head.clone();
+            let apply = with_cache(&self.cache, move |cache| {
+                if let Err(rewritten) = plan::check_audit_page(&verified, &events, full) {
+                    return Ok(Err(rewritten));
+                }
+                cache.write(|conn| audit::append_verified(conn, &events)).map(Ok)
+            });
+            let after = next_head.seq;
+            let following = if more {
+                let (applied, fetched) = tokio::join!(apply, self.backoff.run(|| self.client.audit(after, AUDIT_PAGE)));
+                applied??;
+                Some(fetched?)
+            } else {
+                apply.await??;
+                None
+            };
             report.events += count;
             head = next_head;
             progress(Progress { phase: Phase::Audit, done: report.events, total: audit_total });
-            if !more {
-                break;
+            match following {
+                Some(following) => page = following,
+                None => break,
             }
+        }
+        if bulk {
+            with_cache(&self.cache, |cache| audit::create_secondary_indexes(cache.conn())).await?;
         }
 
         let now = Utc::now().to_rfc3339();
