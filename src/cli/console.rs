@@ -72,16 +72,18 @@ pub fn console(client: &ClientArgs, ui: &UiArgs) -> color_eyre::Result<ExitCode>
 }
 
 /// `govdeck demo`: the console against an in-process demo server.
-pub fn demo(role: DemoRole, apps: Option<usize>, ui: &UiArgs) -> color_eyre::Result<ExitCode> {
+pub fn demo(
+    role: DemoRole,
+    apps: Option<usize>,
+    dir: Option<std::path::PathBuf>,
+    ui: &UiArgs,
+) -> color_eyre::Result<ExitCode> {
     let dirs = crate::config::paths::from_env().ok();
-    let settings = dirs
-        .as_ref()
-        .and_then(|dirs| crate::config::settings::load(&dirs.config).ok())
-        .unwrap_or_default();
+    let settings = dirs.as_ref().and_then(|dirs| crate::config::settings::load(&dirs.config).ok()).unwrap_or_default();
     let rt = tokio_runtime()?;
     rt.block_on(async {
-        let server = DemoServer::start(role, apps).await?;
-        let cache_path = server.dir.path().join("cache.sqlite");
+        let server = DemoServer::start(role, apps, dir).await?;
+        let cache_path = server.dir().join("cache.sqlite");
         let session = Session {
             server: &server.url,
             token: &server.token,

@@ -73,6 +73,10 @@ pub enum Command {
         /// Seed this many apps (ten audit events each) instead of the demo catalog.
         #[arg(long)]
         apps: Option<usize>,
+        /// Keep the demo's database and cache in DIR (created empty if missing; reused when it
+        /// already holds a demo) instead of a temporary directory removed on exit.
+        #[arg(long)]
+        dir: Option<PathBuf>,
     },
     /// Run the catalog server (the system of record).
     Serve(ServeArgs),
@@ -241,7 +245,7 @@ fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
     let ui = cli.ui;
     match cli.command {
         None => console::console(&client, &ui),
-        Some(Command::Demo { role, apps }) => console::demo(role, apps, &ui),
+        Some(Command::Demo { role, apps, dir }) => console::demo(role, apps, dir, &ui),
         Some(Command::Serve(args)) => server::serve(args),
         Some(Command::Users(command)) => server::users(command),
         Some(Command::Seed(args)) => server::seed(args),
