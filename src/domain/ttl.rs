@@ -107,7 +107,7 @@ pub fn run_policy(app: &mut App, now: DateTime<Utc>) -> Vec<PolicyStep> {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Renewal {
     /// Active, expiring or quarantined: extended at once.
-    Extended { app: App, previous_expiry: Option<DateTime<Utc>> },
+    Extended { app: Box<App>, previous_expiry: Option<DateTime<Utc>> },
     /// Read-only: a re-approval request must be filed.
     NeedsApproval,
 }
@@ -147,7 +147,7 @@ pub fn renew(app: &App, actor: &Actor, days: Option<i64>, now: DateTime<Utc>) ->
             renewed.set_flag(FLAG_INACTIVE, false);
             renewed.set_flag(FLAG_RETIREMENT_SCHEDULED, false);
             renewed.updated_at = now;
-            Ok(Renewal::Extended { app: renewed, previous_expiry: app.expires_at })
+            Ok(Renewal::Extended { app: Box::new(renewed), previous_expiry: app.expires_at })
         }
         AppState::ReadOnly => Ok(Renewal::NeedsApproval),
         AppState::Decommissioned => Err(RenewalError::Decommissioned),
@@ -317,7 +317,10 @@ mod tests {
     fn only_owner_or_lead_renews() {
         let app = active_app(30);
         assert_eq!(renew(&app, &Actor::new("omar", [Role::Owner]), None, t0()).unwrap_err(), RenewalError::NotAllowed);
-        assert_eq!(renew(&app, &Actor::new("riley", [Role::Reviewer]), None, t0()).unwrap_err(), RenewalError::NotAllowed);
+        assert_eq!(
+            renew(&app, &Actor::new("riley", [Role::Reviewer]), None, t0()).unwrap_err(),
+            RenewalError::NotAllowed
+        );
         assert!(renew(&app, &Actor::new("pat", [Role::Lead]), None, t0()).is_ok());
     }
 }

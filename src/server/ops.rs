@@ -15,7 +15,7 @@ use crate::domain::approval::{self, DecisionKind};
 use crate::domain::risk::{self, IntakeReview, Tier};
 use crate::domain::ttl::{self, PolicyStep, Renewal};
 use crate::domain::{Actor, App, AppState, Approval, ApprovalKind, ApprovalStatus, Manifest, NewAuditEvent, Role};
-use crate::store::{apps, approvals, audit, users};
+use crate::store::{approvals, apps, audit, users};
 
 /// The actor recorded for what the policy does on its own.
 pub const POLICY_ACTOR: &str = "policy";
@@ -181,12 +181,17 @@ pub fn decide(
 #[derive(serde::Serialize)]
 #[serde(untagged)]
 pub enum RenewalAnswer {
-    App { app: App },
+    App { app: Box<App> },
     Approval { approval: Approval },
 }
 
 /// `POST /v1/apps/{id}/renewals`.
-pub fn renew(conn: &Connection, ctx: &Ctx<'_>, app_id: &str, days: Option<i64>) -> Result<(StatusCode, RenewalAnswer), ApiError> {
+pub fn renew(
+    conn: &Connection,
+    ctx: &Ctx<'_>,
+    app_id: &str,
+    days: Option<i64>,
+) -> Result<(StatusCode, RenewalAnswer), ApiError> {
     let app = apps::get(conn, app_id)?;
     if !ctx.actor.may_read_app_of(&app.owner) {
         return Err(ApiError::not_found(format!("app {app_id:?} not found")));
@@ -237,7 +242,11 @@ fn check_ingest_field(index: usize, field: &str, value: Option<&str>) -> Result<
 }
 
 /// `POST /v1/audit/events`: runtime events from the platforms.
-pub fn ingest(conn: &Connection, ctx: &Ctx<'_>, request: IngestRequest) -> Result<(StatusCode, IngestResponse), ApiError> {
+pub fn ingest(
+    conn: &Connection,
+    ctx: &Ctx<'_>,
+    request: IngestRequest,
+) -> Result<(StatusCode, IngestResponse), ApiError> {
     if !ctx.actor.has(Role::Ingest) {
         return Err(ApiError::forbidden("posting runtime events needs the ingest role"));
     }
