@@ -16,7 +16,7 @@ use tokio::sync::oneshot;
 use crate::clock::{Clock, SystemClock};
 use crate::config::settings::Token;
 use crate::server::{self, ServerState};
-use crate::store::{Store, users};
+use crate::store::Store;
 
 /// Who the demo console runs as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -142,14 +142,9 @@ fn seed_catalog(
     match apps {
         None => Ok(crate::seed::seed_demo(store, now)?),
         Some(apps) => {
-            let options = crate::seed::SeedOptions { apps, events: apps * 10, seed: 42, now };
+            let options = crate::seed::SeedOptions { apps, events: apps * 10, seed: crate::seed::DEMO_SEED, now };
             crate::seed::seed(store, &options)?;
-            let mut tokens = Vec::new();
-            for user in crate::seed::DEMO_USERS {
-                let token = store.write(|conn| users::add(conn, user.name, user.roles, now))?;
-                tokens.push((user.name.to_string(), token));
-            }
-            Ok(tokens)
+            Ok(crate::seed::add_demo_users(store, now)?)
         }
     }
 }

@@ -1,0 +1,402 @@
+//! Tests of the seed: a valid chain, repeatable rows, states the lifecycle
+//! leaves alone, coverage of every class, the demo's cases, and rows equal
+//! to what the store's repositories write. The scale benchmark is ignored
+//! by default: `cargo test --release --lib seed -- --ignored --nocapture`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use rusqlite::Connection;
+
+use super::*;
+use crate::domain::approval::may_decide;
+use crate::domain::{
+    Actor, App, AppState, Approval, ApprovalKind, ApprovalStatus, Connectivity, DataClass, ExecEnv, LifecycleTier,
+    Tier, TtlClass, ttl,
+};
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap() + Duration::microseconds(123_456)
+}
+
+fn seeded(apps: usize, events: usize, seed_value: u64) -> Store {
+    let mut store = Store::open_in_memory().unwrap();
+    seed(&mut store, &SeedOptions { apps, events, seed: seed_value, now: now() }).unwrap();
+    store
+}
+
+fn all_apps(conn: &Connection) -> Vec<App> {
+    let mut stmt = conn.prepare("SELECT data FROM apps ORDER BY rev").unwrap();
+    stmt.query_map([], |row| row.get::<_, String>(0))
+        .unwrap()
+        .map(|json| serde_json::from_str(&json.unwrap()).unwrap())
+        .collect()
+}
+
+fn all_approvals(conn: &Connection) -> Vec<Approval> {
+    let mut stmt = conn.prepare("SELECT data FROM approvals ORDER BY rev").unwrap();
+    stmt.query_map([], |row| row.get::<_, String>(0))
+        .unwrap()
+        .map(|json| serde_json::from_str(&json.unwrap()).unwrap())
+        .collect()
+}
+
+/// Every row of `table` as text, in a fixed order.
+fn rows(conn: &Connection, table: &str) -> Vec<Vec<String>> {
+    let mut stmt = conn.prepare(&format!("SELECT * FROM {table} ORDER BY 1")).unwrap();
+    let columns = stmt.column_count();
+    stmt.query_map([], |row| {
+        Ok((0..columns).map(|index| format!("{:?}", row.get_ref(index).unwrap())).collect::<Vec<_>>())
+    })
+    .unwrap()
+    .map(Result::unwrap)
+    .collect()
+}
+
+fn expect_all<T: Ord + std::fmt::Debug>(label: &str, values: impl Iterator<Item = T>, all: &[T]) {
+    let seen: BTreeSet<T> = values.collect();
+    for value in all {
+        assert!(seen.contains(value), "no app has {label} {value:?}");
+    }
+}
+
+#[test]
+fn seeded_audit_log_verifies() {
+    let mut store = seeded(300, 5_000, 7);
+    let report = store.read(store::audit::verify).unwrap();
+    assert!(report.result.is_ok(), "{:?}", report.result);
+    assert_eq!(report.verified, 5_000);
+    assert_eq!(report.head.seq, 5_000);
+}
+
+#[test]
+fn seeds_are_deterministic() {
+    let first = seeded(250, 3_000, 42);
+    let second = seeded(250, 3_000, 42);
+    let app_json = |store: &Store| rows(store.conn(), "apps");
+    assert_eq!(app_json(&first), app_json(&second));
+    for table in ["approvals", "changes", "audit", "meta"] {
+        assert_eq!(rows(first.conn(), table), rows(second.conn(), table), "{table}");
+    }
+    let other = seeded(250, 3_000, 43);
+    assert_ne!(app_json(&first), app_json(&other));
+}
+
+#[test]
+fn the_catalog_does_not_depend_on_the_number_of_events() {
+    let few = seeded(120, 500, 5);
+    let many = seeded(120, 4_000, 5);
+    assert_eq!(rows(few.conn(), "apps"), rows(many.conn(), "apps"));
+}
+
+#[test]
+fn nothing_is_due_for_the_lifecycle_after_seeding() {
+    let store = seeded(2_000, 0, 11);
+    // Also a little later: the server's clock runs on after the seed's `now`.
+    for at in [now(), now() + Duration::minutes(30)] {
+        for app in all_apps(store.conn()) {
+            assert_eq!(ttl::next_transition(&app, at), None, "{} ({}) at {at}", app.name, app.state);
+            let mut copy = app.clone();
+            assert!(ttl::run_policy(&mut copy, at).is_empty(), "{} ({}) has a policy step due", app.name, app.state);
+        }
+    }
+}
+
+#[test]
+fn states_agree_with_their_dates_and_requests() {
+    let store = seeded(2_000, 0, 12);
+    let approvals = all_approvals(store.conn());
+    let days = Duration::days;
+    for app in all_apps(store.conn()) {
+        let expires_at = app.expires_at;
+        let since = app.state_since;
+        assert!(app.created_at <= since && since <= now(), "{}: created, then in its state, before now", app.name);
+        assert!(app.last_activity_at.is_some_and(|at| at <= now()), "{}", app.name);
+        let ok = match app.state {
+            AppState::Active => expires_at.is_some_and(|at| at >= now() + days(14)),
+            AppState::Expiring => expires_at.is_some_and(|at| at > now() && at < now() + days(14)),
+            AppState::Quarantined => expires_at == Some(since) && since > now() - days(7),
+            AppState::ReadOnly => expires_at == Some(since - days(7)) && since > now() - days(30),
+            AppState::Decommissioned => expires_at == Some(since - days(37)),
+            AppState::Pending | AppState::Rejected | AppState::Discovered => expires_at.is_none(),
+        };
+        assert!(ok, "{} is {} since {since} and expires {expires_at:?}", app.name, app.state);
+        let requests: Vec<&Approval> = approvals.iter().filter(|a| a.app_id == app.id).collect();
+        let open = requests.iter().filter(|a| a.status == ApprovalStatus::Pending).count();
+        assert!(open <= 1, "{} has {open} open requests", app.name);
+        match app.state {
+            AppState::Pending => {
+                assert!(requests.iter().any(|a| a.kind == ApprovalKind::NewApp && a.status == ApprovalStatus::Pending))
+            }
+            AppState::Rejected => assert!(requests.iter().any(|a| a.status == ApprovalStatus::Rejected)),
+            AppState::Discovered => assert!(requests.is_empty()),
+            _ => {
+                assert!(requests.iter().all(|a| a.kind != ApprovalKind::NewApp || a.status == ApprovalStatus::Approved))
+            }
+        }
+    }
+}
+
+#[test]
+fn seed_covers_every_state_tier_and_class() {
+    let store = seeded(2_000, 30_000, 3);
+    let apps = all_apps(store.conn());
+    expect_all("state", apps.iter().map(|a| a.state), AppState::ALL);
+    expect_all("data class", apps.iter().map(|a| a.data_classification), DataClass::ALL);
+    expect_all("lifecycle tier", apps.iter().map(|a| a.lifecycle_tier), LifecycleTier::ALL);
+    expect_all("TTL class", apps.iter().map(|a| a.ttl_class), TtlClass::ALL);
+    expect_all("connectivity", apps.iter().map(|a| a.external_connectivity), Connectivity::ALL);
+    expect_all("execution environment", apps.iter().map(|a| a.execution_environment), ExecEnv::ALL);
+    expect_all("risk tier", apps.iter().map(|a| a.risk.tier), &[Tier::Low, Tier::Medium, Tier::High]);
+    assert!(
+        apps.iter().any(|a| !a.manifest_complete() && a.state != AppState::Discovered),
+        "some registered manifests are incomplete"
+    );
+    assert!(apps.iter().any(|a| a.has_flag(crate::domain::app::FLAG_INACTIVE)));
+    assert!(apps.iter().any(|a| a.has_flag(crate::domain::app::FLAG_RETIREMENT_SCHEDULED)));
+    assert!(apps.iter().any(|a| a.monthly_spend > a.monthly_budget), "some apps run over budget");
+
+    let approvals = all_approvals(store.conn());
+    let pending: Vec<&Approval> = approvals.iter().filter(|a| a.status == ApprovalStatus::Pending).collect();
+    for status in [ApprovalStatus::Pending, ApprovalStatus::Approved, ApprovalStatus::Rejected] {
+        assert!(approvals.iter().any(|a| a.status == status), "no {status:?} request");
+    }
+    for kind in [ApprovalKind::NewApp, ApprovalKind::ProductionAccess, ApprovalKind::Renewal] {
+        assert!(pending.iter().any(|a| a.kind == kind), "no pending {kind:?} request");
+    }
+    for tier in [Tier::High, Tier::Medium] {
+        assert!(pending.iter().any(|a| a.review_tier == tier && a.is_overdue(now())), "no overdue {tier:?} request");
+        assert!(pending.iter().any(|a| a.review_tier == tier && !a.is_overdue(now())), "no {tier:?} request in time");
+    }
+    for risk in [Tier::Low, Tier::Medium, Tier::High] {
+        assert!(pending.iter().any(|a| a.risk.tier == risk), "no pending request of {risk:?} risk");
+    }
+    assert!(pending.iter().any(|a| a.review_tier == Tier::High && a.decisions.len() == 1), "no half-approved request");
+    let by_owner = pending.iter().filter(|a| a.requested_by == a.app_owner).count();
+    assert!(by_owner * 10 >= pending.len() * 8, "requests are mostly filed by the owner");
+
+    let actions: BTreeSet<String> = store
+        .conn()
+        .prepare("SELECT DISTINCT action_type FROM audit")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    for action in [
+        "app.registered",
+        "approval.requested",
+        "approval.approve",
+        "approval.reject",
+        "approval.auto_approved",
+        "app.activated",
+        "app.rejected",
+        "app.renewed",
+        "app.discovered",
+        "lifecycle.expiring",
+        "lifecycle.quarantined",
+        "lifecycle.read_only",
+        "lifecycle.decommissioned",
+        "lifecycle.flag_inactive",
+        "data.export",
+        "dlp.block",
+        "app.login",
+        "connector.call",
+        "record.update",
+    ] {
+        assert!(actions.contains(action), "no {action} event");
+    }
+    let outcomes: BTreeMap<String, i64> = store
+        .conn()
+        .prepare("SELECT outcome, COUNT(*) FROM audit GROUP BY outcome")
+        .unwrap()
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(outcomes.len() == 3, "{outcomes:?}");
+    let blocked_without_code: i64 = store
+        .conn()
+        .query_row("SELECT COUNT(*) FROM audit WHERE outcome != 'success' AND error_code IS NULL", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(blocked_without_code, 0, "every failure and block has an error code");
+}
+
+#[test]
+fn events_reference_existing_apps_in_time_order_within_90_days() {
+    let store = seeded(400, 8_000, 9);
+    let conn = store.conn();
+    let orphans: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM audit WHERE app_id IS NOT NULL AND app_id NOT IN (SELECT id FROM apps)",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(orphans, 0);
+    let stamps: Vec<String> = conn
+        .prepare("SELECT timestamp FROM audit ORDER BY seq")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(stamps.windows(2).all(|pair| pair[0] <= pair[1]), "timestamps rise with seq");
+    let format = crate::domain::audit::format_timestamp;
+    assert!(stamps[0] >= format(now() - Duration::days(timeline::HISTORY_DAYS)));
+    assert!(*stamps.last().unwrap() <= format(now()));
+}
+
+#[test]
+fn demo_gives_riley_and_olive_their_cases() {
+    let mut store = Store::open_in_memory().unwrap();
+    let tokens = seed_demo(&mut store, now()).unwrap();
+    assert_eq!(
+        tokens.iter().map(|(name, _)| name.as_str()).collect::<Vec<_>>(),
+        ["riley", "rosa", "pat", "olive", "omar", "ingest-bot"]
+    );
+    let riley_token = &tokens[0].1;
+    let riley = store::users::authenticate(store.conn(), riley_token).unwrap().unwrap();
+
+    let approvals = all_approvals(store.conn());
+    let open = |a: &&Approval| a.status == ApprovalStatus::Pending;
+    let decidable = approvals.iter().filter(open).filter(|a| may_decide(a, &riley).is_ok()).count();
+    assert!(decidable >= 25, "riley may decide only {decidable} requests");
+    assert!(
+        approvals.iter().filter(open).any(|a| may_decide(a, &riley).is_err()),
+        "riley sees a request they may not decide"
+    );
+    assert!(
+        approvals
+            .iter()
+            .filter(open)
+            .any(|a| a.decisions.iter().any(|d| d.by == "rosa") && may_decide(a, &riley).is_ok())
+    );
+    let pat = Actor::new("pat", [Role::Lead]);
+    assert!(approvals.iter().filter(open).any(|a| a.requested_by == "pat" && may_decide(a, &pat).is_err()));
+
+    let olive: Vec<App> = all_apps(store.conn()).into_iter().filter(|a| a.owner == "olive").collect();
+    assert!((10..=20).contains(&olive.len()), "olive owns {} apps", olive.len());
+    let in_state = |state| olive.iter().filter(move |a| a.state == state);
+    let three_days = in_state(AppState::Expiring)
+        .filter_map(|a| a.expires_at)
+        .any(|at| at > now() + Duration::days(3) && at < now() + Duration::days(4));
+    assert!(three_days, "olive has an app expiring in 3 days");
+    for state in [AppState::Active, AppState::Quarantined, AppState::ReadOnly, AppState::Pending] {
+        assert!(in_state(state).count() > 0, "olive has no {state} app");
+    }
+}
+
+#[test]
+fn every_scripted_name_ends_in_an_action_with_a_purpose() {
+    for script in catalog::SCRIPTS {
+        assert!(names::split_name(script.name).is_some(), "{}", script.name);
+    }
+    assert_eq!(
+        names::split_name("crm-dedupe-bot").map(|(topic, action, _)| (topic, action)),
+        Some(("crm", "dedupe-bot"))
+    );
+}
+
+#[test]
+fn seeding_a_database_that_holds_apps_or_events_is_refused() {
+    let options = SeedOptions { apps: 30, events: 100, seed: 1, now: now() };
+    let mut store = seeded(30, 100, 1);
+    let again = seed(&mut store, &options);
+    assert!(matches!(again, Err(SeedError::AlreadySeeded(30))), "{again:?}");
+
+    let mut store = Store::open_in_memory().unwrap();
+    let event = crate::domain::NewAuditEvent { action_type: "app.login".into(), ..Default::default() };
+    store.write(|conn| store::audit::append(conn, event, now())).unwrap();
+    let refused = seed(&mut store, &options);
+    assert!(matches!(refused, Err(SeedError::AuditNotEmpty(1))), "{refused:?}");
+}
+
+#[test]
+fn seeding_leaves_the_schema_and_connection_settings_as_they_were() {
+    let schema = |conn: &Connection| -> Vec<(String, Option<String>)> {
+        conn.prepare("SELECT name, sql FROM sqlite_master ORDER BY name")
+            .unwrap()
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let settings = |conn: &Connection| -> (i64, i64) {
+        let get = |name| conn.pragma_query_value(None, name, |row| row.get::<_, i64>(0)).unwrap();
+        (get("synchronous"), get("cache_size"))
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("seeded.db")).unwrap();
+    let (schema_before, settings_before) = (schema(store.conn()), settings(store.conn()));
+    seed(&mut store, &SeedOptions { apps: 40, events: 400, seed: 2, now: now() }).unwrap();
+    assert_eq!(schema(store.conn()), schema_before);
+    assert!(schema_before.iter().any(|(name, _)| name == AUDIT_APP_INDEX));
+    assert_eq!(settings(store.conn()), settings_before);
+}
+
+#[test]
+fn bulk_rows_match_the_store_repositories() {
+    let bulk = seeded(80, 0, 21);
+    let mut replay = Store::open_in_memory().unwrap();
+    let order: Vec<(String, String)> = bulk
+        .conn()
+        .prepare("SELECT kind, id FROM changes ORDER BY rev")
+        .unwrap()
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    replay
+        .write(|conn| {
+            for (kind, id) in &order {
+                if kind == "app" {
+                    store::apps::save(conn, &mut store::apps::get(bulk.conn(), id)?)?;
+                } else {
+                    store::approvals::save(conn, &mut store::approvals::get(bulk.conn(), id)?)?;
+                }
+            }
+            Ok::<_, StoreError>(())
+        })
+        .unwrap();
+    for table in ["apps", "approvals", "changes"] {
+        assert_eq!(rows(bulk.conn(), table), rows(replay.conn(), table), "{table}");
+    }
+}
+
+/// CPU seconds this process has used so far (user, system), where Linux tells.
+fn cpu_seconds() -> Option<(f64, f64)> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = |index: usize| fields.get(index)?.parse::<f64>().ok().map(|ticks| ticks / 100.0);
+    Some((ticks(11)?, ticks(12)?))
+}
+
+/// `cargo test --release --lib seed -- --ignored --nocapture`
+#[test]
+#[ignore = "scale benchmark: 100k apps and 1M events, run in release"]
+fn seed_scale_benchmark() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("scale.db");
+    let mut store = Store::open(&path).unwrap();
+    let options = SeedOptions { apps: 100_000, events: 1_000_000, seed: 1, now: now() };
+    let cpu_before = cpu_seconds();
+    let report = seed(&mut store, &options).unwrap();
+    if let (Some(before), Some(after)) = (cpu_before, cpu_seconds()) {
+        println!("seed used {:.2} s user and {:.2} s system CPU", after.0 - before.0, after.1 - before.1);
+    }
+    let size = |path: &std::path::Path| std::fs::metadata(path).map_or(0, |meta| meta.len());
+    let wal = path.with_extension("db-wal");
+    println!(
+        "seeded {} apps, {} approvals, {} events in {:.2?}; db {:.1} MiB, wal {:.1} MiB",
+        report.apps,
+        report.approvals,
+        report.events,
+        report.elapsed,
+        size(&path) as f64 / 1048576.0,
+        size(&wal) as f64 / 1048576.0
+    );
+    let verify = store.read(store::audit::verify).unwrap();
+    println!("verified {} events in {:.2?}", verify.verified, verify.elapsed);
+    assert!(verify.result.is_ok());
+}
