@@ -5,6 +5,7 @@
 //! ```text
 //! domain  ← store ← server            (the catalog server)
 //! domain  ← cache ← sync              (the console's local cache and its sync engine)
+//! domain  ← store ← import            (Backstage in; CSV/JSON out)
 //! domain, search, sanitize, config ← panes, widgets ← app ← tui
 //! cli → everything (it only wires the layers together)
 //! ```
@@ -12,6 +13,7 @@
 //! * [`domain`]: the governance rules and wire types; pure, no IO, no clock.
 //! * [`store`]: the server's SQLite schema and one repository per table.
 //! * [`server`]: the axum catalog server over the store and the domain.
+//! * [`import`]: the Backstage importer and the CSV/JSON export.
 //! * [`cache`]: the console's SQLite cache and its outbox of queued actions.
 //! * [`sync`]: the HTTP client, the sync plan and the background worker.
 //! * [`search`]: the fuzzy filter. [`sanitize`]: untrusted text made safe to draw.
@@ -26,7 +28,7 @@ pub mod clock;
 pub mod config;
 pub mod console;
 pub mod domain;
-pub mod import; // TEMP-IMPORT-WIRING
+pub mod import;
 pub mod panes;
 pub mod sanitize;
 pub mod search;

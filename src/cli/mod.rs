@@ -8,6 +8,7 @@
 mod client;
 mod console;
 mod demo;
+mod import;
 mod server;
 mod table;
 
@@ -116,6 +117,11 @@ pub enum Command {
     Audit(AuditArgs),
     /// Governance KPIs computed from the cache.
     Kpi(JsonArgs),
+    /// Import the inventory from another catalog into a server database.
+    #[command(subcommand)]
+    Import(import::ImportCommand),
+    /// Write the inventory of a server database out as CSV or JSON.
+    Export(import::ExportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -267,5 +273,7 @@ fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
         }
         Some(Command::Renew { app, days }) => client::renew(&client, &app, days),
         Some(Command::Kpi(args)) => client::kpi(&client, args.json),
+        Some(Command::Import(import::ImportCommand::Backstage(args))) => import::import_backstage(args),
+        Some(Command::Export(args)) => import::export(args),
     }
 }

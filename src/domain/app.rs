@@ -173,7 +173,10 @@ fn check_text(field: &'static str, value: &str, max_chars: usize, required: bool
     }
     let chars = value.chars().count();
     if chars > max_chars {
-        return Err(InvalidField { field, problem: format!("is {chars} characters long, at most {max_chars} are allowed") });
+        return Err(InvalidField {
+            field,
+            problem: format!("is {chars} characters long, at most {max_chars} are allowed"),
+        });
     }
     Ok(())
 }
@@ -257,13 +260,50 @@ pub struct App {
     /// Unset until the app is first approved.
     pub expires_at: Option<DateTime<Utc>>,
     pub last_activity_at: Option<DateTime<Utc>>,
-    /// Policy flags: `inactive_90d`, `retirement_scheduled`, `manifest_incomplete`.
+    /// Policy flags: `inactive_90d`, `retirement_scheduled`, `manifest_incomplete`,
+    /// and `orphaned` for an imported entry that vanished upstream.
     #[serde(default)]
     pub flags: Vec<String>,
     /// Manifest version, bumped on every manifest change.
     pub version: u32,
     /// Global revision of the last change to this entry.
     pub rev: u64,
+    /// Where the entry was imported from, for entries an importer created
+    /// (absent for apps registered through intake).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<Box<Upstream>>,
+}
+
+/// Where an imported catalog entry came from. The full upstream record
+/// (labels, tags, annotations, spec) is kept beside the app by the store.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Upstream {
+    /// The catalog it was imported from, e.g. `backstage`.
+    pub source: String,
+    /// Its key there, e.g. `component:default/quote-tool`.
+    pub key: String,
+    /// The owner as the upstream catalog names it, e.g. `group:default/sales-ops`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_ref: Option<String>,
+    /// The upstream type, e.g. `service` or `website`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entity_type: Option<String>,
+    /// The upstream lifecycle, e.g. `production` or `experimental`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifecycle: Option<String>,
+    /// The system the entity is part of, as an entity ref.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system: Option<String>,
+    /// The location that manages the entity (its provenance).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub managed_by: Option<String>,
+    /// Where the entity's source lives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_location: Option<String>,
+    /// Risk and TTL inputs the upstream record did not state, which the
+    /// importer set to their most conservative value until a human confirms them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub assumed: Vec<String>,
 }
 
 impl App {
@@ -302,6 +342,7 @@ impl App {
             flags: Vec::new(),
             version: 1,
             rev: 0,
+            upstream: None,
         }
     }
 
@@ -337,6 +378,8 @@ impl App {
 pub const FLAG_INACTIVE: &str = "inactive_90d";
 pub const FLAG_RETIREMENT_SCHEDULED: &str = "retirement_scheduled";
 pub const FLAG_MANIFEST_INCOMPLETE: &str = "manifest_incomplete";
+/// An imported entry whose upstream record has vanished: kept, for a human to decide.
+pub const FLAG_ORPHANED: &str = "orphaned";
 
 #[cfg(test)]
 pub(crate) mod tests {

@@ -42,7 +42,7 @@ macro_rules! audit_table_sql {
 const MIGRATIONS: &[&str] = &[
     // 1: the catalog, the change log, the audit chain, users, idempotency.
     concat!(
-    "
+        "
     CREATE TABLE meta (
         key   TEXT PRIMARY KEY,
         value TEXT NOT NULL
@@ -90,8 +90,8 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX changes_by_audience ON changes(audience, rev);
 
     ",
-    audit_table_sql!(),
-    "
+        audit_table_sql!(),
+        "
 
     CREATE TABLE idempotency (
         user          TEXT NOT NULL,
@@ -104,6 +104,37 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT;
     "
     ),
+    // 2: where imported apps came from, and the importers' sweeps (for resuming).
+    "
+    CREATE TABLE upstream (
+        instance     TEXT NOT NULL,
+        key          TEXT NOT NULL COLLATE NOCASE,
+        source       TEXT NOT NULL,
+        app_id       TEXT NOT NULL UNIQUE,
+        fingerprint  TEXT NOT NULL,
+        scope        TEXT NOT NULL,
+        seen_in      INTEGER NOT NULL,
+        orphaned_at  TEXT,
+        entity       TEXT NOT NULL,
+        updated_at   TEXT NOT NULL,
+        PRIMARY KEY (instance, key)
+    ) STRICT;
+    CREATE INDEX upstream_by_scope ON upstream(instance, scope, seen_in);
+
+    CREATE TABLE import_sweeps (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        source       TEXT NOT NULL,
+        instance     TEXT NOT NULL,
+        scope        TEXT NOT NULL,
+        started_at   TEXT NOT NULL,
+        updated_at   TEXT NOT NULL,
+        finished_at  TEXT,
+        outcome      TEXT,
+        pages        INTEGER NOT NULL,
+        next_cursor  TEXT
+    ) STRICT;
+    CREATE INDEX import_sweeps_open ON import_sweeps(instance, scope) WHERE finished_at IS NULL;
+    ",
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<()> {
