@@ -182,7 +182,7 @@ pub fn decide(
 #[serde(untagged)]
 pub enum RenewalAnswer {
     App { app: Box<App> },
-    Approval { approval: Approval },
+    Approval { approval: Box<Approval> },
 }
 
 /// `POST /v1/apps/{id}/renewals`.
@@ -220,7 +220,7 @@ pub fn renew(
                 Approval::new(new_id("apr"), &app, ApprovalKind::Renewal, ctx.actor.user.clone(), tier, ctx.now);
             approvals::save(conn, &mut approval)?;
             audit::append(conn, approval_event(ctx.event("", &app), "approval.requested", &approval), ctx.now)?;
-            Ok((StatusCode::ACCEPTED, RenewalAnswer::Approval { approval }))
+            Ok((StatusCode::ACCEPTED, RenewalAnswer::Approval { approval: Box::new(approval) }))
         }
     }
 }

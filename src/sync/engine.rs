@@ -219,8 +219,7 @@ impl Syncer {
             with_cache(&self.cache, |cache| audit::drop_secondary_indexes(cache.conn())).await?;
         }
         let mut page = self.backoff.run(|| self.client.audit(head.seq, AUDIT_PAGE)).await?;
-        loop {
-            let Some(last) = page.events.last() else { break };
+        while let Some(last) = page.events.last() {
             let next_head = crate::domain::api::AuditHead { seq: last.seq, hash: last.hash.clone() };
             let count = page.events.len() as u64;
             let more = page.more;

@@ -1,0 +1,286 @@
+//! The console's state and its one loop, data flowing one way: a key
+//! resolves through the keymap to an [`Action`]; [`App::update`] changes
+//! state and returns [`Effect`]s for the runtime (send a decision, renew,
+//! sync, verify, quit); the runtime answers with [`Event`]s
+//! ([`App::handle_event`]). [`render`] draws the state and never does IO.
+//!
+//! The clock is injected: the loop in [`crate::tui`] calls [`App::set_now`],
+//! tests and snapshots pass a fixed time.
+//!
+//! * [`update`]: keys, actions, events, dialogs; [`command`]: the `:` line;
+//! * [`render`]: the screen layout; [`fixtures`]: fixed demo data for tests.
+
+pub mod command;
+pub mod fixtures;
+pub mod render;
+pub mod update;
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+
+pub use crate::config::keymap::Action;
+use crate::config::keymap::{self, Keymap};
+use crate::config::theme::{self, Theme};
+use crate::domain::DecisionKind;
+use crate::panes::approvals::ApprovalsPane;
+use crate::panes::audit::AuditPane;
+pub use crate::panes::data::{ConsoleData, QueuedAction, QueuedKind, QueuedStatus, SyncStatus};
+use crate::panes::inventory::InventoryPane;
+use crate::panes::kpis::KpisPane;
+use crate::panes::renewals::RenewalsPane;
+pub use crate::panes::{Context, PaneId};
+use crate::widgets::command_line::CommandLine;
+use crate::widgets::comment::CommentBox;
+use crate::widgets::confirm::ConfirmDialog;
+use crate::widgets::help::HelpOverlay;
+use crate::widgets::toast::Toast;
+pub use render::render;
+
+/// From the runtime to the UI.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// A fresh snapshot of the cache.
+    Data(Box<ConsoleData>),
+    Sync(SyncStatus),
+    /// The server's answer to an action on `target_id` (an approval or app
+    /// id): `Ok(message)`, e.g. "renewed until 2027-11-23", or the server's
+    /// refusal.
+    ActionResult {
+        target_id: String,
+        outcome: Result<String, String>,
+    },
+    /// The result of verifying the cache's audit chain, human readable.
+    Verified(Result<String, String>),
+}
+
+/// From the UI to the runtime.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    Decide { approval_id: String, decision: DecisionKind, comment: String, rev: u64 },
+    Renew { app_id: String, days: Option<i64> },
+    SyncNow,
+    VerifyAudit,
+    Quit,
+}
+
+/// What the console looks like and how keys map, resolved once at start.
+#[derive(Debug, Clone)]
+pub struct UiSettings {
+    pub theme: Theme,
+    pub keymap: Keymap,
+    /// Where user themes and keymaps live, for `:theme NAME`.
+    pub config_dir: Option<PathBuf>,
+    /// `NO_COLOR`: themes loaded later drop their colours too.
+    pub no_color: bool,
+    /// Problems found while loading, shown as a toast at start.
+    pub messages: Vec<String>,
+}
+
+impl UiSettings {
+    /// Loads theme and keymap by name, collecting what went wrong.
+    pub fn load(theme_name: &str, keymap_name: &str, config_dir: Option<&Path>, no_color: bool) -> UiSettings {
+        let (theme, mut messages) = theme::load(theme_name, config_dir, no_color);
+        let (keymap, keymap_messages) = keymap::load(keymap_name, config_dir);
+        messages.extend(keymap_messages);
+        UiSettings { theme, keymap, config_dir: config_dir.map(Path::to_path_buf), no_color, messages }
+    }
+}
+
+impl Default for UiSettings {
+    fn default() -> Self {
+        UiSettings::load(theme::DEFAULT_THEME, keymap::DEFAULT_KEYMAP, None, false)
+    }
+}
+
+/// A popup that takes every key while it is open.
+#[derive(Debug)]
+pub enum Overlay {
+    Help(HelpOverlay),
+    /// Approve these requests once confirmed.
+    Confirm(Box<ConfirmDialog>, Vec<String>),
+    /// Reject this request with the reason typed.
+    Comment(Box<CommentBox>, String),
+    Command(CommandLine),
+}
+
+impl Overlay {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Overlay::Help(_) => "help",
+            Overlay::Confirm(..) => "confirm",
+            Overlay::Comment(..) => "comment",
+            Overlay::Command(_) => "command",
+        }
+    }
+}
+
+/// The console's state: the shared context, the five panes, what is open
+/// on top of them, and the latest toast.
+#[derive(Debug)]
+pub struct App {
+    pub(crate) ctx: Context,
+    pub(crate) sync: SyncStatus,
+    pub(crate) active: PaneId,
+    pub(crate) inventory: InventoryPane,
+    pub(crate) approvals: ApprovalsPane,
+    pub(crate) audit: AuditPane,
+    pub(crate) kpis: KpisPane,
+    pub(crate) renewals: RenewalsPane,
+    pub(crate) overlay: Option<Overlay>,
+    pub(crate) toast: Option<Toast>,
+    /// Every toast so far (the newest last), at most [`MESSAGE_HISTORY`].
+    pub(crate) messages: Vec<Toast>,
+    pub(crate) config_dir: Option<PathBuf>,
+    pub(crate) no_color: bool,
+    pub(crate) quit: bool,
+    pub(crate) redraw_requested: bool,
+}
+
+/// Toasts kept for inspection.
+pub const MESSAGE_HISTORY: usize = 100;
+
+impl App {
+    pub fn new(data: ConsoleData, settings: UiSettings, now: DateTime<Utc>) -> App {
+        let mut app = App {
+            ctx: Context::new(data, settings.theme, settings.keymap, now),
+            sync: SyncStatus::default(),
+            active: PaneId::Inventory,
+            inventory: InventoryPane::new(),
+            approvals: ApprovalsPane::new(),
+            audit: AuditPane::new(),
+            kpis: KpisPane::new(),
+            renewals: RenewalsPane::new(),
+            overlay: None,
+            toast: None,
+            messages: Vec::new(),
+            config_dir: settings.config_dir,
+            no_color: settings.no_color,
+            quit: false,
+            redraw_requested: false,
+        };
+        app.refresh_panes();
+        if let Some(first) = settings.messages.first() {
+            let more = settings.messages.len() - 1;
+            let text = if more > 0 { format!("{first} (and {more} more problem(s))") } else { first.clone() };
+            for message in &settings.messages {
+                app.log(Toast::error(message.clone(), now));
+            }
+            app.toast = Some(Toast::error(text, now));
+        }
+        app
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.ctx.now
+    }
+
+    /// Moves the clock: relative times, SLA countdowns and toasts age.
+    pub fn set_now(&mut self, now: DateTime<Utc>) {
+        self.ctx.now = now;
+        self.refresh_panes();
+    }
+
+    pub fn data(&self) -> &ConsoleData {
+        &self.ctx.data
+    }
+
+    pub fn context(&self) -> &Context {
+        &self.ctx
+    }
+
+    pub fn theme(&self) -> &Theme {
+        &self.ctx.theme
+    }
+
+    pub fn keymap(&self) -> &Keymap {
+        &self.ctx.keymap
+    }
+
+    pub fn sync_status(&self) -> &SyncStatus {
+        &self.sync
+    }
+
+    pub fn active_pane(&self) -> PaneId {
+        self.active
+    }
+
+    /// The toast on the message line, if it has not aged out.
+    pub fn toast(&self) -> Option<&Toast> {
+        self.toast.as_ref().filter(|t| t.is_live(self.ctx.now))
+    }
+
+    /// Every toast shown so far, oldest first.
+    pub fn messages(&self) -> &[Toast] {
+        &self.messages
+    }
+
+    /// `help`, `confirm`, `comment` or `command` while one is open.
+    pub fn overlay_name(&self) -> Option<&'static str> {
+        self.overlay.as_ref().map(Overlay::name)
+    }
+
+    pub fn overlay(&self) -> Option<&Overlay> {
+        self.overlay.as_ref()
+    }
+
+    pub fn inventory(&self) -> &InventoryPane {
+        &self.inventory
+    }
+
+    pub fn approvals(&self) -> &ApprovalsPane {
+        &self.approvals
+    }
+
+    pub fn audit(&self) -> &AuditPane {
+        &self.audit
+    }
+
+    pub fn renewals(&self) -> &RenewalsPane {
+        &self.renewals
+    }
+
+    pub fn should_quit(&self) -> bool {
+        self.quit
+    }
+
+    /// Whether `ctrl-l` asked for a full repaint since the last call.
+    pub fn take_redraw_request(&mut self) -> bool {
+        std::mem::take(&mut self.redraw_requested)
+    }
+
+    /// Whether a text input is active, so the terminal cursor is shown.
+    pub fn is_typing(&self) -> bool {
+        matches!(self.overlay, Some(Overlay::Command(_))) || self.pane_is_typing()
+    }
+
+    pub(crate) fn pane_is_typing(&self) -> bool {
+        match self.active {
+            PaneId::Inventory => crate::panes::Pane::is_typing(&self.inventory),
+            PaneId::Audit => crate::panes::Pane::is_typing(&self.audit),
+            _ => false,
+        }
+    }
+
+    pub(crate) fn log(&mut self, toast: Toast) {
+        if self.messages.len() >= MESSAGE_HISTORY {
+            self.messages.remove(0);
+        }
+        self.messages.push(toast);
+    }
+
+    /// Shows a toast and keeps it in the history.
+    pub(crate) fn notify(&mut self, toast: Toast) {
+        self.log(toast.clone());
+        self.toast = Some(toast);
+    }
+
+    pub(crate) fn refresh_panes(&mut self) {
+        use crate::panes::Pane;
+        self.inventory.refresh(&self.ctx);
+        self.approvals.refresh(&self.ctx);
+        self.audit.refresh(&self.ctx);
+        self.kpis.refresh(&self.ctx);
+        self.renewals.refresh(&self.ctx);
+    }
+}

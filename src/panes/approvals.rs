@@ -1,0 +1,484 @@
+//! The approval queue: pending requests, overdue first, then by risk (high
+//! first), then by age (oldest first), each with its SLA countdown. `a`
+//! approves (after a confirm with an optional comment), `r` rejects (a reason
+//! is required), `space` selects low and medium requests and `A` approves
+//! the selection in one go. What the user may not decide — their own request,
+//! their own app, the wrong role, a lead on high risk — is shown disabled
+//! with the reason and refused with a toast; the rules are
+//! [`crate::domain::approval::may_decide`]'s. A request with an action in the
+//! outbox shows `queued`, `sending`, or the server's refusal.
+
+use std::collections::BTreeSet;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph};
+
+use super::data::QueuedStatus;
+use super::{Context, DetailScroll, Intent, ListCursor, Pane, render_detail};
+use crate::config::keymap::{Action, Section};
+use crate::domain::approval::{DecisionError, may_decide};
+use crate::domain::{Approval, ApprovalStatus, DecisionKind, Tier};
+use crate::sanitize::{fit, sanitize};
+use crate::widgets::app_detail::{compliance_lines, field, heading, kind_label, manifest_lines, risk_lines};
+use crate::widgets::text::{Row, date_time, hints, relative, sla};
+use crate::widgets::toast::Toast;
+
+/// Why `approval` cannot be decided by the user right now, if it cannot.
+pub fn refusal(approval: &Approval, ctx: &Context, decision: DecisionKind) -> Option<String> {
+    if approval.status != ApprovalStatus::Pending {
+        return Some(format!("this request is already {}", approval.status.as_str()));
+    }
+    if ctx.is_pending_action(&approval.id) {
+        return Some("an action on this request is already waiting to be sent".into());
+    }
+    if let Err(err) = may_decide(approval, &ctx.actor) {
+        return Some(err.to_string());
+    }
+    let approved_before =
+        approval.decisions.iter().any(|d| d.by == ctx.actor.user && d.decision == DecisionKind::Approve);
+    if decision == DecisionKind::Approve && approved_before {
+        return Some(DecisionError::AlreadyApprovedByYou.to_string());
+    }
+    None
+}
+
+/// A short form of [`may_decide`]'s refusal for the status column.
+fn short_refusal(err: &DecisionError) -> &'static str {
+    match err {
+        DecisionError::OwnRequest => "own request",
+        DecisionError::OwnApp => "own app",
+        DecisionError::WrongRole => "not a reviewer",
+        DecisionError::LeadOnHighRisk => "reviewers only",
+        _ => "unavailable",
+    }
+}
+
+/// The pending queue in review order.
+fn queue(ctx: &Context) -> Vec<usize> {
+    let now = ctx.now;
+    let mut rows: Vec<usize> =
+        (0..ctx.data.approvals.len()).filter(|&i| ctx.data.approvals[i].status == ApprovalStatus::Pending).collect();
+    let tier_rank = |t: Tier| match t {
+        Tier::High => 0,
+        Tier::Medium => 1,
+        Tier::Low => 2,
+    };
+    rows.sort_by_key(|&i| {
+        let a = &ctx.data.approvals[i];
+        (!a.is_overdue(now), tier_rank(a.risk.tier), std::cmp::Reverse(a.risk_score_at_time), a.created_at)
+    });
+    rows
+}
+
+#[derive(Debug, Default)]
+pub struct ApprovalsPane {
+    rows: Vec<usize>,
+    cursor: ListCursor,
+    /// Requests picked for bulk approval.
+    pub selection: BTreeSet<String>,
+    detail: Option<(String, DetailScroll)>,
+    computed_for: Option<(u64, i64)>,
+    /// The selected request's id across a snapshot change.
+    anchor: Option<String>,
+}
+
+impl ApprovalsPane {
+    pub fn new() -> ApprovalsPane {
+        ApprovalsPane::default()
+    }
+
+    /// The pending requests in the order shown.
+    pub fn visible_ids<'a>(&self, ctx: &'a Context) -> Vec<&'a str> {
+        self.rows.iter().filter_map(|&i| ctx.data.approvals.get(i)).map(|a| a.id.as_str()).collect()
+    }
+
+    /// The request under the cursor (or in the open detail).
+    pub fn selected_id<'a>(&self, ctx: &'a Context) -> Option<&'a str> {
+        self.selected(ctx).map(|a| a.id.as_str())
+    }
+
+    fn selected<'a>(&self, ctx: &'a Context) -> Option<&'a Approval> {
+        match &self.detail {
+            Some((id, _)) => ctx.data.approvals.iter().find(|a| &a.id == id),
+            None => self.rows.get(self.cursor.selected).and_then(|&i| ctx.data.approvals.get(i)),
+        }
+    }
+
+    /// Opens the detail of the selected request.
+    pub fn detail_id(&self) -> Option<&str> {
+        self.detail.as_ref().map(|(id, _)| id.as_str())
+    }
+
+    fn recompute(&mut self, ctx: &Context) {
+        // The order depends on the clock (overdue first): re-sort each minute.
+        let key = (ctx.version, ctx.now.timestamp() / 60);
+        if self.computed_for == Some(key) {
+            return;
+        }
+        let selected_id = self.anchor.take().or_else(|| {
+            self.rows.get(self.cursor.selected).and_then(|&i| ctx.data.approvals.get(i)).map(|a| a.id.clone())
+        });
+        self.rows = queue(ctx);
+        self.cursor.selected = selected_id
+            .and_then(|id| self.rows.iter().position(|&i| ctx.data.approvals[i].id == id))
+            .unwrap_or(self.cursor.selected);
+        self.cursor.clamp(self.rows.len());
+        let approvals = &ctx.data.approvals;
+        self.selection
+            .retain(|id| approvals.iter().any(|a| &a.id == id && refusal(a, ctx, DecisionKind::Approve).is_none()));
+        self.computed_for = Some(key);
+    }
+
+    fn toggle_select(&mut self, ctx: &Context) -> Vec<Intent> {
+        let Some(approval) = self.selected(ctx) else { return Vec::new() };
+        let id = approval.id.clone();
+        if self.selection.remove(&id) {
+            self.cursor.apply(Action::Down, self.rows.len());
+            return Vec::new();
+        }
+        let problem = if approval.review_tier == Tier::High {
+            Some("high-risk requests need two approvers; approve them one at a time".to_string())
+        } else {
+            refusal(approval, ctx, DecisionKind::Approve)
+        };
+        match problem {
+            Some(reason) => vec![Intent::Toast(Toast::error(format!("cannot select: {reason}"), ctx.now))],
+            None => {
+                self.selection.insert(id);
+                self.cursor.apply(Action::Down, self.rows.len());
+                Vec::new()
+            }
+        }
+    }
+
+    fn status_text(&self, approval: &Approval, ctx: &Context) -> (String, ratatui::style::Style) {
+        let theme = &ctx.theme;
+        let glyphs = theme.glyphs();
+        match ctx.action_status(&approval.id) {
+            Some(QueuedStatus::Queued) => return ("queued".into(), theme.warning),
+            Some(QueuedStatus::Sending) => return ("sending".into(), theme.warning),
+            Some(QueuedStatus::Failed(message)) => return (format!("failed: {}", sanitize(&message)), theme.danger),
+            None => {}
+        }
+        if let Err(err) = may_decide(approval, &ctx.actor) {
+            return (format!("{} {}", glyphs.cross, short_refusal(&err)), theme.muted);
+        }
+        let approvals = approval.decisions.iter().filter(|d| d.decision == DecisionKind::Approve).count();
+        if approval.decisions.iter().any(|d| d.by == ctx.actor.user && d.decision == DecisionKind::Approve) {
+            return (format!("{} you approved", glyphs.check), theme.ok);
+        }
+        if approval.review_tier == Tier::High {
+            return (format!("{approvals}/2 approvals"), theme.text);
+        }
+        (String::new(), theme.text)
+    }
+
+    fn footer(&self, ctx: &Context, width: usize) -> Line<'static> {
+        let theme = &ctx.theme;
+        let Some(approval) = self.selected(ctx) else { return Line::default() };
+        if let Some(QueuedStatus::Failed(message)) = ctx.action_status(&approval.id) {
+            let text = format!("the server refused it: {message}");
+            return Line::from(Span::styled(fit(&text, width), theme.danger));
+        }
+        if let Some(reason) = refusal(approval, ctx, DecisionKind::Approve) {
+            let glyphs = theme.glyphs();
+            let text = format!("{} {reason}", glyphs.cross);
+            return Line::from(Span::styled(fit(&text, width), theme.muted));
+        }
+        let key = |a| ctx.key(Section::Approvals, a).unwrap_or_default();
+        let mut pairs = vec![(key(Action::Approve), "approve"), (key(Action::Reject), "reject")];
+        if approval.review_tier != Tier::High {
+            pairs.push((key(Action::ToggleSelect), "select"));
+        }
+        let bulk = format!("approve {} selected", self.selection.len());
+        let mut spans = hints(&pairs, theme.key, theme.text);
+        if !self.selection.is_empty() {
+            spans.push(Span::styled("  ", theme.text));
+            spans.push(Span::styled(key(Action::ApproveSelected), theme.key));
+            spans.push(Span::styled(format!(" {bulk}"), theme.text));
+        }
+        Line::from(spans)
+    }
+
+    fn render_table(&self, frame: &mut Frame, area: Rect, ctx: &Context) {
+        let theme = &ctx.theme;
+        let glyphs = theme.glyphs();
+        let overdue = self.rows.iter().filter(|&&i| ctx.data.approvals[i].is_overdue(ctx.now)).count();
+        let mut title = format!(" Approvals · {} pending · {overdue} overdue ", self.rows.len());
+        if !self.selection.is_empty() {
+            title.push_str(&format!("· {} selected ", self.selection.len()));
+        }
+        let block = Block::bordered().title(Span::styled(title, theme.title)).border_style(theme.border);
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        let [header_area, rows_area, footer_area] =
+            Layout::vertical([Constraint::Length(1), Constraint::Fill(1), Constraint::Length(1)]).areas(inner);
+
+        let width = inner.width as usize;
+        let wide = width >= 110;
+        let (sla_w, risk_w, kind_w, by_w, age_w, status_w) =
+            if wide { (12, 10, 11, 12, 9, 22) } else { (11, 9, 10, 7, 0, 13) };
+        let columns = 7 + usize::from(wide);
+        let fixed = 2 + sla_w + risk_w + kind_w + by_w + age_w + status_w + columns - 1;
+        let app_w = width.saturating_sub(fixed).max(8);
+        let mut header = Row::new()
+            .cell("", 2, theme.header)
+            .cell("SLA", sla_w, theme.header)
+            .cell("Risk", risk_w, theme.header)
+            .cell("App", app_w, theme.header)
+            .cell("Kind", kind_w, theme.header)
+            .cell("By", by_w, theme.header);
+        if wide {
+            header = header.cell("Age", age_w, theme.header);
+        }
+        frame.render_widget(
+            Paragraph::new(header.cell("Status", status_w, theme.header).line(width, theme.header)),
+            header_area,
+        );
+
+        if self.rows.is_empty() {
+            frame.render_widget(Paragraph::new(Span::styled("  no pending requests", theme.muted)), rows_area);
+            return;
+        }
+        let window = self.cursor.window(self.rows.len(), rows_area.height as usize);
+        let lines: Vec<Line<'static>> = window
+            .clone()
+            .filter_map(|pos| {
+                let approval = ctx.data.approvals.get(self.rows[pos])?;
+                let selected = pos == self.cursor.selected;
+                let decidable = may_decide(approval, &ctx.actor).is_ok();
+                let base = if decidable { theme.text } else { theme.muted };
+                let row_style = if selected { theme.selected } else { base };
+                let marker = format!(
+                    "{}{}",
+                    if selected { glyphs.cursor } else { " " },
+                    if self.selection.contains(&approval.id) { glyphs.selected } else { " " }
+                );
+                let (sla_text, overdue) = sla(approval.due_at, ctx.now);
+                let sla_style = if overdue { theme.danger } else { base };
+                let risk = format!("{} {}", approval.risk.tier.as_str(), approval.risk_score_at_time);
+                let (status, status_style) = self.status_text(approval, ctx);
+                let mut row = Row::new()
+                    .cell(&marker, 2, theme.text)
+                    .cell(&sla_text, sla_w, sla_style)
+                    .cell(&risk, risk_w, theme.risk(approval.risk.tier))
+                    .cell(&approval.app_name, app_w, base)
+                    .cell(kind_label(approval), kind_w, base)
+                    .cell(&approval.requested_by, by_w, base);
+                if wide {
+                    row = row.cell(&relative(approval.created_at, ctx.now), age_w, theme.muted);
+                }
+                Some(row.cell(&status, status_w, status_style).line(width, row_style))
+            })
+            .collect();
+        frame.render_widget(Paragraph::new(lines), rows_area);
+        frame.render_widget(Paragraph::new(self.footer(ctx, width)), footer_area);
+    }
+
+    fn detail_lines(&self, approval: &Approval, ctx: &Context) -> Vec<Line<'static>> {
+        let theme = &ctx.theme;
+        let glyphs = theme.glyphs();
+        let s = |t: &str| sanitize(t).into_owned();
+        let mut lines = vec![
+            Line::from(vec![
+                Span::styled(format!("Request {}", s(&approval.id)), theme.title),
+                Span::styled(
+                    format!("  {} · {} · rev {}", kind_label(approval), approval.status.as_str(), approval.rev),
+                    theme.muted,
+                ),
+            ]),
+            field(
+                "App",
+                format!("{} ({}) · owner {}", s(&approval.app_name), s(&approval.app_id), s(&approval.app_owner)),
+                theme,
+            ),
+            field(
+                "Requested",
+                format!(
+                    "by {} · {} ({})",
+                    s(&approval.requested_by),
+                    date_time(approval.created_at),
+                    relative(approval.created_at, ctx.now)
+                ),
+                theme,
+            ),
+        ];
+        let (sla_text, overdue) = sla(approval.due_at, ctx.now);
+        let sla_line =
+            format!("{} review · due {} · {sla_text}", approval.review_tier.as_str(), date_time(approval.due_at));
+        lines.push(Line::from(vec![
+            Span::styled(crate::widgets::text::pad("SLA", 13), theme.muted),
+            Span::styled(sla_line, if overdue { theme.danger } else { theme.text }),
+        ]));
+        let needs = match approval.review_tier {
+            Tier::High => "two approvals from two people, at least one a reviewer",
+            _ => "one approval from a reviewer or a lead",
+        };
+        lines.push(field("Needs", needs.into(), theme));
+        if let Some(status) = ctx.action_status(&approval.id) {
+            let text = match status {
+                QueuedStatus::Queued => "your action is queued; it is sent when the server is reachable".to_string(),
+                QueuedStatus::Sending => "your action is being sent".to_string(),
+                QueuedStatus::Failed(message) => format!("the server refused your action: {}", s(&message)),
+            };
+            lines.push(field("Outbox", text, theme));
+        }
+        lines.push(Line::default());
+        lines.push(heading("Risk when requested", theme));
+        lines.extend(risk_lines(&approval.risk, None, theme));
+        lines.push(Line::default());
+        lines.push(heading("Decisions so far", theme));
+        if approval.decisions.is_empty() {
+            lines.push(Line::from(Span::styled("  none yet", theme.muted)));
+        }
+        for decision in &approval.decisions {
+            let (mark, verb, style) = match decision.decision {
+                DecisionKind::Approve => (glyphs.check, "approved", theme.ok),
+                DecisionKind::Reject => (glyphs.cross, "rejected", theme.danger),
+            };
+            let comment =
+                if decision.comment.is_empty() { String::new() } else { format!(": \"{}\"", s(&decision.comment)) };
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {mark} "), style),
+                Span::styled(
+                    format!("{} ({}) {verb} {}{comment}", s(&decision.by), decision.role, date_time(decision.at)),
+                    theme.text,
+                ),
+            ]));
+        }
+        lines.push(Line::default());
+        lines.push(heading("Your decision", theme));
+        match refusal(approval, ctx, DecisionKind::Approve) {
+            Some(reason) => lines
+                .push(Line::from(Span::styled(format!("  {} not available: {reason}", glyphs.cross), theme.danger))),
+            None => {
+                let key = |a| ctx.key(Section::Approvals, a).unwrap_or_default();
+                let mut spans = vec![Span::raw("  ")];
+                spans.extend(hints(
+                    &[(key(Action::Approve), "approve"), (key(Action::Reject), "reject (reason required)")],
+                    theme.key,
+                    theme.text,
+                ));
+                lines.push(Line::from(spans));
+            }
+        }
+        lines.push(Line::default());
+        lines.push(heading("Manifest now", theme));
+        match ctx.app(&approval.app_id) {
+            Some(app) => {
+                lines.extend(manifest_lines(app, theme, ctx.now));
+                lines.extend(compliance_lines(app, theme));
+            }
+            None => lines.push(Line::from(Span::styled("  the app is not in your cache", theme.muted))),
+        }
+        lines
+    }
+}
+
+impl Pane for ApprovalsPane {
+    fn before_data(&mut self, ctx: &Context) {
+        self.anchor =
+            self.rows.get(self.cursor.selected).and_then(|&i| ctx.data.approvals.get(i)).map(|a| a.id.clone());
+    }
+
+    fn refresh(&mut self, ctx: &Context) {
+        self.recompute(ctx);
+    }
+
+    fn on_action(&mut self, action: Action, ctx: &Context) -> Vec<Intent> {
+        self.recompute(ctx);
+        match action {
+            Action::Approve | Action::Reject => {
+                let Some(approval) = self.selected(ctx) else { return Vec::new() };
+                let (decision, verb) = match action {
+                    Action::Approve => (DecisionKind::Approve, "approve"),
+                    _ => (DecisionKind::Reject, "reject"),
+                };
+                if let Some(reason) = refusal(approval, ctx, decision) {
+                    return vec![Intent::Toast(Toast::error(format!("cannot {verb}: {reason}"), ctx.now))];
+                }
+                let id = approval.id.clone();
+                vec![if decision == DecisionKind::Approve { Intent::Approve(vec![id]) } else { Intent::Reject(id) }]
+            }
+            Action::ToggleSelect if self.detail.is_none() => self.toggle_select(ctx),
+            Action::ApproveSelected => {
+                if self.selection.is_empty() {
+                    let key = ctx.key(Section::Approvals, Action::ToggleSelect).unwrap_or_else(|| "space".into());
+                    return vec![Intent::Toast(Toast::info(
+                        format!("select low or medium risk requests with {key} first"),
+                        ctx.now,
+                    ))];
+                }
+                let ids = self
+                    .visible_ids(ctx)
+                    .into_iter()
+                    .filter(|id| self.selection.contains(*id))
+                    .map(str::to_string)
+                    .collect();
+                vec![Intent::Approve(ids)]
+            }
+            Action::Open if self.detail.is_none() => {
+                self.detail = self.selected(ctx).map(|a| (a.id.clone(), DetailScroll::default()));
+                Vec::new()
+            }
+            Action::Back | Action::Open if self.detail.is_some() => {
+                self.detail = None;
+                Vec::new()
+            }
+            Action::Back => {
+                self.selection.clear();
+                Vec::new()
+            }
+            other => {
+                match &mut self.detail {
+                    Some((_, scroll)) => scroll.apply(other),
+                    None => self.cursor.apply(other, self.rows.len()),
+                };
+                Vec::new()
+            }
+        }
+    }
+
+    fn hints(&self, _ctx: &Context) -> Vec<(Action, &'static str)> {
+        if self.detail.is_some() {
+            return vec![
+                (Action::Approve, "approve"),
+                (Action::Reject, "reject"),
+                (Action::Back, "back"),
+                (Action::Help, "help"),
+            ];
+        }
+        vec![
+            (Action::Approve, "approve"),
+            (Action::Reject, "reject"),
+            (Action::ToggleSelect, "select"),
+            (Action::ApproveSelected, "approve selected"),
+            (Action::Open, "detail"),
+            (Action::Help, "help"),
+        ]
+    }
+
+    fn badge(&self, _ctx: &Context) -> Option<usize> {
+        Some(self.rows.len())
+    }
+
+    fn render(&self, frame: &mut Frame, area: Rect, ctx: &Context) {
+        if let Some((id, scroll)) = &self.detail {
+            match ctx.data.approvals.iter().find(|a| &a.id == id) {
+                Some(approval) => {
+                    let title = format!("{} · request {}", fit(&approval.app_name, 40), fit(&approval.id, 20));
+                    render_detail(frame, area, &title, self.detail_lines(approval, ctx), scroll.scroll, ctx);
+                }
+                None => {
+                    let lines =
+                        vec![Line::from(Span::styled("this request is no longer in the cache", ctx.theme.muted))];
+                    render_detail(frame, area, "request", lines, 0, ctx);
+                }
+            }
+            return;
+        }
+        self.render_table(frame, area, ctx);
+    }
+}

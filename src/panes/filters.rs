@@ -1,0 +1,190 @@
+//! The inventory's filters, kept apart from the pane that draws them: the
+//! facets (tier, data class, state, owner), the sort columns, and the search
+//! index that lets the fuzzy filter run over 100k apps per keystroke.
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::{App, AppState, DataClass, Tier};
+use crate::sanitize::sanitize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortColumn {
+    Name,
+    Owner,
+    Tier,
+    Data,
+    State,
+    Expires,
+    Users,
+}
+
+impl SortColumn {
+    pub const ALL: [SortColumn; 7] = [
+        SortColumn::Name,
+        SortColumn::Owner,
+        SortColumn::Tier,
+        SortColumn::Data,
+        SortColumn::State,
+        SortColumn::Expires,
+        SortColumn::Users,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SortColumn::Name => "name",
+            SortColumn::Owner => "owner",
+            SortColumn::Tier => "tier",
+            SortColumn::Data => "data",
+            SortColumn::State => "state",
+            SortColumn::Expires => "expires",
+            SortColumn::Users => "users",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<SortColumn> {
+        SortColumn::ALL.into_iter().find(|c| c.name() == name)
+    }
+}
+
+/// Facet filters; `None` means any.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Facets {
+    pub tier: Option<Tier>,
+    pub data: Option<DataClass>,
+    pub state: Option<AppState>,
+    pub owner: Option<String>,
+}
+
+impl Facets {
+    pub fn matches(&self, app: &App) -> bool {
+        self.tier.is_none_or(|t| app.risk.tier == t)
+            && self.data.is_none_or(|d| app.data_classification == d)
+            && self.state.is_none_or(|s| app.state == s)
+            && self.owner.as_ref().is_none_or(|o| &app.owner == o)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        *self == Facets::default()
+    }
+
+    /// `tier=high data=pii …` for the active facets.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(t) = self.tier {
+            parts.push(format!("tier={}", t.as_str()));
+        }
+        if let Some(d) = self.data {
+            parts.push(format!("data={d}"));
+        }
+        if let Some(s) = self.state {
+            parts.push(format!("state={s}"));
+        }
+        if let Some(o) = &self.owner {
+            parts.push(format!("owner={}", sanitize(o)));
+        }
+        parts.join(" ")
+    }
+
+    /// Parses `tier=high data=pii state=active owner=olive` (any subset).
+    pub fn parse(text: &str) -> Result<Facets, String> {
+        let mut facets = Facets::default();
+        for term in text.split_whitespace() {
+            let (key, value) = term
+                .split_once('=')
+                .ok_or_else(|| format!("expected key=value, got {term:?} (keys: tier, data, state, owner)"))?;
+            match key {
+                "tier" => facets.tier = Some(value.parse()?),
+                "data" => facets.data = Some(value.parse()?),
+                "state" => facets.state = Some(value.parse()?),
+                "owner" => facets.owner = Some(value.to_string()),
+                other => return Err(format!("unknown facet {other:?} (keys: tier, data, state, owner)")),
+            }
+        }
+        Ok(facets)
+    }
+}
+
+pub(super) fn cycle<T: Copy + PartialEq>(current: Option<T>, order: &[T]) -> Option<T> {
+    match current {
+        None => order.first().copied(),
+        Some(value) => order.iter().position(|v| *v == value).and_then(|i| order.get(i + 1)).copied(),
+    }
+}
+
+pub(super) const TIER_ORDER: [Tier; 3] = [Tier::High, Tier::Medium, Tier::Low];
+pub(super) const DATA_ORDER: [DataClass; 4] =
+    [DataClass::Pii, DataClass::Sensitive, DataClass::Internal, DataClass::Public];
+pub(super) const STATE_ORDER: [AppState; 8] = [
+    AppState::Active,
+    AppState::Expiring,
+    AppState::Quarantined,
+    AppState::ReadOnly,
+    AppState::Decommissioned,
+    AppState::Pending,
+    AppState::Rejected,
+    AppState::Discovered,
+];
+
+fn rank<T: PartialEq>(value: T, order: &[T]) -> usize {
+    order.iter().position(|v| *v == value).unwrap_or(order.len())
+}
+
+/// Every app's searchable fields (name, owner, team, purpose), sanitized and
+/// laid end to end in one buffer, built once per snapshot: a search then
+/// reads memory in order instead of chasing 400k heap strings.
+#[derive(Debug, Default)]
+pub(super) struct SearchIndex {
+    pub(super) version: u64,
+    text: String,
+    /// Per app, where each of its four fields starts, and where the last ends.
+    bounds: Vec<[u32; 5]>,
+}
+
+impl SearchIndex {
+    pub(super) fn build(apps: &[App], version: u64) -> SearchIndex {
+        let mut index = SearchIndex { version, text: String::new(), bounds: Vec::with_capacity(apps.len()) };
+        for app in apps {
+            let mut bounds = [0u32; 5];
+            for (slot, field) in [&app.name, &app.owner, &app.team, &app.purpose].into_iter().enumerate() {
+                bounds[slot] = index.text.len() as u32;
+                index.text.push_str(&sanitize(field));
+            }
+            bounds[4] = index.text.len() as u32;
+            index.bounds.push(bounds);
+        }
+        index
+    }
+
+    pub(super) fn fields(&self, app: usize) -> [&str; 4] {
+        let b = self.bounds.get(app).copied().unwrap_or_default();
+        let field = |k: usize| self.text.get(b[k] as usize..b[k + 1] as usize).unwrap_or("");
+        [field(0), field(1), field(2), field(3)]
+    }
+}
+
+/// The last fuzzy search: its query, facets and snapshot, and the apps it
+/// matched (ascending), so a query that only grew searches those alone.
+#[derive(Debug, Default)]
+pub(super) struct LastSearch {
+    pub(super) query: String,
+    pub(super) facets: Facets,
+    pub(super) version: u64,
+    pub(super) hits: Vec<usize>,
+}
+
+pub(super) fn sort_rows(rows: &mut [usize], apps: &[App], column: SortColumn) {
+    let app = |r: &usize| &apps[*r];
+    match column {
+        SortColumn::Name => rows.sort_by_cached_key(|r| sanitize(&app(r).name).to_lowercase()),
+        SortColumn::Owner => rows.sort_by_cached_key(|r| sanitize(&app(r).owner).to_lowercase()),
+        SortColumn::Tier => {
+            rows.sort_by_key(|r| (rank(app(r).risk.tier, &TIER_ORDER), std::cmp::Reverse(app(r).risk.score)))
+        }
+        SortColumn::Data => rows.sort_by_key(|r| rank(app(r).data_classification, &DATA_ORDER)),
+        SortColumn::State => rows.sort_by_key(|r| rank(app(r).state, &STATE_ORDER)),
+        SortColumn::Expires => {
+            rows.sort_by_key(|r| app(r).expires_at.map_or(i64::MAX, |at: DateTime<Utc>| at.timestamp()))
+        }
+        SortColumn::Users => rows.sort_by_key(|r| std::cmp::Reverse(app(r).expected_users)),
+    }
+}

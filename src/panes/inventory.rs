@@ -1,0 +1,450 @@
+//! The inventory: every app the user may read, as a table (name, owner, risk
+//! tier, data class, state, expires in, users). `/` fuzzy-filters by name,
+//! owner, team and purpose on every keystroke, highlighting the matched
+//! characters of the name; facets narrow by tier (`t`), data class (`d`),
+//! state (`e`) and owner (`m` for mine, or `:filter owner=…`); `s` cycles the
+//! sort column and `S` reverses it; Enter opens the app's detail.
+//!
+//! Rows are indexes into the snapshot and only the visible window is drawn,
+//! so 100k apps stay fast. The filter re-runs only when the query, facets,
+//! sort or snapshot changed.
+
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Position, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph};
+
+use super::filters::{DATA_ORDER, LastSearch, STATE_ORDER, SearchIndex, TIER_ORDER, cycle, sort_rows};
+pub use super::filters::{Facets, SortColumn};
+use super::{Context, DetailScroll, Intent, ListCursor, Pane, render_detail};
+use crate::config::keymap::{Action, Section};
+use crate::domain::{App, AppState};
+use crate::sanitize::{display_width, fit, sanitize};
+use crate::search;
+use crate::widgets::app_detail::{app_lines, state_style};
+use crate::widgets::line_input::{InputReply, LineInput};
+use crate::widgets::text::{Row, highlighted, left};
+
+/// What the rows were computed for (query, facets, sort, direction,
+/// snapshot version), to skip work when nothing changed.
+type ComputedFor = (String, Facets, Option<SortColumn>, bool, u64);
+
+#[derive(Debug, Default)]
+pub struct InventoryPane {
+    filter: LineInput,
+    typing: bool,
+    pub facets: Facets,
+    /// `None`: by relevance while filtering, else by name.
+    pub sort: Option<SortColumn>,
+    pub descending: bool,
+    /// Indexes into the snapshot's apps, in display order.
+    rows: Vec<usize>,
+    cursor: ListCursor,
+    last_search: Option<LastSearch>,
+    /// All apps by name, computed once per snapshot: the default order.
+    by_name: Option<(u64, Vec<usize>)>,
+    /// The searchable text of the snapshot, built on the first search.
+    index: Option<SearchIndex>,
+    detail: Option<(String, DetailScroll)>,
+    computed_for: Option<ComputedFor>,
+    /// The selected app's id across a snapshot change.
+    anchor: Option<String>,
+}
+
+impl InventoryPane {
+    pub fn new() -> InventoryPane {
+        InventoryPane::default()
+    }
+
+    pub fn query(&self) -> &str {
+        self.filter.text()
+    }
+
+    /// Sets the `/` filter as if typed.
+    pub fn set_query(&mut self, query: &str, ctx: &Context) {
+        self.filter.set_text(query);
+        self.recompute(ctx);
+    }
+
+    pub fn set_facets(&mut self, facets: Facets, ctx: &Context) {
+        self.facets = facets;
+        self.recompute(ctx);
+    }
+
+    pub fn set_sort(&mut self, sort: Option<SortColumn>, descending: bool, ctx: &Context) {
+        self.sort = sort;
+        self.descending = descending;
+        self.recompute(ctx);
+    }
+
+    /// Apps shown, in order.
+    pub fn visible_ids<'a>(&self, ctx: &'a Context) -> Vec<&'a str> {
+        self.rows.iter().filter_map(|&i| ctx.data.apps.get(i)).map(|a| a.id.as_str()).collect()
+    }
+
+    pub fn selected_app<'a>(&self, ctx: &'a Context) -> Option<&'a App> {
+        self.rows.get(self.cursor.selected).and_then(|&i| ctx.data.apps.get(i))
+    }
+
+    pub fn detail_app_id(&self) -> Option<&str> {
+        self.detail.as_ref().map(|(id, _)| id.as_str())
+    }
+
+    /// Opens the detail of `app_id` (from another pane).
+    pub fn open_detail(&mut self, app_id: &str) {
+        self.detail = Some((app_id.to_string(), DetailScroll::default()));
+    }
+
+    fn recompute(&mut self, ctx: &Context) {
+        let apps = &ctx.data.apps;
+        let key: ComputedFor =
+            (self.filter.text().to_string(), self.facets.clone(), self.sort, self.descending, ctx.version);
+        if self.computed_for.as_ref() == Some(&key) {
+            return;
+        }
+        // The selected app as an index into the snapshot: compared by index,
+        // not id, so finding it again touches no app.
+        let selected = match self.anchor.take() {
+            Some(id) => ctx.apps_by_id.get(&id).copied(),
+            None => self.rows.get(self.cursor.selected).copied(),
+        };
+        let query = self.filter.text().to_string();
+        let column = match (self.sort, query.trim().is_empty()) {
+            (Some(column), _) => Some(column),
+            (None, true) => Some(SortColumn::Name),
+            (None, false) => None,
+        };
+        let mut rows: Vec<usize> = if query.trim().is_empty() {
+            if column == Some(SortColumn::Name) {
+                // The cached name order, filtered: no sort per keystroke.
+                self.ensure_name_order(ctx);
+                let facets = &self.facets;
+                let order = self.by_name.as_ref().map_or(&[][..], |(_, order)| order.as_slice());
+                if facets.is_empty() {
+                    order.to_vec()
+                } else {
+                    order.iter().copied().filter(|&i| facets.matches(&apps[i])).collect()
+                }
+            } else {
+                self.faceted(ctx)
+            }
+        } else {
+            self.search(&query, ctx)
+        };
+        match column {
+            Some(SortColumn::Name) if query.trim().is_empty() => {}
+            Some(column) => sort_rows(&mut rows, apps, column),
+            None => {}
+        }
+        if self.descending {
+            rows.reverse();
+        }
+        self.rows = rows;
+        self.cursor.selected = selected.and_then(|s| self.rows.iter().position(|&i| i == s)).unwrap_or(0);
+        self.cursor.clamp(self.rows.len());
+        self.computed_for = Some(key);
+    }
+
+    /// Apps passing the facets, in snapshot order.
+    fn faceted(&self, ctx: &Context) -> Vec<usize> {
+        let apps = &ctx.data.apps;
+        if self.facets.is_empty() {
+            (0..apps.len()).collect()
+        } else {
+            (0..apps.len()).filter(|&i| self.facets.matches(&apps[i])).collect()
+        }
+    }
+
+    /// Builds the search index once per snapshot, on the first search.
+    fn ensure_index(&mut self, ctx: &Context) {
+        if self.index.as_ref().is_none_or(|index| index.version != ctx.version) {
+            self.index = Some(SearchIndex::build(&ctx.data.apps, ctx.version));
+        }
+    }
+
+    /// Sorts every app by name once per snapshot.
+    fn ensure_name_order(&mut self, ctx: &Context) {
+        if self.by_name.as_ref().is_none_or(|(version, _)| *version != ctx.version) {
+            let mut order: Vec<usize> = (0..ctx.data.apps.len()).collect();
+            sort_rows(&mut order, &ctx.data.apps, SortColumn::Name);
+            self.by_name = Some((ctx.version, order));
+        }
+    }
+
+    /// Apps matching `query` and the facets, best first. Starts from the
+    /// previous hits when the query only grew.
+    fn search(&mut self, query: &str, ctx: &Context) -> Vec<usize> {
+        let candidates: Vec<usize> = match &self.last_search {
+            Some(last)
+                if last.version == ctx.version && last.facets == self.facets && search::narrows(&last.query, query) =>
+            {
+                last.hits.clone()
+            }
+            _ => self.faceted(ctx),
+        };
+        self.ensure_index(ctx);
+        let empty = SearchIndex::default();
+        let index = self.index.as_ref().unwrap_or(&empty);
+        let records = candidates.iter().map(|&i| index.fields(i));
+        let rows: Vec<usize> = search::rank(query, records).into_iter().map(|m| candidates[m.index]).collect();
+        let mut hits = rows.clone();
+        hits.sort_unstable();
+        self.last_search =
+            Some(LastSearch { query: query.to_string(), facets: self.facets.clone(), version: ctx.version, hits });
+        rows
+    }
+
+    fn render_table(&self, frame: &mut Frame, area: Rect, ctx: &Context) {
+        let theme = &ctx.theme;
+        let glyphs = theme.glyphs();
+        let total = ctx.data.apps.len();
+        let query = self.filter.text();
+        let sort = match (self.sort, self.filter.text().trim().is_empty()) {
+            (Some(c), _) => c.name(),
+            (None, true) => "name",
+            (None, false) => "relevance",
+        };
+        let arrow = match (sort, self.descending) {
+            ("relevance", _) => String::new(),
+            (_, true) => format!(" {}", glyphs.descending),
+            (_, false) => format!(" {}", glyphs.ascending),
+        };
+        let block = Block::bordered()
+            .title(Span::styled(
+                format!(" Inventory · {} of {} apps · sort {sort}{arrow} ", self.rows.len(), total),
+                theme.title,
+            ))
+            .border_style(theme.border);
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        let [filter_area, header_area, rows_area] =
+            Layout::vertical([Constraint::Length(1), Constraint::Length(1), Constraint::Fill(1)]).areas(inner);
+        self.render_filter_line(frame, filter_area, ctx);
+
+        let width = inner.width as usize;
+        let wide = width >= 110;
+        let (owner_w, team_w, tier_w, data_w, state_w, expires_w, users_w) =
+            if wide { (12, 16, 9, 9, 14, 8, 6) } else { (8, 0, 6, 9, 11, 7, 5) };
+        let columns = 7 + usize::from(wide);
+        let fixed = 2 + owner_w + team_w + tier_w + data_w + state_w + expires_w + users_w + columns - 1;
+        let name_w = width.saturating_sub(fixed).max(8);
+
+        let mut header = Row::new().cell("", 1, theme.header).cell("Name", name_w, theme.header).cell(
+            "Owner",
+            owner_w,
+            theme.header,
+        );
+        if wide {
+            header = header.cell("Team", team_w, theme.header);
+        }
+        let header = header
+            .cell(if wide { "Risk" } else { "Tier" }, tier_w, theme.header)
+            .cell("Data", data_w, theme.header)
+            .cell("State", state_w, theme.header)
+            .right("Expires", expires_w, theme.header)
+            .right("Users", users_w, theme.header)
+            .line(width, theme.header);
+        frame.render_widget(Paragraph::new(header), header_area);
+
+        if self.rows.is_empty() {
+            let text = if total == 0 { "no apps in the cache yet" } else { "no app matches the filter" };
+            frame.render_widget(Paragraph::new(Span::styled(format!("  {text}"), theme.muted)), rows_area);
+            return;
+        }
+        let window = self.cursor.window(self.rows.len(), rows_area.height as usize);
+        let lines: Vec<Line<'static>> = self.rows[window.clone()]
+            .iter()
+            .enumerate()
+            .filter_map(|(offset, row)| {
+                let app = ctx.data.apps.get(*row)?;
+                let selected = window.start + offset == self.cursor.selected;
+                let row_style = if selected { theme.selected } else { theme.text };
+                let marker = if selected { glyphs.cursor } else { " " };
+                // Highlight positions for the visible rows only.
+                let positions =
+                    if query.trim().is_empty() { Vec::new() } else { search::positions(query, &sanitize(&app.name)) };
+                let name = highlighted(&app.name, &positions, name_w, theme.text, theme.matched);
+                let mut cells =
+                    Row::new().cell(marker, 1, theme.text).spans(name, name_w).cell(&app.owner, owner_w, theme.text);
+                if wide {
+                    cells = cells.cell(&app.team, team_w, theme.muted);
+                }
+                let tier = if wide {
+                    format!("{} {}", app.risk.tier.as_str(), app.risk.score)
+                } else {
+                    app.risk.tier.as_str().to_string()
+                };
+                let expires = app.expires_at.map_or_else(|| "—".to_string(), |at| left(at, ctx.now));
+                let expires_style = if app.state == AppState::Expiring { theme.expiring } else { theme.text };
+                Some(
+                    cells
+                        .cell(&tier, tier_w, theme.risk(app.risk.tier))
+                        .cell(app.data_classification.as_str(), data_w, theme.text)
+                        .cell(app.state.as_str(), state_w, state_style(app.state, theme))
+                        .right(&expires, expires_w, expires_style)
+                        .right(&app.expected_users.to_string(), users_w, theme.text)
+                        .line(width, row_style),
+                )
+            })
+            .collect();
+        frame.render_widget(Paragraph::new(lines), rows_area);
+    }
+
+    fn render_filter_line(&self, frame: &mut Frame, area: Rect, ctx: &Context) {
+        let theme = &ctx.theme;
+        let width = area.width as usize;
+        let facets = self.facets.describe();
+        let right = if facets.is_empty() {
+            let key = |a| ctx.key(Section::Inventory, a).unwrap_or_default();
+            Span::styled(
+                format!(
+                    "{} tier  {} data  {} state  {} mine",
+                    key(Action::CycleTier),
+                    key(Action::CycleDataClass),
+                    key(Action::CycleState),
+                    key(Action::ToggleMine)
+                ),
+                theme.muted,
+            )
+        } else {
+            Span::styled(fit(&facets, width / 2), theme.warning)
+        };
+        let right_w = display_width(&right.content);
+        let left_w = width.saturating_sub(right_w + 2);
+        let slash = ctx.key(Section::Inventory, Action::Filter).unwrap_or_else(|| "/".into());
+        let mut spans = vec![Span::styled(format!("{slash} "), theme.key)];
+        let prefix_w = display_width(&slash) + 1;
+        if self.typing {
+            let (line, cursor) = self.filter.view(left_w.saturating_sub(prefix_w), theme.input);
+            spans.extend(line.spans);
+            frame.set_cursor_position(Position::new(area.x + (prefix_w as u16) + cursor, area.y));
+        } else if self.filter.text().is_empty() {
+            spans.push(Span::styled("fuzzy filter: name, owner, team, purpose", theme.muted));
+        } else {
+            spans.push(Span::styled(fit(self.filter.text(), left_w.saturating_sub(prefix_w)), theme.input));
+        }
+        let used: usize = spans.iter().map(|s| display_width(&s.content)).sum();
+        let left_line = Line::from(spans);
+        frame.render_widget(Paragraph::new(left_line), area);
+        if used + right_w < width {
+            frame.render_widget(Paragraph::new(Line::from(right).right_aligned()), area);
+        }
+    }
+}
+
+impl Pane for InventoryPane {
+    fn before_data(&mut self, ctx: &Context) {
+        self.anchor = self.selected_app(ctx).map(|a| a.id.clone());
+    }
+
+    fn refresh(&mut self, ctx: &Context) {
+        self.recompute(ctx);
+    }
+
+    fn on_action(&mut self, action: Action, ctx: &Context) -> Vec<Intent> {
+        if let Some((_, scroll)) = &mut self.detail {
+            match action {
+                Action::Back | Action::Open => self.detail = None,
+                other => {
+                    scroll.apply(other);
+                }
+            }
+            return Vec::new();
+        }
+        match action {
+            Action::Filter => self.typing = true,
+            Action::Open => self.detail = self.selected_app(ctx).map(|a| (a.id.clone(), DetailScroll::default())),
+            Action::Back | Action::ClearFilters => {
+                self.filter.clear();
+                self.facets = Facets::default();
+            }
+            Action::CycleTier => self.facets.tier = cycle(self.facets.tier, &TIER_ORDER),
+            Action::CycleDataClass => self.facets.data = cycle(self.facets.data, &DATA_ORDER),
+            Action::CycleState => self.facets.state = cycle(self.facets.state, &STATE_ORDER),
+            Action::ToggleMine => {
+                self.facets.owner = match self.facets.owner {
+                    Some(_) => None,
+                    None => Some(ctx.data.me.user.clone()),
+                }
+            }
+            Action::SortNext => {
+                self.sort = match self.sort {
+                    None => Some(SortColumn::ALL[0]),
+                    Some(column) => cycle(Some(column), &SortColumn::ALL),
+                };
+                self.descending = false;
+            }
+            Action::SortReverse => self.descending = !self.descending,
+            other => {
+                self.cursor.apply(other, self.rows.len());
+            }
+        }
+        self.recompute(ctx);
+        Vec::new()
+    }
+
+    fn is_typing(&self) -> bool {
+        self.typing && self.detail.is_none()
+    }
+
+    fn on_typing_key(&mut self, key: KeyEvent, ctx: &Context) -> Vec<Intent> {
+        match self.filter.handle(key) {
+            InputReply::Changed => self.recompute(ctx),
+            InputReply::Submit => self.typing = false,
+            InputReply::Cancel => {
+                self.typing = false;
+                self.filter.clear();
+                self.recompute(ctx);
+            }
+            InputReply::Moved => {}
+            InputReply::Ignored => {
+                let action = match key.code {
+                    KeyCode::Up => Some(Action::Up),
+                    KeyCode::Down => Some(Action::Down),
+                    KeyCode::PageUp => Some(Action::PageUp),
+                    KeyCode::PageDown => Some(Action::PageDown),
+                    _ => None,
+                };
+                if let Some(action) = action {
+                    self.cursor.apply(action, self.rows.len());
+                }
+            }
+        }
+        Vec::new()
+    }
+
+    fn hints(&self, _ctx: &Context) -> Vec<(Action, &'static str)> {
+        if self.detail.is_some() {
+            return vec![(Action::Back, "back"), (Action::Help, "help")];
+        }
+        vec![
+            (Action::Filter, "filter"),
+            (Action::Open, "detail"),
+            (Action::CycleTier, "tier"),
+            (Action::SortNext, "sort"),
+            (Action::Help, "help"),
+            (Action::Quit, "quit"),
+        ]
+    }
+
+    fn render(&self, frame: &mut Frame, area: Rect, ctx: &Context) {
+        if let Some((id, scroll)) = &self.detail {
+            match ctx.app(id) {
+                Some(app) => {
+                    let requests = ctx.data.approvals.iter().filter(|a| a.app_id == app.id);
+                    let events = ctx.data.audit.iter().filter(|e| e.app_id.as_deref() == Some(app.id.as_str()));
+                    let lines = app_lines(app, requests, events, &ctx.theme, ctx.now);
+                    let title = format!("{} · detail", fit(&app.name, 40));
+                    render_detail(frame, area, &title, lines, scroll.scroll, ctx);
+                }
+                None => {
+                    let lines = vec![Line::from(Span::styled("this app is no longer in the cache", ctx.theme.muted))];
+                    render_detail(frame, area, "detail", lines, 0, ctx);
+                }
+            }
+            return;
+        }
+        self.render_table(frame, area, ctx);
+    }
+}

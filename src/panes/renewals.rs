@@ -1,0 +1,348 @@
+//! Renewals: the user's apps (every app for a lead) by urgency — decommission
+//! soon, read-only, quarantined, expiring within 7 days, within 30 days, then
+//! the rest by expiry — with what the TTL lifecycle will do next spelled out
+//! for the selected one. `n` renews with one key: at once for live and
+//! quarantined apps, as a re-approval request for read-only ones. The result
+//! comes back as a toast.
+
+use chrono::{DateTime, Duration, Utc};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+
+use super::data::QueuedStatus;
+use super::{Context, DetailScroll, Intent, ListCursor, Pane, render_detail};
+use crate::config::keymap::{Action, Section};
+use crate::domain::ttl::RenewalError;
+use crate::domain::{App, AppState, Approval, ApprovalKind, ApprovalStatus, Role};
+use crate::sanitize::{fit, sanitize};
+use crate::widgets::app_detail::{app_lines, lifecycle_sentence, next_step, renewal_sentence, state_style};
+use crate::widgets::text::{Row, date, left};
+use crate::widgets::toast::Toast;
+
+/// How soon an app needs its owner, most urgent first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Urgency {
+    /// Read-only and decommissioned within 7 days.
+    DecommissionSoon,
+    ReadOnly,
+    Quarantined,
+    Within7Days,
+    Within30Days,
+    Later,
+}
+
+impl Urgency {
+    pub fn label(self) -> &'static str {
+        match self {
+            Urgency::DecommissionSoon => "decommission soon",
+            Urgency::ReadOnly => "read-only",
+            Urgency::Quarantined => "quarantined",
+            Urgency::Within7Days => "expires ≤ 7 days",
+            Urgency::Within30Days => "expires ≤ 30 days",
+            Urgency::Later => "ok",
+        }
+    }
+
+    fn style(self, ctx: &Context) -> Style {
+        match self {
+            Urgency::DecommissionSoon | Urgency::Quarantined => ctx.theme.danger,
+            Urgency::ReadOnly | Urgency::Within7Days => ctx.theme.warning,
+            Urgency::Within30Days => ctx.theme.expiring,
+            Urgency::Later => ctx.theme.ok,
+        }
+    }
+
+    /// Whether the owner should act now.
+    pub fn needs_attention(self) -> bool {
+        self != Urgency::Later
+    }
+}
+
+/// The urgency of `app` at `now`, or `None` for apps renewals do not list.
+pub fn urgency(app: &App, now: DateTime<Utc>) -> Option<Urgency> {
+    let next = next_step(app).map(|step| step.at);
+    match app.state {
+        AppState::ReadOnly if next.is_some_and(|at| at - now <= Duration::days(7)) => Some(Urgency::DecommissionSoon),
+        AppState::ReadOnly => Some(Urgency::ReadOnly),
+        AppState::Quarantined => Some(Urgency::Quarantined),
+        AppState::Active | AppState::Expiring => match app.expires_at {
+            Some(at) if at - now <= Duration::days(7) => Some(Urgency::Within7Days),
+            Some(at) if at - now <= Duration::days(30) => Some(Urgency::Within30Days),
+            _ => Some(Urgency::Later),
+        },
+        _ => None,
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct RenewalsPane {
+    rows: Vec<(usize, Urgency)>,
+    cursor: ListCursor,
+    detail: Option<(String, DetailScroll)>,
+    computed_for: Option<(u64, i64)>,
+    /// The selected app's id across a snapshot change.
+    anchor: Option<String>,
+}
+
+impl RenewalsPane {
+    pub fn new() -> RenewalsPane {
+        RenewalsPane::default()
+    }
+
+    /// Apps shown, in order.
+    pub fn visible_ids<'a>(&self, ctx: &'a Context) -> Vec<&'a str> {
+        self.rows.iter().filter_map(|(i, _)| ctx.data.apps.get(*i)).map(|a| a.id.as_str()).collect()
+    }
+
+    /// The app under the cursor (or in the open detail).
+    pub fn selected_id<'a>(&self, ctx: &'a Context) -> Option<&'a str> {
+        self.selected(ctx).map(|a| a.id.as_str())
+    }
+
+    fn selected<'a>(&self, ctx: &'a Context) -> Option<&'a App> {
+        match &self.detail {
+            Some((id, _)) => ctx.app(id),
+            None => self.rows.get(self.cursor.selected).and_then(|(i, _)| ctx.data.apps.get(*i)),
+        }
+    }
+
+    /// Selects the app with `app_id`, if listed.
+    pub fn select(&mut self, app_id: &str, ctx: &Context) {
+        self.recompute(ctx);
+        if let Some(pos) = self.rows.iter().position(|(i, _)| ctx.data.apps[*i].id == app_id) {
+            self.cursor.selected = pos;
+        }
+    }
+
+    fn recompute(&mut self, ctx: &Context) {
+        let key = (ctx.version, ctx.now.timestamp() / 60);
+        if self.computed_for == Some(key) {
+            return;
+        }
+        let selected_id = self.anchor.take().or_else(|| {
+            self.rows.get(self.cursor.selected).and_then(|(i, _)| ctx.data.apps.get(*i)).map(|a| a.id.clone())
+        });
+        let all = ctx.actor.has(Role::Lead);
+        let mut keyed: Vec<(Urgency, i64, usize)> = ctx
+            .data
+            .apps
+            .iter()
+            .enumerate()
+            .filter(|(_, app)| all || app.owner == ctx.actor.user)
+            .filter_map(|(i, app)| {
+                let deadline = next_step(app).map_or(i64::MAX, |step| step.at.timestamp());
+                urgency(app, ctx.now).map(|u| (u, deadline, i))
+            })
+            .collect();
+        keyed.sort_unstable();
+        let rows: Vec<(usize, Urgency)> = keyed.into_iter().map(|(u, _, i)| (i, u)).collect();
+        self.rows = rows;
+        self.cursor.selected = selected_id
+            .and_then(|id| self.rows.iter().position(|(i, _)| ctx.data.apps[*i].id == id))
+            .unwrap_or(self.cursor.selected);
+        self.cursor.clamp(self.rows.len());
+        self.computed_for = Some(key);
+    }
+
+    /// The pending re-approval request of a read-only app, if one was filed.
+    fn pending_reapproval<'a>(app: &App, ctx: &'a Context) -> Option<&'a Approval> {
+        ctx.data
+            .approvals
+            .iter()
+            .find(|a| a.app_id == app.id && a.kind == ApprovalKind::Renewal && a.status == ApprovalStatus::Pending)
+    }
+
+    fn next_step(app: &App, ctx: &Context) -> (String, Style) {
+        match ctx.action_status(&app.id) {
+            Some(QueuedStatus::Queued) => return ("renewal queued".into(), ctx.theme.warning),
+            Some(QueuedStatus::Sending) => return ("renewal sending".into(), ctx.theme.warning),
+            Some(QueuedStatus::Failed(message)) => {
+                return (format!("failed: {}", sanitize(&message)), ctx.theme.danger);
+            }
+            None => {}
+        }
+        if app.state == AppState::ReadOnly && Self::pending_reapproval(app, ctx).is_some() {
+            return ("re-approval requested".into(), ctx.theme.warning);
+        }
+        match next_step(app) {
+            Some(step) => (format!("{} in {}", step.to.as_str(), left(step.at, ctx.now)), ctx.theme.text),
+            None => ("—".into(), ctx.theme.muted),
+        }
+    }
+
+    fn render_list(&self, frame: &mut Frame, area: Rect, ctx: &Context) {
+        let theme = &ctx.theme;
+        let glyphs = theme.glyphs();
+        let whose = if ctx.actor.has(Role::Lead) {
+            "all apps".to_string()
+        } else {
+            format!("apps of {}", sanitize(&ctx.actor.user))
+        };
+        let attention = self.rows.iter().filter(|(_, u)| u.needs_attention()).count();
+        let block = Block::bordered()
+            .title(Span::styled(format!(" Renewals · {whose} · {attention} need attention "), theme.title))
+            .border_style(theme.border);
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        let [header_area, rows_area, panel_area] =
+            Layout::vertical([Constraint::Length(1), Constraint::Fill(1), Constraint::Length(6)]).areas(inner);
+
+        let width = inner.width as usize;
+        let wide = width >= 110;
+        let (urgency_w, state_w, next_w, expires_w, ttl_w) =
+            if wide { (18, 14, 26, 10, 9) } else { (17, 11, 21, 0, 0) };
+        let columns = 5 + 2 * usize::from(wide);
+        let fixed = 1 + urgency_w + state_w + next_w + expires_w + ttl_w + columns - 1;
+        let app_w = width.saturating_sub(fixed).max(8);
+        let mut header = Row::new()
+            .cell("", 1, theme.header)
+            .cell("Urgency", urgency_w, theme.header)
+            .cell("App", app_w, theme.header)
+            .cell("State", state_w, theme.header)
+            .cell("Next step", next_w, theme.header);
+        if wide {
+            header = header.cell("Expires", expires_w, theme.header).cell("TTL", ttl_w, theme.header);
+        }
+        frame.render_widget(Paragraph::new(header.line(width, theme.header)), header_area);
+
+        if self.rows.is_empty() {
+            frame.render_widget(
+                Paragraph::new(Span::styled("  no apps of yours under the TTL lifecycle", theme.muted)),
+                rows_area,
+            );
+        } else {
+            let window = self.cursor.window(self.rows.len(), rows_area.height as usize);
+            let lines: Vec<Line<'static>> = window
+                .clone()
+                .filter_map(|pos| {
+                    let (index, urgency) = self.rows[pos];
+                    let app = ctx.data.apps.get(index)?;
+                    let selected = pos == self.cursor.selected;
+                    let (next, next_style) = Self::next_step(app, ctx);
+                    let mut row = Row::new()
+                        .cell(if selected { glyphs.cursor } else { " " }, 1, theme.text)
+                        .cell(urgency.label(), urgency_w, urgency.style(ctx))
+                        .cell(&app.name, app_w, theme.text)
+                        .cell(app.state.as_str(), state_w, state_style(app.state, theme))
+                        .cell(&next, next_w, next_style);
+                    if wide {
+                        let expires = app.expires_at.map_or_else(|| "—".into(), date);
+                        row =
+                            row.cell(&expires, expires_w, theme.muted).cell(app.ttl_class.as_str(), ttl_w, theme.muted);
+                    }
+                    Some(row.line(width, if selected { theme.selected } else { theme.text }))
+                })
+                .collect();
+            frame.render_widget(Paragraph::new(lines), rows_area);
+        }
+
+        let panel = Block::default()
+            .borders(Borders::TOP)
+            .border_style(theme.border)
+            .title(Span::styled(" what happens next ", theme.title));
+        let panel_inner = panel.inner(panel_area);
+        frame.render_widget(panel, panel_area);
+        let Some(app) = self.selected(ctx) else { return };
+        let renew_key = ctx.key(Section::Renewals, Action::Renew).unwrap_or_default();
+        let mut lines = vec![Line::from(vec![
+            Span::styled(format!("{}: ", fit(&app.name, 40)), theme.title),
+            Span::styled(lifecycle_sentence(app), theme.text),
+        ])];
+        let may = ctx.actor.may_renew_app_of(&app.owner);
+        let requested = Self::pending_reapproval(app, ctx).filter(|_| app.state == AppState::ReadOnly);
+        lines.push(Line::from(if let Some(request) = requested {
+            vec![Span::styled(
+                format!(
+                    "re-approval request {} filed {}, waiting for review",
+                    sanitize(&request.id),
+                    crate::widgets::text::relative(request.created_at, ctx.now)
+                ),
+                theme.warning,
+            )]
+        } else if may {
+            vec![
+                Span::styled(renew_key, theme.key),
+                Span::styled(format!(" renew: {}", renewal_sentence(app, ctx.now)), theme.text),
+            ]
+        } else {
+            vec![Span::styled(format!("{} {}", glyphs.cross, RenewalError::NotAllowed), theme.muted)]
+        }));
+        frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), panel_inner);
+    }
+}
+
+impl Pane for RenewalsPane {
+    fn before_data(&mut self, ctx: &Context) {
+        self.anchor =
+            self.rows.get(self.cursor.selected).and_then(|(i, _)| ctx.data.apps.get(*i)).map(|a| a.id.clone());
+    }
+
+    fn refresh(&mut self, ctx: &Context) {
+        self.recompute(ctx);
+    }
+
+    fn on_action(&mut self, action: Action, ctx: &Context) -> Vec<Intent> {
+        self.recompute(ctx);
+        match action {
+            Action::Renew => {
+                let Some(app) = self.selected(ctx) else { return Vec::new() };
+                let refusal = if !ctx.actor.may_renew_app_of(&app.owner) {
+                    Some(RenewalError::NotAllowed.to_string())
+                } else if app.state == AppState::Decommissioned {
+                    Some(RenewalError::Decommissioned.to_string())
+                } else if ctx.is_pending_action(&app.id) {
+                    Some("a renewal of this app is already waiting to be sent".to_string())
+                } else {
+                    Self::pending_reapproval(app, ctx).filter(|_| app.state == AppState::ReadOnly).map(|request| {
+                        format!("its re-approval request {} is already waiting for review", sanitize(&request.id))
+                    })
+                };
+                match refusal {
+                    Some(reason) => {
+                        vec![Intent::Toast(Toast::error(format!("cannot renew {}: {reason}", app.name), ctx.now))]
+                    }
+                    None => vec![Intent::Renew(app.id.clone())],
+                }
+            }
+            Action::Open if self.detail.is_none() => {
+                self.detail = self.selected(ctx).map(|a| (a.id.clone(), DetailScroll::default()));
+                Vec::new()
+            }
+            Action::Back | Action::Open => {
+                self.detail = None;
+                Vec::new()
+            }
+            other => {
+                match &mut self.detail {
+                    Some((_, scroll)) => scroll.apply(other),
+                    None => self.cursor.apply(other, self.rows.len()),
+                };
+                Vec::new()
+            }
+        }
+    }
+
+    fn hints(&self, _ctx: &Context) -> Vec<(Action, &'static str)> {
+        vec![(Action::Renew, "renew"), (Action::Open, "detail"), (Action::Help, "help"), (Action::Quit, "quit")]
+    }
+
+    fn badge(&self, _ctx: &Context) -> Option<usize> {
+        Some(self.rows.iter().filter(|(_, u)| u.needs_attention()).count())
+    }
+
+    fn render(&self, frame: &mut Frame, area: Rect, ctx: &Context) {
+        if let Some((id, scroll)) = &self.detail
+            && let Some(app) = ctx.app(id)
+        {
+            let requests = ctx.data.approvals.iter().filter(|a| a.app_id == app.id);
+            let events = ctx.data.audit.iter().filter(|e| e.app_id.as_deref() == Some(app.id.as_str()));
+            let lines = app_lines(app, requests, events, &ctx.theme, ctx.now);
+            render_detail(frame, area, &format!("{} · detail", fit(&app.name, 40)), lines, scroll.scroll, ctx);
+            return;
+        }
+        self.render_list(frame, area, ctx);
+    }
+}

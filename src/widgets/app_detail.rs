@@ -1,0 +1,348 @@
+//! An app's detail, shared by the inventory, approvals and renewals panes:
+//! the full manifest, the risk breakdown by rubric factor, the compliance
+//! checklist, what the TTL lifecycle will do next, the app's requests and its
+//! latest audit events. Lines for a wrapping, scrolling paragraph; every
+//! catalog value is sanitized here.
+
+use chrono::{DateTime, Duration, Utc};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+
+use super::text::{date, date_time, pad, relative};
+use crate::config::theme::Theme;
+use crate::domain::ttl::{QUARANTINE_DAYS, READ_ONLY_DAYS};
+use crate::domain::{App, AppState, Approval, ApprovalStatus, AuditEvent, DecisionKind, Outcome, Risk};
+use crate::sanitize::sanitize;
+
+const LABEL_WIDTH: usize = 13;
+/// Audit events shown in an app's detail.
+pub const DETAIL_EVENTS: usize = 8;
+
+fn s(text: &str) -> String {
+    sanitize(text).into_owned()
+}
+
+/// `label  value` with the label muted.
+pub fn field(label: &str, value: String, theme: &Theme) -> Line<'static> {
+    Line::from(vec![Span::styled(pad(label, LABEL_WIDTH), theme.muted), Span::styled(value, theme.text)])
+}
+
+fn field_spans(label: &str, spans: Vec<Span<'static>>, theme: &Theme) -> Line<'static> {
+    let mut all = vec![Span::styled(pad(label, LABEL_WIDTH), theme.muted)];
+    all.extend(spans);
+    Line::from(all)
+}
+
+fn list(items: &[String]) -> String {
+    if items.is_empty() { "—".into() } else { items.iter().map(|i| s(i)).collect::<Vec<_>>().join(", ") }
+}
+
+pub fn heading(text: &str, theme: &Theme) -> Line<'static> {
+    Line::from(Span::styled(text.to_string(), theme.title))
+}
+
+/// The style of a lifecycle state.
+pub fn state_style(state: AppState, theme: &Theme) -> Style {
+    match state {
+        AppState::Active => theme.ok,
+        AppState::Expiring => theme.expiring,
+        AppState::Quarantined | AppState::Rejected => theme.danger,
+        AppState::ReadOnly => theme.warning,
+        AppState::Pending | AppState::Discovered => theme.text,
+        AppState::Decommissioned => theme.muted,
+    }
+}
+
+/// One scheduled lifecycle step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    pub at: DateTime<Utc>,
+    pub to: AppState,
+}
+
+/// What the TTL lifecycle will do to `app` if nobody renews it, in order.
+pub fn lifecycle_plan(app: &App) -> Vec<Step> {
+    let quarantine = Duration::days(QUARANTINE_DAYS);
+    let read_only = Duration::days(READ_ONLY_DAYS);
+    match app.state {
+        AppState::Active | AppState::Expiring => match app.expires_at {
+            Some(at) => vec![
+                Step { at, to: AppState::Quarantined },
+                Step { at: at + quarantine, to: AppState::ReadOnly },
+                Step { at: at + quarantine + read_only, to: AppState::Decommissioned },
+            ],
+            None => Vec::new(),
+        },
+        AppState::Quarantined => vec![
+            Step { at: app.state_since + quarantine, to: AppState::ReadOnly },
+            Step { at: app.state_since + quarantine + read_only, to: AppState::Decommissioned },
+        ],
+        AppState::ReadOnly => vec![Step { at: app.state_since + read_only, to: AppState::Decommissioned }],
+        _ => Vec::new(),
+    }
+}
+
+/// The first step of [`lifecycle_plan`], without building the plan.
+pub fn next_step(app: &App) -> Option<Step> {
+    match app.state {
+        AppState::Active | AppState::Expiring => app.expires_at.map(|at| Step { at, to: AppState::Quarantined }),
+        AppState::Quarantined => {
+            Some(Step { at: app.state_since + Duration::days(QUARANTINE_DAYS), to: AppState::ReadOnly })
+        }
+        AppState::ReadOnly => {
+            Some(Step { at: app.state_since + Duration::days(READ_ONLY_DAYS), to: AppState::Decommissioned })
+        }
+        _ => None,
+    }
+}
+
+/// What happens next, spelled out: dates and consequences.
+pub fn lifecycle_sentence(app: &App) -> String {
+    let plan = lifecycle_plan(app);
+    match (app.state, plan.as_slice()) {
+        (AppState::Active | AppState::Expiring, [q, r, d]) => format!(
+            "quarantined on {}: production access revoked, integrations off; read-only {QUARANTINE_DAYS} days later ({}), backups kept; decommissioned {READ_ONLY_DAYS} days after that ({}): credentials revoked, catalog entry archived",
+            date(q.at),
+            date(r.at),
+            date(d.at)
+        ),
+        (AppState::Quarantined, [r, d]) => format!(
+            "quarantined since {}: production access revoked; read-only on {}, backups kept; decommissioned {READ_ONLY_DAYS} days after that ({}): credentials revoked, catalog entry archived",
+            date(app.state_since),
+            date(r.at),
+            date(d.at)
+        ),
+        (AppState::ReadOnly, [d]) => format!(
+            "read-only since {}, backups kept; decommissioned on {}: credentials revoked, catalog entry archived",
+            date(app.state_since),
+            date(d.at)
+        ),
+        (AppState::Decommissioned, _) => format!("decommissioned on {}: final", date(app.state_since)),
+        (AppState::Pending, _) => "waiting for its review; the TTL starts when it is approved".into(),
+        (AppState::Rejected, _) => "rejected at review; it does not run".into(),
+        (AppState::Discovered, _) => "discovered but not registered: submit a manifest to govern it".into(),
+        _ => "no expiry set".into(),
+    }
+}
+
+/// What one renewal key press would do now.
+pub fn renewal_sentence(app: &App, now: DateTime<Utc>) -> String {
+    let days = app.ttl_class.days();
+    match app.state {
+        AppState::Active | AppState::Expiring | AppState::Quarantined => {
+            format!("extends it at once by {days} days ({}), until {}", app.ttl_class, date(now + Duration::days(days)))
+        }
+        AppState::ReadOnly => "files a re-approval request; the app stays read-only until it is approved".into(),
+        AppState::Decommissioned => "decommissioned is final: it cannot be renewed".into(),
+        other => format!("a {other} app cannot be renewed"),
+    }
+}
+
+/// The rubric breakdown, one factor per line with a small bar. With the app
+/// at hand the factor's value is named too.
+pub fn risk_lines(risk: &Risk, app: Option<&App>, theme: &Theme) -> Vec<Line<'static>> {
+    let glyphs = theme.glyphs();
+    let style = theme.risk(risk.tier);
+    let mut lines =
+        vec![field_spans("Risk", vec![Span::styled(format!("{} · {}", risk.score, risk.tier.as_str()), style)], theme)];
+    let factors = [
+        ("data", app.map(|a| a.data_classification.to_string()), risk.factors.data),
+        ("users", app.map(|a| format!("{} users", a.expected_users)), risk.factors.users),
+        ("connectivity", app.map(|a| a.external_connectivity.to_string()), risk.factors.connectivity),
+        ("environment", app.map(|a| a.execution_environment.to_string()), risk.factors.environment),
+    ];
+    for (name, value, points) in factors {
+        let bar = glyphs.bar.repeat((points / 5) as usize);
+        lines.push(Line::from(vec![
+            Span::styled(pad(&format!("  {name}"), 15), theme.muted),
+            Span::styled(pad(&value.unwrap_or_default(), if app.is_some() { 16 } else { 0 }), theme.text),
+            Span::styled(format!("{points:>3} "), theme.text),
+            Span::styled(bar, theme.chart),
+        ]));
+    }
+    lines
+}
+
+/// The compliance checklist: manifest, OTel, backups, SBOM, vault, DLP.
+pub fn compliance_lines(app: &App, theme: &Theme) -> Vec<Line<'static>> {
+    let glyphs = theme.glyphs();
+    let item = |ok: bool, name: &str| -> Vec<Span<'static>> {
+        let (mark, style) = if ok { (glyphs.check, theme.ok) } else { (glyphs.cross, theme.danger) };
+        vec![Span::styled(format!("{mark} "), style), Span::styled(pad(name, 19), theme.text)]
+    };
+    let c = app.controls;
+    let rows = [
+        [(app.manifest_complete(), "manifest complete"), (c.otel, "OTel"), (c.backups, "backups")],
+        [(c.sbom, "SBOM"), (c.secrets_in_vault, "secrets in vault"), (c.dlp, "DLP")],
+    ];
+    rows.iter()
+        .enumerate()
+        .map(|(i, row)| {
+            let spans = row.iter().flat_map(|(ok, name)| item(*ok, name)).collect();
+            field_spans(if i == 0 { "Compliance" } else { "" }, spans, theme)
+        })
+        .collect()
+}
+
+/// The manifest as label/value lines: [`summary_lines`] then [`more_lines`].
+pub fn manifest_lines(app: &App, theme: &Theme, now: DateTime<Utc>) -> Vec<Line<'static>> {
+    let mut lines = summary_lines(app, theme, now);
+    lines.extend(more_lines(app, theme, now));
+    lines
+}
+
+/// Name, purpose, owner and state: what a reader needs first.
+pub fn summary_lines(app: &App, theme: &Theme, now: DateTime<Utc>) -> Vec<Line<'static>> {
+    let mut lines = vec![
+        Line::from(vec![
+            Span::styled(s(&app.name), theme.title),
+            Span::styled(format!("  {} · v{}", s(&app.id), app.version), theme.muted),
+        ]),
+        field("Purpose", s(&app.purpose), theme),
+        field("Owner", format!("{} · team {} · sponsor {}", s(&app.owner), s(&app.team), s(&app.sponsor)), theme),
+    ];
+    let expiry = match app.expires_at {
+        Some(at) => format!(" · expires {} ({})", date(at), relative(at, now)),
+        None => String::new(),
+    };
+    lines.push(field_spans(
+        "State",
+        vec![
+            Span::styled(app.state.to_string(), state_style(app.state, theme)),
+            Span::styled(format!(" since {}{expiry}", date(app.state_since)), theme.text),
+        ],
+        theme,
+    ));
+    lines
+}
+
+/// The rest of the manifest, activity and what the lifecycle does next.
+pub fn more_lines(app: &App, theme: &Theme, now: DateTime<Utc>) -> Vec<Line<'static>> {
+    let mut lines = vec![field("Cost centre", s(&app.cost_center), theme)];
+    lines.push(field(
+        "Data",
+        format!(
+            "{} · {} expected users · {} · {}",
+            app.data_classification, app.expected_users, app.external_connectivity, app.execution_environment
+        ),
+        theme,
+    ));
+    lines.push(field(
+        "Lifecycle",
+        format!(
+            "{} · TTL {} ({} days) · retention {} days",
+            app.lifecycle_tier,
+            app.ttl_class,
+            app.ttl_class.days(),
+            app.retention_days
+        ),
+        theme,
+    ));
+    let over = app.monthly_budget > 0.0 && app.monthly_spend > app.monthly_budget;
+    lines.push(field_spans(
+        "Budget",
+        vec![
+            Span::styled(format!("{:.0}/month · spend {:.0}", app.monthly_budget, app.monthly_spend), theme.text),
+            Span::styled(if over { " · over budget" } else { "" }, theme.danger),
+        ],
+        theme,
+    ));
+    lines.push(field("Connectors", list(&app.connectors), theme));
+    lines.push(field("Endpoints", list(&app.endpoints), theme));
+    lines.push(field("Secrets", list(&app.secrets), theme));
+    lines.push(field("Environments", list(&app.environments), theme));
+    if !app.flags.is_empty() {
+        lines.push(field_spans("Flags", vec![Span::styled(list(&app.flags), theme.warning)], theme));
+    }
+    let activity = match app.last_activity_at {
+        Some(at) => format!("last {} ({})", date(at), relative(at, now)),
+        None => "none recorded".into(),
+    };
+    lines.push(field("Activity", format!("{activity} · created {}", date(app.created_at)), theme));
+    lines.push(field("Next", lifecycle_sentence(app), theme));
+    lines
+}
+
+/// One request as a list line.
+pub fn request_line(approval: &Approval, theme: &Theme, now: DateTime<Utc>) -> Line<'static> {
+    let approvals = approval.decisions.iter().filter(|d| d.decision == DecisionKind::Approve).count();
+    let status_style = match approval.status {
+        ApprovalStatus::Pending if approval.is_overdue(now) => theme.danger,
+        ApprovalStatus::Pending => theme.warning,
+        ApprovalStatus::Approved => theme.ok,
+        ApprovalStatus::Rejected => theme.danger,
+        ApprovalStatus::Withdrawn => theme.muted,
+    };
+    Line::from(vec![
+        Span::styled(format!("  {} ", s(&approval.id)), theme.muted),
+        Span::styled(format!("{:<9}", approval.status.as_str()), status_style),
+        Span::styled(
+            format!(
+                "{} · {} review · by {} {} · {} approval(s)",
+                kind_label(approval),
+                approval.review_tier.as_str(),
+                s(&approval.requested_by),
+                relative(approval.created_at, now),
+                approvals
+            ),
+            theme.text,
+        ),
+    ])
+}
+
+pub fn kind_label(approval: &Approval) -> &'static str {
+    match approval.kind {
+        crate::domain::ApprovalKind::NewApp => "new app",
+        crate::domain::ApprovalKind::ProductionAccess => "production",
+        crate::domain::ApprovalKind::Renewal => "renewal",
+    }
+}
+
+/// One audit event as a list line.
+pub fn event_line(event: &AuditEvent, theme: &Theme) -> Line<'static> {
+    let outcome_style = outcome_style(event.outcome, theme);
+    Line::from(vec![
+        Span::styled(format!("  {} ", date_time(event.timestamp)), theme.muted),
+        Span::styled(format!("{} ", s(&event.action_type)), theme.text),
+        Span::styled(event.outcome.as_str().to_string(), outcome_style),
+        Span::styled(format!(" · {} ({})", s(&event.actor_id), s(&event.actor_role)), theme.muted),
+    ])
+}
+
+pub fn outcome_style(outcome: Outcome, theme: &Theme) -> Style {
+    match outcome {
+        Outcome::Success => theme.ok,
+        Outcome::Failure => theme.danger,
+        Outcome::Blocked => theme.warning,
+    }
+}
+
+/// The whole detail of `app`: manifest, risk, compliance, requests, events.
+pub fn app_lines<'a>(
+    app: &App,
+    requests: impl Iterator<Item = &'a Approval>,
+    events: impl Iterator<Item = &'a AuditEvent>,
+    theme: &Theme,
+    now: DateTime<Utc>,
+) -> Vec<Line<'static>> {
+    let mut lines = summary_lines(app, theme, now);
+    lines.extend(risk_lines(&app.risk, Some(app), theme));
+    lines.extend(compliance_lines(app, theme));
+    lines.push(Line::default());
+    lines.extend(more_lines(app, theme, now));
+    lines.push(Line::default());
+    lines.push(heading("Requests", theme));
+    let before = lines.len();
+    lines.extend(requests.map(|r| request_line(r, theme, now)));
+    if lines.len() == before {
+        lines.push(Line::from(Span::styled("  none you may read", theme.muted)));
+    }
+    lines.push(Line::default());
+    lines.push(heading("Latest audit events", theme));
+    let before = lines.len();
+    lines.extend(events.take(DETAIL_EVENTS).map(|e| event_line(e, theme)));
+    if lines.len() == before {
+        lines.push(Line::from(Span::styled("  none in the cache", theme.muted)));
+    }
+    lines
+}

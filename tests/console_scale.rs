@@ -1,0 +1,82 @@
+//! The console at the scale DESIGN.md names: 100,000 apps. Only the visible
+//! rows are drawn, and the fuzzy filter runs over a compact per-snapshot
+//! index, narrowing from the previous hits while the query grows.
+//!
+//! The timing test is ignored by default (timings on shared CI machines are
+//! noise); run it with
+//! `cargo test --release --test console_scale -- --ignored --nocapture`.
+//! The correctness test runs always, at 20,000 apps.
+
+use std::time::{Duration, Instant};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use govdeck::app::fixtures::{fixture_data_for, fixture_now, pat};
+use govdeck::app::{App, ConsoleData, Event, UiSettings, render};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+/// The fixture's apps repeated to `count`, each with its own id and name.
+fn many_apps(count: usize) -> ConsoleData {
+    let mut data = fixture_data_for(pat(), fixture_now());
+    let base = std::mem::take(&mut data.apps);
+    data.apps = (0..count)
+        .map(|i| {
+            let mut app = base[i % base.len()].clone();
+            app.id = format!("app-{i:06}");
+            app.name = format!("{}-{i}", app.name);
+            app.purpose = format!("{} (copy {i} of the fixture, for scale)", app.purpose);
+            app
+        })
+        .collect();
+    data
+}
+
+fn type_text(app: &mut App, text: &str) {
+    for c in text.chars() {
+        app.handle_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+    }
+}
+
+#[test]
+fn filtering_a_large_inventory_narrows_correctly() {
+    let mut app = App::new(many_apps(20_000), UiSettings::default(), fixture_now());
+    // quote-builder is the fixture's first app: copy 19994 is 769 × 26.
+    type_text(&mut app, "/quote-builder-19994");
+    let ids = app.inventory().visible_ids(app.context());
+    assert_eq!(ids.first().copied(), Some("app-019994"), "{:?}", &ids[..ids.len().min(5)]);
+    // Growing the query only narrows; shrinking it widens again.
+    let narrowed = ids.len();
+    app.handle_key(KeyEvent::new(KeyCode::Backspace, KeyModifiers::NONE));
+    assert!(app.inventory().visible_ids(app.context()).len() >= narrowed);
+    // A new snapshot re-runs the search against it.
+    let mut data = many_apps(20_000);
+    data.apps.truncate(10_000);
+    app.handle_event(Event::Data(Box::new(data)));
+    assert!(app.inventory().visible_ids(app.context()).iter().all(|id| id < &"app-010000"));
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    terminal.draw(|frame| render(&app, frame)).unwrap();
+    assert!(terminal.backend().to_string().contains("of 10000 apps"));
+}
+
+#[test]
+#[ignore = "timing; run in release with --ignored"]
+fn a_keystroke_over_100k_apps_stays_interactive() {
+    let data = many_apps(100_000);
+    let started = Instant::now();
+    let mut app = App::new(data.clone(), UiSettings::default(), fixture_now());
+    println!("first snapshot: {:?}", started.elapsed());
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    let mut slowest = Duration::ZERO;
+    for c in "/sales".chars() {
+        let started = Instant::now();
+        app.handle_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+        terminal.draw(|frame| render(&app, frame)).unwrap();
+        println!("key {c:?} + draw: {:?}", started.elapsed());
+        slowest = slowest.max(started.elapsed());
+    }
+    let started = Instant::now();
+    app.handle_event(Event::Data(Box::new(data)));
+    terminal.draw(|frame| render(&app, frame)).unwrap();
+    println!("new snapshot + draw: {:?}", started.elapsed());
+    assert!(slowest < Duration::from_millis(250), "slowest keystroke took {slowest:?}");
+}
