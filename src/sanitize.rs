@@ -24,6 +24,7 @@
 //! most emoji take two), so wide or very long values cannot break a layout.
 
 use std::borrow::Cow;
+use std::fmt::Write as _;
 
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
@@ -123,6 +124,29 @@ fn skip_string(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
             _ => {}
         }
     }
+}
+
+/// `json` (text serde_json wrote) with every character [`sanitize`] would
+/// remove or replace written as a `\uXXXX` escape, so JSON printed to a
+/// terminal is inert and still decodes to the same values. serde_json
+/// escapes only C0 controls; DEL, the C1 controls (U+009B is a CSI), bidi
+/// and zero-width characters and U+2028/U+2029 it leaves raw. Outside
+/// strings serde_json writes only ASCII, so every such character is inside
+/// a string, where the escape is valid. Newlines (the pretty printer's) stay.
+pub fn escape_json(json: &str) -> Cow<'_, str> {
+    if !json.chars().any(|c| c != '\n' && needs_work(c)) {
+        return Cow::Borrowed(json);
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if c != '\n' && needs_work(c) {
+            // Every character needs_work accepts is in the BMP: one escape.
+            let _ = write!(out, "\\u{:04x}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// Width of `s` in terminal columns.
@@ -260,6 +284,18 @@ mod tests {
         assert_eq!(truncate("a販売", 3), "a…");
         assert_eq!(truncate("anything", 0), "");
         assert_eq!(truncate("ab", 1), "…");
+    }
+
+    #[test]
+    fn json_escapes_what_a_terminal_would_act_on_and_still_decodes() {
+        let value = "\x1b]0;t\x07\u{9b}31m\u{7f}\u{202e}gnp\u{200b}\u{2028}\t\n販";
+        let json = serde_json::to_string_pretty(&serde_json::json!({ "name": value })).unwrap();
+        let escaped = escape_json(&json);
+        assert!(escaped.contains("\\u009b") && escaped.contains("\\u202e") && escaped.contains("\\u2028"));
+        assert!(!escaped.chars().any(|c| c != '\n' && needs_work(c)), "{escaped:?}");
+        let back: serde_json::Value = serde_json::from_str(&escaped).unwrap();
+        assert_eq!(back["name"], value);
+        assert!(matches!(escape_json("{\n  \"a\": \"販\"\n}"), Cow::Borrowed(_)));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod catalog;
+pub mod checkpoints;
 pub mod outbox;
 mod schema;
 
@@ -36,6 +37,10 @@ pub const ME: &str = "me";
 pub const SERVER: &str = "server";
 /// `all` when the user reads the whole catalog (and so the whole chain), `owner` otherwise.
 pub const VISIBILITY: &str = "visibility";
+/// The last checkpoint seq pulled from the server.
+pub const CHECKPOINTS_CURSOR: &str = "checkpoints_after";
+/// The public key (hex) the cached checkpoints were checked with.
+pub const SERVER_KEY: &str = "server_key";
 
 pub struct Cache {
     conn: Connection,

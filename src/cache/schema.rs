@@ -59,6 +59,8 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX outbox_by_status ON outbox(status, id);
     "
     ),
+    // 2: the server's signed audit checkpoints, each checked before it is stored.
+    crate::store::checkpoints::TABLE_SQL,
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<()> {

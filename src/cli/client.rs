@@ -16,12 +16,14 @@ use super::{
     EXIT_TAMPERED, EXIT_USAGE,
 };
 use crate::cache::outbox::{self, ActionKind};
-use crate::cache::{self, Cache, CacheError, audit, catalog};
+use crate::cache::{self, Cache, CacheError, audit, catalog, checkpoints};
 use crate::config::paths::{self, Dirs};
+use crate::config::pins;
 use crate::config::settings::{self, FileSettings, Token};
 use crate::domain::api::Me;
 use crate::domain::approval::{self, MAX_COMMENT_CHARS};
 use crate::domain::{Actor, App, ApprovalStatus, DecisionKind};
+use crate::sanitize::{escape_json, sanitize};
 use crate::sync::client::Client;
 use crate::sync::engine::{ActionOutcome, Progress, SyncError, Syncer};
 
@@ -55,7 +57,7 @@ fn open_cache(ctx: &Context) -> color_eyre::Result<Cache> {
 
 fn syncer(ctx: &Context) -> color_eyre::Result<Syncer> {
     let client = Client::new(&ctx.server, &ctx.token)?;
-    Ok(Syncer::new(client, Arc::new(Mutex::new(open_cache(ctx)?))))
+    Ok(Syncer::new(client, Arc::new(Mutex::new(open_cache(ctx)?))).with_pins(pins::path(&ctx.dirs.config)))
 }
 
 fn runtime() -> color_eyre::Result<tokio::runtime::Runtime> {
@@ -64,9 +66,10 @@ fn runtime() -> color_eyre::Result<tokio::runtime::Runtime> {
 
 /// The exit code for a sync that failed.
 fn sync_failure(err: &SyncError) -> ExitCode {
-    eprintln!("govdeck: sync failed: {err}");
+    // The message may quote the server's own words: untrusted text.
+    eprintln!("govdeck: sync failed: {}", sanitize(&err.to_string()));
     ExitCode::from(match err {
-        SyncError::History(_) => EXIT_HISTORY_REWRITTEN,
+        SyncError::History(_) | SyncError::KeyChanged { .. } | SyncError::Checkpoint(_) => EXIT_HISTORY_REWRITTEN,
         SyncError::Client(client) if matches!(client.status(), Some(401 | 403)) => EXIT_AUTH,
         _ => EXIT_ERROR,
     })
@@ -89,6 +92,13 @@ pub fn sync(args: &ClientArgs) -> color_eyre::Result<ExitCode> {
     }
     match result {
         Ok(report) => {
+            if let Some(key_id) = &report.pinned {
+                eprintln!(
+                    "pinned {} key {key_id} (in {}); a different key from this server will stop sync",
+                    ctx.server,
+                    pins::path(&ctx.dirs.config).display()
+                );
+            }
             eprintln!(
                 "synced {} changes and {} audit events in {:.2} s; sent {} actions, {} refused, {} still queued",
                 report.changes,
@@ -127,8 +137,10 @@ fn print_out(text: &str) -> color_eyre::Result<ExitCode> {
     }
 }
 
+/// Pretty JSON with every character a terminal would act on or hide (C1
+/// controls, bidi, zero-width) written as a `\uXXXX` escape.
 fn print_json<T: serde::Serialize>(value: &T) -> color_eyre::Result<ExitCode> {
-    let mut text = serde_json::to_string_pretty(value)?;
+    let mut text = escape_json(&serde_json::to_string_pretty(value)?).into_owned();
     text.push('\n');
     print_out(&text)
 }
@@ -239,15 +251,15 @@ fn cached_me(cache: &Cache) -> color_eyre::Result<Actor> {
 fn outcome_exit(outcome: ActionOutcome) -> ExitCode {
     match outcome {
         ActionOutcome::Done(message) => {
-            println!("{message}");
+            println!("{}", sanitize(&message));
             ExitCode::SUCCESS
         }
         ActionOutcome::Queued(reason) => {
-            eprintln!("queued: {reason}; it will be sent on the next `govdeck sync`");
+            eprintln!("queued: {}; it will be sent on the next `govdeck sync`", sanitize(&reason));
             ExitCode::from(EXIT_QUEUED)
         }
         ActionOutcome::Refused { status, code, message } => {
-            eprintln!("govdeck: the server refused it: {message} (HTTP {status}, {code})");
+            eprintln!("govdeck: the server refused it: {} (HTTP {status}, {})", sanitize(&message), sanitize(&code));
             ExitCode::from(match status {
                 401 | 403 => EXIT_AUTH,
                 409 | 412 => EXIT_CONFLICT,
@@ -377,19 +389,35 @@ pub fn verify_cache(args: &ClientArgs) -> color_eyre::Result<ExitCode> {
     let secs = started.elapsed().as_secs_f64();
     let scope =
         if report.full_chain { "full chain" } else { "your events (each hash and every link between neighbours)" };
-    match report.result {
+    let chain_ok = match report.result {
         Ok(()) => {
             println!(
                 "cache audit ok ({scope}): {} events verified in {secs:.2} s; head seq {} {}",
                 report.verified, report.head.seq, report.head.hash
             );
-            Ok(ExitCode::SUCCESS)
+            true
         }
         Err(broken) => {
             println!("cache audit chain BROKEN at seq {}: {broken}", broken.seq());
-            Ok(ExitCode::from(EXIT_TAMPERED))
+            false
         }
-    }
+    };
+    // The checkpoints, with the key pinned for the server (else the one the
+    // cache recorded when it stored them).
+    let pins_path = pins::path(&ctx.dirs.config);
+    let (key, source) = match pins::load(&pins_path)?.get(&ctx.server) {
+        Some(key) => (Some(key.clone()), format!("pinned in {}", pins_path.display())),
+        None => match checkpoints::recorded_key(cache.conn())? {
+            Some(key) => {
+                (Some(key), format!("recorded in the cache; no pin for {} in {}", ctx.server, pins_path.display()))
+            }
+            None => (None, format!("no key pinned for {} in {}", ctx.server, pins_path.display())),
+        },
+    };
+    let checked = checkpoints::verify(cache.conn(), key.as_ref())?;
+    let keys: Vec<_> = key.into_iter().collect();
+    let checkpoints_ok = super::server::print_checkpoints(&checked, &keys, &source, None);
+    Ok(if chain_ok && checkpoints_ok { ExitCode::SUCCESS } else { ExitCode::from(EXIT_TAMPERED) })
 }
 
 fn share(pct: Option<f64>) -> String {

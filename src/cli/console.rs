@@ -28,6 +28,9 @@ struct Session<'a> {
     cache_path: &'a Path,
     config_dir: Option<&'a Path>,
     settings: &'a FileSettings,
+    /// `known_servers`, where the server's audit key is pinned (not for the
+    /// demo, whose in-process server gets a new port every run).
+    pins: Option<std::path::PathBuf>,
 }
 
 async fn run(session: Session<'_>, ui: &UiArgs) -> color_eyre::Result<()> {
@@ -41,7 +44,10 @@ async fn run(session: Session<'_>, ui: &UiArgs) -> color_eyre::Result<()> {
     let app = App::new(data, settings, Utc::now());
 
     let client = Client::new(session.server, session.token)?;
-    let syncer = Syncer::new(client, Arc::new(Mutex::new(cache)));
+    let mut syncer = Syncer::new(client, Arc::new(Mutex::new(cache)));
+    if let Some(pins) = session.pins.clone() {
+        syncer = syncer.with_pins(pins);
+    }
     let (effects_tx, effects_rx) = mpsc::unbounded_channel();
     let (events_tx, events_rx) = mpsc::unbounded_channel();
     let interval = Duration::from_secs(session.settings.sync_interval_secs.unwrap_or(SYNC_INTERVAL_SECS).max(1));
@@ -66,6 +72,7 @@ pub fn console(client: &ClientArgs, ui: &UiArgs) -> color_eyre::Result<ExitCode>
         cache_path: &ctx.cache_path,
         config_dir: Some(&ctx.dirs.config),
         settings: &ctx.settings,
+        pins: Some(crate::config::pins::path(&ctx.dirs.config)),
     };
     tokio_runtime()?.block_on(run(session, ui))?;
     Ok(ExitCode::SUCCESS)
@@ -90,6 +97,7 @@ pub fn demo(
             cache_path: &cache_path,
             config_dir: dirs.as_ref().map(|dirs| dirs.config.as_path()),
             settings: &settings,
+            pins: None,
         };
         let result = run(session, ui).await;
         server.stop().await;

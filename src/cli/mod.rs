@@ -135,6 +135,11 @@ pub struct ServeArgs {
     /// Seed the demo catalog and demo users on first start.
     #[arg(long)]
     pub demo: bool,
+    /// The key that signs audit checkpoints (created, mode 600, on first
+    /// start); `<db>.key` beside the database when absent. Keep it apart from
+    /// the database's backups.
+    #[arg(long, env = "GOVDECK_KEY_FILE")]
+    pub key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -220,11 +225,17 @@ pub struct AuditArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Check the hash chain end to end and name the first bad seq: of a
-    /// server database with --db, else of the local cache.
+    /// Check the hash chain end to end and the signed checkpoints, and name
+    /// the first bad seq: of a server database with --db, else of the local
+    /// cache (with the key pinned for its server).
     Verify {
         #[arg(long)]
         db: Option<PathBuf>,
+        /// With --db: the key file to check checkpoint signatures with
+        /// (`<db>.key` when absent); repeat it for keys used before a rotation.
+        /// A file with only `public_key = "HEX"` will do.
+        #[arg(long = "key-file", requires = "db")]
+        key_files: Vec<PathBuf>,
     },
 }
 
@@ -255,10 +266,10 @@ fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
         Some(Command::Serve(args)) => server::serve(args),
         Some(Command::Users(command)) => server::users(command),
         Some(Command::Seed(args)) => server::seed(args),
-        Some(Command::Audit(AuditArgs { command: Some(AuditCommand::Verify { db: Some(db) }), .. })) => {
-            server::verify_server_db(&db)
+        Some(Command::Audit(AuditArgs { command: Some(AuditCommand::Verify { db: Some(db), key_files }), .. })) => {
+            server::verify_server_db(&db, &key_files)
         }
-        Some(Command::Audit(AuditArgs { command: Some(AuditCommand::Verify { db: None }), .. })) => {
+        Some(Command::Audit(AuditArgs { command: Some(AuditCommand::Verify { db: None, .. }), .. })) => {
             client::verify_cache(&client)
         }
         Some(Command::Audit(args)) => client::audit(&client, &args),

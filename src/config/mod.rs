@@ -3,5 +3,6 @@
 
 pub mod keymap;
 pub mod paths;
+pub mod pins;
 pub mod settings;
 pub mod theme;

@@ -20,12 +20,8 @@ pub struct NoHome;
 /// The directories, from the overrides when set, else the platform's XDG ones.
 pub fn dirs(config_override: Option<PathBuf>, cache_override: Option<PathBuf>) -> Result<Dirs, NoHome> {
     let project = directories::ProjectDirs::from("", "", "govdeck");
-    let config = config_override
-        .or_else(|| project.as_ref().map(|p| p.config_dir().to_path_buf()))
-        .ok_or(NoHome)?;
-    let cache = cache_override
-        .or_else(|| project.as_ref().map(|p| p.cache_dir().to_path_buf()))
-        .ok_or(NoHome)?;
+    let config = config_override.or_else(|| project.as_ref().map(|p| p.config_dir().to_path_buf())).ok_or(NoHome)?;
+    let cache = cache_override.or_else(|| project.as_ref().map(|p| p.cache_dir().to_path_buf())).ok_or(NoHome)?;
     Ok(Dirs { config, cache })
 }
 

@@ -27,7 +27,8 @@ pub enum SettingsError {
 }
 
 pub fn parse(text: &str, path: &Path) -> Result<FileSettings, SettingsError> {
-    toml::from_str(text).map_err(|err| SettingsError::Parse { path: path.display().to_string(), message: err.to_string() })
+    toml::from_str(text)
+        .map_err(|err| SettingsError::Parse { path: path.display().to_string(), message: err.to_string() })
 }
 
 /// Reads `config.toml` from `config_dir`; no file means default settings.
@@ -69,15 +70,11 @@ impl std::fmt::Display for Token {
 
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
-    #[error(
-        "no token: set GOVDECK_TOKEN, pass --token-file, or put it in {default} (mode 600)"
-    )]
+    #[error("no token: set GOVDECK_TOKEN, pass --token-file, or put it in {default} (mode 600)")]
     Missing { default: String },
     #[error("cannot read the token file {path}")]
     Read { path: String, source: std::io::Error },
-    #[error(
-        "the token file {path} is readable by group or others (mode {mode:o}); run `chmod 600 {path}`"
-    )]
+    #[error("the token file {path} is readable by group or others (mode {mode:o}); run `chmod 600 {path}`")]
     TooOpen { path: String, mode: u32 },
     #[error("the token file {path} is empty")]
     Empty { path: String },
@@ -107,7 +104,11 @@ pub fn read_token_file(path: &Path) -> Result<Token, TokenError> {
 
 /// The token: `GOVDECK_TOKEN` when set, else the token file named by flag or
 /// settings, else `token` in the config directory.
-pub fn resolve_token(env_token: Option<String>, token_file: Option<&Path>, config_dir: &Path) -> Result<Token, TokenError> {
+pub fn resolve_token(
+    env_token: Option<String>,
+    token_file: Option<&Path>,
+    config_dir: &Path,
+) -> Result<Token, TokenError> {
     if let Some(token) = env_token.map(|t| t.trim().to_string()).filter(|t| !t.is_empty()) {
         return Ok(Token::new(token));
     }

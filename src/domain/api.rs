@@ -164,10 +164,7 @@ mod tests {
     #[test]
     fn a_delete_has_no_data_on_the_wire() {
         let item = ChangeItem { rev: 3, kind: ChangeKind::App, op: ChangeOp::Delete, id: "a1".into(), data: None };
-        assert_eq!(
-            serde_json::to_string(&item).unwrap(),
-            r#"{"rev":3,"kind":"app","op":"delete","id":"a1"}"#
-        );
+        assert_eq!(serde_json::to_string(&item).unwrap(), r#"{"rev":3,"kind":"app","op":"delete","id":"a1"}"#);
     }
 
     #[test]

@@ -239,8 +239,8 @@ pub fn decide(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::app::tests::manifest;
     use crate::domain::App;
+    use crate::domain::app::tests::manifest;
     use chrono::TimeZone;
 
     fn now() -> DateTime<Utc> {
@@ -294,8 +294,13 @@ mod tests {
     #[test]
     fn owners_and_ingest_may_not_decide() {
         let approval = request(Tier::Medium);
-        for actor in [Actor::new("omar", [Role::Owner]), Actor::new("bot", [Role::Ingest]), Actor::new("ada", [Role::Admin])] {
-            assert_eq!(decide(&approval, &actor, DecisionKind::Approve, "", 7, now()).unwrap_err(), DecisionError::WrongRole);
+        for actor in
+            [Actor::new("omar", [Role::Owner]), Actor::new("bot", [Role::Ingest]), Actor::new("ada", [Role::Admin])]
+        {
+            assert_eq!(
+                decide(&approval, &actor, DecisionKind::Approve, "", 7, now()).unwrap_err(),
+                DecisionError::WrongRole
+            );
         }
     }
 

@@ -374,10 +374,7 @@ mod tests {
         let mut events = chain(5);
         let head = (5, events[4].hash.clone());
         events.truncate(3);
-        assert_eq!(
-            verify(&events, (head.0, &head.1)),
-            Err(ChainBreak::Truncated { seq: 4, last: 3, head_seq: 5 })
-        );
+        assert_eq!(verify(&events, (head.0, &head.1)), Err(ChainBreak::Truncated { seq: 4, last: 3, head_seq: 5 }));
     }
 
     #[test]

@@ -109,12 +109,7 @@ pub fn environment_points(environment: ExecEnv) -> u32 {
     }
 }
 
-pub fn assess(
-    data: DataClass,
-    expected_users: u32,
-    connectivity: Connectivity,
-    environment: ExecEnv,
-) -> Risk {
+pub fn assess(data: DataClass, expected_users: u32, connectivity: Connectivity, environment: ExecEnv) -> Risk {
     let factors = RiskFactors {
         data: data_points(data),
         users: user_points(expected_users),

@@ -123,10 +123,7 @@ mod tests {
     fn visibility_per_role() {
         assert_eq!(Actor::new("riley", [Role::Reviewer]).visibility(), Some(Visibility::All));
         assert_eq!(Actor::new("pat", [Role::Lead]).visibility(), Some(Visibility::All));
-        assert_eq!(
-            Actor::new("olive", [Role::Owner]).visibility(),
-            Some(Visibility::OwnedBy("olive".into()))
-        );
+        assert_eq!(Actor::new("olive", [Role::Owner]).visibility(), Some(Visibility::OwnedBy("olive".into())));
         assert_eq!(Actor::new("bot", [Role::Ingest]).visibility(), None);
     }
 

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use rusqlite::Connection;
 
 use super::error::ApiError;
+use super::signing::AuditSigner;
 use crate::store::{Store, StoreError};
 
 /// Readers beside the writer; a handful covers many clients since reads are short.
@@ -18,13 +19,22 @@ pub struct Db {
     writer: Mutex<Store>,
     readers: Vec<Mutex<Store>>,
     next_reader: AtomicUsize,
+    /// Signs a checkpoint in any write transaction that made one due.
+    signer: Option<Arc<AuditSigner>>,
 }
 
 impl Db {
     pub fn open(path: &Path) -> Result<Db, StoreError> {
         let writer = Store::open(path)?;
         let readers = (0..READERS).map(|_| Store::open(path).map(Mutex::new)).collect::<Result<_, _>>()?;
-        Ok(Db { writer: Mutex::new(writer), readers, next_reader: AtomicUsize::new(0) })
+        Ok(Db { writer: Mutex::new(writer), readers, next_reader: AtomicUsize::new(0), signer: None })
+    }
+
+    /// Like [`Db::open`], and every write transaction ends by letting
+    /// `signer` checkpoint the audit head when one is due, so events and
+    /// their checkpoint commit together.
+    pub fn open_signed(path: &Path, signer: Arc<AuditSigner>) -> Result<Db, StoreError> {
+        Ok(Db { signer: Some(signer), ..Db::open(path)? })
     }
 
     /// Runs `f` in one write transaction on the blocking pool.
@@ -36,7 +46,13 @@ impl Db {
         let db = Arc::clone(self);
         tokio::task::spawn_blocking(move || {
             let mut store = db.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            store.write(f)
+            store.write(|conn| {
+                let value = f(conn)?;
+                if let Some(signer) = &db.signer {
+                    signer.checkpoint_if_due(conn)?;
+                }
+                Ok(value)
+            })
         })
         .await
         .map_err(ApiError::internal)?

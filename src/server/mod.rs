@@ -9,10 +9,11 @@ pub mod openapi;
 pub mod ops;
 pub mod request;
 pub mod routes;
+pub mod signing;
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,8 +24,10 @@ use tokio::net::TcpListener;
 use utoipa::OpenApi;
 
 use crate::clock::Clock;
-use crate::store::StoreError;
+use crate::domain::checkpoint::Checkpoint;
+use crate::store::{Store, StoreError};
 use db::Db;
+use signing::{AuditSigner, KeyFileError};
 
 /// Largest request body accepted, in bytes (1,000 ingest events fit).
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
@@ -36,11 +39,61 @@ pub const LIFECYCLE_INTERVAL_SECS: u64 = 60;
 pub struct ServerState {
     pub db: Arc<Db>,
     pub clock: Arc<dyn Clock>,
+    /// The audit signing key; see [`signing`].
+    pub signer: Arc<AuditSigner>,
+}
+
+/// How the server signs its audit checkpoints.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// The signing key file; `<db>.key` beside the database when `None`.
+    pub key_file: Option<PathBuf>,
+    /// Sign the head whenever it passes a multiple of this many events.
+    pub checkpoint_every: u64,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions { key_file: None, checkpoint_every: signing::CHECKPOINT_EVERY_EVENTS }
+    }
+}
+
+/// Why the server could not open its database or its key.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Key(#[from] KeyFileError),
 }
 
 impl ServerState {
-    pub fn open(db_path: &Path, clock: Arc<dyn Clock>) -> Result<ServerState, StoreError> {
-        Ok(ServerState { db: Arc::new(Db::open(db_path)?), clock })
+    /// Opens the database and its signing key (`<db>.key`, created on first start).
+    pub fn open(db_path: &Path, clock: Arc<dyn Clock>) -> Result<ServerState, OpenError> {
+        ServerState::open_with(db_path, clock, &ServerOptions::default())
+    }
+
+    pub fn open_with(db_path: &Path, clock: Arc<dyn Clock>, options: &ServerOptions) -> Result<ServerState, OpenError> {
+        let key_path = options.key_file.clone().unwrap_or_else(|| signing::default_key_path(db_path));
+        let (key, created) = signing::load_or_create(&key_path)?;
+        let signer = Arc::new(AuditSigner::new(key, options.checkpoint_every, clock.clone()));
+        let key_id = signer.public().id().to_string();
+        if created {
+            tracing::info!(key_id, "created the audit signing key {}", key_path.display());
+        }
+        let db = Db::open_signed(db_path, signer.clone())?;
+        let mut store = Store::open(db_path)?;
+        store.write(|conn| crate::store::checkpoints::set_every(conn, signer.every()))?;
+        tracing::info!(key_id, every = signer.every(), "audit checkpoints signed with {}", key_path.display());
+        Ok(ServerState { db: Arc::new(db), clock, signer })
+    }
+
+    /// The checkpoint job: signs the audit head when nothing is signed yet,
+    /// or when it moved and the newest checkpoint is an hour old (at the
+    /// clock's `now`); see [`AuditSigner::checkpoint_hourly`].
+    pub async fn run_checkpoint_job(&self) -> Result<Option<Checkpoint>, error::ApiError> {
+        let signer = self.signer.clone();
+        self.db.write(move |conn| Ok(signer.checkpoint_hourly(conn)?)).await
     }
 
     /// Runs one pass of the TTL lifecycle at the clock's `now`; returns the
@@ -59,6 +112,8 @@ pub fn router(state: ServerState) -> Router {
         .route("/v1/changes", get(routes::changes))
         .route("/v1/audit", get(routes::audit_page))
         .route("/v1/audit/head", get(routes::audit_head))
+        .route("/v1/audit/key", get(routes::audit_key))
+        .route("/v1/audit/checkpoints", get(routes::audit_checkpoints))
         .route("/v1/audit/events", post(routes::ingest))
         .route("/v1/intake", post(routes::intake))
         .route("/v1/approvals/{id}/decisions", post(routes::decide))
@@ -73,8 +128,11 @@ pub fn router(state: ServerState) -> Router {
 }
 
 /// Serves the API on `listener` until `shutdown` completes, running the
-/// lifecycle job every `lifecycle_every`. In-flight requests finish first;
-/// every committed write is in the database when this returns.
+/// lifecycle job and the audit checkpoint job every `lifecycle_every`. The
+/// checkpoint job also runs once before the first request is served, so
+/// events written while the server was down are signed first.
+/// In-flight requests finish first; every committed write is in the
+/// database when this returns.
 pub async fn serve(
     listener: TcpListener,
     state: ServerState,
@@ -82,17 +140,25 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    run_checkpoint_job(&state).await;
     let job_state = state.clone();
     let job = tokio::spawn(async move {
         let mut ticks = tokio::time::interval(lifecycle_every);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // The first tick is now; the checkpoint job just ran.
+        let mut first = true;
         loop {
             tokio::select! {
-                _ = ticks.tick() => match job_state.run_lifecycle().await {
-                    Ok(0) => {}
-                    Ok(steps) => tracing::info!(steps, "lifecycle policy applied"),
-                    Err(err) => tracing::error!("lifecycle job failed: {}", err.message),
-                },
+                _ = ticks.tick() => {
+                    match job_state.run_lifecycle().await {
+                        Ok(0) => {}
+                        Ok(steps) => tracing::info!(steps, "lifecycle policy applied"),
+                        Err(err) => tracing::error!("lifecycle job failed: {}", err.message),
+                    }
+                    if !std::mem::take(&mut first) {
+                        run_checkpoint_job(&job_state).await;
+                    }
+                }
                 _ = stop_rx.changed() => break,
             }
         }
@@ -102,4 +168,12 @@ pub async fn serve(
     let _ = stop_tx.send(true);
     let _ = job.await;
     result
+}
+
+async fn run_checkpoint_job(state: &ServerState) {
+    match state.run_checkpoint_job().await {
+        Ok(Some(signed)) => tracing::info!(seq = signed.seq, "audit checkpoint signed"),
+        Ok(None) => {}
+        Err(err) => tracing::error!("checkpoint job failed: {}", err.message),
+    }
 }

@@ -6,9 +6,10 @@ use utoipa::{Modify, OpenApi};
 
 use super::routes;
 use crate::domain::api::{
-    AppResponse, ApprovalResponse, AuditHead, AuditPage, ChangeItem, ChangeKind, ChangeOp, ChangesPage, DecisionRequest,
-    ErrorBody, ErrorDetail, Health, IngestRequest, IngestResponse, IntakeResponse, Me, RenewalRequest,
+    AppResponse, ApprovalResponse, AuditHead, AuditPage, ChangeItem, ChangeKind, ChangeOp, ChangesPage,
+    DecisionRequest, ErrorBody, ErrorDetail, Health, IngestRequest, IngestResponse, IntakeResponse, Me, RenewalRequest,
 };
+use crate::domain::checkpoint::{Checkpoint, CheckpointPage, ServerKey};
 use crate::domain::{
     App, AppState, Approval, ApprovalKind, ApprovalStatus, AuditEvent, Connectivity, Controls, DataClass, Decision,
     DecisionKind, ExecEnv, LifecycleTier, Manifest, NewAuditEvent, Outcome, Risk, RiskFactors, Role, Tier, TtlClass,
@@ -19,13 +20,14 @@ use crate::domain::{
     info(title = "govdeck sync API", version = "1", description = "The catalog server of govdeck: apps, approval requests, the hash-chained audit log and incremental sync."),
     paths(
         routes::health, routes::me, routes::changes, routes::audit_page, routes::audit_head,
-        routes::intake, routes::decide, routes::renew, routes::ingest,
+        routes::intake, routes::decide, routes::renew, routes::ingest, routes::audit_key, routes::audit_checkpoints,
     ),
     components(schemas(
         App, AppState, Approval, ApprovalKind, ApprovalStatus, AuditEvent, Connectivity, Controls, DataClass, Decision,
         DecisionKind, ExecEnv, LifecycleTier, Manifest, NewAuditEvent, Outcome, Risk, RiskFactors, Role, Tier, TtlClass,
         AppResponse, ApprovalResponse, AuditHead, AuditPage, ChangeItem, ChangeKind, ChangeOp, ChangesPage,
         DecisionRequest, ErrorBody, ErrorDetail, Health, IngestRequest, IngestResponse, IntakeResponse, Me, RenewalRequest,
+        Checkpoint, CheckpointPage, ServerKey,
     )),
     modifiers(&BearerAuth),
     tags((name = "sync", description = "Reading the catalog"), (name = "actions", description = "Changing it")),
@@ -59,6 +61,8 @@ mod tests {
             "/v1/approvals/{id}/decisions",
             "/v1/apps/{id}/renewals",
             "/v1/audit/events",
+            "/v1/audit/key",
+            "/v1/audit/checkpoints",
         ] {
             assert!(paths.contains(&expected), "{expected} missing from {paths:?}");
         }

@@ -273,6 +273,13 @@ pub fn ingest(
         ] {
             check_ingest_field(index, field, value)?;
         }
+        // Reliability suite fix (found by schemathesis): the document says an
+        // event's `request_context` is an object, but any JSON value was
+        // stored, and a missing one was stored as `null`. Absent or `null`
+        // now means `{}` (below); anything else that is not an object is refused.
+        if !(event.request_context.is_object() || event.request_context.is_null()) {
+            return Err(ApiError::bad_request(format!("events[{index}].request_context must be a JSON object")));
+        }
         if event.request_context.to_string().len() > MAX_INGEST_CONTEXT_BYTES {
             return Err(ApiError::bad_request(format!(
                 "events[{index}].request_context is larger than {MAX_INGEST_CONTEXT_BYTES} bytes"
@@ -295,6 +302,9 @@ pub fn ingest(
         }
         if event.resource_type.is_empty() {
             event.resource_type = "app".into();
+        }
+        if event.request_context.is_null() {
+            event.request_context = json!({});
         }
         let at = event.timestamp.unwrap_or(ctx.now);
         if let Some(app_id) = &event.app_id {

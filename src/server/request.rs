@@ -78,6 +78,12 @@ pub fn parse_json<T: DeserializeOwned>(body: &Result<Bytes, BytesRejection>) -> 
     if bytes.is_empty() {
         return Err(ApiError::bad_request("the request body is empty; send a JSON object"));
     }
+    // Reliability suite fix: serde reads a struct from a JSON array too, so
+    // `["approve","",3]` was taken as a decision and `[10]` as `{"days":10}`.
+    // Every body of this API is an object (or `null` where documented).
+    if bytes.iter().find(|byte| !byte.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(ApiError::bad_request("the request body must be a JSON object, not an array"));
+    }
     serde_json::from_slice(bytes).map_err(|err| ApiError::bad_request(format!("invalid JSON body: {err}")))
 }
 
@@ -93,16 +99,14 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let Some(value) = headers.get(IDEMPOTENCY_KEY) else {
         return Ok(None);
     };
-    let key = value
-        .to_str()
-        .ok()
-        .filter(|key| !key.is_empty() && key.len() <= idempotency::MAX_KEY_CHARS)
-        .ok_or_else(|| {
+    let key = value.to_str().ok().filter(|key| !key.is_empty() && key.len() <= idempotency::MAX_KEY_CHARS).ok_or_else(
+        || {
             ApiError::bad_request(format!(
                 "Idempotency-Key must be 1 to {} visible ASCII characters",
                 idempotency::MAX_KEY_CHARS
             ))
-        })?;
+        },
+    )?;
     Ok(Some(key.to_string()))
 }
 

@@ -18,8 +18,9 @@ use crate::domain::api::{
     AppResponse, ApprovalResponse, AuditHead, AuditPage, ChangesPage, DEFAULT_PAGE, DecisionRequest, ErrorBody, Health,
     IngestRequest, IngestResponse, IntakeResponse, MAX_PAGE, Me, RenewalRequest,
 };
+use crate::domain::checkpoint::{CheckpointPage, ServerKey};
 use crate::domain::{Manifest, Visibility};
-use crate::store::{audit, changes};
+use crate::store::{audit, changes, checkpoints};
 
 fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
     query.map(|Query(value)| value).map_err(|rejection| ApiError::bad_request(rejection.body_text()))
@@ -58,11 +59,14 @@ pub async fn me(caller: Caller) -> Json<Me> {
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+// Reliability suite fix: without this the document listed these as required *path* parameters.
+#[into_params(parameter_in = Query)]
 pub struct ChangesQuery {
     /// The `next` of the previous page; 0 (the default) for everything.
     #[serde(default)]
     pub since: u64,
     /// Page size, 1 to 5000 (larger values are cut to 5000); 500 when absent.
+    #[param(minimum = 1)]
     pub limit: Option<u32>,
 }
 
@@ -87,11 +91,14 @@ pub async fn changes(
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+// Reliability suite fix: without this the document listed these as required *path* parameters.
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// The last `seq` already read; 0 (the default) for everything.
     #[serde(default)]
     pub after: u64,
     /// Page size, 1 to 5000 (larger values are cut to 5000); 500 when absent.
+    #[param(minimum = 1)]
     pub limit: Option<u32>,
 }
 
@@ -213,7 +220,8 @@ pub async fn renew(
     let id = path(id)?;
     let request: RenewalRequest = match body_bytes(&body) {
         [] if body.is_ok() => RenewalRequest::default(),
-        _ => parse_json(&body)?,
+        // Reliability suite fix: the document allows a `null` body (`Option<RenewalRequest>`); it means `{}`.
+        _ => parse_json::<Option<RenewalRequest>>(&body)?.unwrap_or_default(),
     };
     let actor = caller.0;
     let op_actor = actor.clone();
@@ -249,6 +257,47 @@ pub async fn ingest(
         ops::ingest(conn, &Ctx { actor: &op_actor, origin: &origin, now }, request)
     })
     .await
+}
+
+#[utoipa::path(get, path = "/v1/audit/key", tag = "sync",
+    responses((status = 200, description = "The Ed25519 public key the server signs audit checkpoints with; \
+        clients pin it on first use", body = ServerKey)))]
+pub async fn audit_key(State(state): State<ServerState>) -> Json<ServerKey> {
+    Json(state.signer.public().to_wire())
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+// Reliability suite fix: without this the document listed these as required *path* parameters.
+#[into_params(parameter_in = Query)]
+pub struct CheckpointsQuery {
+    /// The last checkpoint `seq` already read; 0 (the default) for all.
+    #[serde(default)]
+    pub after: u64,
+    /// Page size, 1 to 5000 (larger values are cut to 5000); 500 when absent.
+    #[param(minimum = 1)]
+    pub limit: Option<u32>,
+}
+
+#[utoipa::path(get, path = "/v1/audit/checkpoints", tag = "sync", security(("bearer" = [])), params(CheckpointsQuery),
+    responses(
+        (status = 200, description = "Checkpoints after `after` signed by the key of `GET /v1/audit/key`, oldest \
+            first. Each signs the bytes `govdeck-checkpoint-v1\\n{seq}\\n{hash}\\n{signed_at}` (signed_at as RFC 3339 \
+            UTC with microseconds and `Z`)", body = CheckpointPage),
+        (status = 400, description = "Bad query", body = ErrorBody),
+        (status = 401, description = "No or bad token", body = ErrorBody),
+    ))]
+pub async fn audit_checkpoints(
+    State(state): State<ServerState>,
+    _caller: Caller,
+    params: Result<Query<CheckpointsQuery>, QueryRejection>,
+) -> Result<Json<CheckpointPage>, ApiError> {
+    let params = query(params)?;
+    let limit = page_limit(params.limit)?;
+    let key_id = state.signer.public().id().to_string();
+    let (checkpoints, more) =
+        state.db.read(move |conn| Ok(checkpoints::page(conn, params.after, limit, &key_id)?)).await?;
+    Ok(Json(CheckpointPage { checkpoints, more }))
 }
 
 pub async fn fallback() -> ApiError {

@@ -22,8 +22,13 @@ pub fn save(conn: &Connection, approval: &mut Approval) -> Result<()> {
         .prepare_cached("SELECT audience FROM changes WHERE kind = 'approval' AND id = ?1 AND op = 'upsert'")?
         .query_row([&approval.id], |row| row.get(0))
         .optional()?;
-    approval.rev =
-        changes::record_upsert(conn, ChangeKind::Approval, &approval.id, &approval.app_owner, previous_owner.as_deref())?;
+    approval.rev = changes::record_upsert(
+        conn,
+        ChangeKind::Approval,
+        &approval.id,
+        &approval.app_owner,
+        previous_owner.as_deref(),
+    )?;
     let json = serde_json::to_string(approval)?;
     conn.prepare_cached(
         "INSERT INTO approvals(id, app_id, status, rev, data) VALUES (?1, ?2, ?3, ?4, ?5)

@@ -6,19 +6,17 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::{Result, StoreError, changes};
 use chrono::{DateTime, Duration, Utc};
 
-use crate::domain::{App, ttl};
 use crate::domain::api::ChangeKind;
 use crate::domain::audit::format_timestamp;
+use crate::domain::{App, ttl};
 
 pub fn get(conn: &Connection, id: &str) -> Result<App> {
     find(conn, id)?.ok_or_else(|| StoreError::NotFound { kind: "app", id: id.to_string() })
 }
 
 pub fn find(conn: &Connection, id: &str) -> Result<Option<App>> {
-    let json: Option<String> = conn
-        .prepare_cached("SELECT data FROM apps WHERE id = ?1")?
-        .query_row([id], |row| row.get(0))
-        .optional()?;
+    let json: Option<String> =
+        conn.prepare_cached("SELECT data FROM apps WHERE id = ?1")?.query_row([id], |row| row.get(0)).optional()?;
     Ok(json.map(|json| serde_json::from_str(&json)).transpose()?)
 }
 

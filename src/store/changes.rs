@@ -34,7 +34,13 @@ fn write(conn: &Connection, rev: u64, kind: ChangeKind, id: &str, audience: &str
 /// Records that `id` changed and is now readable by `audience` (and by
 /// everyone who reads everything). When the audience changed, the old one
 /// gets a delete first. Returns the revision of the upsert.
-pub fn record_upsert(conn: &Connection, kind: ChangeKind, id: &str, audience: &str, previous: Option<&str>) -> Result<u64> {
+pub fn record_upsert(
+    conn: &Connection,
+    kind: ChangeKind,
+    id: &str,
+    audience: &str,
+    previous: Option<&str>,
+) -> Result<u64> {
     if let Some(previous) = previous.filter(|previous| *previous != audience) {
         let rev = next_rev(conn)?;
         write(conn, rev, kind, id, previous, ChangeOp::Delete)?;
@@ -79,10 +85,9 @@ pub fn page(conn: &Connection, since: u64, limit: u32, visibility: &Visibility) 
             _ => ChangeOp::Delete,
         };
         let data = match (op, row.get::<_, Option<String>>(4)?) {
-            (ChangeOp::Upsert, Some(json)) => Some(
-                RawValue::from_string(json)
-                    .map_err(|err| rusqlite::Error::FromSqlConversionFailure(4, rusqlite::types::Type::Text, err.into()))?,
-            ),
+            (ChangeOp::Upsert, Some(json)) => Some(RawValue::from_string(json).map_err(|err| {
+                rusqlite::Error::FromSqlConversionFailure(4, rusqlite::types::Type::Text, err.into())
+            })?),
             _ => None,
         };
         items.push(ChangeItem { rev: row.get::<_, i64>(0)? as u64, kind, op, id: row.get(2)?, data });

@@ -7,6 +7,7 @@ pub mod approvals;
 pub mod apps;
 pub mod audit;
 pub mod changes;
+pub mod checkpoints;
 pub mod idempotency;
 pub mod schema;
 pub mod upstream;

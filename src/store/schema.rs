@@ -135,6 +135,8 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX import_sweeps_open ON import_sweeps(instance, scope) WHERE finished_at IS NULL;
     ",
+    // 3: signed checkpoints of the audit chain (see store::checkpoints).
+    super::checkpoints::TABLE_SQL,
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<()> {

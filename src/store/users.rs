@@ -34,10 +34,7 @@ fn roles_text(roles: &[Role]) -> String {
 }
 
 fn parse_roles(text: &str) -> Result<Vec<Role>> {
-    text.split(',')
-        .filter(|s| !s.is_empty())
-        .map(|s| s.parse().map_err(StoreError::Invalid))
-        .collect()
+    text.split(',').filter(|s| !s.is_empty()).map(|s| s.parse().map_err(StoreError::Invalid)).collect()
 }
 
 /// Valid user names: what a person would type, nothing that needs quoting.
@@ -45,11 +42,7 @@ pub fn check_name(name: &str) -> Result<(), String> {
     let ok = !name.is_empty()
         && name.len() <= 64
         && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@'));
-    if ok {
-        Ok(())
-    } else {
-        Err(format!("invalid user name {name:?}: use 1-64 letters, digits, '-', '_', '.' or '@'"))
-    }
+    if ok { Ok(()) } else { Err(format!("invalid user name {name:?}: use 1-64 letters, digits, '-', '_', '.' or '@'")) }
 }
 
 /// Creates (or re-issues, for a revoked user) `name` with `roles` and

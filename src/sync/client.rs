@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 
 use crate::config::settings::Token;
 use crate::domain::api::{AuditHead, AuditPage, ChangesPage, ErrorBody, Me};
+use crate::domain::checkpoint::{CheckpointPage, ServerKey};
 
 const CONNECT_TIMEOUT_SECS: u64 = 5;
 const REQUEST_TIMEOUT_SECS: u64 = 60;
@@ -153,6 +154,19 @@ impl Client {
 
     pub async fn audit_head(&self) -> Result<AuditHead, ClientError> {
         self.get("/v1/audit/head", &[]).await
+    }
+
+    /// The key the server signs audit checkpoints with; `None` from a server
+    /// that signs none (it answers 404).
+    pub async fn server_key(&self) -> Result<Option<ServerKey>, ClientError> {
+        match self.get("/v1/audit/key", &[]).await {
+            Err(ClientError::Status { status: 404, .. }) => Ok(None),
+            other => other.map(Some),
+        }
+    }
+
+    pub async fn checkpoints(&self, after: u64, limit: u32) -> Result<CheckpointPage, ClientError> {
+        self.get("/v1/audit/checkpoints", &[("after", after), ("limit", u64::from(limit))]).await
     }
 
     /// POSTs `body` under `idempotency_key`; a 2xx answer comes back whole.

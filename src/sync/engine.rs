@@ -2,7 +2,15 @@
 //! Each page is applied in one transaction together with its cursor, so a
 //! kill at any moment leaves a consistent cache that resumes where it
 //! stopped; each audit page is checked against the verified head first.
+//!
+//! The server's audit signing key is pinned on first use (in `known_servers`
+//! when the syncer has a pins file, else by the key recorded in the cache);
+//! a different key stops sync before anything is sent or written. The new
+//! signed checkpoints are fetched and checked then too (each page whole,
+//! with the pinned key, and against the events the cache holds), and stored
+//! after the audit log, once each can be compared with its event.
 
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -13,8 +21,10 @@ use super::client::{Client, ClientError};
 use super::plan::{self, HistoryError};
 use super::retry::Backoff;
 use crate::cache::outbox::{self, Action, ActionKind};
-use crate::cache::{self, Cache, CacheError, audit, catalog};
+use crate::cache::{self, Cache, CacheError, audit, catalog, checkpoints};
+use crate::config::pins::{self, PinsError};
 use crate::domain::api::{AppResponse, ApprovalResponse, Me};
+use crate::domain::checkpoint::{self, Checkpoint, CheckpointError, PublicKey};
 use crate::domain::{ApprovalStatus, Role};
 
 /// Entries per `/v1/changes` page.
@@ -24,6 +34,8 @@ pub const AUDIT_PAGE: u32 = 5000;
 /// From this many events to fetch into an empty cache, the audit indexes are
 /// built after the load rather than during it.
 pub const BULK_AUDIT_EVENTS: u64 = 50_000;
+/// Checkpoints per `/v1/audit/checkpoints` page.
+pub const CHECKPOINT_PAGE: u32 = 1000;
 
 pub type SharedCache = Arc<Mutex<Cache>>;
 
@@ -37,6 +49,40 @@ pub enum SyncError {
     History(#[from] HistoryError),
     #[error("the cache task failed: {0}")]
     Task(String),
+    #[error("{}", key_changed(server, pinned, offered, pinned_in))]
+    KeyChanged { server: String, pinned: String, offered: String, pinned_in: PinSource },
+    #[error(
+        "a signed audit checkpoint from the server failed verification: {0}; sync stopped and nothing of it was \
+         stored — investigate the server before trusting it"
+    )]
+    Checkpoint(CheckpointError),
+    #[error(transparent)]
+    Pins(#[from] PinsError),
+}
+
+/// Where the key a server must offer was pinned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PinSource {
+    /// The `known_servers` file.
+    KnownServers(PathBuf),
+    /// The cache (a syncer without a pins file): its checkpoints were checked with that key.
+    Cache(String),
+}
+
+fn key_changed(server: &str, pinned: &str, offered: &str, pinned_in: &PinSource) -> String {
+    let stop = "sync stopped and the cache was left as it was; the server may be an impostor, or its key was replaced";
+    match pinned_in {
+        PinSource::KnownServers(path) => format!(
+            "the server {server} offers audit signing key {offered}, but key {pinned} is pinned for it in {}: {stop}. \
+             To accept the new key on purpose, delete the line for {server} from {} and sync again",
+            path.display(),
+            path.display()
+        ),
+        PinSource::Cache(path) => format!(
+            "the server {server} offers audit signing key {offered}, but the cache {path} holds checkpoints signed \
+             with key {pinned}: {stop}. To accept the new key on purpose, start with a new cache"
+        ),
+    }
 }
 
 impl SyncError {
@@ -92,6 +138,10 @@ impl Phase {
 pub struct SyncReport {
     pub changes: u64,
     pub events: u64,
+    /// Signed checkpoints checked and stored.
+    pub checkpoints: u64,
+    /// The key id pinned for the server by this sync (its first).
+    pub pinned: Option<String>,
     pub sent: u64,
     pub refused: u64,
     pub still_queued: u64,
@@ -113,6 +163,19 @@ pub struct Syncer {
     pub client: Client,
     pub cache: SharedCache,
     pub backoff: Backoff,
+    /// The `known_servers` file the server's key is pinned in; without one
+    /// the key recorded in the cache is the pin.
+    pub pins: Option<PathBuf>,
+}
+
+/// The key this sync trusts, and what to record about it.
+struct Trust {
+    key: Option<PublicKey>,
+    /// Pin it in `known_servers` once the sync succeeded.
+    pin: bool,
+    /// The cache's checkpoints were checked with another key (a new one was
+    /// accepted on purpose): forget them and pull them again.
+    forget_cached: bool,
 }
 
 fn full_chain(me: &Me) -> bool {
@@ -124,12 +187,85 @@ fn full_chain(me: &Me) -> bool {
 fn reset_catalog(conn: &Connection) -> Result<(), CacheError> {
     conn.execute_batch("DELETE FROM apps; DELETE FROM approvals; DELETE FROM audit;")?;
     conn.execute("DELETE FROM meta WHERE key IN (?1, 'audit_head_seq', 'audit_head_hash')", [cache::CHANGES_CURSOR])?;
-    Ok(())
+    checkpoints::forget(conn)
 }
 
 impl Syncer {
     pub fn new(client: Client, cache: SharedCache) -> Syncer {
-        Syncer { client, cache, backoff: Backoff::COMMAND }
+        Syncer { client, cache, backoff: Backoff::COMMAND, pins: None }
+    }
+
+    /// Pins the server's audit signing key in `known_servers` at `path`.
+    pub fn with_pins(mut self, path: PathBuf) -> Syncer {
+        self.pins = Some(path);
+        self
+    }
+
+    /// Fetches the server's key and decides whether to trust it: the pinned
+    /// key, or any key on first use. A different key is [`SyncError::KeyChanged`].
+    async fn trust_server_key(&self) -> Result<Trust, SyncError> {
+        let offered = match self.backoff.run(|| self.client.server_key()).await? {
+            Some(wire) => Some(
+                PublicKey::from_wire(&wire)
+                    .map_err(|err| ClientError::Malformed { what: "/v1/audit/key".into(), reason: err.to_string() })?,
+            ),
+            None => None,
+        };
+        let server = self.client.server().to_string();
+        let (recorded, cache_path) = with_cache(&self.cache, |cache| {
+            let path = cache.conn().path().unwrap_or("(in memory)").to_string();
+            Ok((checkpoints::recorded_key(cache.conn())?, path))
+        })
+        .await?;
+        let offered_id =
+            offered.as_ref().map_or("(none: it signs no checkpoints)".to_string(), |key| key.id().to_string());
+        let changed = |pinned: &PublicKey, pinned_in: PinSource| SyncError::KeyChanged {
+            server: server.clone(),
+            pinned: pinned.id().to_string(),
+            offered: offered_id.clone(),
+            pinned_in,
+        };
+        let (pinned, pinned_in) = match &self.pins {
+            Some(path) => (pins::load(path)?.get(&server).cloned(), PinSource::KnownServers(path.clone())),
+            None => (recorded.clone(), PinSource::Cache(cache_path)),
+        };
+        match (pinned, offered) {
+            (Some(pinned), Some(offered)) if pinned == offered => {
+                let forget_cached = recorded.is_some_and(|recorded| recorded != offered);
+                Ok(Trust { key: Some(offered), pin: false, forget_cached })
+            }
+            (Some(pinned), _) => Err(changed(&pinned, pinned_in)),
+            (None, offered) => {
+                let forget_cached = recorded.is_some_and(|recorded| Some(&recorded) != offered.as_ref());
+                Ok(Trust { pin: self.pins.is_some() && offered.is_some(), key: offered, forget_cached })
+            }
+        }
+    }
+
+    /// Fetches the checkpoints after the cache's cursor, checking every page
+    /// whole (order, and each signature with `key`) as it comes, and those at
+    /// seqs the cache already holds against its events: all before anything
+    /// is sent or written, so a forged or contradicting checkpoint stops the
+    /// sync with the cache as it was. Returns the cursor and the checkpoints.
+    async fn fetch_checkpoints(&self, key: &PublicKey) -> Result<(u64, Vec<Checkpoint>), SyncError> {
+        let start = with_cache(&self.cache, |cache| checkpoints::cursor(cache.conn())).await?;
+        let mut after = start;
+        let mut fetched: Vec<Checkpoint> = Vec::new();
+        loop {
+            let page = self.backoff.run(|| self.client.checkpoints(after, CHECKPOINT_PAGE)).await?;
+            checkpoint::check_page(key, after, &page.checkpoints).map_err(SyncError::Checkpoint)?;
+            let Some(last) = page.checkpoints.last().map(|checkpoint| checkpoint.seq) else { break };
+            fetched.extend(page.checkpoints);
+            if !page.more {
+                break;
+            }
+            after = last;
+        }
+        let held = fetched.clone();
+        with_cache(&self.cache, move |cache| checkpoints::check_against_cache(cache.conn(), &held))
+            .await?
+            .map_err(SyncError::Checkpoint)?;
+        Ok((start, fetched))
     }
 
     /// One full round: who am I, push the outbox, pull changes and audit events.
@@ -139,6 +275,9 @@ impl Syncer {
 
         let me = self.backoff.run(|| self.client.me()).await?;
         let full = full_chain(&me);
+        // The server's key, checked before anything is sent or written.
+        let trust = self.trust_server_key().await?;
+        let forget_cached = trust.forget_cached;
         let me_json = serde_json::to_string(&me).map_err(CacheError::from)?;
         let server = self.client.server().to_string();
         with_cache(&self.cache, move |cache| {
@@ -147,6 +286,9 @@ impl Syncer {
                 let before = cache::meta_get(conn, cache::VISIBILITY)?;
                 if before.as_deref().is_some_and(|before| before != visibility) {
                     reset_catalog(conn)?;
+                }
+                if forget_cached {
+                    checkpoints::forget(conn)?;
                 }
                 cache::meta_set(conn, cache::VISIBILITY, visibility)?;
                 cache::meta_set(conn, cache::ME, &me_json)?;
@@ -167,6 +309,11 @@ impl Syncer {
             let page = self.backoff.run(|| self.client.audit(after, 1)).await?;
             plan::check_anchor(&local_head, page.events.first(), full)?;
         }
+        // The new signed checkpoints, checked now; stored after the audit log.
+        let signed = match &trust.key {
+            Some(key) => Some(self.fetch_checkpoints(key).await?),
+            None => None,
+        };
 
         progress(Progress { phase: Phase::Outbox, done: 0, total: None });
         let flushed = self.flush_outbox().await?;
@@ -250,6 +397,26 @@ impl Syncer {
         }
         if bulk {
             with_cache(&self.cache, |cache| audit::create_secondary_indexes(cache.conn())).await?;
+        }
+
+        // The signed checkpoints, each compared with the events now cached:
+        // up to the verified head for a full chain; for an owner's partial
+        // chain, up to the server's head it was pulled against.
+        if let (Some(key), Some((after, fetched))) = (&trust.key, signed) {
+            let up_to = if full { head.seq } else { server_head.seq };
+            let key = key.clone();
+            let outcome = with_cache(&self.cache, move |cache| {
+                cache.write(|conn| checkpoints::check_and_store(conn, &key, after, &fetched, up_to))
+            })
+            .await?
+            .map_err(SyncError::Checkpoint)?;
+            report.checkpoints = outcome.stored;
+        }
+        if trust.pin
+            && let (Some(path), Some(key)) = (&self.pins, &trust.key)
+        {
+            pins::add(path, self.client.server(), key)?;
+            report.pinned = Some(key.id().to_string());
         }
 
         let now = Utc::now().to_rfc3339();

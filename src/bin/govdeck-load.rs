@@ -1,0 +1,665 @@
+//! `govdeck-load`: a bounded load generator for the catalog server.
+//!
+//! It runs N concurrent clients against a server on this machine for a fixed
+//! number of seconds. Each client is one user (tokens are read from a file,
+//! one per line, and `GET /v1/me` tells the client who it is), and loops:
+//!
+//! * `GET /v1/changes` from its own cursor (following `more`), keeping the
+//!   pending approval requests and its own apps it saw;
+//! * `GET /v1/audit` from its own cursor (following `more`);
+//! * reviewers and leads: every `--decide-every` loops, approve a pending
+//!   request they may decide, under a fresh `Idempotency-Key`; some of those
+//!   are sent twice to check that the retry replays the first answer;
+//! * owners: every `--intake-every` loops, file a medium-risk intake (which
+//!   feeds the reviewers' queue) and renew one of their active apps.
+//!
+//! It prints p50/p95/p99 latency per call type, the error rate and the
+//! conflicts (a 409 or 412 on a decision is someone else deciding first: an
+//! expected outcome, counted apart from errors). It exits 1 when any call
+//! failed: a 5xx, a transport error, an unexpected 4xx or a replay that
+//! differs from the first answer. It only talks to loopback addresses and
+//! stops on its own when the time is up.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use govdeck::domain::api::{AuditHead, AuditPage, ChangeKind, ChangeOp, ChangesPage, Me};
+use govdeck::domain::approval::may_decide;
+use govdeck::domain::{Actor, App, AppState, Approval, ApprovalStatus, Role};
+use rand::Rng;
+use rand::seq::IndexedRandom;
+use reqwest::{Method, StatusCode, Url};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+/// Longest run accepted, so a mistyped duration cannot run away.
+const MAX_DURATION_SECS: u64 = 3600;
+/// Per-request time limit; a call slower than this counts as a transport error.
+const REQUEST_TIMEOUT_SECS: u64 = 30;
+/// How many failing calls are described on stderr.
+const MAX_ERROR_SAMPLES: usize = 10;
+/// Share of decisions sent a second time under the same key, in percent.
+const REPLAY_PERCENT: u32 = 10;
+
+#[derive(Debug, Parser)]
+#[command(name = "govdeck-load", about = "Bounded load against a govdeck catalog server on this machine")]
+struct Args {
+    /// Server URL; must be a loopback address (127.0.0.0/8, ::1 or localhost).
+    #[arg(long, default_value = "http://127.0.0.1:8470")]
+    server: String,
+    /// File of bearer tokens, one per line (`TOKEN` or `NAME TOKEN`; `#` starts a comment).
+    #[arg(long)]
+    tokens: PathBuf,
+    /// Concurrent clients; client i uses token i modulo the number of tokens.
+    #[arg(long, default_value_t = 50)]
+    clients: usize,
+    /// How long to run, in seconds.
+    #[arg(long, default_value_t = 60)]
+    duration_secs: u64,
+    /// Reviewers and leads decide once every this many loops (0: never).
+    #[arg(long, default_value_t = 2)]
+    decide_every: u32,
+    /// Owners file an intake and renew an app once every this many loops (0: never).
+    #[arg(long, default_value_t = 10)]
+    intake_every: u32,
+    /// Page size asked of /v1/changes and /v1/audit.
+    #[arg(long, default_value_t = 1000)]
+    page_limit: u32,
+    /// Pause between loops, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    think_ms: u64,
+    /// Start every audit cursor at 0 instead of at the current head.
+    #[arg(long)]
+    audit_from_start: bool,
+    /// Print the summary as one JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// One call type's latencies, in microseconds.
+#[derive(Debug, Default)]
+struct Latencies(Vec<u64>);
+
+/// What one client (and, merged, the whole run) saw.
+#[derive(Debug, Default)]
+struct Tally {
+    calls: BTreeMap<&'static str, Latencies>,
+    server_errors: u64,
+    transport_errors: u64,
+    unexpected: u64,
+    replay_mismatches: u64,
+    conflicts: u64,
+    decisions: u64,
+    replays: u64,
+    samples: Vec<String>,
+}
+
+impl Tally {
+    fn merge(&mut self, other: Tally) {
+        for (name, latencies) in other.calls {
+            self.calls.entry(name).or_default().0.extend(latencies.0);
+        }
+        self.server_errors += other.server_errors;
+        self.transport_errors += other.transport_errors;
+        self.unexpected += other.unexpected;
+        self.replay_mismatches += other.replay_mismatches;
+        self.conflicts += other.conflicts;
+        self.decisions += other.decisions;
+        self.replays += other.replays;
+        let room = MAX_ERROR_SAMPLES.saturating_sub(self.samples.len());
+        self.samples.extend(other.samples.into_iter().take(room));
+    }
+
+    fn errors(&self) -> u64 {
+        self.server_errors + self.transport_errors + self.unexpected + self.replay_mismatches
+    }
+
+    fn requests(&self) -> u64 {
+        self.calls.values().map(|latencies| latencies.0.len() as u64).sum()
+    }
+
+    fn sample(&mut self, what: String) {
+        if self.samples.len() < MAX_ERROR_SAMPLES {
+            self.samples.push(what);
+        }
+    }
+}
+
+/// An answer: status and body.
+struct Answer {
+    status: StatusCode,
+    body: String,
+}
+
+/// One simulated user.
+struct Client {
+    http: reqwest::Client,
+    base: Url,
+    token: String,
+    actor: Actor,
+    tally: Tally,
+    changes_since: u64,
+    audit_after: u64,
+    /// Pending requests this client may decide, by id.
+    pending: HashMap<String, Approval>,
+    /// This owner's apps that may be renewed at once, by id.
+    renewable: HashMap<String, App>,
+    page_limit: u32,
+    index: usize,
+    counter: u64,
+}
+
+impl Client {
+    /// Sends one call and records its latency under `name`; `None` (and an
+    /// error counted) on a transport failure or a 5xx.
+    async fn call(
+        &mut self,
+        name: &'static str,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        key: Option<&str>,
+    ) -> Option<Answer> {
+        let url = match self.base.join(path) {
+            Ok(url) => url,
+            Err(err) => {
+                self.tally.unexpected += 1;
+                self.tally.sample(format!("{name}: bad path {path:?}: {err}"));
+                return None;
+            }
+        };
+        let mut request = self.http.request(method, url).bearer_auth(&self.token);
+        if let Some(key) = key {
+            request = request.header("Idempotency-Key", key);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let started = Instant::now();
+        let answer = match request.send().await {
+            Ok(response) => {
+                let status = response.status();
+                response.text().await.map(|body| Answer { status, body })
+            }
+            Err(err) => Err(err),
+        };
+        let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self.tally.calls.entry(name).or_default().0.push(micros);
+        match answer {
+            Err(err) => {
+                self.tally.transport_errors += 1;
+                self.tally.sample(format!("{name} {path}: transport error: {err}"));
+                None
+            }
+            Ok(answer) if answer.status.is_server_error() => {
+                self.tally.server_errors += 1;
+                self.tally.sample(format!("{name} {path}: {} {}", answer.status, answer.body));
+                None
+            }
+            Ok(answer) => Some(answer),
+        }
+    }
+
+    /// A 2xx body decoded, or an unexpected answer counted.
+    fn decode<T: serde::de::DeserializeOwned>(&mut self, name: &str, answer: &Answer) -> Option<T> {
+        if !answer.status.is_success() {
+            self.tally.unexpected += 1;
+            self.tally.sample(format!("{name}: unexpected {} {}", answer.status, answer.body));
+            return None;
+        }
+        match serde_json::from_str(&answer.body) {
+            Ok(value) => Some(value),
+            Err(err) => {
+                self.tally.unexpected += 1;
+                self.tally.sample(format!("{name}: body does not decode ({err}): {:.200}", answer.body));
+                None
+            }
+        }
+    }
+
+    fn is_decider(&self) -> bool {
+        self.actor.has(Role::Reviewer) || self.actor.has(Role::Lead)
+    }
+
+    fn note_approval(&mut self, approval: Approval) {
+        let decidable = approval.status == ApprovalStatus::Pending
+            && may_decide(&approval, &self.actor).is_ok()
+            && !approval.decisions.iter().any(|decision| decision.by == self.actor.user);
+        if decidable && self.is_decider() {
+            self.pending.insert(approval.id.clone(), approval);
+        } else {
+            self.pending.remove(&approval.id);
+        }
+    }
+
+    fn note_app(&mut self, app: App) {
+        let renewable = matches!(app.state, AppState::Active | AppState::Expiring) && app.owner == self.actor.user;
+        if renewable {
+            self.renewable.insert(app.id.clone(), app);
+        } else {
+            self.renewable.remove(&app.id);
+        }
+    }
+
+    /// Follows `/v1/changes` from the cursor until `more` is false.
+    async fn pull_changes(&mut self, name: &'static str) {
+        loop {
+            let path = format!("/v1/changes?since={}&limit={}", self.changes_since, self.page_limit);
+            let Some(answer) = self.call(name, Method::GET, &path, None, None).await else { return };
+            let Some(page) = self.decode::<ChangesPage>(name, &answer) else { return };
+            for item in &page.items {
+                match (item.kind, item.op) {
+                    (ChangeKind::Approval, ChangeOp::Upsert) => {
+                        if let Some(Ok(approval)) = item.approval() {
+                            self.note_approval(approval);
+                        }
+                    }
+                    (ChangeKind::App, ChangeOp::Upsert) => {
+                        if let Some(Ok(app)) = item.app() {
+                            self.note_app(app);
+                        }
+                    }
+                    (ChangeKind::Approval, ChangeOp::Delete) => {
+                        self.pending.remove(&item.id);
+                    }
+                    (ChangeKind::App, ChangeOp::Delete) => {
+                        self.renewable.remove(&item.id);
+                    }
+                }
+            }
+            self.changes_since = page.next;
+            if !page.more {
+                return;
+            }
+        }
+    }
+
+    /// Follows `/v1/audit` from the cursor until `more` is false.
+    async fn pull_audit(&mut self) {
+        loop {
+            let path = format!("/v1/audit?after={}&limit={}", self.audit_after, self.page_limit);
+            let Some(answer) = self.call("audit", Method::GET, &path, None, None).await else { return };
+            let Some(page) = self.decode::<AuditPage>("audit", &answer) else { return };
+            if let Some(last) = page.events.last() {
+                self.audit_after = last.seq;
+            }
+            if !page.more {
+                return;
+            }
+        }
+    }
+
+    fn new_key(&mut self) -> String {
+        self.counter += 1;
+        format!("load-{}-{}-{}", self.index, self.counter, uuid::Uuid::new_v4().simple())
+    }
+
+    /// Approves one pending request this client may decide.
+    async fn decide_one(&mut self) {
+        let chosen = {
+            let ids: Vec<&String> = self.pending.keys().collect();
+            ids.choose(&mut rand::rng()).map(|id| (*id).clone())
+        };
+        let Some(id) = chosen else { return };
+        let Some(approval) = self.pending.remove(&id) else { return };
+        let path = format!("/v1/approvals/{id}/decisions");
+        let body = json!({"decision": "approve", "comment": "load test", "rev": approval.rev});
+        let key = self.new_key();
+        let Some(first) = self.call("decide", Method::POST, &path, Some(&body), Some(&key)).await else { return };
+        match first.status {
+            StatusCode::OK => {
+                self.tally.decisions += 1;
+                if rand::rng().random_ratio(REPLAY_PERCENT, 100) {
+                    self.tally.replays += 1;
+                    if let Some(replay) = self.call("decide_replay", Method::POST, &path, Some(&body), Some(&key)).await
+                        && (replay.status != first.status || replay.body != first.body)
+                    {
+                        self.tally.replay_mismatches += 1;
+                        self.tally.sample(format!("replay of {key} answered {} {}", replay.status, replay.body));
+                    }
+                }
+                if let Some(decided) = self.decode::<Value>("decide", &first)
+                    && let Ok(approval) = serde_json::from_value::<Approval>(decided["approval"].clone())
+                {
+                    self.note_approval(approval);
+                }
+            }
+            StatusCode::CONFLICT | StatusCode::PRECONDITION_FAILED => self.tally.conflicts += 1,
+            other => {
+                self.tally.unexpected += 1;
+                self.tally.sample(format!("decide {id}: unexpected {other} {}", first.body));
+            }
+        }
+    }
+
+    /// Files a medium-risk intake, then renews one of this owner's active apps.
+    async fn intake_and_renew(&mut self) {
+        self.counter += 1;
+        let manifest = json!({
+            "name": format!("load-{}-{}", self.index, self.counter), "purpose": "Load test app",
+            "team": "load", "sponsor": "vp-load", "cost_center": "CC-LOAD",
+            "data_classification": "internal", "expected_users": 40,
+            "external_connectivity": "saas_connector", "execution_environment": "sandboxed",
+            "lifecycle_tier": "tactical", "ttl_class": "supported",
+            "controls": {"otel": true, "secrets_in_vault": true},
+        });
+        let key = self.new_key();
+        if let Some(answer) = self.call("intake", Method::POST, "/v1/intake", Some(&manifest), Some(&key)).await
+            && answer.status != StatusCode::CREATED
+        {
+            self.tally.unexpected += 1;
+            self.tally.sample(format!("intake: unexpected {} {}", answer.status, answer.body));
+        }
+
+        let chosen = {
+            let ids: Vec<&String> = self.renewable.keys().collect();
+            ids.choose(&mut rand::rng()).map(|id| (*id).clone())
+        };
+        let Some(id) = chosen else { return };
+        let key = self.new_key();
+        let path = format!("/v1/apps/{id}/renewals");
+        let Some(answer) = self.call("renew", Method::POST, &path, Some(&json!({})), Some(&key)).await else { return };
+        match answer.status {
+            StatusCode::OK => {}
+            // The lifecycle job moved the app on first: an outcome, not an error.
+            StatusCode::CONFLICT => self.tally.conflicts += 1,
+            other => {
+                self.tally.unexpected += 1;
+                self.tally.sample(format!("renew {id}: unexpected {other} {}", answer.body));
+            }
+        }
+    }
+}
+
+/// Runs one client until `deadline`.
+async fn run_client(mut client: Client, settings: Arc<Settings>, deadline: Instant) -> Tally {
+    // Who am I: the token decides the role, and so the behaviour.
+    let Some(answer) = client.call("me", Method::GET, "/v1/me", None, None).await else { return client.tally };
+    let Some(me) = client.decode::<Me>("me", &answer) else { return client.tally };
+    client.actor = Actor::new(me.user, me.roles);
+
+    if !settings.audit_from_start {
+        let Some(answer) = client.call("audit_head", Method::GET, "/v1/audit/head", None, None).await else {
+            return client.tally;
+        };
+        let Some(head) = client.decode::<AuditHead>("audit_head", &answer) else { return client.tally };
+        client.audit_after = head.seq;
+    }
+    // The first full walk of the catalog is its own call type, so it does
+    // not swamp the incremental polls' percentiles.
+    client.pull_changes("changes_initial").await;
+
+    let mut round: u64 = 0;
+    while Instant::now() < deadline {
+        round += 1;
+        client.pull_changes("changes").await;
+        client.pull_audit().await;
+        if Instant::now() >= deadline {
+            break;
+        }
+        let every = |n: u32| n > 0 && round.is_multiple_of(u64::from(n));
+        if client.is_decider() && every(settings.decide_every) {
+            client.decide_one().await;
+        }
+        if client.actor.has(Role::Owner) && every(settings.intake_every) {
+            client.intake_and_renew().await;
+        }
+        if settings.think_ms > 0 {
+            tokio::time::sleep(Duration::from_millis(settings.think_ms)).await;
+        }
+    }
+    client.tally
+}
+
+struct Settings {
+    decide_every: u32,
+    intake_every: u32,
+    think_ms: u64,
+    audit_from_start: bool,
+}
+
+/// The tokens of a tokens file: the last word of each line that is not blank or a comment.
+fn read_tokens(text: &str) -> Vec<String> {
+    text.lines()
+        .map(|line| line.split('#').next().unwrap_or("").trim())
+        .filter_map(|line| line.split_whitespace().last())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Refuses any server that is not on this machine's loopback.
+fn loopback_url(text: &str) -> Result<Url, String> {
+    let url = Url::parse(text).map_err(|err| format!("--server {text:?} is not a URL: {err}"))?;
+    if url.scheme() != "http" {
+        return Err(format!("--server must be an http:// URL, not {:?}", url.scheme()));
+    }
+    let host = url.host_str().unwrap_or_default();
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    if !loopback {
+        return Err(format!("--server {text:?} is not a loopback address; govdeck-load only loads this machine"));
+    }
+    Ok(url)
+}
+
+#[derive(Serialize)]
+struct CallSummary {
+    count: usize,
+    p50_ms: f64,
+    p95_ms: f64,
+    p99_ms: f64,
+    max_ms: f64,
+}
+
+#[derive(Serialize)]
+struct Summary {
+    server: String,
+    clients: usize,
+    duration_secs: f64,
+    requests: u64,
+    requests_per_sec: f64,
+    calls: BTreeMap<&'static str, CallSummary>,
+    errors: u64,
+    error_rate: f64,
+    server_errors: u64,
+    transport_errors: u64,
+    unexpected_4xx: u64,
+    replay_mismatches: u64,
+    conflicts: u64,
+    decisions: u64,
+    replays_checked: u64,
+}
+
+/// The `p`-th percentile (nearest rank) of sorted `values`, in milliseconds.
+fn percentile_ms(sorted: &[u64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1] as f64 / 1000.0
+}
+
+fn summarize(server: &str, clients: usize, elapsed: Duration, mut tally: Tally) -> Summary {
+    let calls = std::mem::take(&mut tally.calls)
+        .into_iter()
+        .map(|(name, mut latencies)| {
+            latencies.0.sort_unstable();
+            let sorted = &latencies.0;
+            let summary = CallSummary {
+                count: sorted.len(),
+                p50_ms: percentile_ms(sorted, 50.0),
+                p95_ms: percentile_ms(sorted, 95.0),
+                p99_ms: percentile_ms(sorted, 99.0),
+                max_ms: sorted.last().map_or(0.0, |max| *max as f64 / 1000.0),
+            };
+            (name, summary)
+        })
+        .collect::<BTreeMap<_, _>>();
+    let requests = calls.values().map(|call| call.count as u64).sum::<u64>().max(tally.requests());
+    let secs = elapsed.as_secs_f64();
+    Summary {
+        server: server.to_string(),
+        clients,
+        duration_secs: secs,
+        requests,
+        requests_per_sec: if secs > 0.0 { requests as f64 / secs } else { 0.0 },
+        calls,
+        errors: tally.errors(),
+        error_rate: if requests > 0 { tally.errors() as f64 / requests as f64 } else { 0.0 },
+        server_errors: tally.server_errors,
+        transport_errors: tally.transport_errors,
+        unexpected_4xx: tally.unexpected,
+        replay_mismatches: tally.replay_mismatches,
+        conflicts: tally.conflicts,
+        decisions: tally.decisions,
+        replays_checked: tally.replays,
+    }
+}
+
+fn print_table(summary: &Summary) {
+    println!("govdeck-load: {} clients for {:.1} s against {}", summary.clients, summary.duration_secs, summary.server);
+    println!("{:<16} {:>8} {:>9} {:>9} {:>9} {:>9}", "call", "count", "p50 ms", "p95 ms", "p99 ms", "max ms");
+    for (name, call) in &summary.calls {
+        println!(
+            "{name:<16} {:>8} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
+            call.count, call.p50_ms, call.p95_ms, call.p99_ms, call.max_ms
+        );
+    }
+    println!(
+        "requests {} ({:.0}/s); errors {} (rate {:.4}%: 5xx {}, transport {}, unexpected 4xx {}, replay mismatches {})",
+        summary.requests,
+        summary.requests_per_sec,
+        summary.errors,
+        summary.error_rate * 100.0,
+        summary.server_errors,
+        summary.transport_errors,
+        summary.unexpected_4xx,
+        summary.replay_mismatches
+    );
+    println!(
+        "decisions {} ok, {} conflicts (409/412: someone decided first, not errors), {} replays checked",
+        summary.decisions, summary.conflicts, summary.replays_checked
+    );
+}
+
+async fn run(args: Args) -> Result<ExitCode, String> {
+    let base = loopback_url(&args.server)?;
+    if args.duration_secs == 0 || args.duration_secs > MAX_DURATION_SECS {
+        return Err(format!("--duration-secs must be 1 to {MAX_DURATION_SECS}"));
+    }
+    if args.clients == 0 {
+        return Err("--clients must be at least 1".into());
+    }
+    if args.page_limit == 0 {
+        return Err("--page-limit must be at least 1".into());
+    }
+    let text = std::fs::read_to_string(&args.tokens)
+        .map_err(|err| format!("cannot read the tokens file {}: {err}", args.tokens.display()))?;
+    let tokens = read_tokens(&text);
+    if tokens.is_empty() {
+        return Err(format!("{} holds no tokens", args.tokens.display()));
+    }
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .pool_max_idle_per_host(args.clients)
+        .timeout(Duration::from_secs(REQUEST_TIMEOUT_SECS))
+        .build()
+        .map_err(|err| format!("cannot build the HTTP client: {err}"))?;
+    let settings = Arc::new(Settings {
+        decide_every: args.decide_every,
+        intake_every: args.intake_every,
+        think_ms: args.think_ms,
+        audit_from_start: args.audit_from_start,
+    });
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(args.duration_secs);
+    let mut tasks = Vec::with_capacity(args.clients);
+    for index in 0..args.clients {
+        let client = Client {
+            http: http.clone(),
+            base: base.clone(),
+            token: tokens[index % tokens.len()].clone(),
+            actor: Actor::new("", []),
+            tally: Tally::default(),
+            changes_since: 0,
+            audit_after: 0,
+            pending: HashMap::new(),
+            renewable: HashMap::new(),
+            page_limit: args.page_limit,
+            index,
+            counter: 0,
+        };
+        let settings = Arc::clone(&settings);
+        tasks.push(tokio::spawn(run_client(client, settings, deadline)));
+    }
+    let mut total = Tally::default();
+    for task in tasks {
+        match task.await {
+            Ok(tally) => total.merge(tally),
+            Err(err) => return Err(format!("a client task failed: {err}")),
+        }
+    }
+    for sample in &total.samples {
+        eprintln!("govdeck-load: {sample}");
+    }
+    let failed = total.errors() > 0;
+    let summary = summarize(base.as_str(), args.clients, started.elapsed(), total);
+    if args.json {
+        println!("{}", serde_json::to_string(&summary).map_err(|err| err.to_string())?);
+    } else {
+        print_table(&summary);
+    }
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("govdeck-load: cannot start the runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("govdeck-load: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_servers_are_accepted() {
+        for ok in ["http://127.0.0.1:8470", "http://127.3.2.1:1/", "http://[::1]:80", "http://localhost:9"] {
+            assert!(loopback_url(ok).is_ok(), "{ok}");
+        }
+        for bad in ["http://10.0.0.1:80", "http://example.com", "https://127.0.0.1", "not a url", "http://0.0.0.0:1"] {
+            assert!(loopback_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn tokens_file_lines() {
+        let text = "# users\nriley abc\n\n  def  \nrosa ghi # reviewer\n";
+        assert_eq!(read_tokens(text), ["abc", "def", "ghi"]);
+    }
+
+    #[test]
+    fn percentiles_by_nearest_rank() {
+        let sorted: Vec<u64> = (1..=100).map(|n| n * 1000).collect();
+        assert_eq!(percentile_ms(&sorted, 50.0), 50.0);
+        assert_eq!(percentile_ms(&sorted, 99.0), 99.0);
+        assert_eq!(percentile_ms(&[], 99.0), 0.0);
+    }
+}
