@@ -6,8 +6,9 @@
 //! event; at the end, one more sync must leave it equal to a clean full
 //! sync into a fresh cache.
 //!
-//! 25 kills by default, each 0-300 ms after the start; `GOVDECK_CRASH_RUNS=500`
-//! for a longer run, `GOVDECK_CRASH_MAX_DELAY_MS=3000` to reach later phases
+//! 200 kills by default (about a minute in a debug build), each 0-300 ms
+//! after the start; `GOVDECK_CRASH_RUNS=500` for a longer run,
+//! `GOVDECK_CRASH_MAX_DELAY_MS=3000` to reach later phases
 //! of a sync too (a debug build rarely gets past the second audit page in
 //! 300 ms), `GOVDECK_CRASH_SEED` for another catalog and sequence of delays.
 
@@ -26,7 +27,7 @@ use rand::{Rng, SeedableRng};
 use rusqlite::Connection;
 use sync_support::{Cli, Server, Snapshot, manifest, runtime_event};
 
-const DEFAULT_RUNS: usize = 25;
+const DEFAULT_RUNS: usize = 200;
 const DEFAULT_SEED: u64 = 20_261_123;
 const APPS: usize = 3_000;
 const EVENTS: usize = 30_000;
