@@ -1,0 +1,103 @@
+//! The fuzzy filter (`govdeck::search`) over the seeded catalog's apps: name,
+//! owner, team and purpose, sanitized as the console's search index holds
+//! them. Target (issue "Fast at 100,000 apps"): one keystroke over 100k apps,
+//! match + sort, p50 ≤ 8 ms, p95 ≤ 25 ms (the p95 comes from the
+//! `keystrokes` bench; divan reports medians).
+//!
+//! * `keystroke`: one query of 1–6 characters over every app, from scratch
+//!   (the first keystroke, a paste, or a backspace);
+//! * `narrowed`: one appended character, searched over the previous query's
+//!   hits only, as the inventory pane does while the query grows;
+//! * `typed_sequence`: the whole appended-character sequence, each step
+//!   narrowing from the last;
+//! * `with_positions`: `search::filter`, which also computes highlight
+//!   positions for every match (what `govdeck apps --filter` calls).
+//!
+//! Sizes: see `support` (GOVDECK_BENCH_QUICK, GOVDECK_BENCH_APPS).
+
+mod support;
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use divan::{Bencher, black_box};
+use govdeck::search;
+
+/// The queries of one keystroke, 1 to 6 characters, from the catalog's words.
+const KEYSTROKES: &[&str] = &["s", "qu", "inv", "sync", "budge", "report", "sales q"];
+/// The query typed one character at a time.
+const TYPED: &str = "expense";
+
+struct Corpus {
+    seeded: support::Seeded,
+    fields: Vec<[String; 4]>,
+}
+
+static CORPUS: OnceLock<Corpus> = OnceLock::new();
+
+fn corpus() -> &'static Corpus {
+    CORPUS.get_or_init(|| {
+        let sizes = support::sizes();
+        // The filter needs apps only: a small audit log keeps the seed short.
+        let seeded = support::seeded(sizes.apps, sizes.apps);
+        let started = Instant::now();
+        let fields = support::search_fields(&support::apps_of(&seeded.db));
+        support::note(&format!("read {} apps", fields.len()), started);
+        Corpus { seeded, fields }
+    })
+}
+
+fn main() {
+    // Built before divan starts, so its notes do not break divan's table.
+    if !std::env::args().any(|arg| arg == "--list") {
+        corpus();
+    }
+    divan::main();
+    if let Some(corpus) = CORPUS.get() {
+        support::remove(&corpus.seeded);
+    }
+}
+
+/// Indexes (into `fields`) of the apps matching `query` among `candidates`, best first.
+fn search_among(fields: &[[String; 4]], candidates: &[usize], query: &str) -> Vec<usize> {
+    search::rank(query, candidates.iter().map(|&i| &fields[i])).into_iter().map(|m| candidates[m.index]).collect()
+}
+
+#[divan::bench(args = KEYSTROKES)]
+fn keystroke(bencher: Bencher, query: &str) {
+    let fields = &corpus().fields;
+    bencher.bench(|| search::rank(black_box(query), fields.iter()));
+}
+
+/// `len`: the query is the first `len` characters of "expense", searched
+/// over the hits of the first `len - 1`.
+#[divan::bench(args = 2..=TYPED.len())]
+fn narrowed(bencher: Bencher, len: usize) {
+    let fields = &corpus().fields;
+    let all: Vec<usize> = (0..fields.len()).collect();
+    let mut previous = search_among(fields, &all, &TYPED[..len - 1]);
+    previous.sort_unstable();
+    let query = &TYPED[..len];
+    bencher.bench(|| search_among(fields, &previous, black_box(query)));
+}
+
+#[divan::bench]
+fn typed_sequence(bencher: Bencher) {
+    let fields = &corpus().fields;
+    let all: Vec<usize> = (0..fields.len()).collect();
+    bencher.counter(divan::counter::ItemsCount::new(TYPED.len())).bench(|| {
+        let mut candidates = all.clone();
+        for len in 1..=TYPED.len() {
+            let mut hits = search_among(fields, &candidates, black_box(&TYPED[..len]));
+            hits.sort_unstable();
+            candidates = hits;
+        }
+        candidates
+    });
+}
+
+#[divan::bench(args = ["s", "budge"], sample_count = 20)]
+fn with_positions(bencher: Bencher, query: &str) {
+    let fields = &corpus().fields;
+    bencher.bench(|| search::filter(black_box(query), fields.iter()));
+}
