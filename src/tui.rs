@@ -11,13 +11,14 @@
 
 use std::io::{self, Stdout, Write};
 use std::sync::Once;
+use std::task::Poll;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::Utc;
 use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
 use crossterm::{cursor, execute, terminal};
-use futures_util::{FutureExt, StreamExt};
+use futures_util::StreamExt;
 use ratatui::backend::{CrosstermBackend, TestBackend};
 use ratatui::buffer::Buffer;
 use ratatui::{Terminal, TerminalOptions, Viewport};
@@ -154,11 +155,23 @@ pub async fn run(
                     }
                     // Keys already waiting (fast typing, a paste) are handled
                     // before drawing, so the screen is drawn once for them.
-                    while let Some(Some(Ok(TermEvent::Key(key)))) = input.next().now_or_never() {
-                        if key.kind != KeyEventKind::Release && !state.should_quit() {
-                            for effect in state.handle_key(key) {
-                                let _ = effects.send(effect);
+                    // The stream is polled with this task's own waker: it
+                    // keeps the waker of its last pending poll, and a no-op
+                    // one (as `now_or_never` uses) would leave the next key unseen
+                    // until some other wake-up.
+                    loop {
+                        match futures_util::poll!(input.next()) {
+                            Poll::Ready(Some(Ok(TermEvent::Key(key)))) => {
+                                if key.kind != KeyEventKind::Release && !state.should_quit() {
+                                    for effect in state.handle_key(key) {
+                                        let _ = effects.send(effect);
+                                    }
+                                }
                             }
+                            Poll::Ready(Some(Ok(TermEvent::Resize(..)))) => terminal.autoresize()?,
+                            Poll::Ready(Some(Ok(_))) => {}
+                            Poll::Ready(Some(Err(err))) => return Err(err),
+                            Poll::Ready(None) | Poll::Pending => break,
                         }
                     }
                     dirty = true;
