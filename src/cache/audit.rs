@@ -99,10 +99,14 @@ pub fn verify(conn: &Connection) -> Result<CacheVerify> {
     let mut result = Ok(());
     while let Some(row) = rows.next()? {
         let event = store::audit::from_row(row)?;
-        let linked = previous.as_ref().filter(|p| p.seq + 1 == event.seq);
-        let mut verifier = match linked {
-            Some(p) => ChainVerifier::resume(p.seq, p.hash.clone()),
-            None => ChainVerifier::resume(event.seq - 1, event.prev_hash.clone()),
+        let linked = previous.as_ref().filter(|p| p.seq.checked_add(1) == Some(event.seq));
+        let mut verifier = match (linked, event.seq.checked_sub(1)) {
+            (Some(p), _) => ChainVerifier::resume(p.seq, p.hash.clone()),
+            (None, Some(before)) => ChainVerifier::resume(before, event.prev_hash.clone()),
+            (None, None) => {
+                result = Err(ChainBreak::Gap { seq: 0, expected: 1 });
+                break;
+            }
         };
         if let Err(broken) = verifier.push(&event) {
             result = Err(broken);

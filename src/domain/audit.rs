@@ -265,7 +265,9 @@ impl ChainVerifier {
     }
 
     pub fn push(&mut self, event: &AuditEvent) -> Result<(), ChainBreak> {
-        let expected = self.last_seq + 1;
+        let Some(expected) = self.last_seq.checked_add(1) else {
+            return Err(ChainBreak::Gap { seq: event.seq, expected: u64::MAX });
+        };
         if event.seq != expected {
             return Err(ChainBreak::Gap { seq: event.seq.min(expected), expected });
         }
