@@ -11,8 +11,8 @@
 
 use std::io::{self, Stdout, Write};
 use std::sync::Once;
-use std::task::Poll;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::Poll;
 use std::time::Duration;
 
 use chrono::Utc;
