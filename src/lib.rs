@@ -19,6 +19,7 @@
 //! * [`search`]: the fuzzy filter. [`sanitize`]: untrusted text made safe to draw.
 //! * [`config`]: paths, settings, themes and keymaps.
 //! * [`app`], [`panes`], [`widgets`], [`tui`]: the console; [`console`] wires it to the cache and sync.
+//! * [`errors`]: an error and its causes on one line.
 //! * [`clock`]: the injected clock. [`seed`]: deterministic demo and scale data.
 
 pub mod app;
@@ -28,6 +29,7 @@ pub mod clock;
 pub mod config;
 pub mod console;
 pub mod domain;
+pub mod errors;
 pub mod import;
 pub mod panes;
 pub mod sanitize;

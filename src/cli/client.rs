@@ -206,13 +206,8 @@ pub fn approvals(args: &ClientArgs, json: bool) -> color_eyre::Result<ExitCode> 
         .into_iter()
         .filter(|approval| approval.status == ApprovalStatus::Pending)
         .collect();
-    // Overdue first, then riskiest, then oldest: the order a reviewer works in.
-    pending.sort_by(|a, b| {
-        b.is_overdue(now)
-            .cmp(&a.is_overdue(now))
-            .then(b.risk_score_at_time.cmp(&a.risk_score_at_time))
-            .then(a.created_at.cmp(&b.created_at))
-    });
+    // The same order as the console's approvals pane.
+    pending.sort_by_key(|approval| approval::queue_key(approval, now));
     if json {
         return print_json(&pending);
     }

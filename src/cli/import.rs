@@ -189,7 +189,7 @@ pub fn import_backstage(args: ImportBackstageArgs) -> color_eyre::Result<ExitCod
         }
         Err(failure) => {
             let summary = &failure.summary;
-            eprintln!("govdeck: import failed: {}", chain(&failure));
+            eprintln!("govdeck: import failed: {}", crate::errors::chain(&failure));
             if !args.dry_run && summary.pages > 0 {
                 eprintln!(
                     "govdeck: the {} pages before it are written ({}); run the same command again to resume",
@@ -200,18 +200,6 @@ pub fn import_backstage(args: ImportBackstageArgs) -> color_eyre::Result<ExitCod
             Ok(ExitCode::from(if failure.is_auth() { EXIT_AUTH } else { EXIT_ERROR }))
         }
     }
-}
-
-/// An error and its causes on one line.
-fn chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 pub fn export(args: ExportArgs) -> color_eyre::Result<ExitCode> {

@@ -134,6 +134,17 @@ impl Approval {
     }
 }
 
+/// The order a reviewer works a queue in: overdue first, then the riskiest
+/// tier and score, then the oldest. Sort pending requests by this key.
+pub fn queue_key(approval: &Approval, now: DateTime<Utc>) -> impl Ord + use<> {
+    (
+        !approval.is_overdue(now),
+        std::cmp::Reverse(approval.risk.tier),
+        std::cmp::Reverse(approval.risk_score_at_time),
+        approval.created_at,
+    )
+}
+
 /// When a request filed at `requested_at` must be decided by.
 pub fn due_at(review_tier: Tier, requested_at: DateTime<Utc>) -> DateTime<Utc> {
     let hours = review_tier.review_sla_hours().unwrap_or(72);

@@ -176,13 +176,10 @@ impl Backstage {
         }
         query.push(("fields", FIELDS));
         query.push(("limit", &limit));
-        let response = self
-            .http
-            .get(&url)
-            .query(&query)
-            .send()
-            .await
-            .map_err(|err| FetchError::Unreachable { url: self.instance.clone(), reason: error_chain(&err) })?;
+        let response = self.http.get(&url).query(&query).send().await.map_err(|err| FetchError::Unreachable {
+            url: self.instance.clone(),
+            reason: crate::errors::chain(&err),
+        })?;
         let status = response.status();
         let content_type = response
             .headers()
@@ -244,7 +241,7 @@ async fn read_capped(mut response: reqwest::Response, page: u32, url: &str) -> R
                 return Err(FetchError::NotCatalog {
                     page,
                     url: url.to_string(),
-                    reason: format!("the answer was cut off: {}", error_chain(&err)),
+                    reason: format!("the answer was cut off: {}", crate::errors::chain(&err)),
                 });
             }
         }
@@ -293,21 +290,6 @@ pub fn parse_page(body: &[u8], content_type: &str) -> Result<Page, String> {
     }
     let total_items = object.get("totalItems").and_then(Value::as_u64);
     Ok(Page { items, total_items, next_cursor })
-}
-
-/// An error and its causes on one line (reqwest's Display never shows headers).
-fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use ratatui::widgets::{Block, Paragraph};
 use super::data::QueuedStatus;
 use super::{Context, DetailScroll, Intent, ListCursor, Pane, render_detail};
 use crate::config::keymap::{Action, Section};
-use crate::domain::approval::{DecisionError, may_decide};
+use crate::domain::approval::{DecisionError, may_decide, queue_key};
 use crate::domain::{Approval, ApprovalStatus, DecisionKind, Tier};
 use crate::sanitize::{fit, sanitize};
 use crate::widgets::app_detail::{compliance_lines, field, heading, kind_label, manifest_lines, risk_lines};
@@ -60,15 +60,7 @@ fn queue(ctx: &Context) -> Vec<usize> {
     let now = ctx.now;
     let mut rows: Vec<usize> =
         (0..ctx.data.approvals.len()).filter(|&i| ctx.data.approvals[i].status == ApprovalStatus::Pending).collect();
-    let tier_rank = |t: Tier| match t {
-        Tier::High => 0,
-        Tier::Medium => 1,
-        Tier::Low => 2,
-    };
-    rows.sort_by_key(|&i| {
-        let a = &ctx.data.approvals[i];
-        (!a.is_overdue(now), tier_rank(a.risk.tier), std::cmp::Reverse(a.risk_score_at_time), a.created_at)
-    });
+    rows.sort_by_key(|&i| queue_key(&ctx.data.approvals[i], now));
     rows
 }
 

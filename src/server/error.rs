@@ -55,22 +55,11 @@ impl From<StoreError> for ApiError {
         match err {
             StoreError::NotFound { kind, id } => ApiError::not_found(format!("{kind} {id:?} not found")),
             other => {
-                let chain = error_chain(&other);
+                let chain = crate::errors::chain(&other);
                 ApiError::internal(chain)
             }
         }
     }
-}
-
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 impl From<DecisionError> for ApiError {

@@ -93,14 +93,7 @@ impl Client {
 
     fn offline(&self, err: &reqwest::Error) -> ClientError {
         // reqwest's Display never includes headers, so the token cannot leak here.
-        let mut reason = err.to_string();
-        let mut source = std::error::Error::source(err);
-        while let Some(cause) = source {
-            reason.push_str(": ");
-            reason.push_str(&cause.to_string());
-            source = cause.source();
-        }
-        ClientError::Offline { server: self.base.clone(), reason }
+        ClientError::Offline { server: self.base.clone(), reason: crate::errors::chain(err) }
     }
 
     async fn finish(&self, what: &str, response: reqwest::Response) -> Result<(StatusCode, Vec<u8>), ClientError> {
