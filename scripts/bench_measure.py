@@ -276,8 +276,11 @@ TITLE = re.compile(r"Inventory · (\d+) of (\d+) apps")
 
 
 def filtered(console):
-    m = TITLE.search(console.text())
-    return m is not None and m.group(1) != m.group(2)
+    """A filter answered over the whole list (not the first page shown
+    while the rest loads)."""
+    text = console.text()
+    m = TITLE.search(text)
+    return m is not None and m.group(1) != m.group(2) and "loading" not in text
 
 
 def selected_row(console):

@@ -23,18 +23,63 @@ use crate::sync::engine::{ActionOutcome, SharedCache, SyncError, Syncer, with_ca
 pub const SYNC_INTERVAL_SECS: u64 = 15;
 /// Audit events the console keeps in memory for the timeline and details.
 pub const AUDIT_WINDOW: u32 = 5000;
+/// Apps and events in the first frame: more rows than the tallest terminal
+/// shows, read by `LIMIT` queries in a few milliseconds at any catalog size.
+pub const FIRST_PAGE: u32 = 200;
 
 /// Reads everything the console shows from the cache, in one snapshot.
 pub fn load_data(conn: &rusqlite::Connection, server: &str) -> Result<ConsoleData, CacheError> {
-    let me: Me = cache::meta_get(conn, cache::ME)?
-        .and_then(|json| serde_json::from_str(&json).ok())
-        .unwrap_or(Me { user: "(not synced yet)".into(), roles: Vec::new() });
     let apps = catalog::apps(conn)?;
     let approvals = catalog::approvals(conn)?;
     let audit_events = audit::recent(conn, AUDIT_WINDOW)?;
     let dlp = audit::dlp_blocks_by_month(conn)?;
     let kpis = kpi::compute(&apps, &approvals, &dlp, Utc::now());
-    let outbox = outbox::pending_and_refused(conn)?
+    Ok(ConsoleData {
+        me: me(conn)?,
+        server: server.to_string(),
+        apps,
+        approvals,
+        audit: audit_events,
+        kpis,
+        outbox: queued_actions(conn)?,
+        loading: None,
+    })
+}
+
+/// What the first frame needs, by `LIMIT` queries: the first page of the
+/// inventory in its default order (by name), the newest events and the
+/// outbox. [`load_data`] follows with the rest; until then `loading` holds
+/// how many apps the cache has, and the panes that need everything (the
+/// approval queue, KPIs, renewals) say they are loading.
+pub fn load_first_page(conn: &rusqlite::Connection, server: &str) -> Result<ConsoleData, CacheError> {
+    load_page(conn, server, FIRST_PAGE)
+}
+
+fn load_page(conn: &rusqlite::Connection, server: &str, page: u32) -> Result<ConsoleData, CacheError> {
+    let (total_apps, _) = catalog::counts(conn)?;
+    if total_apps <= u64::from(page) {
+        return load_data(conn, server);
+    }
+    Ok(ConsoleData {
+        me: me(conn)?,
+        server: server.to_string(),
+        apps: catalog::first_apps(conn, page)?,
+        approvals: Vec::new(),
+        audit: audit::recent(conn, page)?,
+        kpis: kpi::Kpis::default(),
+        outbox: queued_actions(conn)?,
+        loading: Some(total_apps as usize),
+    })
+}
+
+fn me(conn: &rusqlite::Connection) -> Result<Me, CacheError> {
+    Ok(cache::meta_get(conn, cache::ME)?
+        .and_then(|json| serde_json::from_str(&json).ok())
+        .unwrap_or(Me { user: "(not synced yet)".into(), roles: Vec::new() }))
+}
+
+fn queued_actions(conn: &rusqlite::Connection) -> Result<Vec<QueuedAction>, CacheError> {
+    Ok(outbox::pending_and_refused(conn)?
         .into_iter()
         .map(|action| QueuedAction {
             id: action.id,
@@ -52,8 +97,7 @@ pub fn load_data(conn: &rusqlite::Connection, server: &str) -> Result<ConsoleDat
                 .map(|at| at.to_utc())
                 .unwrap_or_else(|_| Utc::now()),
         })
-        .collect();
-    Ok(ConsoleData { me, server: server.to_string(), apps, approvals, audit: audit_events, kpis, outbox })
+        .collect())
 }
 
 /// The last sync time recorded in the cache.
@@ -91,6 +135,11 @@ impl Runtime {
         }
     }
 
+    /// Rows written through the cache's connection since it was opened.
+    async fn cache_writes(&self) -> Option<u64> {
+        with_cache(self.cache(), |cache| Ok(cache.conn().total_changes())).await.ok()
+    }
+
     fn publish_status(&self) {
         let _ = self.events.send(Event::Sync(self.status.clone()));
     }
@@ -98,8 +147,16 @@ impl Runtime {
     async fn sync(&mut self) {
         self.status.syncing = true;
         self.publish_status();
+        let writes_before = self.cache_writes().await;
         let result = self.syncer.sync_once(&|_| {}).await;
         self.status.syncing = false;
+        // Only a sync that changed the cache is worth a new snapshot: an idle
+        // (or offline) console re-reads nothing every interval. A failed sync
+        // may still have applied some pages before it stopped.
+        let changed = match &result {
+            Ok(report) => report.changes + report.events + report.sent + report.refused > 0,
+            Err(_) => self.cache_writes().await != writes_before,
+        };
         match result {
             Ok(_) => {
                 self.status.online = true;
@@ -115,7 +172,9 @@ impl Runtime {
             }
         }
         self.publish_status();
-        self.publish_data().await;
+        if changed {
+            self.publish_data().await;
+        }
     }
 
     async fn act(&mut self, kind: ActionKind, target: String, body: serde_json::Value, rev: Option<u64>) {
@@ -190,6 +249,9 @@ pub async fn run_runtime(
     };
     let mut runtime =
         Runtime { syncer, events, status: SyncStatus { online: false, syncing: false, last_sync, error: None } };
+    // The first frame showed a first page; the whole cache comes before the
+    // network, so an offline start still gets its full list.
+    runtime.publish_data().await;
     let mut ticks = tokio::time::interval(interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -216,5 +278,50 @@ pub async fn run_runtime(
             },
             _ = ticks.tick() => runtime.sync().await,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::fixtures::{fixture_data, fixture_now};
+    use crate::cache::Cache;
+
+    fn cache_with_fixture() -> Cache {
+        let mut cache = Cache::open_in_memory().unwrap();
+        let data = fixture_data(fixture_now());
+        cache
+            .write(|conn| {
+                for app in &data.apps {
+                    catalog::put_app(conn, app)?;
+                }
+                for approval in &data.approvals {
+                    catalog::put_approval(conn, approval)?;
+                }
+                Ok::<_, CacheError>(())
+            })
+            .unwrap();
+        cache
+    }
+
+    #[test]
+    fn the_first_page_is_the_head_of_the_full_list_and_says_the_rest_is_loading() {
+        let mut cache = cache_with_fixture();
+        let full = cache.read(|conn| load_data(conn, "http://127.0.0.1:1")).unwrap();
+        let page = cache.read(|conn| load_page(conn, "http://127.0.0.1:1", 5)).unwrap();
+        assert_eq!(page.loading, Some(full.apps.len()));
+        assert_eq!(page.apps, full.apps[..5]);
+        assert!(page.approvals.is_empty() && !full.approvals.is_empty());
+        assert_eq!(full.loading, None);
+    }
+
+    #[test]
+    fn a_cache_that_fits_in_the_first_page_is_complete_at_once() {
+        let mut cache = cache_with_fixture();
+        let page = cache.read(|conn| load_page(conn, "http://127.0.0.1:1", FIRST_PAGE)).unwrap();
+        let full = cache.read(|conn| load_data(conn, "http://127.0.0.1:1")).unwrap();
+        assert_eq!(page.loading, None);
+        assert_eq!(page.apps, full.apps);
+        assert_eq!(page.approvals, full.approvals);
     }
 }

@@ -81,6 +81,29 @@ fn inventory() {
     snap_sizes("inventory", || console(fixture_data(fixture_now()), "dark"));
 }
 
+/// The first frame of a large cache: the first page of the inventory by
+/// name while the rest loads, as `console::load_first_page` reads it.
+fn first_page() -> ConsoleData {
+    let mut data = fixture_data(fixture_now());
+    let total = data.apps.len();
+    data.apps.sort_by(|a, b| a.name.cmp(&b.name));
+    data.apps.truncate(6);
+    data.approvals.clear();
+    data.kpis = Default::default();
+    data.loading = Some(total);
+    data
+}
+
+#[test]
+fn first_page_while_the_rest_loads() {
+    snap_sizes("first_page_inventory", || console(first_page(), "dark"));
+    snap_sizes("first_page_approvals", || {
+        let mut app = console(first_page(), "dark");
+        press(&mut app, "2");
+        app
+    });
+}
+
 #[test]
 fn inventory_filtered_and_faceted() {
     snap_sizes("inventory_filtered", || {

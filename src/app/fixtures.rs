@@ -300,7 +300,16 @@ pub fn fixture_data_for(me: Me, now: DateTime<Utc>) -> ConsoleData {
     ];
     dlp.extend(kpi::dlp_blocks_per_month(&audit));
     let kpis = compute(&apps, &approvals, &dlp, now);
-    ConsoleData { me, server: "http://127.0.0.1:41234".into(), apps, approvals, audit, kpis, outbox: Vec::new() }
+    ConsoleData {
+        me,
+        server: "http://127.0.0.1:41234".into(),
+        apps,
+        approvals,
+        audit,
+        kpis,
+        outbox: Vec::new(),
+        loading: None,
+    }
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use crate::app::{App, UiSettings};
 use crate::cache::Cache;
 use crate::config::settings::{FileSettings, Token};
 use crate::config::theme;
-use crate::console::{SYNC_INTERVAL_SECS, load_data, run_runtime};
+use crate::console::{SYNC_INTERVAL_SECS, load_first_page, run_runtime};
 use crate::sync::client::Client;
 use crate::sync::engine::Syncer;
 
@@ -36,7 +36,7 @@ struct Session<'a> {
 async fn run(session: Session<'_>, ui: &UiArgs) -> color_eyre::Result<()> {
     let mut cache = Cache::open(session.cache_path)
         .wrap_err_with(|| format!("cannot open the cache {}", session.cache_path.display()))?;
-    let data = cache.read(|conn| load_data(conn, session.server))?;
+    let data = cache.read(|conn| load_first_page(conn, session.server))?;
     let theme_name = ui.theme.as_deref().or(session.settings.theme.as_deref()).unwrap_or(theme::DEFAULT_THEME);
     let keymap_name =
         ui.keymap.as_deref().or(session.settings.keymap.as_deref()).unwrap_or(crate::config::keymap::DEFAULT_KEYMAP);

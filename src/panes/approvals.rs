@@ -471,6 +471,9 @@ impl Pane for ApprovalsPane {
             }
             return;
         }
+        if let Some(total) = ctx.data.loading {
+            return super::render_loading(frame, area, "Approvals", total, ctx);
+        }
         self.render_table(frame, area, ctx);
     }
 }

@@ -24,6 +24,10 @@ pub struct ConsoleData {
     pub kpis: Kpis,
     /// Actions not yet confirmed by the server.
     pub outbox: Vec<QueuedAction>,
+    /// Set while only the first page is loaded (the first frame of a large
+    /// cache): how many apps the cache holds. Approvals are then only the
+    /// pending ones and KPIs are not computed yet.
+    pub loading: Option<usize>,
 }
 
 impl ConsoleData {
@@ -37,6 +41,7 @@ impl ConsoleData {
             audit: Vec::new(),
             kpis: Kpis::default(),
             outbox: Vec::new(),
+            loading: None,
         }
     }
 }

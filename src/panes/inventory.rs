@@ -212,7 +212,10 @@ impl InventoryPane {
         };
         let block = Block::bordered()
             .title(Span::styled(
-                format!(" Inventory · {} of {} apps · sort {sort}{arrow} ", self.rows.len(), total),
+                match ctx.data.loading {
+                    Some(total) => format!(" Inventory · {} of {total} apps, loading the rest… ", self.rows.len()),
+                    None => format!(" Inventory · {} of {} apps · sort {sort}{arrow} ", self.rows.len(), total),
+                },
                 theme.title,
             ))
             .border_style(theme.border);

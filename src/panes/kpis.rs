@@ -147,6 +147,9 @@ impl Pane for KpisPane {
     }
 
     fn render(&self, frame: &mut Frame, area: Rect, ctx: &Context) {
+        if let Some(total) = ctx.data.loading {
+            return super::render_loading(frame, area, "KPIs · from the local cache", total, ctx);
+        }
         let theme = &ctx.theme;
         let k = &ctx.data.kpis;
         let block = Block::bordered()

@@ -287,6 +287,17 @@ pub fn render_detail(
     frame.render_widget(paragraph.block(block).scroll((scroll, 0)), area);
 }
 
+/// What a pane that needs the whole cache shows while only the first page
+/// is loaded (see [`ConsoleData::loading`]).
+pub fn render_loading(frame: &mut Frame, area: Rect, title: &str, total_apps: usize, ctx: &Context) {
+    use ratatui::text::Span;
+    use ratatui::widgets::{Block, Paragraph};
+    let theme = &ctx.theme;
+    let block = Block::bordered().title(Span::styled(format!(" {title} "), theme.title)).border_style(theme.border);
+    let text = format!("Loading {total_apps} apps from the local cache…");
+    frame.render_widget(Paragraph::new(Span::styled(text, theme.muted)).block(block), area);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

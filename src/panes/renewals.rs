@@ -343,6 +343,9 @@ impl Pane for RenewalsPane {
             render_detail(frame, area, &format!("{} · detail", fit(&app.name, 40)), lines, scroll.scroll, ctx);
             return;
         }
+        if let Some(total) = ctx.data.loading {
+            return super::render_loading(frame, area, "Renewals", total, ctx);
+        }
         self.render_list(frame, area, ctx);
     }
 }

@@ -1,0 +1,65 @@
+//! The console's runtime against the real server on loopback: it sends the
+//! whole cache once at start, then a new snapshot only when a sync changed
+//! the cache, so an idle console re-reads nothing.
+
+mod sync_support;
+
+use std::time::Duration;
+
+use govdeck::app::{Effect, Event};
+use govdeck::console::run_runtime;
+use sync_support::{Caches, Server, manifest, syncer};
+use tokio::sync::mpsc;
+
+/// Counts the syncs finished and the snapshots sent until `done` holds for
+/// them or `limit` passes.
+async fn watch(
+    events: &mut mpsc::UnboundedReceiver<Event>,
+    limit: Duration,
+    done: impl Fn(usize, usize) -> bool,
+) -> (usize, usize) {
+    let (mut syncs, mut data) = (0, 0);
+    let deadline = tokio::time::Instant::now() + limit;
+    while !done(syncs, data) {
+        match tokio::time::timeout_at(deadline, events.recv()).await {
+            Ok(Some(Event::Data(_))) => data += 1,
+            Ok(Some(Event::Sync(status))) if !status.syncing => {
+                assert_eq!(status.error, None);
+                syncs += 1;
+            }
+            Ok(Some(_)) => {}
+            Ok(None) | Err(_) => break,
+        }
+    }
+    (syncs, data)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_syncs_send_no_snapshot_and_a_change_sends_one() {
+    let server = Server::start().await;
+    server.intake("olive", &manifest("sales-quoting", None, "medium")).await;
+    let caches = Caches::new();
+    let syncer = syncer(&server.url(), &server.token("riley"), &caches.path("riley"));
+    let (effects_tx, effects_rx) = mpsc::unbounded_channel();
+    let (events_tx, mut events) = mpsc::unbounded_channel();
+    let runtime = tokio::spawn(run_runtime(syncer, effects_rx, events_tx, Duration::from_millis(100)));
+    let long = Duration::from_secs(60);
+
+    // Start: the (empty) cache, then the first sync brings the catalog.
+    let (syncs, data) = watch(&mut events, long, |_, data| data >= 2).await;
+    assert_eq!((syncs, data), (1, 2), "one snapshot at start and one for the first sync's changes");
+
+    // Nothing changes on the server: five more syncs, no snapshot.
+    let (syncs, data) = watch(&mut events, long, |syncs, _| syncs >= 5).await;
+    assert_eq!((syncs, data), (5, 0), "idle syncs re-read nothing");
+
+    // A change on the server: one new snapshot, then quiet again.
+    server.intake("omar", &manifest("shift-roster", None, "medium")).await;
+    let (_, data) = watch(&mut events, long, |_, data| data >= 1).await;
+    assert_eq!(data, 1, "the sync that brought the change sends a snapshot");
+    let (syncs, data) = watch(&mut events, long, |syncs, _| syncs >= 3).await;
+    assert_eq!((syncs, data), (3, 0));
+
+    effects_tx.send(Effect::Quit).unwrap();
+    runtime.await.unwrap();
+}
