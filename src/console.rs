@@ -34,6 +34,9 @@ pub fn load_data(conn: &rusqlite::Connection, server: &str) -> Result<ConsoleDat
     let audit_events = audit::recent(conn, AUDIT_WINDOW)?;
     let dlp = audit::dlp_blocks_by_month(conn)?;
     let kpis = kpi::compute(&apps, &approvals, &dlp, Utc::now());
+    // The page cache filled up with every row just read; the console keeps
+    // the decoded rows, not the pages.
+    conn.execute_batch("PRAGMA shrink_memory")?;
     Ok(ConsoleData {
         me: me(conn)?,
         server: server.to_string(),

@@ -554,12 +554,30 @@ fn toasts_age_out_and_relative_times_follow_the_clock() {
         last_sync: Some(fixture_now() - Duration::seconds(5)),
         error: None,
     }));
-    assert!(screen(&app, 80, 24).contains("synced 5s ago"));
+    assert!(screen(&app, 80, 24).contains("synced just now"), "under a minute the text stays still");
     chars(&mut app, "2");
     select_approval(&mut app, "apr-014");
     chars(&mut app, "a");
     assert!(app.toast().is_some());
     app.set_now(fixture_now() + Duration::seconds(65));
     assert!(app.toast().is_none(), "an error toast lasts 30 s");
-    assert!(screen(&app, 80, 24).contains("synced 70s ago") || screen(&app, 80, 24).contains("synced 1m ago"));
+    assert!(screen(&app, 80, 24).contains("synced 1m ago"));
+}
+
+#[test]
+fn a_quick_sync_is_not_flashed_and_a_slow_one_is_shown() {
+    let mut app = console(fixture_data(fixture_now()));
+    let status = |syncing| SyncStatus { online: true, syncing, last_sync: Some(fixture_now()), error: None };
+    app.handle_event(Event::Sync(status(false)));
+    let before = screen(&app, 80, 24);
+    app.handle_event(Event::Sync(status(true)));
+    assert_eq!(screen(&app, 80, 24), before, "not shown in its first second");
+    app.handle_event(Event::Sync(status(false)));
+    assert_eq!(screen(&app, 80, 24), before, "a quick sync leaves the screen as it was");
+
+    app.handle_event(Event::Sync(status(true)));
+    app.set_now(fixture_now() + Duration::seconds(2));
+    assert!(screen(&app, 80, 24).contains("syncing…"), "a sync running for 2 s is shown");
+    app.handle_event(Event::Sync(status(false)));
+    assert!(!screen(&app, 80, 24).contains("syncing"));
 }

@@ -121,6 +121,8 @@ impl Overlay {
 pub struct App {
     pub(crate) ctx: Context,
     pub(crate) sync: SyncStatus,
+    /// When the running sync started, by the console's clock.
+    pub(crate) syncing_since: Option<DateTime<Utc>>,
     pub(crate) active: PaneId,
     pub(crate) inventory: InventoryPane,
     pub(crate) approvals: ApprovalsPane,
@@ -145,6 +147,7 @@ impl App {
         let mut app = App {
             ctx: Context::new(data, settings.theme, settings.keymap, now),
             sync: SyncStatus::default(),
+            syncing_since: None,
             active: PaneId::Inventory,
             inventory: InventoryPane::new(),
             approvals: ApprovalsPane::new(),

@@ -53,7 +53,9 @@ pub fn render(app: &App, frame: &mut Frame) {
         me: &ctx.data.me,
         server: &ctx.data.server,
         online: app.sync.online,
-        syncing: app.sync.syncing,
+        // A periodic sync that changes nothing takes milliseconds: flashing
+        // "syncing…" for it would repaint an idle screen every interval.
+        syncing: app.syncing_since.is_some_and(|since| ctx.now - since >= chrono::Duration::seconds(1)),
         last_sync: app.sync.last_sync,
         queued: outbox.len() - failed
             + ctx.in_flight.iter().filter(|t| !outbox.iter().any(|a| &a.target_id == *t)).count(),

@@ -290,6 +290,10 @@ impl App {
                     let error = status.error.clone().unwrap_or_default();
                     self.notify(Toast::error(format!("sync: {error}"), now));
                 }
+                self.syncing_since = match (status.syncing, self.syncing_since) {
+                    (false, _) => None,
+                    (true, since) => since.or(Some(now)),
+                };
                 self.sync = status;
             }
             Event::ActionResult { target_id, outcome } => {

@@ -9,7 +9,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use super::text::{ago, pad};
+use super::text::{pad, synced_ago};
 use crate::config::theme::Theme;
 use crate::domain::api::Me;
 use crate::sanitize::{display_width, fit};
@@ -39,7 +39,7 @@ pub fn render(frame: &mut Frame, area: Rect, info: &StatusInfo<'_>, theme: &Them
         right.push(Span::styled(format!("{} offline", glyphs.offline), bar.patch(theme.danger)));
     }
     let synced = match info.last_sync {
-        Some(at) => format!(" {} synced {}", glyphs.dot, ago(at, info.now)),
+        Some(at) => format!(" {} synced {}", glyphs.dot, synced_ago(at, info.now)),
         None => format!(" {} never synced", glyphs.dot),
     };
     right.push(Span::styled(synced, bar));

@@ -34,6 +34,13 @@ pub fn ago(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
+/// How long ago the last sync was, for the status bar: `just now` under a
+/// minute, then `3m ago`, so a console syncing every few seconds shows the
+/// same text and an idle screen is not repainted every second.
+pub fn synced_ago(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    if now - at < Duration::minutes(1) { "just now".into() } else { ago(at, now) }
+}
+
 /// `in 5h` for the future, `3d ago` for the past.
 pub fn relative(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
     if at >= now { format!("in {}", compact(at - now)) } else { format!("{} ago", compact(now - at)) }
@@ -201,6 +208,8 @@ mod tests {
     #[test]
     fn relative_times() {
         assert_eq!(ago(now() - Duration::seconds(12), now()), "12s ago");
+        assert_eq!(synced_ago(now() - Duration::seconds(59), now()), "just now");
+        assert_eq!(synced_ago(now() - Duration::seconds(60), now()), "1m ago");
         assert_eq!(ago(now(), now()), "just now");
         assert_eq!(ago(now() - Duration::hours(49), now()), "2d ago");
         assert_eq!(ago(now() - Duration::hours(47), now()), "47h ago");
