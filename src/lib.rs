@@ -19,7 +19,7 @@
 //! * [`search`]: the fuzzy filter. [`sanitize`]: untrusted text made safe to draw.
 //! * [`config`]: paths, settings, themes and keymaps.
 //! * [`app`], [`panes`], [`widgets`], [`tui`]: the console; [`console`] wires it to the cache and sync.
-//! * [`errors`]: an error and its causes on one line.
+//! * [`errors`]: an error and its causes on one line. [`tls`]: which certificates the clients trust.
 //! * [`clock`]: the injected clock. [`seed`]: deterministic demo and scale data.
 
 pub mod app;
@@ -38,5 +38,6 @@ pub mod seed;
 pub mod server;
 pub mod store;
 pub mod sync;
+pub mod tls;
 pub mod tui;
 pub mod widgets;

@@ -140,6 +140,13 @@ pub struct ServeArgs {
     /// the database's backups.
     #[arg(long, env = "GOVDECK_KEY_FILE")]
     pub key_file: Option<PathBuf>,
+    /// Serve HTTPS with this certificate (PEM: the server's certificate first,
+    /// then any intermediates); needs --tls-key.
+    #[arg(long, requires = "tls_key", value_name = "PEM")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, requires = "tls_cert", value_name = "PEM")]
+    pub tls_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
