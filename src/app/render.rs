@@ -53,6 +53,7 @@ pub fn render(app: &App, frame: &mut Frame) {
         me: &ctx.data.me,
         server: &ctx.data.server,
         online: app.sync.online,
+        tls_refused: app.sync.tls_refused,
         syncing: app.sync.syncing,
         last_sync: app.sync.last_sync,
         queued: outbox.len() - failed

@@ -51,6 +51,10 @@ pub struct ClientArgs {
     /// File holding the bearer token, mode 600 (GOVDECK_TOKEN wins when set).
     #[arg(long, global = true)]
     pub token_file: Option<PathBuf>,
+    /// Trust only the CA certificates in this PEM bundle for https:// servers
+    /// (else GOVDECK_CA_FILE, else `ca_file` in config.toml, else the system's trust store).
+    #[arg(long, global = true, env = "GOVDECK_CA_FILE", value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
 }
 
 /// How the console looks and which keys it takes.
@@ -291,7 +295,7 @@ fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
         }
         Some(Command::Renew { app, days }) => client::renew(&client, &app, days),
         Some(Command::Kpi(args)) => client::kpi(&client, args.json),
-        Some(Command::Import(import::ImportCommand::Backstage(args))) => import::import_backstage(args),
+        Some(Command::Import(import::ImportCommand::Backstage(args))) => import::import_backstage(args, &client),
         Some(Command::Export(args)) => import::export(args),
     }
 }
