@@ -7,6 +7,7 @@
 //! domain  ← cache ← sync              (the console's local cache and its sync engine)
 //! domain  ← store ← import            (Backstage in; CSV/JSON out)
 //! domain, search, sanitize, config ← panes, widgets ← app ← tui
+//! tls ← server, sync, import          (rustls on ring: trust, refusals said plainly)
 //! cli → everything (it only wires the layers together)
 //! ```
 //!
@@ -19,7 +20,8 @@
 //! * [`search`]: the fuzzy filter. [`sanitize`]: untrusted text made safe to draw.
 //! * [`config`]: paths, settings, themes and keymaps.
 //! * [`app`], [`panes`], [`widgets`], [`tui`]: the console; [`console`] wires it to the cache and sync.
-//! * [`errors`]: an error and its causes on one line. [`tls`]: which certificates the clients trust.
+//! * [`errors`]: an error and its causes on one line.
+//! * [`tls`]: the crypto provider, which certificates the clients trust, a failed handshake in words.
 //! * [`clock`]: the injected clock. [`seed`]: deterministic demo and scale data.
 
 pub mod app;
