@@ -163,11 +163,15 @@ impl Runtime {
         match result {
             Ok(_) => {
                 self.status.online = true;
+                self.status.tls_refused = false;
                 self.status.error = None;
                 self.status.last_sync = Some(Utc::now());
             }
             Err(err) => {
-                self.status.online = !err.is_offline();
+                // A refused certificate is not retried here (it is not
+                // transient); the next sync tries again, once.
+                self.status.online = !err.is_offline() && !err.is_tls();
+                self.status.tls_refused = err.is_tls();
                 self.status.error = Some(match &err {
                     SyncError::History(_) => format!("STOPPED: {err}"),
                     _ => err.to_string(),
@@ -210,6 +214,20 @@ impl Runtime {
                 Err(format!("offline — queued, will be sent when the server is back ({reason})"))
             }
             Ok(ActionOutcome::Refused { message, .. }) => Err(message),
+            Err(err) if err.is_tls() => {
+                // The server never saw it; withdrawn, as the CLI does, so it
+                // is not sent later behind the user's back.
+                let id = action.id;
+                let withdrawn =
+                    with_cache(self.cache(), move |cache| cache.write(|conn| outbox::withdraw(conn, id))).await;
+                self.status.online = false;
+                self.status.tls_refused = true;
+                self.publish_status();
+                match withdrawn {
+                    Ok(_) => Err(format!("{err}; not sent")),
+                    Err(cache_err) => Err(format!("{err}; not sent, and it stays queued: {cache_err}")),
+                }
+            }
             Err(err) => Err(err.to_string()),
         };
         let done = outcome.is_ok();
@@ -250,8 +268,11 @@ pub async fn run_runtime(
         let cache = Arc::clone(&syncer.cache);
         with_cache(&cache, |cache| Ok(last_sync(cache.conn()))).await.ok().flatten()
     };
-    let mut runtime =
-        Runtime { syncer, events, status: SyncStatus { online: false, syncing: false, last_sync, error: None } };
+    let mut runtime = Runtime {
+        syncer,
+        events,
+        status: SyncStatus { online: false, syncing: false, last_sync, error: None, tls_refused: false },
+    };
     // The first frame showed a first page; the whole cache comes before the
     // network, so an offline start still gets its full list.
     runtime.publish_data().await;

@@ -7,6 +7,7 @@
 //! domain  ← cache ← sync              (the console's local cache and its sync engine)
 //! domain  ← store ← import            (Backstage in; CSV/JSON out)
 //! domain, search, sanitize, config ← panes, widgets ← app ← tui
+//! tls ← server, sync, import          (rustls on ring: trust, refusals said plainly)
 //! cli → everything (it only wires the layers together)
 //! ```
 //!
@@ -20,6 +21,7 @@
 //! * [`config`]: paths, settings, themes and keymaps.
 //! * [`app`], [`panes`], [`widgets`], [`tui`]: the console; [`console`] wires it to the cache and sync.
 //! * [`errors`]: an error and its causes on one line.
+//! * [`tls`]: the crypto provider, which certificates the clients trust, a failed handshake in words.
 //! * [`clock`]: the injected clock. [`seed`]: deterministic demo and scale data.
 
 pub mod app;
@@ -38,5 +40,6 @@ pub mod seed;
 pub mod server;
 pub mod store;
 pub mod sync;
+pub mod tls;
 pub mod tui;
 pub mod widgets;

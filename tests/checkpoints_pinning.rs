@@ -45,6 +45,7 @@ async fn restart(server: &mut Server, new_key: bool) {
 }
 
 async fn key_id(server: &Server) -> String {
+    govdeck::tls::install_default_provider();
     let key: Value = reqwest::get(format!("{}/v1/audit/key", server.url())).await.unwrap().json().await.unwrap();
     key["key_id"].as_str().unwrap().to_string()
 }

@@ -276,6 +276,7 @@ fn kpis_renewals_help_and_toasts_are_sanitized() {
         syncing: false,
         last_sync: None,
         error: Some("connection refused\x1b]0;pwned\x07".into()),
+        tls_refused: false,
     }));
     check(&app, "sync error toast");
 }

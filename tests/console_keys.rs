@@ -258,7 +258,13 @@ fn bulk_selection_takes_only_low_and_medium_requests_the_user_may_decide() {
 #[test]
 fn queued_while_offline_shows_queued_then_the_servers_answer() {
     let mut app = console(fixture_data(fixture_now()));
-    app.handle_event(Event::Sync(SyncStatus { online: false, syncing: false, last_sync: None, error: None }));
+    app.handle_event(Event::Sync(SyncStatus {
+        online: false,
+        syncing: false,
+        last_sync: None,
+        error: None,
+        tls_refused: false,
+    }));
     chars(&mut app, "2");
     select_approval(&mut app, "apr-011");
     chars(&mut app, "a");
@@ -553,6 +559,7 @@ fn toasts_age_out_and_relative_times_follow_the_clock() {
         syncing: false,
         last_sync: Some(fixture_now() - Duration::seconds(5)),
         error: None,
+        tls_refused: false,
     }));
     assert!(screen(&app, 80, 24).contains("synced just now"), "under a minute the text stays still");
     chars(&mut app, "2");
@@ -567,7 +574,8 @@ fn toasts_age_out_and_relative_times_follow_the_clock() {
 #[test]
 fn a_quick_sync_is_not_flashed_and_a_slow_one_is_shown() {
     let mut app = console(fixture_data(fixture_now()));
-    let status = |syncing| SyncStatus { online: true, syncing, last_sync: Some(fixture_now()), error: None };
+    let status =
+        |syncing| SyncStatus { online: true, syncing, last_sync: Some(fixture_now()), error: None, tls_refused: false };
     app.handle_event(Event::Sync(status(false)));
     let before = screen(&app, 80, 24);
     app.handle_event(Event::Sync(status(true)));
@@ -580,4 +588,24 @@ fn a_quick_sync_is_not_flashed_and_a_slow_one_is_shown() {
     assert!(screen(&app, 80, 24).contains("syncing…"), "a sync running for 2 s is shown");
     app.handle_event(Event::Sync(status(false)));
     assert!(!screen(&app, 80, 24).contains("syncing"));
+}
+
+#[test]
+fn a_refused_certificate_shows_in_the_status_bar_and_once_as_a_toast() {
+    let mut app = console(fixture_data(fixture_now()));
+    let message = "TLS: the certificate of 127.0.0.1:8443 is not trusted (self-signed or issued by an unknown CA); \
+                   pass --ca-file with the CA that issued it";
+    let refused =
+        SyncStatus { online: false, syncing: false, last_sync: None, error: Some(message.into()), tls_refused: true };
+    app.handle_event(Event::Sync(refused.clone()));
+    let screen_text = screen(&app, 120, 40);
+    assert!(screen_text.contains("TLS refused"), "{screen_text}");
+    assert!(!screen_text.contains("offline"), "{screen_text}");
+    assert!(toast_text(&app).contains("is not trusted"), "{}", toast_text(&app));
+    // The next failed sync with the same error does not toast again.
+    app.set_now(fixture_now() + Duration::seconds(40));
+    assert!(app.toast().is_none());
+    app.handle_event(Event::Sync(refused));
+    assert!(app.toast().is_none(), "the same refusal toasts once");
+    assert!(screen(&app, 120, 40).contains("TLS refused"));
 }

@@ -30,6 +30,7 @@ fn console(data: ConsoleData, theme: &str) -> App {
         syncing: false,
         last_sync: Some(fixture_now() - chrono::Duration::seconds(12)),
         error: None,
+        tls_refused: false,
     }));
     app
 }
@@ -289,6 +290,7 @@ fn offline_with_queued_actions_and_no_colour() {
         syncing: false,
         last_sync: Some(fixture_now() - chrono::Duration::minutes(42)),
         error: None,
+        tls_refused: false,
     }));
     press(&mut app, "2");
     for (width, height) in SIZES {

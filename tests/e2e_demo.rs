@@ -153,6 +153,7 @@ impl Api {
         let text = std::fs::read_to_string(dir.join("tokens.json")).expect("the demo wrote tokens.json");
         let pairs: Vec<(String, String)> = serde_json::from_str(&text).expect("tokens.json is [[user, token], ..]");
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        govdeck::tls::install_default_provider();
         let client = reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(20)).build().unwrap();
         Api { rt, client, base, tokens: pairs.into_iter().collect() }
     }

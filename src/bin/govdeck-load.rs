@@ -564,6 +564,8 @@ async fn run(args: Args) -> Result<ExitCode, String> {
     if tokens.is_empty() {
         return Err(format!("{} holds no tokens", args.tokens.display()));
     }
+    // reqwest is built without a rustls provider of its own.
+    govdeck::tls::install_default_provider();
     let http = reqwest::Client::builder()
         .no_proxy()
         .pool_max_idle_per_host(args.clients)

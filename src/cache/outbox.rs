@@ -168,6 +168,13 @@ pub fn mark_attempt(conn: &Connection, id: i64, message: &str, now: DateTime<Utc
     Ok(())
 }
 
+/// Removes an action that is still queued, for one that provably never
+/// reached the server (its TLS handshake failed) and that the user was told
+/// was not sent. True when it was removed.
+pub fn withdraw(conn: &Connection, id: i64) -> Result<bool> {
+    Ok(conn.execute("DELETE FROM outbox WHERE id = ?1 AND status = 'queued'", [id])? == 1)
+}
+
 /// Hides refusals the user has seen.
 pub fn dismiss_refused(conn: &Connection) -> Result<usize> {
     Ok(conn.execute("UPDATE outbox SET status = 'dismissed' WHERE status = 'refused'", [])?)

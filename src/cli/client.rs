@@ -26,6 +26,7 @@ use crate::domain::{Actor, App, ApprovalStatus, DecisionKind};
 use crate::sanitize::{escape_json, sanitize};
 use crate::sync::client::Client;
 use crate::sync::engine::{ActionOutcome, Progress, SyncError, Syncer};
+use crate::tls::ClientTrust;
 
 /// Everything a client command needs, resolved once.
 pub struct Context {
@@ -34,6 +35,9 @@ pub struct Context {
     pub cache_path: PathBuf,
     pub dirs: Dirs,
     pub settings: FileSettings,
+    /// `--ca-file`, GOVDECK_CA_FILE or `ca_file` in config.toml; read when
+    /// a command talks to the server.
+    pub ca_file: Option<PathBuf>,
 }
 
 pub fn context(args: &ClientArgs) -> color_eyre::Result<Context> {
@@ -48,7 +52,16 @@ pub fn context(args: &ClientArgs) -> color_eyre::Result<Context> {
     let token_file = args.token_file.clone().or_else(|| settings.token_file.clone());
     let token = settings::resolve_token(std::env::var("GOVDECK_TOKEN").ok(), token_file.as_deref(), &dirs.config)?;
     let cache_path = paths::cache_file(&dirs.cache, &server, token.expose());
-    Ok(Context { server, token, cache_path, dirs, settings })
+    let ca_file = args.ca_file.clone().or_else(|| settings.ca_file.clone());
+    Ok(Context { server, token, cache_path, dirs, settings, ca_file })
+}
+
+impl Context {
+    /// The server's client, with the trust settings (the CA file read now).
+    pub fn client(&self) -> color_eyre::Result<Client> {
+        let trust = ClientTrust::from_option(self.ca_file.as_deref())?;
+        Ok(Client::with_trust(&self.server, &self.token, &trust)?)
+    }
 }
 
 fn open_cache(ctx: &Context) -> color_eyre::Result<Cache> {
@@ -56,7 +69,7 @@ fn open_cache(ctx: &Context) -> color_eyre::Result<Cache> {
 }
 
 fn syncer(ctx: &Context) -> color_eyre::Result<Syncer> {
-    let client = Client::new(&ctx.server, &ctx.token)?;
+    let client = ctx.client()?;
     Ok(Syncer::new(client, Arc::new(Mutex::new(open_cache(ctx)?))).with_pins(pins::path(&ctx.dirs.config)))
 }
 
@@ -283,6 +296,14 @@ fn queue_and_send(
     };
     match runtime()?.block_on(syncer.send(&action)) {
         Ok(outcome) => Ok(outcome_exit(outcome)),
+        Err(err) if err.is_tls() => {
+            // The handshake failed, so the server never saw it: not queued,
+            // or it would go out later behind the user's back.
+            let mut cache = syncer.cache.lock().map_err(|_| eyre!("cache lock poisoned"))?;
+            cache.write(|conn| outbox::withdraw(conn, action.id))?;
+            eprintln!("govdeck: {}; nothing was sent or queued", sanitize(&err.to_string()));
+            Ok(ExitCode::from(EXIT_ERROR))
+        }
         Err(err) => Ok(sync_failure(&err)),
     }
 }

@@ -20,6 +20,7 @@ use crate::config::theme;
 use crate::console::{SYNC_INTERVAL_SECS, load_first_page, run_runtime};
 use crate::sync::client::Client;
 use crate::sync::engine::Syncer;
+use crate::tls::ClientTrust;
 
 /// Everything the console needs to start.
 struct Session<'a> {
@@ -31,6 +32,8 @@ struct Session<'a> {
     /// `known_servers`, where the server's audit key is pinned (not for the
     /// demo, whose in-process server gets a new port every run).
     pins: Option<std::path::PathBuf>,
+    /// Which certificates an https server may present.
+    trust: ClientTrust,
 }
 
 async fn run(session: Session<'_>, ui: &UiArgs) -> color_eyre::Result<()> {
@@ -43,7 +46,7 @@ async fn run(session: Session<'_>, ui: &UiArgs) -> color_eyre::Result<()> {
     let settings = UiSettings::load(theme_name, keymap_name, session.config_dir, theme::no_color_from_env());
     let app = App::new(data, settings, Utc::now());
 
-    let client = Client::new(session.server, session.token)?;
+    let client = Client::with_trust(session.server, session.token, &session.trust)?;
     let mut syncer = Syncer::new(client, Arc::new(Mutex::new(cache)));
     if let Some(pins) = session.pins.clone() {
         syncer = syncer.with_pins(pins);
@@ -73,6 +76,8 @@ pub fn console(client: &ClientArgs, ui: &UiArgs) -> color_eyre::Result<ExitCode>
         config_dir: Some(&ctx.dirs.config),
         settings: &ctx.settings,
         pins: Some(crate::config::pins::path(&ctx.dirs.config)),
+        // Read before the terminal is taken over, so a bad file is a plain error.
+        trust: ClientTrust::from_option(ctx.ca_file.as_deref())?,
     };
     tokio_runtime()?.block_on(run(session, ui))?;
     Ok(ExitCode::SUCCESS)
@@ -98,6 +103,8 @@ pub fn demo(
             config_dir: dirs.as_ref().map(|dirs| dirs.config.as_path()),
             settings: &settings,
             pins: None,
+            // The demo server is plain http on loopback.
+            trust: ClientTrust::system(),
         };
         let result = run(session, ui).await;
         server.stop().await;

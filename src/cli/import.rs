@@ -13,26 +13,28 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand, ValueEnum};
 use color_eyre::eyre::{WrapErr, bail};
 
-use super::{EXIT_AUTH, EXIT_ERROR};
+use super::{ClientArgs, EXIT_AUTH, EXIT_ERROR};
 use crate::clock::SystemClock;
 use crate::config::settings;
 use crate::import::export::{self, Exported};
 use crate::import::{self, ChangeKind, Options, Report, Summary};
 use crate::sanitize::sanitize;
 use crate::store::Store;
+use crate::tls::ClientTrust;
 
 /// Catalogs the inventory can be imported from.
 #[derive(Debug, Subcommand)]
 pub enum ImportCommand {
     /// Import components from a Backstage software catalog into a server
-    /// database (plain http only for now). Re-running updates what changed,
-    /// and resumes an interrupted sweep.
+    /// database, over http or https (trusting --ca-file when given). Re-running
+    /// updates what changed, and resumes an interrupted sweep.
     Backstage(ImportBackstageArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct ImportBackstageArgs {
-    /// Base URL of the Backstage backend, e.g. http://backstage.internal:7007.
+    /// Base URL of the Backstage backend, e.g. http://backstage.internal:7007
+    /// or https://backstage.example.com.
     #[arg(long)]
     pub url: String,
     /// File holding a Backstage token (mode 600), sent as `Authorization: Bearer`.
@@ -101,8 +103,20 @@ fn summary_line(summary: &Summary) -> String {
     )
 }
 
-pub fn import_backstage(args: ImportBackstageArgs) -> color_eyre::Result<ExitCode> {
+/// The CA file for an https Backstage: `--ca-file` or GOVDECK_CA_FILE, else
+/// `ca_file` in config.toml, as for the catalog server.
+fn ca_file(client: &ClientArgs) -> color_eyre::Result<Option<PathBuf>> {
+    if let Some(path) = &client.ca_file {
+        return Ok(Some(path.clone()));
+    }
+    // No home directory to find config.toml in: no setting.
+    let Ok(dirs) = crate::config::paths::from_env() else { return Ok(None) };
+    Ok(settings::load(&dirs.config)?.ca_file)
+}
+
+pub fn import_backstage(args: ImportBackstageArgs, client: &ClientArgs) -> color_eyre::Result<ExitCode> {
     let token = args.token_file.as_deref().map(settings::read_token_file).transpose()?;
+    let trust = ClientTrust::from_option(ca_file(client)?.as_deref())?;
     let mut store = if !args.dry_run {
         Store::open(&args.db).wrap_err_with(|| format!("cannot open the server database {}", args.db.display()))?
     } else if args.db.exists() {
@@ -114,6 +128,7 @@ pub fn import_backstage(args: ImportBackstageArgs) -> color_eyre::Result<ExitCod
     let options = Options {
         url: args.url.clone(),
         token,
+        trust,
         filters: args.filters.clone(),
         page_limit: args.page_size,
         dry_run: args.dry_run,

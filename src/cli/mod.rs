@@ -51,6 +51,10 @@ pub struct ClientArgs {
     /// File holding the bearer token, mode 600 (GOVDECK_TOKEN wins when set).
     #[arg(long, global = true)]
     pub token_file: Option<PathBuf>,
+    /// Trust only the CA certificates in this PEM bundle for https:// servers
+    /// (else GOVDECK_CA_FILE, else `ca_file` in config.toml, else the system's trust store).
+    #[arg(long, global = true, env = "GOVDECK_CA_FILE", value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
 }
 
 /// How the console looks and which keys it takes.
@@ -140,6 +144,13 @@ pub struct ServeArgs {
     /// the database's backups.
     #[arg(long, env = "GOVDECK_KEY_FILE")]
     pub key_file: Option<PathBuf>,
+    /// Serve HTTPS with this certificate (PEM: the server's certificate first,
+    /// then any intermediates); needs --tls-key.
+    #[arg(long, requires = "tls_key", value_name = "PEM")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, requires = "tls_cert", value_name = "PEM")]
+    pub tls_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -284,7 +295,7 @@ fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
         }
         Some(Command::Renew { app, days }) => client::renew(&client, &app, days),
         Some(Command::Kpi(args)) => client::kpi(&client, args.json),
-        Some(Command::Import(import::ImportCommand::Backstage(args))) => import::import_backstage(args),
+        Some(Command::Import(import::ImportCommand::Backstage(args))) => import::import_backstage(args, &client),
         Some(Command::Export(args)) => import::export(args),
     }
 }

@@ -47,6 +47,12 @@ pub async fn shutdown_signal() {
 
 pub fn serve(args: ServeArgs) -> color_eyre::Result<ExitCode> {
     init_logging("info");
+    // Checked first: a bad certificate or key stops here, before the
+    // database is opened or the port bound.
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(server::tls::load(cert, key)?),
+        _ => None,
+    };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     if args.demo {
         let mut store = Store::open(&args.db)?;
@@ -63,8 +69,17 @@ pub fn serve(args: ServeArgs) -> color_eyre::Result<ExitCode> {
     let rt = runtime()?;
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(args.listen).await?;
-        tracing::info!("govdeck catalog server listening on http://{}", listener.local_addr()?);
-        server::serve(listener, state, Duration::from_secs(server::LIFECYCLE_INTERVAL_SECS), shutdown_signal()).await?;
+        let every = Duration::from_secs(server::LIFECYCLE_INTERVAL_SECS);
+        match tls {
+            Some(tls) => {
+                tracing::info!("govdeck catalog server listening on https://{}", listener.local_addr()?);
+                server::serve_tls(listener, tls, state, every, shutdown_signal()).await?;
+            }
+            None => {
+                tracing::info!("govdeck catalog server listening on http://{}", listener.local_addr()?);
+                server::serve(listener, state, every, shutdown_signal()).await?;
+            }
+        }
         tracing::info!("stopped cleanly");
         color_eyre::Result::<()>::Ok(())
     })?;

@@ -13,6 +13,8 @@ use serde::Deserialize;
 pub struct FileSettings {
     pub server: Option<String>,
     pub token_file: Option<PathBuf>,
+    /// A PEM bundle of the CA certificates to trust for an https server.
+    pub ca_file: Option<PathBuf>,
     pub theme: Option<String>,
     pub keymap: Option<String>,
     pub sync_interval_secs: Option<u64>,

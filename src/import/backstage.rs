@@ -11,8 +11,9 @@
 //! another API) is [`FetchError::NotCatalog`], naming the page. Redirects are
 //! not followed: a catalog API does not redirect, a sign-in proxy does.
 //!
-//! Plain `http` only: this build has no TLS, and an `https` URL is refused
-//! up front with an error that says so.
+//! An `https` backend's certificate is checked with the same trust settings
+//! as the sync client ([`ClientTrust`]: the system's store or `--ca-file`);
+//! a refused certificate is [`FetchError::Tls`], said in plain words.
 
 use std::time::Duration;
 
@@ -22,6 +23,7 @@ use serde_json::Value;
 
 use crate::config::settings::Token;
 use crate::sanitize::{sanitize, truncate};
+use crate::tls::ClientTrust;
 
 /// The endpoint, under the backend's base URL.
 pub const BY_QUERY_PATH: &str = "/api/catalog/entities/by-query";
@@ -38,11 +40,9 @@ const MAX_QUOTED_CHARS: usize = 200;
 pub enum FetchError {
     #[error("invalid Backstage URL {url:?}: {reason}")]
     BadUrl { url: String, reason: String },
-    #[error(
-        "{url} is an https URL, but this govdeck build has no TLS support yet: use a plain http:// URL \
-         (for example the backend's internal address, or a local port-forward)"
-    )]
-    TlsNotBuiltIn { url: String },
+    /// The TLS handshake failed, or the trust settings could not be set up.
+    #[error("{message}")]
+    Tls { url: String, message: String },
     #[error("cannot reach Backstage at {url}: {reason}")]
     Unreachable { url: String, reason: String },
     #[error("Backstage refused the request for page {page} (HTTP {status}): {message}; {hint}")]
@@ -86,6 +86,8 @@ pub enum PageRequest<'a> {
 pub struct Backstage {
     http: reqwest::Client,
     instance: String,
+    /// `host:port`, for TLS messages.
+    authority: String,
     has_token: bool,
 }
 
@@ -96,9 +98,8 @@ pub fn normalize_base_url(url: &str) -> Result<String, FetchError> {
     let bad = |reason: &str| FetchError::BadUrl { url: shown.clone(), reason: reason.to_string() };
     let parsed = reqwest::Url::parse(url.trim()).map_err(|err| bad(&err.to_string()))?;
     match parsed.scheme() {
-        "http" => {}
-        "https" => return Err(FetchError::TlsNotBuiltIn { url: shown }),
-        _ => return Err(bad("use http://HOST:PORT, the address of the Backstage backend")),
+        "http" | "https" => {}
+        _ => return Err(bad("use http://HOST:PORT or https://HOST, the address of the Backstage backend")),
     }
     if parsed.host_str().is_none_or(str::is_empty) {
         return Err(bad("the URL has no host"));
@@ -134,8 +135,17 @@ fn quote(text: &str) -> String {
 }
 
 impl Backstage {
+    /// A client that trusts the system's certificate store.
     pub fn new(url: &str, token: Option<&Token>) -> Result<Backstage, FetchError> {
+        Backstage::with_trust(url, token, &ClientTrust::system())
+    }
+
+    /// A client that checks an `https` backend's certificate with `trust`.
+    pub fn with_trust(url: &str, token: Option<&Token>, trust: &ClientTrust) -> Result<Backstage, FetchError> {
         let instance = normalize_base_url(url)?;
+        let parsed = reqwest::Url::parse(&instance)
+            .map_err(|err| FetchError::BadUrl { url: instance.clone(), reason: err.to_string() })?;
+        let authority = crate::tls::authority(&parsed);
         let bad = |reason: String| FetchError::BadUrl { url: instance.clone(), reason };
         let mut headers = HeaderMap::new();
         if let Some(token) = token {
@@ -146,14 +156,16 @@ impl Backstage {
         }
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
         headers.insert(USER_AGENT, HeaderValue::from_static(concat!("govdeck/", env!("CARGO_PKG_VERSION"), " import")));
-        let http = reqwest::Client::builder()
+        let builder = reqwest::Client::builder()
             .default_headers(headers)
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(CONNECT_TIMEOUT_SECS))
-            .timeout(Duration::from_secs(REQUEST_TIMEOUT_SECS))
-            .build()
-            .map_err(|err| bad(err.to_string()))?;
-        Ok(Backstage { http, instance, has_token: token.is_some() })
+            .timeout(Duration::from_secs(REQUEST_TIMEOUT_SECS));
+        let builder = trust
+            .apply(builder, &parsed)
+            .map_err(|err| FetchError::Tls { url: instance.clone(), message: err.to_string() })?;
+        let http = builder.build().map_err(|err| bad(err.to_string()))?;
+        Ok(Backstage { http, instance, authority, has_token: token.is_some() })
     }
 
     /// The backend's base URL, normalized: it identifies the catalog instance.
@@ -176,10 +188,13 @@ impl Backstage {
         }
         query.push(("fields", FIELDS));
         query.push(("limit", &limit));
-        let response = self.http.get(&url).query(&query).send().await.map_err(|err| FetchError::Unreachable {
-            url: self.instance.clone(),
-            reason: crate::errors::chain(&err),
-        })?;
+        let response =
+            self.http.get(&url).query(&query).send().await.map_err(|err| {
+                match crate::tls::describe_failure(&err, &self.authority) {
+                    Some(message) => FetchError::Tls { url: self.instance.clone(), message },
+                    None => FetchError::Unreachable { url: self.instance.clone(), reason: crate::errors::chain(&err) },
+                }
+            })?;
         let status = response.status();
         let content_type = response
             .headers()
@@ -297,13 +312,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn base_urls_are_normalized_and_https_is_refused_clearly() {
+    fn base_urls_are_normalized() {
         assert_eq!(normalize_base_url("http://backstage:7007/").unwrap(), "http://backstage:7007");
         assert_eq!(normalize_base_url("http://b:7007/api/catalog").unwrap(), "http://b:7007");
         assert_eq!(normalize_base_url("http://b/x/api/catalog/entities/by-query").unwrap(), "http://b/x");
-        let tls = normalize_base_url("https://backstage.example.com").unwrap_err();
-        assert!(matches!(tls, FetchError::TlsNotBuiltIn { .. }));
-        assert!(tls.to_string().contains("no TLS support"), "{tls}");
+        assert_eq!(normalize_base_url("https://backstage.example.com/").unwrap(), "https://backstage.example.com");
         for bad in ["backstage:7007", "ftp://b", "http://u:p@b:7007", "http://b?x=1", "not a url"] {
             assert!(matches!(normalize_base_url(bad), Err(FetchError::BadUrl { .. })), "{bad}");
         }

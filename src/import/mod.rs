@@ -57,7 +57,7 @@
 //!   entity gets an empty owner, which only readers of everything see.
 //!
 //! Not done: importing through a running server with an admin token (the
-//! importer writes the server database directly, as `seed` does), and TLS.
+//! importer writes the server database directly, as `seed` does).
 
 pub mod backstage;
 pub mod export;
@@ -73,6 +73,7 @@ use self::backstage::FetchError;
 use crate::clock::Clock;
 use crate::config::settings::Token;
 use crate::store::{Store, StoreError};
+use crate::tls::ClientTrust;
 
 /// `upstream.source` of what this importer creates.
 pub const SOURCE_BACKSTAGE: &str = "backstage";
@@ -88,9 +89,11 @@ pub const MAX_PAGE_LIMIT: u32 = 10_000;
 /// What to import, and how.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// The Backstage backend's base URL (plain http).
+    /// The Backstage backend's base URL (http or https).
     pub url: String,
     pub token: Option<Token>,
+    /// Which certificates an https backend may present.
+    pub trust: ClientTrust,
     /// Catalog filters, each one a `filter` parameter; none means `kind=component`.
     pub filters: Vec<String>,
     pub page_limit: u32,
@@ -104,6 +107,7 @@ impl Options {
         Options {
             url: url.into(),
             token: None,
+            trust: ClientTrust::system(),
             filters: Vec::new(),
             page_limit: DEFAULT_PAGE_LIMIT,
             dry_run: false,

@@ -87,7 +87,7 @@ async fn walk(run: &mut Run<'_>, store: &mut Store, clock: &dyn Clock, options: 
         return Err(ImportError::Options(format!("the page size must be 1 to {MAX_PAGE_LIMIT}")));
     }
     run.filters = mapping::parse_filters(&options.filters).map_err(ImportError::Options)?;
-    let client = Backstage::new(&options.url, options.token.as_ref())?;
+    let client = Backstage::with_trust(&options.url, options.token.as_ref(), &options.trust)?;
     run.instance = client.instance().to_string();
     run.summary.instance = run.instance.clone();
     run.summary.scope = run.filters.scope.clone();

@@ -91,4 +91,6 @@ pub struct SyncStatus {
     pub syncing: bool,
     pub last_sync: Option<DateTime<Utc>>,
     pub error: Option<String>,
+    /// The server's TLS certificate was refused: it answers, but is not trusted.
+    pub tls_refused: bool,
 }

@@ -1,7 +1,8 @@
 //! `govdeck serve`: the catalog server. axum routes over the store and the
 //! domain rules, a background job that runs the TTL lifecycle on an injected
 //! clock, and `serve(listener, …, shutdown)` so tests run the real server on
-//! `127.0.0.1:0`. Never imports the terminal layers.
+//! `127.0.0.1:0`; `serve_tls` is the same over HTTPS ([`tls`]). Never imports
+//! the terminal layers.
 
 pub mod db;
 pub mod error;
@@ -10,6 +11,7 @@ pub mod ops;
 pub mod request;
 pub mod routes;
 pub mod signing;
+pub mod tls;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -139,6 +141,29 @@ pub async fn serve(
     lifecycle_every: Duration,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with(listener, None, state, lifecycle_every, shutdown).await
+}
+
+/// [`serve`] over HTTPS with `tls` (see [`tls::load`]). A client whose TLS
+/// handshake fails is logged at debug level and dropped; the others are
+/// served as over plain HTTP.
+pub async fn serve_tls(
+    listener: TcpListener,
+    tls: Arc<rustls::ServerConfig>,
+    state: ServerState,
+    lifecycle_every: Duration,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    serve_with(listener, Some(tls), state, lifecycle_every, shutdown).await
+}
+
+async fn serve_with(
+    listener: TcpListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    state: ServerState,
+    lifecycle_every: Duration,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
     run_checkpoint_job(&state).await;
     let job_state = state.clone();
@@ -164,7 +189,32 @@ pub async fn serve(
         }
     });
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    let result = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    let result = match tls {
+        None => axum::serve(listener, app).with_graceful_shutdown(shutdown).await,
+        Some(config) => {
+            let handle = axum_server::Handle::new();
+            let stopper = handle.clone();
+            let signal = tokio::spawn(async move {
+                shutdown.await;
+                // No deadline: in-flight requests finish, as with plain HTTP.
+                stopper.graceful_shutdown(None);
+            });
+            let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(
+                axum_server::tls_rustls::RustlsConfig::from_config(config),
+            );
+            let served = axum_server::Server::from_listener(listener)
+                .acceptor(acceptor)
+                .handle(handle)
+                .accept_error_handler(|peer: Option<&SocketAddr>, err: &std::io::Error| {
+                    let peer = peer.map_or_else(|| "?".to_string(), ToString::to_string);
+                    tracing::debug!("TLS handshake with {peer} failed: {err}");
+                })
+                .serve(app)
+                .await;
+            signal.abort();
+            served
+        }
+    };
     let _ = stop_tx.send(true);
     let _ = job.await;
     result

@@ -1,6 +1,11 @@
 //! The HTTP client of sync API v1 (reqwest). Bodies are read whole and
 //! parsed before anything uses them, so a cut-off or malformed answer is an
 //! error, never half a page. The token goes only into the Authorization header.
+//!
+//! `https://` servers are checked with the [`ClientTrust`] given (the system's
+//! store, or a `--ca-file`); a certificate that is refused is
+//! [`ClientError::Tls`], which is not transient: nothing is retried or queued
+//! on it.
 
 use std::time::Duration;
 
@@ -11,6 +16,7 @@ use serde::de::DeserializeOwned;
 use crate::config::settings::Token;
 use crate::domain::api::{AuditHead, AuditPage, ChangesPage, ErrorBody, Me};
 use crate::domain::checkpoint::{CheckpointPage, ServerKey};
+use crate::tls::ClientTrust;
 
 const CONNECT_TIMEOUT_SECS: u64 = 5;
 const REQUEST_TIMEOUT_SECS: u64 = 60;
@@ -25,6 +31,10 @@ pub enum ClientError {
     Malformed { what: String, reason: String },
     #[error("invalid server URL {url:?}: {reason}")]
     BadUrl { url: String, reason: String },
+    /// The TLS handshake failed: the certificate was refused, or the server
+    /// does not speak TLS. Said in plain words by [`crate::tls::describe_failure`].
+    #[error("{message}")]
+    Tls { server: String, message: String },
 }
 
 impl ClientError {
@@ -33,7 +43,7 @@ impl ClientError {
         match self {
             ClientError::Offline { .. } => true,
             ClientError::Status { status, .. } => *status == 429 || *status >= 500,
-            ClientError::Malformed { .. } | ClientError::BadUrl { .. } => false,
+            ClientError::Malformed { .. } | ClientError::BadUrl { .. } | ClientError::Tls { .. } => false,
         }
     }
 
@@ -56,6 +66,8 @@ impl ClientError {
 pub struct Client {
     http: reqwest::Client,
     base: String,
+    /// `host:port`, for TLS messages.
+    authority: String,
 }
 
 /// What a POST answered: its status and body, kept as text for the outbox.
@@ -66,7 +78,13 @@ pub struct Posted {
 }
 
 impl Client {
+    /// A client that trusts the system's certificate store.
     pub fn new(server: &str, token: &Token) -> Result<Client, ClientError> {
+        Client::with_trust(server, token, &ClientTrust::system())
+    }
+
+    /// A client that checks an `https` server's certificate with `trust`.
+    pub fn with_trust(server: &str, token: &Token, trust: &ClientTrust) -> Result<Client, ClientError> {
         let bad = |reason: &str| ClientError::BadUrl { url: server.to_string(), reason: reason.to_string() };
         let url = reqwest::Url::parse(server).map_err(|err| bad(&err.to_string()))?;
         if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
@@ -78,20 +96,27 @@ impl Client {
         let mut headers = HeaderMap::new();
         headers.insert(AUTHORIZATION, auth);
         headers.insert(USER_AGENT, HeaderValue::from_static(concat!("govdeck/", env!("CARGO_PKG_VERSION"))));
-        let http = reqwest::Client::builder()
+        let authority = crate::tls::authority(&url);
+        let builder = reqwest::Client::builder()
             .default_headers(headers)
             .connect_timeout(Duration::from_secs(CONNECT_TIMEOUT_SECS))
-            .timeout(Duration::from_secs(REQUEST_TIMEOUT_SECS))
-            .build()
-            .map_err(|err| bad(&err.to_string()))?;
-        Ok(Client { http, base: server.trim_end_matches('/').to_string() })
+            .timeout(Duration::from_secs(REQUEST_TIMEOUT_SECS));
+        let builder = trust
+            .apply(builder, &url)
+            .map_err(|err| ClientError::Tls { server: server.to_string(), message: err.to_string() })?;
+        let http = builder.build().map_err(|err| bad(&err.to_string()))?;
+        Ok(Client { http, base: server.trim_end_matches('/').to_string(), authority })
     }
 
     pub fn server(&self) -> &str {
         &self.base
     }
 
+    /// What a request that got no answer failed on: TLS, else the connection.
     fn offline(&self, err: &reqwest::Error) -> ClientError {
+        if let Some(message) = crate::tls::describe_failure(err, &self.authority) {
+            return ClientError::Tls { server: self.base.clone(), message };
+        }
         // reqwest's Display never includes headers, so the token cannot leak here.
         ClientError::Offline { server: self.base.clone(), reason: crate::errors::chain(err) }
     }

@@ -90,6 +90,11 @@ impl SyncError {
     pub fn is_offline(&self) -> bool {
         matches!(self, SyncError::Client(err) if err.is_transient())
     }
+
+    /// The TLS handshake failed (a refused certificate): nothing was sent.
+    pub fn is_tls(&self) -> bool {
+        matches!(self, SyncError::Client(ClientError::Tls { .. }))
+    }
 }
 
 /// Runs `f` on the cache on the blocking pool.
@@ -479,7 +484,9 @@ impl Syncer {
                 .await?;
                 Ok(ActionOutcome::Refused { status, code, message })
             }
-            Err(err @ ClientError::BadUrl { .. }) => Err(err.into()),
+            // Nothing reached the server, and retrying cannot help: the
+            // action stays queued as it was, and the caller says why.
+            Err(err @ ClientError::BadUrl { .. }) | Err(err @ ClientError::Tls { .. }) => Err(err.into()),
         }
     }
 

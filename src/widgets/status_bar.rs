@@ -1,4 +1,5 @@
-//! The status bar: user and roles, server, online or offline, how long ago
+//! The status bar: user and roles, server, online or offline (or its TLS
+//! certificate refused), how long ago
 //! the last sync was, whether a sync is running, and how many actions wait in
 //! the outbox. The server address is the first thing dropped when the
 //! terminal is narrow.
@@ -19,6 +20,8 @@ pub struct StatusInfo<'a> {
     pub me: &'a Me,
     pub server: &'a str,
     pub online: bool,
+    /// The server's certificate was refused (shown instead of online/offline).
+    pub tls_refused: bool,
     pub syncing: bool,
     pub last_sync: Option<DateTime<Utc>>,
     /// Actions queued or sending.
@@ -33,7 +36,9 @@ pub fn render(frame: &mut Frame, area: Rect, info: &StatusInfo<'_>, theme: &Them
     let glyphs = theme.glyphs();
     let bar = theme.status_bar;
     let mut right: Vec<Span<'static>> = Vec::new();
-    if info.online {
+    if info.tls_refused {
+        right.push(Span::styled(format!("{} TLS refused", glyphs.offline), bar.patch(theme.danger)));
+    } else if info.online {
         right.push(Span::styled(format!("{} online", glyphs.online), bar.patch(theme.ok)));
     } else {
         right.push(Span::styled(format!("{} offline", glyphs.offline), bar.patch(theme.danger)));

@@ -99,6 +99,7 @@ impl SignedServer {
         let task = tokio::spawn(server::serve(listener, state.clone(), setup.job_every, async {
             let _ = stopped.await;
         }));
+        govdeck::tls::install_default_provider();
         let http = reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(30)).build().expect("client");
         SignedServer { dir, db_path, clock, state, addr, http, tokens, stop: Some(stop), task: Some(task) }
     }

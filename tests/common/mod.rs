@@ -120,6 +120,7 @@ impl TestServer {
         let task = tokio::spawn(server::serve(listener, state.clone(), Duration::from_secs(86_400 * 365), async {
             let _ = stop_rx.await;
         }));
+        govdeck::tls::install_default_provider();
         let client =
             reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(30)).build().expect("http client");
         let server = TestServer {

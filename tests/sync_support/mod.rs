@@ -5,7 +5,8 @@
 //! [`Syncer`] over a temp cache, a [`Snapshot`] of everything a cache holds
 //! (to prove a failed sync changed nothing), the server's own view of what a
 //! user may read (to compare a cache with), and the real binary run with the
-//! environment the scriptable commands read.
+//! environment the scriptable commands read. The server can also serve
+//! HTTPS ([`Server::start_tls`]).
 //!
 //! Everything listens on `127.0.0.1`; each test builds its own server.
 
@@ -66,6 +67,8 @@ pub struct Server {
     pub clock: Arc<ManualClock>,
     tokens: Mutex<HashMap<String, String>>,
     http: reqwest::Client,
+    /// Serve HTTPS with this config when set.
+    tls: Option<Arc<rustls::ServerConfig>>,
     running: Option<Running>,
 }
 
@@ -75,6 +78,7 @@ impl Server {
         let dir = tempfile::tempdir().expect("temp dir");
         let db_path = dir.path().join("server.db");
         let clock = Arc::new(ManualClock::new(Utc::now()));
+        govdeck::tls::install_default_provider();
         let http = reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(60)).build().expect("client");
         let server = Server {
             dir,
@@ -83,6 +87,7 @@ impl Server {
             clock,
             tokens: Mutex::new(HashMap::new()),
             http,
+            tls: None,
             running: None,
         };
         for (name, roles) in CAST {
@@ -98,6 +103,21 @@ impl Server {
         server
     }
 
+    /// A new server serving HTTPS with `tls` on a fresh loopback port; the
+    /// helpers' own requests trust `trust`.
+    pub async fn start_tls(tls: Arc<rustls::ServerConfig>, trust: &govdeck::tls::ClientTrust) -> Server {
+        let mut server = Server::create();
+        server.tls = Some(tls);
+        server.http = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(60))
+            .tls_backend_preconfigured(trust.client_config(true).expect("client TLS config"))
+            .build()
+            .expect("client");
+        server.run().await;
+        server
+    }
+
     /// Serves on the port it had (a fresh one the first time).
     pub async fn run(&mut self) {
         assert!(self.running.is_none(), "already serving");
@@ -105,9 +125,15 @@ impl Server {
         let listener = bind(self.addr).await;
         self.addr = listener.local_addr().expect("local addr");
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(server::serve(listener, state.clone(), LIFECYCLE_EVERY, async {
+        let shutdown = async {
             let _ = stopped.await;
-        }));
+        };
+        let task = match &self.tls {
+            Some(tls) => {
+                tokio::spawn(server::serve_tls(listener, tls.clone(), state.clone(), LIFECYCLE_EVERY, shutdown))
+            }
+            None => tokio::spawn(server::serve(listener, state.clone(), LIFECYCLE_EVERY, shutdown)),
+        };
         self.running = Some(Running { state, stop, task });
     }
 
@@ -122,7 +148,8 @@ impl Server {
     }
 
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
     pub fn dir(&self) -> &Path {
@@ -500,6 +527,7 @@ impl Cli {
             .env("GOVDECK_CONFIG_DIR", &self.config_dir)
             .env("NO_COLOR", "1")
             .env_remove("GOVDECK_LOG")
+            .env_remove("GOVDECK_CA_FILE")
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
@@ -513,7 +541,16 @@ impl Cli {
 
     /// Runs `govdeck ARGS` to completion (at most 60 s).
     pub async fn run(&self, args: &[&str]) -> Run {
-        let child = self.command(args).spawn().expect("spawn govdeck");
+        self.run_with_env(args, &[]).await
+    }
+
+    /// Runs `govdeck ARGS` with these environment variables set too.
+    pub async fn run_with_env(&self, args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> Run {
+        let mut command = self.command(args);
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let child = command.spawn().expect("spawn govdeck");
         let output = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
             .await
             .unwrap_or_else(|_| panic!("govdeck {args:?} did not finish within 60 s"))

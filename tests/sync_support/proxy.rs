@@ -218,6 +218,7 @@ impl Connected<IncomingStream<'_, FaultListener>> for Conn {
 impl Proxy {
     /// Starts a proxy to `upstream` (e.g. `http://127.0.0.1:PORT`).
     pub async fn start(upstream: &str) -> Proxy {
+        govdeck::tls::install_default_provider();
         let shared = Arc::new(Shared {
             upstream: upstream.trim_end_matches('/').to_string(),
             http: reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(60)).build().expect("client"),
