@@ -22,11 +22,11 @@ use std::time::Instant;
 
 use divan::{Bencher, black_box};
 use govdeck::cache::{audit, catalog};
-use govdeck::domain::{App, Approval, kpi};
+use govdeck::domain::{AppSummary, Approval, kpi};
 
 struct Fixture {
     world: support::World,
-    apps: Vec<App>,
+    apps: Vec<AppSummary>,
     approvals: Vec<Approval>,
     /// The app with the most audit events, and one with few.
     busy_app: String,
@@ -42,7 +42,7 @@ fn fixture() -> &'static Fixture {
         let started = Instant::now();
         let cache = world.open_cache();
         let conn = cache.conn();
-        let apps = catalog::apps(conn).expect("apps");
+        let apps = catalog::summaries(conn).expect("apps");
         let approvals = catalog::approvals(conn).expect("approvals");
         let by_app = |order: &str| -> String {
             conn.query_row(
@@ -127,6 +127,13 @@ fn load_data(bencher: Bencher) {
 fn catalog_apps_decode(bencher: Bencher) {
     let cache = fixture().world.open_cache();
     bencher.bench_local(|| catalog::apps(cache.conn()).expect("apps"));
+}
+
+/// What the console and `govdeck apps` read instead: columns, no JSON.
+#[divan::bench(sample_count = 10)]
+fn catalog_summaries(bencher: Bencher) {
+    let cache = fixture().world.open_cache();
+    bencher.bench_local(|| catalog::summaries(cache.conn()).expect("summaries"));
 }
 
 #[divan::bench(sample_count = 50)]

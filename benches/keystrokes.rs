@@ -121,9 +121,9 @@ fn main() {
     let world = support::World::build(sizes.apps, sizes.apps);
     let mut cache = world.open_cache();
     let data = cache.read(|conn| govdeck::console::load_data(conn, &world.url)).expect("load data");
+    let fields = support::search_fields(&cache.read(govdeck::cache::catalog::apps).expect("apps"));
     drop(cache);
     let apps = data.apps.len();
-    let fields = support::search_fields(&data.apps);
     let settings = UiSettings::default();
     let now = support::now();
 

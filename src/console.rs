@@ -12,12 +12,13 @@ use std::time::Duration;
 use chrono::Utc;
 use tokio::sync::mpsc;
 
-use crate::app::{ConsoleData, Effect, Event, QueuedAction, QueuedKind, QueuedStatus, SyncStatus};
+use crate::app::{AppDetail, ConsoleData, Effect, Event, QueuedAction, QueuedKind, QueuedStatus, SyncStatus};
 use crate::cache::outbox::{self, ActionKind, ActionStatus};
 use crate::cache::{self, CacheError, audit, catalog};
 use crate::domain::api::Me;
-use crate::domain::{DecisionKind, kpi};
+use crate::domain::{ApprovalStatus, DecisionKind, kpi};
 use crate::sync::engine::{ActionOutcome, SharedCache, SyncError, Syncer, with_cache};
+use crate::widgets::app_detail::DETAIL_EVENTS;
 
 /// How often the console syncs when nothing asks it to.
 pub const SYNC_INTERVAL_SECS: u64 = 15;
@@ -27,20 +28,27 @@ pub const AUDIT_WINDOW: u32 = 5000;
 /// shows, read by `LIMIT` queries in a few milliseconds at any catalog size.
 pub const FIRST_PAGE: u32 = 200;
 
-/// Reads everything the console shows from the cache, in one snapshot.
+/// Reads everything the console shows from the cache, in one snapshot:
+/// what lists need of every app (no manifest is decoded), the pending
+/// requests, the newest events and the KPIs. Decided requests are read
+/// for the KPIs and dropped; a detail view reads its app whole
+/// ([`load_detail`]).
 pub fn load_data(conn: &rusqlite::Connection, server: &str) -> Result<ConsoleData, CacheError> {
-    let apps = catalog::apps(conn)?;
-    let approvals = catalog::approvals(conn)?;
+    let apps = catalog::summaries(conn)?;
+    let mut approvals = catalog::approvals(conn)?;
     let audit_events = audit::recent(conn, AUDIT_WINDOW)?;
     let dlp = audit::dlp_blocks_by_month(conn)?;
     let kpis = kpi::compute(&apps, &approvals, &dlp, Utc::now());
+    approvals.retain(|a| a.status == ApprovalStatus::Pending);
+    approvals.shrink_to_fit();
     // The page cache filled up with every row just read; the console keeps
-    // the decoded rows, not the pages.
+    // the rows, not the pages.
     conn.execute_batch("PRAGMA shrink_memory")?;
     Ok(ConsoleData {
         me: me(conn)?,
         server: server.to_string(),
         apps,
+        full_apps: Default::default(),
         approvals,
         audit: audit_events,
         kpis,
@@ -66,12 +74,23 @@ fn load_page(conn: &rusqlite::Connection, server: &str, page: u32) -> Result<Con
     Ok(ConsoleData {
         me: me(conn)?,
         server: server.to_string(),
-        apps: catalog::first_apps(conn, page)?,
+        apps: catalog::first_summaries(conn, page)?,
+        full_apps: Default::default(),
         approvals: Vec::new(),
         audit: audit::recent(conn, page)?,
         kpis: kpi::Kpis::default(),
         outbox: queued_actions(conn)?,
         loading: Some(total_apps as usize),
+    })
+}
+
+/// One app whole, for a detail view: its record, every request about it
+/// and its newest events.
+pub fn load_detail(conn: &rusqlite::Connection, app_id: &str) -> Result<AppDetail, CacheError> {
+    Ok(AppDetail {
+        app: catalog::app(conn, app_id)?,
+        requests: catalog::approvals_for_app(conn, app_id)?,
+        events: audit::for_app(conn, app_id, DETAIL_EVENTS as u32)?,
     })
 }
 
@@ -239,6 +258,21 @@ impl Runtime {
         }
     }
 
+    async fn load_detail(&self, app_id: String) {
+        let id = app_id.clone();
+        match with_cache(self.cache(), move |cache| load_detail(cache.conn(), &id)).await {
+            Ok(detail) => {
+                let _ = self.events.send(Event::Detail(Box::new(detail)));
+            }
+            Err(err) => {
+                let _ = self.events.send(Event::ActionResult {
+                    target_id: app_id,
+                    outcome: Err(format!("cannot read the app from the cache: {err}")),
+                });
+            }
+        }
+    }
+
     async fn verify(&self) {
         let result = with_cache(self.cache(), |cache| audit::verify(cache.conn())).await;
         let message = match result {
@@ -284,6 +318,7 @@ pub async fn run_runtime(
                 None | Some(Effect::Quit) => break,
                 Some(Effect::SyncNow) => runtime.sync().await,
                 Some(Effect::VerifyAudit) => runtime.verify().await,
+                Some(Effect::LoadDetail { app_id }) => runtime.load_detail(app_id).await,
                 Some(Effect::Decide { approval_id, decision, comment, rev }) => {
                     let kind = match decision {
                         DecisionKind::Approve => ActionKind::Approve,
@@ -316,7 +351,7 @@ mod tests {
         let data = fixture_data(fixture_now());
         cache
             .write(|conn| {
-                for app in &data.apps {
+                for app in data.full_apps.values() {
                     catalog::put_app(conn, app)?;
                 }
                 for approval in &data.approvals {

@@ -188,6 +188,9 @@ pub async fn run(
                 Some(event) => {
                     state.set_now(Utc::now());
                     state.handle_event(event);
+                    for effect in state.detail_effects() {
+                        let _ = effects.send(effect);
+                    }
                     dirty = true;
                 }
                 None => events_open = false,

@@ -37,8 +37,9 @@ const SAMPLES: &[(&str, &str, &str)] = &[
 
 fn hostile_data() -> ConsoleData {
     let mut data = fixture_data(fixture_now());
+    let mut apps = data.full_apps_in_order();
     for (i, (hostile, _, _)) in SAMPLES.iter().enumerate() {
-        let app = &mut data.apps[i];
+        let app = &mut apps[i];
         app.name = hostile.to_string();
         app.owner = format!("{hostile}o");
         app.team = format!("{hostile}t");
@@ -65,6 +66,7 @@ fn hostile_data() -> ConsoleData {
         event.user_agent = Some(hostile.to_string());
         event.request_context = serde_json::json!({ "note": hostile });
     }
+    data.set_full_apps(apps);
     data.me = Me { user: "riley\x1b]0;pwned\x07".into(), roles: vec![Role::Reviewer, Role::Lead] };
     data.server = "http://\x1b[2Jevil\u{202e}".into();
     data.outbox.push(QueuedAction {

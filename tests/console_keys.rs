@@ -609,3 +609,53 @@ fn a_refused_certificate_shows_in_the_status_bar_and_once_as_a_toast() {
     assert!(app.toast().is_none(), "the same refusal toasts once");
     assert!(screen(&app, 120, 40).contains("TLS refused"));
 }
+
+/// As the runtime sends it: summaries only, decided requests left out.
+fn runtime_like(data: &ConsoleData) -> ConsoleData {
+    let mut lean = data.clone();
+    lean.full_apps.clear();
+    lean.approvals.retain(|a| a.status == govdeck::domain::ApprovalStatus::Pending);
+    lean
+}
+
+#[test]
+fn a_detail_view_asks_the_runtime_for_its_app_once_and_again_after_new_data() {
+    let full = fixture_data(fixture_now());
+    let mut app = console(runtime_like(&full));
+    let id = app.inventory().selected_app(app.context()).unwrap().id.clone();
+    let record = full.full_apps[&id].clone();
+
+    let effects = app.handle_key(key(KeyCode::Enter));
+    assert_eq!(effects, vec![Effect::LoadDetail { app_id: id.clone() }]);
+    assert!(screen(&app, 80, 24).contains("loading…"));
+    assert!(app.handle_key(key(KeyCode::Down)).is_empty(), "scrolling the open detail asks nothing more");
+
+    let requests: Vec<_> = full.approvals.iter().filter(|a| a.app_id == id).cloned().collect();
+    let decided = requests.iter().filter(|a| a.status != govdeck::domain::ApprovalStatus::Pending).count();
+    app.handle_event(Event::Detail(Box::new(govdeck::app::AppDetail {
+        app: record.clone(),
+        requests,
+        events: Vec::new(),
+    })));
+    let shown = screen(&app, 120, 40);
+    assert!(!shown.contains("loading…"));
+    assert!(shown.contains(&record.sponsor), "the manifest comes from the full record:\n{shown}");
+    assert!(decided == 0 || shown.contains("approved") || shown.contains("rejected"));
+
+    // New data may change the app: read it again, once.
+    app.handle_event(Event::Data(Box::new(runtime_like(&full))));
+    assert_eq!(app.detail_effects(), vec![Effect::LoadDetail { app_id: id.clone() }]);
+    assert!(app.detail_effects().is_empty());
+
+    // Closed, then opened again: asked again.
+    app.handle_key(key(KeyCode::Esc));
+    let effects = app.handle_key(key(KeyCode::Enter));
+    assert_eq!(effects, vec![Effect::LoadDetail { app_id: id }]);
+}
+
+#[test]
+fn with_full_records_in_the_snapshot_nothing_is_asked() {
+    let mut app = console(fixture_data(fixture_now()));
+    assert!(app.handle_key(key(KeyCode::Enter)).is_empty());
+    assert!(!screen(&app, 80, 24).contains("loading…"));
+}

@@ -63,3 +63,35 @@ async fn idle_syncs_send_no_snapshot_and_a_change_sends_one() {
     effects_tx.send(Effect::Quit).unwrap();
     runtime.await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_detail_is_read_whole_from_the_cache_on_request() {
+    let server = Server::start().await;
+    let (app, request) = server.intake("olive", &manifest("sales-quoting", None, "medium")).await;
+    let caches = Caches::new();
+    let syncer = syncer(&server.url(), &server.token("riley"), &caches.path("riley"));
+    let (effects_tx, effects_rx) = mpsc::unbounded_channel();
+    let (events_tx, mut events) = mpsc::unbounded_channel();
+    let runtime = tokio::spawn(run_runtime(syncer, effects_rx, events_tx, Duration::from_secs(3600)));
+    let (_, data) = watch(&mut events, Duration::from_secs(60), |_, data| data >= 2).await;
+    assert_eq!(data, 2);
+
+    let app_id = app["id"].as_str().unwrap().to_string();
+    effects_tx.send(Effect::LoadDetail { app_id: app_id.clone() }).unwrap();
+    let detail = loop {
+        match tokio::time::timeout(Duration::from_secs(60), events.recv()).await.unwrap() {
+            Some(Event::Detail(detail)) => break detail,
+            Some(_) => continue,
+            None => panic!("the runtime stopped"),
+        }
+    };
+    assert_eq!(detail.app.id, app_id);
+    assert_eq!(detail.app.sponsor, app["sponsor"].as_str().unwrap());
+    let ids: Vec<&str> = detail.requests.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, [request["id"].as_str().unwrap()]);
+    assert!(detail.events.iter().all(|e| e.app_id.as_deref() == Some(app_id.as_str())));
+    assert!(!detail.events.is_empty(), "the intake's events");
+
+    effects_tx.send(Effect::Quit).unwrap();
+    runtime.await.unwrap();
+}

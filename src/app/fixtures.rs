@@ -13,8 +13,8 @@ use crate::domain::api::Me;
 use crate::domain::audit::GENESIS_HASH;
 use crate::domain::kpi::{self, compute};
 use crate::domain::{
-    Actor, App, AppState, Approval, ApprovalKind, ApprovalStatus, AuditEvent, Connectivity, Controls, DataClass,
-    Decision, DecisionKind, ExecEnv, LifecycleTier, Manifest, NewAuditEvent, Outcome, Role, Tier, TtlClass,
+    Actor, App, AppState, AppSummary, Approval, ApprovalKind, ApprovalStatus, AuditEvent, Connectivity, Controls,
+    DataClass, Decision, DecisionKind, ExecEnv, LifecycleTier, Manifest, NewAuditEvent, Outcome, Role, Tier, TtlClass,
 };
 
 /// The clock every snapshot uses: 2026-11-23T09:00:00Z.
@@ -299,17 +299,21 @@ pub fn fixture_data_for(me: Me, now: DateTime<Utc>) -> ConsoleData {
         ("2026-10".to_string(), 14),
     ];
     dlp.extend(kpi::dlp_blocks_per_month(&audit));
-    let kpis = compute(&apps, &approvals, &dlp, now);
-    ConsoleData {
+    let summaries: Vec<AppSummary> = apps.iter().map(AppSummary::from).collect();
+    let kpis = compute(&summaries, &approvals, &dlp, now);
+    let mut data = ConsoleData {
         me,
         server: "http://127.0.0.1:41234".into(),
-        apps,
+        apps: Vec::new(),
+        full_apps: Default::default(),
         approvals,
         audit,
         kpis,
         outbox: Vec::new(),
         loading: None,
-    }
+    };
+    data.set_full_apps(apps);
+    data
 }
 
 #[cfg(test)]

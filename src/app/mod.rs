@@ -25,7 +25,7 @@ use crate::config::theme::{self, Theme};
 use crate::domain::DecisionKind;
 use crate::panes::approvals::ApprovalsPane;
 use crate::panes::audit::AuditPane;
-pub use crate::panes::data::{ConsoleData, QueuedAction, QueuedKind, QueuedStatus, SyncStatus};
+pub use crate::panes::data::{AppDetail, ConsoleData, QueuedAction, QueuedKind, QueuedStatus, SyncStatus};
 use crate::panes::inventory::InventoryPane;
 use crate::panes::kpis::KpisPane;
 use crate::panes::renewals::RenewalsPane;
@@ -52,15 +52,29 @@ pub enum Event {
     },
     /// The result of verifying the cache's audit chain, human readable.
     Verified(Result<String, String>),
+    /// The detail asked for by [`Effect::LoadDetail`].
+    Detail(Box<AppDetail>),
 }
 
 /// From the UI to the runtime.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
-    Decide { approval_id: String, decision: DecisionKind, comment: String, rev: u64 },
-    Renew { app_id: String, days: Option<i64> },
+    Decide {
+        approval_id: String,
+        decision: DecisionKind,
+        comment: String,
+        rev: u64,
+    },
+    Renew {
+        app_id: String,
+        days: Option<i64>,
+    },
     SyncNow,
     VerifyAudit,
+    /// Read one app's full record, requests and events for a detail view.
+    LoadDetail {
+        app_id: String,
+    },
     Quit,
 }
 
@@ -123,6 +137,8 @@ pub struct App {
     pub(crate) sync: SyncStatus,
     /// When the running sync started, by the console's clock.
     pub(crate) syncing_since: Option<DateTime<Utc>>,
+    /// The app whose detail was last asked of the runtime.
+    pub(crate) detail_requested: Option<String>,
     pub(crate) active: PaneId,
     pub(crate) inventory: InventoryPane,
     pub(crate) approvals: ApprovalsPane,
@@ -148,6 +164,7 @@ impl App {
             ctx: Context::new(data, settings.theme, settings.keymap, now),
             sync: SyncStatus::default(),
             syncing_since: None,
+            detail_requested: None,
             active: PaneId::Inventory,
             inventory: InventoryPane::new(),
             approvals: ApprovalsPane::new(),

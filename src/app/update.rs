@@ -40,6 +40,12 @@ fn request_summary(approval: &Approval, ctx: &Context) -> Line<'static> {
 impl App {
     /// A key from the terminal.
     pub fn handle_key(&mut self, key: KeyEvent) -> Vec<Effect> {
+        let mut effects = self.key_effects(key);
+        effects.extend(self.detail_effects());
+        effects
+    }
+
+    fn key_effects(&mut self, key: KeyEvent) -> Vec<Effect> {
         if key.kind == KeyEventKind::Release {
             return Vec::new();
         }
@@ -62,6 +68,34 @@ impl App {
             Some(action) => self.update(action),
             None => Vec::new(),
         }
+    }
+
+    /// The app whose full record the visible detail view needs and the
+    /// snapshot does not carry.
+    fn wanted_detail(&self) -> Option<String> {
+        let ctx = &self.ctx;
+        let id = match self.active {
+            PaneId::Inventory => self.inventory.detail_app_id().map(str::to_string),
+            PaneId::Renewals => self.renewals.detail_app_id().map(str::to_string),
+            PaneId::Approvals => self
+                .approvals
+                .detail_id()
+                .and_then(|id| ctx.data.approvals.iter().find(|a| a.id == id))
+                .map(|a| a.app_id.clone()),
+            PaneId::Audit | PaneId::Kpis => None,
+        }?;
+        (!ctx.data.full_apps.contains_key(&id)).then_some(id)
+    }
+
+    /// Asks the runtime for the detail a view just opened (or one whose
+    /// data changed underneath it), once.
+    pub fn detail_effects(&mut self) -> Vec<Effect> {
+        let wanted = self.wanted_detail();
+        if wanted == self.detail_requested {
+            return Vec::new();
+        }
+        self.detail_requested = wanted.clone();
+        wanted.map(|app_id| vec![Effect::LoadDetail { app_id }]).unwrap_or_default()
     }
 
     /// Several keys in a row, as a test or a paste would send them.
@@ -284,7 +318,10 @@ impl App {
                 self.renewals.before_data(&self.ctx);
                 self.ctx.set_data(*data);
                 self.refresh_panes();
+                // The open detail may have changed too: read it again.
+                self.detail_requested = None;
             }
+            Event::Detail(detail) => self.ctx.loaded_detail = Some(detail),
             Event::Sync(status) => {
                 if status.error.is_some() && status.error != self.sync.error {
                     let error = status.error.clone().unwrap_or_default();

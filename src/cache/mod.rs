@@ -66,6 +66,9 @@ impl Cache {
         // A 64 MiB page cache: sync writes large pages, the console reads them.
         conn.pragma_update(None, "cache_size", -65536)?;
         schema::migrate(&mut conn)?;
+        let tx = conn.transaction()?;
+        catalog::backfill_summaries(&tx)?;
+        tx.commit()?;
         audit::create_secondary_indexes(&conn)?;
         Ok(Cache { conn })
     }

@@ -61,6 +61,28 @@ const MIGRATIONS: &[&str] = &[
     ),
     // 2: the server's signed audit checkpoints, each checked before it is stored.
     crate::store::checkpoints::TABLE_SQL,
+    // 3: what lists, filters and KPIs need of an app, as columns, so 100k
+    // apps load without decoding their manifests (`catalog::summaries`).
+    // Rows cached before it have `summarized = 0` until
+    // `catalog::backfill_summaries` rewrites them from `data`.
+    "
+    ALTER TABLE apps ADD COLUMN team TEXT NOT NULL DEFAULT '';
+    ALTER TABLE apps ADD COLUMN purpose TEXT NOT NULL DEFAULT '';
+    ALTER TABLE apps ADD COLUMN data_class TEXT NOT NULL DEFAULT '';
+    ALTER TABLE apps ADD COLUMN expected_users INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE apps ADD COLUMN ttl_class TEXT NOT NULL DEFAULT '';
+    ALTER TABLE apps ADD COLUMN risk_score INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE apps ADD COLUMN risk_tier TEXT NOT NULL DEFAULT '';
+    ALTER TABLE apps ADD COLUMN controls INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE apps ADD COLUMN state_since_us INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE apps ADD COLUMN expires_us INTEGER;
+    ALTER TABLE apps ADD COLUMN monthly_budget REAL NOT NULL DEFAULT 0;
+    ALTER TABLE apps ADD COLUMN monthly_spend REAL NOT NULL DEFAULT 0;
+    ALTER TABLE apps ADD COLUMN complete INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE apps ADD COLUMN summarized INTEGER NOT NULL DEFAULT 0;
+    -- Empty once backfilled, so looking for stale rows at every open is free.
+    CREATE INDEX apps_unsummarized ON apps(id) WHERE summarized = 0;
+    ",
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<()> {

@@ -22,7 +22,7 @@ use crate::config::pins;
 use crate::config::settings::{self, FileSettings, Token};
 use crate::domain::api::Me;
 use crate::domain::approval::{self, MAX_COMMENT_CHARS};
-use crate::domain::{Actor, App, ApprovalStatus, DecisionKind};
+use crate::domain::{Actor, App, AppSummary, ApprovalStatus, DecisionKind};
 use crate::sanitize::{escape_json, sanitize};
 use crate::sync::client::Client;
 use crate::sync::engine::{ActionOutcome, Progress, SyncError, Syncer};
@@ -127,8 +127,8 @@ pub fn sync(args: &ClientArgs) -> color_eyre::Result<ExitCode> {
     }
 }
 
-fn expires_in(app: &App, now: DateTime<Utc>) -> String {
-    match app.expires_at {
+fn expires_in(expires_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
+    match expires_at {
         None => "—".into(),
         Some(at) => {
             if at < now {
@@ -161,7 +161,9 @@ fn print_json<T: serde::Serialize>(value: &T) -> color_eyre::Result<ExitCode> {
 pub fn apps(args: &ClientArgs, apps_args: &AppsArgs) -> color_eyre::Result<ExitCode> {
     let ctx = context(args)?;
     let cache = open_cache(&ctx)?;
-    let mut apps = catalog::apps(cache.conn())?;
+    // Summaries, not manifests: 100k apps are read without decoding JSON;
+    // `--json` reads the full record of each app it prints.
+    let mut apps = catalog::summaries(cache.conn())?;
     apps.retain(|app| {
         apps_args.state.is_none_or(|state| app.state == state)
             && apps_args.owner.as_deref().is_none_or(|owner| app.owner == owner)
@@ -169,11 +171,12 @@ pub fn apps(args: &ClientArgs, apps_args: &AppsArgs) -> color_eyre::Result<ExitC
     if let Some(query) = apps_args.filter.as_deref() {
         let records = apps.iter().map(|app| [app.name.as_str(), &app.owner, &app.team, &app.purpose]);
         let ranked: Vec<usize> = crate::search::filter(query, records).iter().map(|m| m.index).collect();
-        let mut slots: Vec<Option<App>> = apps.into_iter().map(Some).collect();
+        let mut slots: Vec<Option<AppSummary>> = apps.into_iter().map(Some).collect();
         apps = ranked.into_iter().filter_map(|index| slots[index].take()).collect();
     }
     if apps_args.json {
-        return print_json(&apps);
+        let full = apps.iter().map(|app| catalog::app(cache.conn(), &app.id)).collect::<Result<Vec<App>, _>>()?;
+        return print_json(&full);
     }
     let now = Utc::now();
     let columns = [
@@ -194,7 +197,7 @@ pub fn apps(args: &ClientArgs, apps_args: &AppsArgs) -> color_eyre::Result<ExitC
                 app.risk.tier.as_str().into(),
                 app.data_classification.as_str().into(),
                 app.state.as_str().into(),
-                expires_in(app, now),
+                expires_in(app.expires_at, now),
                 app.expected_users.to_string(),
             ]
         })
@@ -447,7 +450,7 @@ fn hours(value: Option<f64>) -> String {
 pub fn kpi(args: &ClientArgs, json: bool) -> color_eyre::Result<ExitCode> {
     let ctx = context(args)?;
     let cache = open_cache(&ctx)?;
-    let apps = catalog::apps(cache.conn())?;
+    let apps = catalog::summaries(cache.conn())?;
     let approvals = catalog::approvals(cache.conn())?;
     let dlp = audit::dlp_blocks_by_month(cache.conn())?;
     let kpis = crate::domain::kpi::compute(&apps, &approvals, &dlp, Utc::now());

@@ -274,6 +274,61 @@ pub struct App {
     pub upstream: Option<Box<Upstream>>,
 }
 
+/// What the lists, filters, sort orders, renewals and KPIs need of an app:
+/// the console holds one per app (100k of them at scale) and reads the full
+/// [`App`] from its cache only for a detail view.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppSummary {
+    pub id: String,
+    pub name: String,
+    pub owner: String,
+    pub team: String,
+    pub purpose: String,
+    pub data_classification: DataClass,
+    pub expected_users: u32,
+    pub ttl_class: TtlClass,
+    pub risk: risk::RiskLevel,
+    pub controls: Controls,
+    pub state: AppState,
+    pub state_since: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub monthly_budget: f64,
+    pub monthly_spend: f64,
+    /// [`App::manifest_complete`] when the summary was taken.
+    pub complete: bool,
+    pub rev: u64,
+}
+
+impl AppSummary {
+    pub fn manifest_complete(&self) -> bool {
+        self.complete
+    }
+}
+
+impl From<&App> for AppSummary {
+    fn from(app: &App) -> AppSummary {
+        AppSummary {
+            id: app.id.clone(),
+            name: app.name.clone(),
+            owner: app.owner.clone(),
+            team: app.team.clone(),
+            purpose: app.purpose.clone(),
+            data_classification: app.data_classification,
+            expected_users: app.expected_users,
+            ttl_class: app.ttl_class,
+            risk: app.risk.into(),
+            controls: app.controls,
+            state: app.state,
+            state_since: app.state_since,
+            expires_at: app.expires_at,
+            monthly_budget: app.monthly_budget,
+            monthly_spend: app.monthly_spend,
+            complete: app.manifest_complete(),
+            rev: app.rev,
+        }
+    }
+}
+
 /// Where an imported catalog entry came from. The full upstream record
 /// (labels, tags, annotations, spec) is kept beside the app by the store.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

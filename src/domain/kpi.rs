@@ -21,7 +21,7 @@
 use chrono::{DateTime, Datelike, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{App, AppState, Approval, ApprovalKind, ApprovalStatus, AuditEvent, DataClass, Tier};
+use super::{AppState, AppSummary, Approval, ApprovalKind, ApprovalStatus, AuditEvent, DataClass, Tier};
 
 /// Buckets in every trend series.
 pub const TREND_BUCKETS: usize = 12;
@@ -85,7 +85,7 @@ fn pct(part: usize, whole: usize) -> Option<f64> {
     (whole > 0).then(|| part as f64 * 100.0 / whole as f64)
 }
 
-fn governed(app: &App) -> bool {
+fn governed(app: &AppSummary) -> bool {
     !matches!(app.state, AppState::Discovered | AppState::Rejected | AppState::Decommissioned)
 }
 
@@ -142,7 +142,12 @@ pub fn dlp_blocks_per_month<'a>(events: impl IntoIterator<Item = &'a AuditEvent>
     counts.into_iter().collect()
 }
 
-pub fn compute(apps: &[App], approvals: &[Approval], monthly_dlp_blocks: &[(String, u64)], now: DateTime<Utc>) -> Kpis {
+pub fn compute(
+    apps: &[AppSummary],
+    approvals: &[Approval],
+    monthly_dlp_blocks: &[(String, u64)],
+    now: DateTime<Utc>,
+) -> Kpis {
     let week = Duration::days(7);
     let mut kpis = Kpis { total_apps: apps.len(), ..Kpis::default() };
     let mut lifecycle = 0;
@@ -269,8 +274,12 @@ pub fn compute(apps: &[App], approvals: &[Approval], monthly_dlp_blocks: &[(Stri
 mod tests {
     use super::*;
     use crate::domain::app::tests::manifest;
-    use crate::domain::{Decision, DecisionKind, Role};
+    use crate::domain::{App, Decision, DecisionKind, Role};
     use chrono::TimeZone;
+
+    fn summaries(apps: &[App]) -> Vec<AppSummary> {
+        apps.iter().map(AppSummary::from).collect()
+    }
 
     fn now() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap()
@@ -311,7 +320,7 @@ mod tests {
             app("a7", AppState::Discovered, None),
             app("a8", AppState::Pending, None),
         ];
-        let k = compute(&apps, &[], &[], now());
+        let k = compute(&summaries(&apps), &[], &[], now());
         assert_eq!(k.total_apps, 8);
         assert_eq!(k.active_apps, 3);
         assert_eq!(k.active_by_tier, TierCounts { high: 3, medium: 0, low: 0 });
@@ -348,7 +357,7 @@ mod tests {
             pending.rev = 1;
             pending
         }];
-        let k = compute(&apps, &approvals, &[], now());
+        let k = compute(&summaries(&apps), &approvals, &[], now());
         assert_eq!((k.pending_approvals, k.overdue_approvals), (1, 1));
         assert_eq!(k.median_hours_to_approve, Some(30.0));
         assert_eq!(k.p90_hours_to_approve, Some(50.0));

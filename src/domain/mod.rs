@@ -12,8 +12,10 @@ pub mod risk;
 pub mod role;
 pub mod ttl;
 
-pub use app::{App, AppState, Connectivity, Controls, DataClass, ExecEnv, LifecycleTier, Manifest, TtlClass};
+pub use app::{
+    App, AppState, AppSummary, Connectivity, Controls, DataClass, ExecEnv, LifecycleTier, Manifest, TtlClass,
+};
 pub use approval::{Approval, ApprovalKind, ApprovalStatus, Decision, DecisionKind};
 pub use audit::{AuditEvent, NewAuditEvent, Outcome};
-pub use risk::{Risk, RiskFactors, Tier};
+pub use risk::{Risk, RiskFactors, RiskLevel, Tier};
 pub use role::{Actor, Role, Visibility};

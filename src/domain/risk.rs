@@ -77,6 +77,19 @@ pub struct Risk {
     pub factors: RiskFactors,
 }
 
+/// A risk's score and tier without its breakdown, for lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RiskLevel {
+    pub score: u32,
+    pub tier: Tier,
+}
+
+impl From<Risk> for RiskLevel {
+    fn from(risk: Risk) -> RiskLevel {
+        RiskLevel { score: risk.score, tier: risk.tier }
+    }
+}
+
 pub fn data_points(class: DataClass) -> u32 {
     match class {
         DataClass::Public => 0,

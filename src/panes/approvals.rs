@@ -358,12 +358,13 @@ impl ApprovalsPane {
         }
         lines.push(Line::default());
         lines.push(heading("Manifest now", theme));
-        match ctx.app(&approval.app_id) {
-            Some(app) => {
-                lines.extend(manifest_lines(app, theme, ctx.now));
-                lines.extend(compliance_lines(app, theme));
+        match (ctx.detail(&approval.app_id), ctx.app(&approval.app_id)) {
+            (Some(view), _) => {
+                lines.extend(manifest_lines(view.app, theme, ctx.now));
+                lines.extend(compliance_lines(view.app, theme));
             }
-            None => lines.push(Line::from(Span::styled("  the app is not in your cache", theme.muted))),
+            (None, Some(_)) => lines.push(Line::from(Span::styled("  loading…", theme.muted))),
+            (None, None) => lines.push(Line::from(Span::styled("  the app is not in your cache", theme.muted))),
         }
         lines
     }

@@ -7,7 +7,9 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::api::Me;
 use crate::domain::kpi::Kpis;
-use crate::domain::{App, Approval, AuditEvent};
+use std::collections::HashMap;
+
+use crate::domain::{App, AppSummary, Approval, AuditEvent};
 
 /// A full snapshot the runtime sends whenever the cache changes.
 #[derive(Debug, Clone, PartialEq)]
@@ -16,8 +18,14 @@ pub struct ConsoleData {
     pub me: Me,
     /// Where the catalog server is, e.g. `http://127.0.0.1:41234`.
     pub server: String,
-    pub apps: Vec<App>,
-    /// Every request the user may read, pending and decided.
+    /// What lists need of every app the user may read.
+    pub apps: Vec<AppSummary>,
+    /// Full records by id when the snapshot carries them (fixtures); the
+    /// runtime leaves this empty and answers [`crate::app::Effect::LoadDetail`]
+    /// for the one app a detail view shows.
+    pub full_apps: HashMap<String, App>,
+    /// The requests the user may read: the pending ones from the runtime
+    /// (decided ones come with an app's detail), every one in fixtures.
     pub approvals: Vec<Approval>,
     /// Newest first, at most a few thousand.
     pub audit: Vec<AuditEvent>,
@@ -31,12 +39,25 @@ pub struct ConsoleData {
 }
 
 impl ConsoleData {
+    /// Sets the apps from full records, kept whole beside their summaries
+    /// (for fixtures and tests: detail views then need no runtime).
+    pub fn set_full_apps(&mut self, apps: Vec<App>) {
+        self.apps = apps.iter().map(AppSummary::from).collect();
+        self.full_apps = apps.into_iter().map(|app| (app.id.clone(), app)).collect();
+    }
+
+    /// The full records, in the order of `apps`, where the snapshot has them.
+    pub fn full_apps_in_order(&self) -> Vec<App> {
+        self.apps.iter().filter_map(|a| self.full_apps.get(&a.id).cloned()).collect()
+    }
+
     /// No data yet: what the console shows before the cache is read.
     pub fn empty(me: Me, server: impl Into<String>) -> ConsoleData {
         ConsoleData {
             me,
             server: server.into(),
             apps: Vec::new(),
+            full_apps: HashMap::new(),
             approvals: Vec::new(),
             audit: Vec::new(),
             kpis: Kpis::default(),
@@ -44,6 +65,17 @@ impl ConsoleData {
             loading: None,
         }
     }
+}
+
+/// Everything a detail view shows of one app, read from the cache when the
+/// view opens: the full record, its requests and its newest events.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppDetail {
+    pub app: App,
+    /// Oldest first.
+    pub requests: Vec<Approval>,
+    /// Newest first.
+    pub events: Vec<AuditEvent>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

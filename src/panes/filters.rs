@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::{App, AppState, DataClass, Tier};
+use crate::domain::{AppState, AppSummary, DataClass, Tier};
 use crate::sanitize::sanitize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,7 +56,7 @@ pub struct Facets {
 }
 
 impl Facets {
-    pub fn matches(&self, app: &App) -> bool {
+    pub fn matches(&self, app: &AppSummary) -> bool {
         self.tier.is_none_or(|t| app.risk.tier == t)
             && self.data.is_none_or(|d| app.data_classification == d)
             && self.state.is_none_or(|s| app.state == s)
@@ -141,7 +141,7 @@ pub(super) struct SearchIndex {
 }
 
 impl SearchIndex {
-    pub(super) fn build(apps: &[App], version: u64) -> SearchIndex {
+    pub(super) fn build(apps: &[AppSummary], version: u64) -> SearchIndex {
         let mut index = SearchIndex { version, text: String::new(), bounds: Vec::with_capacity(apps.len()) };
         for app in apps {
             let mut bounds = [0u32; 5];
@@ -172,7 +172,7 @@ pub(super) struct LastSearch {
     pub(super) hits: Vec<usize>,
 }
 
-pub(super) fn sort_rows(rows: &mut [usize], apps: &[App], column: SortColumn) {
+pub(super) fn sort_rows(rows: &mut [usize], apps: &[AppSummary], column: SortColumn) {
     let app = |r: &usize| &apps[*r];
     match column {
         SortColumn::Name => rows.sort_by_cached_key(|r| sanitize(&app(r).name).to_lowercase()),

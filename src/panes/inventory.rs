@@ -17,12 +17,12 @@ use ratatui::widgets::{Block, Paragraph};
 
 use super::filters::{DATA_ORDER, LastSearch, STATE_ORDER, SearchIndex, TIER_ORDER, cycle, sort_rows};
 pub use super::filters::{Facets, SortColumn};
-use super::{Context, DetailScroll, Intent, ListCursor, Pane, render_detail};
+use super::{Context, DetailScroll, Intent, ListCursor, Pane};
 use crate::config::keymap::{Action, Section};
-use crate::domain::{App, AppState};
+use crate::domain::{AppState, AppSummary};
 use crate::sanitize::{display_width, fit, sanitize};
 use crate::search;
-use crate::widgets::app_detail::{app_lines, state_style};
+use crate::widgets::app_detail::state_style;
 use crate::widgets::line_input::{InputReply, LineInput};
 use crate::widgets::text::{Row, highlighted, left};
 
@@ -83,7 +83,7 @@ impl InventoryPane {
         self.rows.iter().filter_map(|&i| ctx.data.apps.get(i)).map(|a| a.id.as_str()).collect()
     }
 
-    pub fn selected_app<'a>(&self, ctx: &'a Context) -> Option<&'a App> {
+    pub fn selected_app<'a>(&self, ctx: &'a Context) -> Option<&'a AppSummary> {
         self.rows.get(self.cursor.selected).and_then(|&i| ctx.data.apps.get(i))
     }
 
@@ -433,20 +433,7 @@ impl Pane for InventoryPane {
 
     fn render(&self, frame: &mut Frame, area: Rect, ctx: &Context) {
         if let Some((id, scroll)) = &self.detail {
-            match ctx.app(id) {
-                Some(app) => {
-                    let requests = ctx.data.approvals.iter().filter(|a| a.app_id == app.id);
-                    let events = ctx.data.audit.iter().filter(|e| e.app_id.as_deref() == Some(app.id.as_str()));
-                    let lines = app_lines(app, requests, events, &ctx.theme, ctx.now);
-                    let title = format!("{} · detail", fit(&app.name, 40));
-                    render_detail(frame, area, &title, lines, scroll.scroll, ctx);
-                }
-                None => {
-                    let lines = vec![Line::from(Span::styled("this app is no longer in the cache", ctx.theme.muted))];
-                    render_detail(frame, area, "detail", lines, 0, ctx);
-                }
-            }
-            return;
+            return super::render_app_detail(frame, area, id, scroll.scroll, ctx);
         }
         self.render_table(frame, area, ctx);
     }

@@ -25,9 +25,9 @@ use ratatui::layout::Rect;
 
 use crate::config::keymap::{Action, Keymap, Section};
 use crate::config::theme::Theme;
-use crate::domain::{Actor, App};
+use crate::domain::{Actor, App, AppSummary, Approval, AuditEvent};
 use crate::widgets::toast::Toast;
-use data::{ConsoleData, QueuedStatus};
+use data::{AppDetail, ConsoleData, QueuedStatus};
 
 /// The tabs, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -96,6 +96,17 @@ pub struct Context {
     pub now: DateTime<Utc>,
     /// Bumped with every snapshot, so panes can skip work when it did not change.
     pub version: u64,
+    /// The detail the runtime read for the app a detail view shows.
+    pub loaded_detail: Option<Box<AppDetail>>,
+}
+
+/// One app's detail as a view draws it.
+pub struct DetailView<'a> {
+    pub app: &'a App,
+    /// Oldest first.
+    pub requests: Vec<&'a Approval>,
+    /// Newest first.
+    pub events: Vec<&'a AuditEvent>,
 }
 
 impl Context {
@@ -109,6 +120,7 @@ impl Context {
             keymap,
             now,
             version: 0,
+            loaded_detail: None,
         };
         ctx.index();
         ctx
@@ -128,8 +140,27 @@ impl Context {
         self.apps_by_id = self.data.apps.iter().enumerate().map(|(i, app)| (app.id.clone(), i)).collect();
     }
 
-    pub fn app(&self, id: &str) -> Option<&App> {
+    pub fn app(&self, id: &str) -> Option<&AppSummary> {
         self.apps_by_id.get(id).and_then(|i| self.data.apps.get(*i))
+    }
+
+    /// The full record of app `id` with its requests and newest events: from
+    /// the snapshot when it carries full records, else from the detail the
+    /// runtime read. `None` until that arrives.
+    pub fn detail(&self, id: &str) -> Option<DetailView<'_>> {
+        if let Some(app) = self.data.full_apps.get(id) {
+            return Some(DetailView {
+                app,
+                requests: self.data.approvals.iter().filter(|a| a.app_id == id).collect(),
+                events: self.data.audit.iter().filter(|e| e.app_id.as_deref() == Some(id)).collect(),
+            });
+        }
+        let loaded = self.loaded_detail.as_ref().filter(|d| d.app.id == id)?;
+        Some(DetailView {
+            app: &loaded.app,
+            requests: loaded.requests.iter().collect(),
+            events: loaded.events.iter().collect(),
+        })
     }
 
     /// Where an action on `target_id` stands: the newest outbox entry, or
@@ -285,6 +316,28 @@ pub fn render_detail(
     let scroll = scroll.min((total as u16).saturating_sub(inner.height));
     let paragraph = Paragraph::new(lines).wrap(Wrap { trim: false });
     frame.render_widget(paragraph.block(block).scroll((scroll, 0)), area);
+}
+
+/// The detail view of app `id` (inventory and renewals): its full record
+/// once read, "loading" for the moment before, or why it is gone.
+pub fn render_app_detail(frame: &mut Frame, area: Rect, id: &str, scroll: u16, ctx: &Context) {
+    use ratatui::text::{Line, Span};
+    let muted = |text: &str| vec![Line::from(Span::styled(text.to_string(), ctx.theme.muted))];
+    let name = |app_name: &str| format!("{} · detail", crate::sanitize::fit(app_name, 40));
+    match (ctx.detail(id), ctx.app(id)) {
+        (Some(view), _) => {
+            let lines = crate::widgets::app_detail::app_lines(
+                view.app,
+                view.requests.into_iter(),
+                view.events.into_iter(),
+                &ctx.theme,
+                ctx.now,
+            );
+            render_detail(frame, area, &name(&view.app.name), lines, scroll, ctx);
+        }
+        (None, Some(app)) => render_detail(frame, area, &name(&app.name), muted("loading…"), 0, ctx),
+        (None, None) => render_detail(frame, area, "detail", muted("this app is no longer in the cache"), 0, ctx),
+    }
 }
 
 /// What a pane that needs the whole cache shows while only the first page

@@ -13,12 +13,12 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use super::data::QueuedStatus;
-use super::{Context, DetailScroll, Intent, ListCursor, Pane, render_detail};
+use super::{Context, DetailScroll, Intent, ListCursor, Pane};
 use crate::config::keymap::{Action, Section};
 use crate::domain::ttl::RenewalError;
-use crate::domain::{App, AppState, Approval, ApprovalKind, ApprovalStatus, Role};
+use crate::domain::{AppState, AppSummary, Approval, ApprovalKind, ApprovalStatus, Role};
 use crate::sanitize::{fit, sanitize};
-use crate::widgets::app_detail::{app_lines, lifecycle_sentence, next_step, renewal_sentence, state_style};
+use crate::widgets::app_detail::{lifecycle_sentence, next_step, renewal_sentence, state_style};
 use crate::widgets::text::{Row, date, left};
 use crate::widgets::toast::Toast;
 
@@ -62,7 +62,7 @@ impl Urgency {
 }
 
 /// The urgency of `app` at `now`, or `None` for apps renewals do not list.
-pub fn urgency(app: &App, now: DateTime<Utc>) -> Option<Urgency> {
+pub fn urgency(app: &AppSummary, now: DateTime<Utc>) -> Option<Urgency> {
     let next = next_step(app).map(|step| step.at);
     match app.state {
         AppState::ReadOnly if next.is_some_and(|at| at - now <= Duration::days(7)) => Some(Urgency::DecommissionSoon),
@@ -102,7 +102,12 @@ impl RenewalsPane {
         self.selected(ctx).map(|a| a.id.as_str())
     }
 
-    fn selected<'a>(&self, ctx: &'a Context) -> Option<&'a App> {
+    /// The app whose detail is open.
+    pub fn detail_app_id(&self) -> Option<&str> {
+        self.detail.as_ref().map(|(id, _)| id.as_str())
+    }
+
+    fn selected<'a>(&self, ctx: &'a Context) -> Option<&'a AppSummary> {
         match &self.detail {
             Some((id, _)) => ctx.app(id),
             None => self.rows.get(self.cursor.selected).and_then(|(i, _)| ctx.data.apps.get(*i)),
@@ -148,14 +153,14 @@ impl RenewalsPane {
     }
 
     /// The pending re-approval request of a read-only app, if one was filed.
-    fn pending_reapproval<'a>(app: &App, ctx: &'a Context) -> Option<&'a Approval> {
+    fn pending_reapproval<'a>(app: &AppSummary, ctx: &'a Context) -> Option<&'a Approval> {
         ctx.data
             .approvals
             .iter()
             .find(|a| a.app_id == app.id && a.kind == ApprovalKind::Renewal && a.status == ApprovalStatus::Pending)
     }
 
-    fn next_step(app: &App, ctx: &Context) -> (String, Style) {
+    fn next_step(app: &AppSummary, ctx: &Context) -> (String, Style) {
         match ctx.action_status(&app.id) {
             Some(QueuedStatus::Queued) => return ("renewal queued".into(), ctx.theme.warning),
             Some(QueuedStatus::Sending) => return ("renewal sending".into(), ctx.theme.warning),
@@ -334,14 +339,8 @@ impl Pane for RenewalsPane {
     }
 
     fn render(&self, frame: &mut Frame, area: Rect, ctx: &Context) {
-        if let Some((id, scroll)) = &self.detail
-            && let Some(app) = ctx.app(id)
-        {
-            let requests = ctx.data.approvals.iter().filter(|a| a.app_id == app.id);
-            let events = ctx.data.audit.iter().filter(|e| e.app_id.as_deref() == Some(app.id.as_str()));
-            let lines = app_lines(app, requests, events, &ctx.theme, ctx.now);
-            render_detail(frame, area, &format!("{} · detail", fit(&app.name, 40)), lines, scroll.scroll, ctx);
-            return;
+        if let Some((id, scroll)) = &self.detail {
+            return super::render_app_detail(frame, area, id, scroll.scroll, ctx);
         }
         if let Some(total) = ctx.data.loading {
             return super::render_loading(frame, area, "Renewals", total, ctx);

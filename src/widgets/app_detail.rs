@@ -11,7 +11,7 @@ use ratatui::text::{Line, Span};
 use super::text::{date, date_time, pad, relative};
 use crate::config::theme::Theme;
 use crate::domain::ttl::{QUARANTINE_DAYS, READ_ONLY_DAYS};
-use crate::domain::{App, AppState, Approval, ApprovalStatus, AuditEvent, DecisionKind, Outcome, Risk};
+use crate::domain::{App, AppState, AppSummary, Approval, ApprovalStatus, AuditEvent, DecisionKind, Outcome, Risk};
 use crate::sanitize::sanitize;
 
 const LABEL_WIDTH: usize = 13;
@@ -61,7 +61,7 @@ pub struct Step {
 }
 
 /// What the TTL lifecycle will do to `app` if nobody renews it, in order.
-pub fn lifecycle_plan(app: &App) -> Vec<Step> {
+pub fn lifecycle_plan(app: &AppSummary) -> Vec<Step> {
     let quarantine = Duration::days(QUARANTINE_DAYS);
     let read_only = Duration::days(READ_ONLY_DAYS);
     match app.state {
@@ -83,7 +83,7 @@ pub fn lifecycle_plan(app: &App) -> Vec<Step> {
 }
 
 /// The first step of [`lifecycle_plan`], without building the plan.
-pub fn next_step(app: &App) -> Option<Step> {
+pub fn next_step(app: &AppSummary) -> Option<Step> {
     match app.state {
         AppState::Active | AppState::Expiring => app.expires_at.map(|at| Step { at, to: AppState::Quarantined }),
         AppState::Quarantined => {
@@ -97,7 +97,7 @@ pub fn next_step(app: &App) -> Option<Step> {
 }
 
 /// What happens next, spelled out: dates and consequences.
-pub fn lifecycle_sentence(app: &App) -> String {
+pub fn lifecycle_sentence(app: &AppSummary) -> String {
     let plan = lifecycle_plan(app);
     match (app.state, plan.as_slice()) {
         (AppState::Active | AppState::Expiring, [q, r, d]) => format!(
@@ -126,7 +126,7 @@ pub fn lifecycle_sentence(app: &App) -> String {
 }
 
 /// What one renewal key press would do now.
-pub fn renewal_sentence(app: &App, now: DateTime<Utc>) -> String {
+pub fn renewal_sentence(app: &AppSummary, now: DateTime<Utc>) -> String {
     let days = app.ttl_class.days();
     match app.state {
         AppState::Active | AppState::Expiring | AppState::Quarantined => {
@@ -259,7 +259,7 @@ pub fn more_lines(app: &App, theme: &Theme, now: DateTime<Utc>) -> Vec<Line<'sta
         None => "none recorded".into(),
     };
     lines.push(field("Activity", format!("{activity} · created {}", date(app.created_at)), theme));
-    lines.push(field("Next", lifecycle_sentence(app), theme));
+    lines.push(field("Next", lifecycle_sentence(&AppSummary::from(app)), theme));
     lines
 }
 
