@@ -4,10 +4,16 @@
 //! match + sort, p50 ≤ 8 ms, p95 ≤ 25 ms (the p95 comes from the
 //! `keystrokes` bench; divan reports medians).
 //!
-//! * `keystroke`: one query of 1–6 characters over every app, from scratch
-//!   (the first keystroke, a paste, or a backspace);
-//! * `narrowed`: one appended character, searched over the previous query's
-//!   hits only, as the inventory pane does while the query grows;
+//! Both engines run over the same records and queries, so BENCHMARKS.md can
+//! put them side by side: `nucleo` (the engine of `search::rank`) and
+//! `skim` (fuzzy-matcher, the earlier engine, via `search::rank_with`).
+//!
+//! * `keystroke::{nucleo,skim}`: one query of 1, 2, 3 or 5 characters, or
+//!   two terms, over every app from scratch (the first keystroke, a paste,
+//!   or a backspace);
+//! * `narrowed::{nucleo,skim}`: one appended character, searched over the
+//!   previous query's hits only, as the inventory pane does while the query
+//!   grows;
 //! * `typed_sequence`: the whole appended-character sequence, each step
 //!   narrowing from the last;
 //! * `with_positions`: `search::filter`, which also computes highlight
@@ -21,10 +27,11 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use divan::{Bencher, black_box};
-use govdeck::search;
+use govdeck::search::{self, Engine};
 
-/// The queries of one keystroke, 1 to 6 characters, from the catalog's words.
-const KEYSTROKES: &[&str] = &["s", "qu", "inv", "sync", "budge", "report", "sales q"];
+/// The queries of one keystroke: 1, 2, 3 and 5 characters, and two terms,
+/// from the catalog's words.
+const KEYSTROKES: &[&str] = &["s", "qu", "inv", "budge", "sales q"];
 /// The query typed one character at a time.
 const TYPED: &str = "expense";
 
@@ -59,26 +66,57 @@ fn main() {
 }
 
 /// Indexes (into `fields`) of the apps matching `query` among `candidates`, best first.
-fn search_among(fields: &[[String; 4]], candidates: &[usize], query: &str) -> Vec<usize> {
-    search::rank(query, candidates.iter().map(|&i| &fields[i])).into_iter().map(|m| candidates[m.index]).collect()
+fn search_among(engine: Engine, fields: &[[String; 4]], candidates: &[usize], query: &str) -> Vec<usize> {
+    search::rank_with(engine, query, candidates.iter().map(|&i| &fields[i]))
+        .into_iter()
+        .map(|m| candidates[m.index])
+        .collect()
 }
 
-#[divan::bench(args = KEYSTROKES)]
-fn keystroke(bencher: Bencher, query: &str) {
+fn keystroke(bencher: Bencher, engine: Engine, query: &str) {
     let fields = &corpus().fields;
-    bencher.bench(|| search::rank(black_box(query), fields.iter()));
+    bencher.bench(|| search::rank_with(engine, black_box(query), fields.iter()));
 }
 
 /// `len`: the query is the first `len` characters of "expense", searched
 /// over the hits of the first `len - 1`.
-#[divan::bench(args = 2..=TYPED.len())]
-fn narrowed(bencher: Bencher, len: usize) {
+fn narrowed(bencher: Bencher, engine: Engine, len: usize) {
     let fields = &corpus().fields;
     let all: Vec<usize> = (0..fields.len()).collect();
-    let mut previous = search_among(fields, &all, &TYPED[..len - 1]);
+    let mut previous = search_among(engine, fields, &all, &TYPED[..len - 1]);
     previous.sort_unstable();
     let query = &TYPED[..len];
-    bencher.bench(|| search_among(fields, &previous, black_box(query)));
+    bencher.bench(|| search_among(engine, fields, &previous, black_box(query)));
+}
+
+#[divan::bench_group]
+mod keystroke {
+    use super::*;
+
+    #[divan::bench(args = KEYSTROKES)]
+    fn nucleo(bencher: Bencher, query: &str) {
+        keystroke(bencher, Engine::Nucleo, query);
+    }
+
+    #[divan::bench(args = KEYSTROKES)]
+    fn skim(bencher: Bencher, query: &str) {
+        keystroke(bencher, Engine::Skim, query);
+    }
+}
+
+#[divan::bench_group]
+mod narrowed {
+    use super::*;
+
+    #[divan::bench(args = 2..=TYPED.len())]
+    fn nucleo(bencher: Bencher, len: usize) {
+        narrowed(bencher, Engine::Nucleo, len);
+    }
+
+    #[divan::bench(args = 2..=TYPED.len())]
+    fn skim(bencher: Bencher, len: usize) {
+        narrowed(bencher, Engine::Skim, len);
+    }
 }
 
 #[divan::bench]
@@ -88,7 +126,7 @@ fn typed_sequence(bencher: Bencher) {
     bencher.counter(divan::counter::ItemsCount::new(TYPED.len())).bench(|| {
         let mut candidates = all.clone();
         for len in 1..=TYPED.len() {
-            let mut hits = search_among(fields, &candidates, black_box(&TYPED[..len]));
+            let mut hits = search_among(Engine::Nucleo, fields, &candidates, black_box(&TYPED[..len]));
             hits.sort_unstable();
             candidates = hits;
         }

@@ -3,7 +3,8 @@
 //! default) through the real console state and a 120x40 `TestBackend`,
 //! timing each key's `handle_key` and the draw it causes. Also the fuzzy
 //! filter alone (`search::rank` over every app, from scratch) for each
-//! prefix of the same queries, and the bytes a cursor move writes to a
+//! prefix of the same queries, with nucleo (the engine) and again with the
+//! earlier skim engine for comparison, and the bytes a cursor move writes to a
 //! 120x40 terminal (ratatui's crossterm backend into a buffer).
 //!
 //! Targets: one keystroke over 100k apps p50 ≤ 8 ms, p95 ≤ 25 ms; one
@@ -22,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use govdeck::app::{App, UiSettings, render};
-use govdeck::search;
+use govdeck::search::{self, Engine};
 use ratatui::backend::{CrosstermBackend, TestBackend};
 use ratatui::layout::Rect;
 use ratatui::{Terminal, TerminalOptions, Viewport};
@@ -168,15 +169,20 @@ fn main() {
         }
     }
 
-    // The filter alone: every prefix of every query over all apps, from scratch.
+    // The filter alone: every prefix of every query over all apps, from
+    // scratch, and the same with the earlier engine for the comparison,
+    // one right after the other so that both meet the same load.
     let mut rank = Stats::new("search::rank, any prefix, all apps");
+    let mut rank_skim = Stats::new("same, skim engine (rank_with Skim)");
     for _ in 0..rounds {
         for query in QUERIES {
             for (end, _) in query.char_indices().skip(1).chain([(query.len(), ' ')]) {
                 let prefix = &query[..end];
-                timed(&mut rank, || {
-                    std::hint::black_box(search::rank(prefix, fields.iter()));
-                });
+                for (stats, engine) in [(&mut rank, Engine::Nucleo), (&mut rank_skim, Engine::Skim)] {
+                    timed(stats, || {
+                        std::hint::black_box(search::rank_with(engine, prefix, fields.iter()));
+                    });
+                }
             }
         }
     }
@@ -209,7 +215,7 @@ fn main() {
     println!("keystrokes: {apps} apps, {rounds} round(s), {WIDTH}x{HEIGHT}, release={}", !cfg!(debug_assertions));
     println!("{:<44} {:>6} {:>9} {:>9} {:>9}", "what", "count", "p50 ms", "p95 ms", "max ms");
     let mut json = Vec::new();
-    for stats in [&mut first, &mut appended, &mut backspace, &mut every, &mut cursor, &mut rank] {
+    for stats in [&mut first, &mut appended, &mut backspace, &mut every, &mut cursor, &mut rank, &mut rank_skim] {
         let (count, p50, p95, max) = stats.summary();
         println!("{:<44} {count:>6} {p50:>9.2} {p95:>9.2} {max:>9.2}", stats.name);
         json.push(format!(

@@ -1,33 +1,80 @@
 //! The fuzzy filter: the only place the matcher is used, so the console's `/`
 //! and `govdeck apps --filter` rank the same way. Pure and independent of the
-//! UI.
+//! UI. The engine is nucleo-matcher (the matcher of the helix editor);
+//! fuzzy-matcher's skim matcher, the earlier engine, stays reachable through
+//! [`rank_with`] only so the benchmarks can compare the two (BENCHMARKS.md).
 //!
 //! A record is a list of fields; the first is the one shown with its matched
 //! characters highlighted (an app's name), the rest only count for matching
 //! (owner, team, purpose). The query is split on whitespace into terms, as in
-//! fzf's extended search: every term must match some field as a subsequence
-//! (smart case: case-insensitive unless the term has a capital). A term found
-//! in the first field scores the skim matcher's score plus a bonus larger
-//! than any other field can give, so name hits always rank first; in the
-//! other fields a term scores more as a substring (at a word start, most)
-//! than scattered. A record's score is the sum over its terms. Results come
-//! best first; equal scores keep the records' order. An empty query matches
-//! everything in the original order.
+//! fzf's extended search, but every character is literal (no `^`, `'`, `!` or
+//! `$` syntax): every term must match some field as a subsequence.
 //!
-//! Built for 100k records per keystroke: a byte-level subsequence check
-//! rejects most fields before the (slower) skim matcher sees them, long
-//! fields never go through it, and [`rank`] leaves highlight positions to
-//! [`positions`], called for the visible rows only.
+//! * Smart case: a term is case-insensitive unless it holds a capital
+//!   (Unicode case, so `École` is case-sensitive and `école` matches it).
+//! * Accents: a term without accented letters ignores accents (`ecole`
+//!   matches `École`), one with an accented letter matches exactly (`é` only
+//!   `é`): nucleo's smart normalisation. Names come from many languages and
+//!   consoles are often reached over SSH from keyboards without the accents,
+//!   so the plain spelling must find the name; whoever types the accent
+//!   means it.
+//! * Ranking: a record's score is, first, how many of its terms matched the
+//!   first field, then the sum of the terms' scores: in the first field,
+//!   nucleo's fuzzy score (optimal alignment, bonuses for consecutive
+//!   letters and word starts); else in the best other field, nucleo's score
+//!   as a substring (word starts highest), or a token score below any
+//!   substring for scattered letters. So a term in the name ranks above any
+//!   match elsewhere. Results come best first; equal scores keep the
+//!   records' order. An empty query matches everything in the original
+//!   order.
+//! * Positions are `char` indexes into the first field (the haystack is
+//!   split into `char`s, not grapheme clusters as nucleo's own helper
+//!   would), which is what the console's highlighting counts.
+//!
+//! Built for 100k records per keystroke: one [`Matcher`] per thread is
+//! reused, ASCII fields are matched in place and other fields go through one
+//! reused `char` buffer, each field is looked at once per record for all
+//! terms (the other fields only for terms the name missed, and a field
+//! without a term's rarest letter is skipped after one vectorised scan),
+//! matches are sorted as packed integers, inputs of 32k records or more are
+//! split over the machine's cores, and [`rank`] leaves highlight positions
+//! to [`positions`], called for the visible rows only.
 
-use fuzzy_matcher::FuzzyMatcher;
-use fuzzy_matcher::skim::SkimMatcherV2;
+mod skim;
 
-/// Above this many pattern × field characters the matcher uses its fast
-/// greedy mode instead of the full alignment matrix.
-const FULL_ALIGNMENT_MAX_CELLS: usize = 4096;
-/// Extra score for a term found in the first field: more than any match
-/// elsewhere can score, so name hits always rank first.
-const FIRST_FIELD_BONUS: i64 = 10_000;
+use std::cell::RefCell;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use nucleo_matcher::pattern::{Atom, AtomKind, CaseMatching, Normalization};
+use nucleo_matcher::{Config, Matcher, Utf32Str};
+
+/// A record's score counts its terms found in the first field in units of
+/// this, above the sum of the matcher's scores (at most `u16::MAX` a term),
+/// so a name hit outranks any number of points elsewhere.
+const FIRST_FIELD_WEIGHT: i64 = 1 << 32;
+/// Below this many records one thread ranks them: splitting the work costs
+/// more than it saves there (spawning, a second matcher, the merge, and a
+/// second core that a loaded machine may not give): measured in
+/// BENCHMARKS.md.
+const PARALLEL_MIN_RECORDS: usize = 32_768;
+/// The records a thread takes at a time when they are split.
+const SLICE_RECORDS: usize = 4_096;
+/// The score of a term found scattered (not as a substring) in a field other
+/// than the first: below any substring there.
+const SCATTERED_SCORE: u16 = 1;
+
+/// Which matcher ranks the records. The console and the CLI use the
+/// default; the other exists for the side-by-side benchmark.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Engine {
+    /// nucleo-matcher: the engine of [`rank`], [`filter`] and [`positions`].
+    #[default]
+    Nucleo,
+    /// fuzzy-matcher's `SkimMatcherV2`, the earlier engine, with its own
+    /// prefilter and ranking (see the `skim` module).
+    Skim,
+}
 
 /// One record that matched.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,106 +87,31 @@ pub struct Match {
     pub positions: Vec<usize>,
 }
 
-/// Scores in the other fields: a substring at a word start, a substring,
-/// a scattered subsequence.
-const WORD_START_SCORE: i64 = 300;
-const SUBSTRING_SCORE: i64 = 200;
-const SCATTERED_SCORE: i64 = 50;
-
-fn matcher() -> SkimMatcherV2 {
-    SkimMatcherV2::default().smart_case().element_limit(FULL_ALIGNMENT_MAX_CELLS)
-}
-
-/// One term of a query, prepared once per search.
-struct Term<'q> {
-    text: &'q str,
-    case_sensitive: bool,
-    /// The term folded for case-insensitive comparison.
-    folded: Vec<char>,
-}
-
-impl<'q> Term<'q> {
-    fn new(text: &'q str) -> Term<'q> {
-        let case_sensitive = text.chars().any(|c| c.is_ascii_uppercase());
-        let folded = text.chars().map(|c| if case_sensitive { c } else { fold(c) }).collect();
-        Term { text, case_sensitive, folded }
-    }
-
-    fn eq(&self, a: char, b: char) -> bool {
-        if self.case_sensitive { a == b } else { fold(a) == b }
-    }
-
-    /// Whether the term is a subsequence of `text`.
-    fn in_order(&self, text: &str) -> bool {
-        if self.text.is_ascii() {
-            // Non-ASCII bytes never equal an ASCII byte: a byte loop is exact.
-            let mut want = self.text.bytes();
-            let mut next = want.next();
-            for byte in text.bytes() {
-                match next {
-                    None => return true,
-                    Some(w)
-                        if (self.case_sensitive && byte == w)
-                            || (!self.case_sensitive && byte.eq_ignore_ascii_case(&w)) =>
-                    {
-                        next = want.next();
-                    }
-                    Some(_) => {}
-                }
-            }
-            return next.is_none();
-        }
-        let mut want = self.folded.iter().peekable();
-        for c in text.chars() {
-            if want.next_if(|w| self.eq(c, **w)).is_some() && want.peek().is_none() {
-                return true;
-            }
-        }
-        want.peek().is_none()
-    }
-
-    /// Where the term starts as a substring of `text`, if it is one.
-    fn substring_at(&self, text: &str) -> Option<usize> {
-        let chars: Vec<char> = text.chars().collect();
-        let n = self.folded.len();
-        (0..=chars.len().checked_sub(n)?)
-            .find(|&i| chars[i..i + n].iter().zip(&self.folded).all(|(c, w)| self.eq(*c, *w)))
-    }
-
-    /// The cheap score of a field that is not highlighted.
-    fn score_other(&self, text: &str) -> Option<i64> {
-        if !self.in_order(text) {
-            return None;
-        }
-        Some(match self.substring_at(text) {
-            Some(0) => WORD_START_SCORE,
-            Some(i) if text.chars().nth(i - 1).is_some_and(|c| !c.is_alphanumeric()) => WORD_START_SCORE,
-            Some(_) => SUBSTRING_SCORE,
-            None => SCATTERED_SCORE,
-        })
-    }
-}
-
-/// Case folding as the skim matcher does it (ASCII letters only), so the
-/// prefilter and the matcher agree.
-fn fold(c: char) -> char {
-    c.to_ascii_lowercase()
+thread_local! {
+    /// The matcher of this thread: it holds a ~135 KB scoring matrix, so it
+    /// is made once per thread, not per search.
+    static MATCHER: RefCell<Matcher> = RefCell::new(Matcher::new(Config::DEFAULT));
 }
 
 /// Ranks `records` against `query`, with highlight positions. Each record is
 /// a slice of fields, the first of them highlighted (see the module docs).
 pub fn filter<R, S>(query: &str, records: impl IntoIterator<Item = R>) -> Vec<Match>
 where
-    R: AsRef<[S]>,
+    R: AsRef<[S]> + Sync,
     S: AsRef<str>,
 {
     let records: Vec<R> = records.into_iter().collect();
-    let mut matches = rank(query, records.iter().map(AsRef::as_ref));
-    for m in &mut matches {
-        if let Some(first) = records[m.index].as_ref().first() {
-            m.positions = positions(query, first.as_ref());
+    let mut matches = rank(query, &records);
+    let atoms = atoms(&terms(query));
+    let mut buf = Vec::new();
+    let mut indices = Vec::new();
+    MATCHER.with_borrow_mut(|matcher| {
+        for m in &mut matches {
+            if let Some(first) = records[m.index].as_ref().first() {
+                m.positions = highlight(&atoms, first.as_ref(), matcher, &mut buf, &mut indices);
+            }
         }
-    }
+    });
     matches
 }
 
@@ -147,10 +119,20 @@ where
 /// whose callers compute [`positions`] for the rows they show.
 pub fn rank<R, S>(query: &str, records: impl IntoIterator<Item = R>) -> Vec<Match>
 where
-    R: AsRef<[S]>,
+    R: AsRef<[S]> + Sync,
     S: AsRef<str>,
 {
-    let terms: Vec<Term<'_>> = query.split_whitespace().map(Term::new).collect();
+    rank_with(Engine::default(), query, records)
+}
+
+/// [`rank`] with a chosen engine: for comparing them; everything else calls
+/// [`rank`].
+pub fn rank_with<R, S>(engine: Engine, query: &str, records: impl IntoIterator<Item = R>) -> Vec<Match>
+where
+    R: AsRef<[S]> + Sync,
+    S: AsRef<str>,
+{
+    let terms = terms(query);
     if terms.is_empty() {
         return records
             .into_iter()
@@ -158,58 +140,318 @@ where
             .map(|(index, _)| Match { index, score: 0, positions: Vec::new() })
             .collect();
     }
-    let matcher = matcher();
-    let mut matches: Vec<Match> = records
-        .into_iter()
-        .enumerate()
-        .filter_map(|(index, record)| {
-            score(&matcher, &terms, record.as_ref()).map(|score| Match { index, score, positions: Vec::new() })
-        })
-        .collect();
-    // Stable: equal scores keep the input order.
-    matches.sort_by_key(|m| std::cmp::Reverse(m.score));
-    matches
+    let records: Vec<R> = records.into_iter().collect();
+    let threads = if records.len() < PARALLEL_MIN_RECORDS { 1 } else { cores() };
+    if threads <= 1 {
+        let mut ranked = score_chunk(engine, &terms, &records, 0);
+        ranked.sort_unstable();
+        return ranked.into_iter().map(Hit::into_match).collect();
+    }
+    // The records in slices that every thread takes from as it goes: a
+    // thread the machine does not run for a while leaves its share to the
+    // others instead of holding the answer back. Each thread sorts its own
+    // hits; one pass merges them.
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut hits = Vec::new();
+        loop {
+            let start = next.fetch_add(1, Ordering::Relaxed) * SLICE_RECORDS;
+            let Some(slice) = records.get(start..) else { break };
+            hits.extend(score_chunk(engine, &terms, &slice[..slice.len().min(SLICE_RECORDS)], start));
+        }
+        hits.sort_unstable();
+        hits
+    };
+    let ranked = std::thread::scope(|scope| {
+        let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
+        let mut ranked = work();
+        for helper in helpers {
+            match helper.join() {
+                Ok(theirs) => ranked = merge(&ranked, &theirs),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        ranked
+    });
+    ranked.into_iter().map(Hit::into_match).collect()
 }
 
 /// Char positions of `text` matched by the terms of `query`, for highlighting.
 pub fn positions(query: &str, text: &str) -> Vec<usize> {
-    let matcher = matcher();
-    let mut positions: Vec<usize> = query
-        .split_whitespace()
-        .filter_map(|term| matcher.fuzzy_indices(text, term))
-        .flat_map(|(_, indices)| indices)
-        .collect();
-    positions.sort_unstable();
-    positions.dedup();
-    positions
+    let atoms = atoms(&terms(query));
+    MATCHER.with_borrow_mut(|matcher| highlight(&atoms, text, matcher, &mut Vec::new(), &mut Vec::new()))
 }
 
 /// Whether every record matching `query` also matches `previous`, so a new
 /// search may start from the previous hits: the query only grew at its end
-/// (more characters of the last term, or more terms).
+/// (more characters of the last term, or more terms). Sound for nucleo's
+/// smart case and normalisation too: a longer term is never looser than its
+/// prefix (it can only gain a capital or an accent, which make it stricter).
 pub fn narrows(previous: &str, query: &str) -> bool {
     !previous.trim().is_empty() && query.starts_with(previous)
 }
 
-fn score<S: AsRef<str>>(matcher: &SkimMatcherV2, terms: &[Term<'_>], fields: &[S]) -> Option<i64> {
-    let (first, rest) = fields.split_first()?;
-    let first = first.as_ref();
-    let mut total = 0i64;
-    for term in terms {
-        // A name hit outranks anything else: the other fields need no look.
-        let named = term.in_order(first).then(|| matcher.fuzzy_match(first, term.text)).flatten();
-        let best = match named {
-            Some(score) => score + FIRST_FIELD_BONUS,
-            None => rest.iter().filter_map(|field| term.score_other(field.as_ref())).max()?,
-        };
-        total += best;
+fn terms(query: &str) -> Vec<&str> {
+    query.split_whitespace().collect()
+}
+
+/// A term as a nucleo atom: fuzzy, smart case, smart normalisation, every
+/// character literal.
+fn atom(term: &str) -> Atom {
+    Atom::new(term, CaseMatching::Smart, Normalization::Smart, AtomKind::Fuzzy, false)
+}
+
+fn atoms(terms: &[&str]) -> Vec<Atom> {
+    terms.iter().map(|term| atom(term)).collect()
+}
+
+/// The cores to split a large search over, read once.
+fn cores() -> usize {
+    static CORES: OnceLock<usize> = OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, usize::from))
+}
+
+/// `text` as nucleo's input: ASCII in place, anything else as `char`s in
+/// `buf`, so match indexes are char indexes.
+fn utf32<'a>(text: &'a str, buf: &'a mut Vec<char>) -> Utf32Str<'a> {
+    if text.is_ascii() {
+        return Utf32Str::Ascii(text.as_bytes());
     }
-    Some(total)
+    buf.clear();
+    buf.extend(text.chars());
+    Utf32Str::Unicode(buf)
+}
+
+fn highlight(
+    atoms: &[Atom],
+    text: &str,
+    matcher: &mut Matcher,
+    buf: &mut Vec<char>,
+    indices: &mut Vec<u32>,
+) -> Vec<usize> {
+    let haystack = utf32(text, buf);
+    indices.clear();
+    for atom in atoms {
+        let before = indices.len();
+        if atom.indices(haystack, matcher, indices).is_none() {
+            indices.truncate(before);
+        }
+    }
+    indices.sort_unstable();
+    indices.dedup();
+    indices.iter().map(|&i| i as usize).collect()
+}
+
+/// One engine, prepared for one query on one thread.
+trait Score {
+    /// The record's score, or `None` when some term matches no field.
+    fn score<S: AsRef<str>>(&mut self, fields: &[S]) -> Option<i64>;
+}
+
+/// A match while ranking: its sort key, best first (the higher score, then
+/// the lower index), packed into one integer so that sorting and merging
+/// 100k of them compares plain numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Hit(u128);
+
+impl Hit {
+    fn new(score: i64, index: usize) -> Hit {
+        // Flipping the sign bit orders i64s as u64s; inverting puts the best first.
+        let score = !((score as u64) ^ (1 << 63));
+        Hit(u128::from(score) << 64 | index as u128)
+    }
+
+    fn into_match(self) -> Match {
+        let score = (!((self.0 >> 64) as u64) ^ (1 << 63)) as i64;
+        Match { index: self.0 as u64 as usize, score, positions: Vec::new() }
+    }
+}
+
+/// The matches among `records` (numbered from `offset`), in input order.
+fn score_chunk<R, S>(engine: Engine, terms: &[&str], records: &[R], offset: usize) -> Vec<Hit>
+where
+    R: AsRef<[S]>,
+    S: AsRef<str>,
+{
+    match engine {
+        Engine::Nucleo => {
+            MATCHER.with_borrow_mut(|matcher| hits(&mut NucleoScorer::new(terms, matcher), records, offset))
+        }
+        Engine::Skim => hits(&mut skim::SkimScorer::new(terms), records, offset),
+    }
+}
+
+fn hits<R, S>(scorer: &mut impl Score, records: &[R], offset: usize) -> Vec<Hit>
+where
+    R: AsRef<[S]>,
+    S: AsRef<str>,
+{
+    records
+        .iter()
+        .enumerate()
+        .filter_map(|(i, record)| scorer.score(record.as_ref()).map(|score| Hit::new(score, offset + i)))
+        .collect()
+}
+
+/// Merges two sorted lists.
+fn merge(a: &[Hit], b: &[Hit]) -> Vec<Hit> {
+    let mut merged = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        if a[i] <= b[j] {
+            merged.push(a[i]);
+            i += 1;
+        } else {
+            merged.push(b[j]);
+            j += 1;
+        }
+    }
+    merged.extend_from_slice(&a[i..]);
+    merged.extend_from_slice(&b[j..]);
+    merged
+}
+
+/// One term for nucleo: an atom for the first field, and what the other
+/// fields' cheaper matching needs.
+struct NucleoTerm {
+    /// Fuzzy, optimal alignment: for the first field, short and highlighted.
+    atom: Atom,
+    /// The atom's case and accent handling, set on the matcher for the
+    /// other fields.
+    ignore_case: bool,
+    normalize: bool,
+    /// For an ASCII term, its rarest letter in English text: a field without
+    /// it is rejected by one vectorised scan.
+    rarest: Option<u8>,
+}
+
+impl NucleoTerm {
+    fn new(term: &str) -> NucleoTerm {
+        NucleoTerm {
+            atom: atom(term),
+            // As the atom decides them for smart case and smart normalisation.
+            ignore_case: !term.chars().any(nucleo_matcher::chars::is_upper_case),
+            normalize: term.chars().all(|c| nucleo_matcher::chars::normalize(c) == c),
+            rarest: term.is_ascii().then(|| term.bytes().max_by_key(|&b| rarity(b))).flatten(),
+        }
+    }
+
+    /// The term's score in a field other than the first: nucleo's score as
+    /// a substring (word starts score highest) if it is one, else
+    /// [`SCATTERED_SCORE`] if it is a subsequence. These matches are not
+    /// shown, so the subsequence needs no alignment: a linear check, where
+    /// nucleo's scoring of a scattered match in a long purpose would cost
+    /// most of a search.
+    fn score_other(&self, field: Utf32Str<'_>, matcher: &mut Matcher) -> Option<u16> {
+        matcher.config.ignore_case = self.ignore_case;
+        matcher.config.normalize = self.normalize;
+        let needle = self.atom.needle_text();
+        let scattered = match (field, needle, self.rarest) {
+            (Utf32Str::Ascii(field), Utf32Str::Ascii(needle), Some(rarest)) => {
+                let upper = rarest.to_ascii_uppercase();
+                let present = if self.ignore_case && upper != rarest {
+                    memchr::memchr2(rarest, upper, field).is_some()
+                } else {
+                    memchr::memchr(rarest, field).is_some()
+                };
+                present && is_subsequence(needle, field, self.ignore_case)
+            }
+            _ => matcher.fuzzy_match_greedy(field, needle).is_some(),
+        };
+        if !scattered {
+            return None;
+        }
+        Some(matcher.substring_match(field, needle).map_or(SCATTERED_SCORE, |score| score.max(SCATTERED_SCORE + 1)))
+    }
+}
+
+/// How rare an ASCII byte is in English text (higher: rarer); anything but a
+/// letter counts as rarer than every letter.
+fn rarity(byte: u8) -> usize {
+    const BY_FREQUENCY: &[u8] = b"etaoinshrdlcumwfgypbvkjxqz";
+    let letter = byte.to_ascii_lowercase();
+    BY_FREQUENCY.iter().position(|&b| b == letter).unwrap_or(BY_FREQUENCY.len())
+}
+
+/// Whether the ASCII `needle` is a subsequence of the ASCII `haystack`
+/// (`needle` already lower-case when `ignore_case`, as nucleo keeps it).
+fn is_subsequence(needle: &[u8], haystack: &[u8], ignore_case: bool) -> bool {
+    let mut wanted = needle.iter();
+    let Some(mut want) = wanted.next() else { return true };
+    for &byte in haystack {
+        let byte = if ignore_case { byte.to_ascii_lowercase() } else { byte };
+        if byte == *want {
+            match wanted.next() {
+                Some(next) => want = next,
+                None => return true,
+            }
+        }
+    }
+    false
+}
+
+/// The nucleo engine, prepared for one query.
+struct NucleoScorer<'m> {
+    terms: Vec<NucleoTerm>,
+    matcher: &'m mut Matcher,
+    /// The first field as chars, when it is not ASCII.
+    name_buf: Vec<char>,
+    /// Another field as chars, when it is not ASCII.
+    field_buf: Vec<char>,
+    /// Per term missed by the first field: its index and best score so far.
+    missed: Vec<(usize, Option<u16>)>,
+}
+
+impl<'m> NucleoScorer<'m> {
+    fn new(terms: &[&str], matcher: &'m mut Matcher) -> NucleoScorer<'m> {
+        NucleoScorer {
+            terms: terms.iter().map(|t| NucleoTerm::new(t)).collect(),
+            matcher,
+            name_buf: Vec::new(),
+            field_buf: Vec::new(),
+            missed: Vec::new(),
+        }
+    }
+}
+
+impl Score for NucleoScorer<'_> {
+    fn score<S: AsRef<str>>(&mut self, fields: &[S]) -> Option<i64> {
+        let (first, rest) = fields.split_first()?;
+        let name = utf32(first.as_ref(), &mut self.name_buf);
+        let mut named = 0i64;
+        let mut points = 0i64;
+        self.missed.clear();
+        for (i, term) in self.terms.iter().enumerate() {
+            match term.atom.score(name, self.matcher) {
+                Some(score) => {
+                    named += 1;
+                    points += i64::from(score);
+                }
+                None => self.missed.push((i, None)),
+            }
+        }
+        if !self.missed.is_empty() {
+            // Each other field once, for every term the name missed.
+            for field in rest {
+                let text = utf32(field.as_ref(), &mut self.field_buf);
+                for (i, best) in &mut self.missed {
+                    if let Some(score) = self.terms[*i].score_other(text, self.matcher) {
+                        *best = (*best).max(Some(score));
+                    }
+                }
+            }
+            for (_, best) in &self.missed {
+                points += i64::from((*best)?);
+            }
+        }
+        Some(named * FIRST_FIELD_WEIGHT + points.min(FIRST_FIELD_WEIGHT - 1))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn records() -> Vec<[&'static str; 4]> {
         vec![
@@ -220,10 +462,14 @@ mod tests {
         ]
     }
 
+    fn indexes(found: &[Match]) -> Vec<usize> {
+        found.iter().map(|m| m.index).collect()
+    }
+
     #[test]
     fn empty_query_keeps_everything_in_order() {
         let all = filter("  ", records());
-        assert_eq!(all.iter().map(|m| m.index).collect::<Vec<_>>(), vec![0, 1, 2, 3]);
+        assert_eq!(indexes(&all), vec![0, 1, 2, 3]);
         assert!(all.iter().all(|m| m.positions.is_empty()));
     }
 
@@ -237,20 +483,33 @@ mod tests {
     }
 
     #[test]
+    fn a_name_hit_outranks_any_match_elsewhere() {
+        // "sales" exactly, at a word start, in every other field of record 0,
+        // but only scattered in record 1's name.
+        let recs = vec![["crm", "sales", "sales", "sales"], ["s-a-l-e-s", "x", "y", "z"]];
+        assert_eq!(indexes(&rank("sales", recs.clone())), vec![1, 0]);
+        // Per term: two terms in the name beat one term in the name.
+        let recs = vec![["sales-bot", "quote", "", ""], ["s-a-l-e-s-q", "", "", ""]];
+        assert_eq!(indexes(&rank("sales q", recs)), vec![1, 0]);
+    }
+
+    #[test]
     fn other_fields_match_without_highlight() {
         let found = filter("olive", records());
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].index, 0);
         assert!(found[0].positions.is_empty());
         let found = filter("receipts", records());
-        assert_eq!(found.iter().map(|m| m.index).collect::<Vec<_>>(), vec![1]);
+        assert_eq!(indexes(&found), vec![1]);
     }
 
     #[test]
     fn every_term_must_match_some_field() {
         let found = filter("sales sam", records());
-        assert_eq!(found.iter().map(|m| m.index).collect::<Vec<_>>(), vec![3]);
+        assert_eq!(indexes(&found), vec![3]);
         assert!(filter("sales nobody", records()).is_empty());
+        // Terms match one field each: none spans two fields.
+        assert!(rank("liveo", vec![["x", "olive", "omar", ""]]).is_empty());
     }
 
     #[test]
@@ -264,25 +523,36 @@ mod tests {
     fn equal_scores_keep_input_order() {
         let recs = vec![["same"], ["other"], ["same"], ["same"]];
         let found = filter("same", recs);
-        assert_eq!(found.iter().map(|m| m.index).collect::<Vec<_>>(), vec![0, 2, 3]);
+        assert_eq!(indexes(&found), vec![0, 2, 3]);
     }
 
     #[test]
     fn positions_are_char_positions() {
-        let recs = vec![["販売-quote"]];
-        let found = filter("quote", recs);
+        let found = filter("quote", vec![["販売-quote"]]);
         assert_eq!(found[0].positions, vec![3, 4, 5, 6, 7]);
+        // A combining accent is a char of its own: positions still count chars.
+        assert_eq!(positions("cole", "e\u{301}cole"), vec![2, 3, 4, 5]);
+        assert_eq!(positions("zsync", "Zürich-sync"), vec![0, 7, 8, 9, 10]);
+    }
+
+    #[test]
+    fn plain_letters_match_accented_ones_but_accents_are_kept() {
+        let recs = vec![["école-paie"], ["ecole-paie"], ["Zürich-sync"]];
+        assert_eq!(indexes(&rank("ecole", recs.clone())), vec![0, 1]);
+        assert_eq!(indexes(&rank("école", recs.clone())), vec![0]);
+        assert_eq!(indexes(&rank("zurich", recs.clone())), vec![2]);
+        assert_eq!(positions("ecole", "école-paie"), vec![0, 1, 2, 3, 4]);
     }
 
     #[test]
     fn rank_leaves_positions_to_the_caller() {
         let ranked = rank("sales", records());
-        assert_eq!(
-            ranked.iter().map(|m| m.index).collect::<Vec<_>>(),
-            filter("sales", records()).iter().map(|m| m.index).collect::<Vec<_>>()
-        );
+        assert_eq!(indexes(&ranked), indexes(&filter("sales", records())));
         assert!(ranked.iter().all(|m| m.positions.is_empty()));
         assert_eq!(positions("sa q", "sales-quoting"), vec![0, 1, 6]);
+        // A term the name misses adds nothing, and breaks nothing.
+        assert_eq!(positions("sa zz", "sales-quoting"), vec![0, 1]);
+        assert!(positions("", "sales-quoting").is_empty());
     }
 
     #[test]
@@ -291,10 +561,16 @@ mod tests {
         assert!(narrows("sal", "sal ol"));
         assert!(!narrows("sale", "sal"));
         assert!(!narrows("", "s"));
-        // Narrowing is sound: whatever matches the longer query matched the shorter one.
-        for (previous, query) in [("s", "sa"), ("sa", "sal"), ("sal", "sal o"), ("sal o", "sal ol"), ("e", "eX")] {
-            let before: Vec<usize> = rank(previous, records()).iter().map(|m| m.index).collect();
-            for m in rank(query, records()) {
+        // Narrowing is sound: whatever matches the longer query matched the
+        // shorter one, also when the longer one gains a capital or an accent.
+        let mut recs = records();
+        recs.push(["École-paie", "Eva", "rh", "Paie des écoles"]);
+        recs.push(["ecole-bot", "eX", "rh", ""]);
+        let steps = [("s", "sa"), ("sa", "sal"), ("sal", "sal o"), ("sal o", "sal ol"), ("e", "eX"), ("e", "é")];
+        let steps = steps.into_iter().chain([("ec", "écO"), ("éc", "éco"), ("ec", "eC"), ("E", "Eé")]);
+        for (previous, query) in steps {
+            let before = indexes(&rank(previous, recs.clone()));
+            for m in rank(query, recs.clone()) {
                 assert!(before.contains(&m.index), "{query:?} matched {} which {previous:?} did not", m.index);
             }
         }
@@ -303,20 +579,11 @@ mod tests {
     #[test]
     fn other_fields_rank_substrings_above_scattered_letters() {
         let recs = vec![["x", "the owls live here"], ["y", "olive"], ["z", "an olive tree"], ["w", "ol-ive"]];
-        let found = rank("olive", recs);
-        // Word-start substrings first, then scattered letters in input order.
-        assert_eq!(found.iter().map(|m| m.index).collect::<Vec<_>>(), vec![1, 2, 0, 3]);
-    }
-
-    #[test]
-    fn prefilter_agrees_with_the_matcher() {
-        let texts = ["sales-quoting", "Sales", "販売-quote", "ÉCOLE", "école", "a-b-c", ""];
-        for query in ["sq", "SA", "qte", "éc", "ÉC", "abc", "x", "販q"] {
-            for text in texts {
-                let term = Term::new(query);
-                assert_eq!(term.in_order(text), matcher().fuzzy_match(text, query).is_some(), "{query:?} in {text:?}");
-            }
-        }
+        let found = indexes(&rank("olive", recs));
+        // Word-start substrings first (equal, so in input order), then the
+        // scattered letters.
+        assert_eq!(found[..2], [1, 2], "{found:?}");
+        assert_eq!(found.len(), 4);
     }
 
     #[test]
@@ -324,5 +591,94 @@ mod tests {
         let recs = vec![["Sales"], ["sales"]];
         assert_eq!(filter("sales", recs.clone()).len(), 2);
         assert_eq!(filter("Sales", recs).len(), 1);
+        // Unicode capitals count too.
+        let recs = vec![["École"], ["école"]];
+        assert_eq!(indexes(&rank("éc", recs.clone())), vec![0, 1]);
+        assert_eq!(indexes(&rank("Éc", recs)), vec![0]);
+    }
+
+    #[test]
+    fn large_inputs_rank_as_one_thread_would() {
+        let words = ["sales", "quote", "expense", "report", "bot", "sync", "hr", "budget"];
+        let recs: Vec<[String; 4]> = (0..3 * PARALLEL_MIN_RECORDS + 17)
+            .map(|i| {
+                let w = |k: usize| words[(i / k) % words.len()];
+                [format!("{}-{}-{i}", w(1), w(3)), w(5).to_string(), w(7).to_string(), format!("{} {}", w(11), w(2))]
+            })
+            .collect();
+        let one_thread = |engine, query| -> Vec<Match> {
+            let mut hits = score_chunk(engine, &terms(query), &recs, 0);
+            hits.sort_unstable();
+            hits.into_iter().map(Hit::into_match).collect()
+        };
+        for query in ["s", "qu", "sales b", "zz", "1"] {
+            assert_eq!(rank(query, recs.iter()), one_thread(Engine::Nucleo, query), "{query:?}");
+        }
+        // The skim engine goes through the same split.
+        assert_eq!(rank_with(Engine::Skim, "sales b", recs.iter()), one_thread(Engine::Skim, "sales b"));
+    }
+
+    #[test]
+    fn hits_sort_best_first_then_by_index() {
+        let scores = [(5, 2), (-3, 0), (5, 1), (i64::MAX, 7), (0, 4), (i64::MIN, 3), (-3, 9)];
+        let mut hits: Vec<Hit> = scores.iter().map(|&(score, index)| Hit::new(score, index)).collect();
+        hits.sort_unstable();
+        let back: Vec<(i64, usize)> = hits.into_iter().map(Hit::into_match).map(|m| (m.score, m.index)).collect();
+        assert_eq!(back, [(i64::MAX, 7), (5, 1), (5, 2), (0, 4), (-3, 0), (-3, 9), (i64::MIN, 3)]);
+    }
+
+    /// Where the engines legitimately differ: the skim engine folds ASCII
+    /// case only and compares accented letters exactly; nucleo folds Unicode
+    /// case and lets a plain letter match its accented forms.
+    #[test]
+    fn the_engines_differ_on_accents_and_unicode_case_only() {
+        let recs = vec![["École"], ["école"], ["ecole"]];
+        let both = |query: &str| {
+            (indexes(&rank(query, recs.clone())), {
+                let mut skim = indexes(&rank_with(Engine::Skim, query, recs.clone()));
+                skim.sort_unstable();
+                skim
+            })
+        };
+        assert_eq!(both("ecole"), (vec![0, 1, 2], vec![2]));
+        assert_eq!(both("éc"), (vec![0, 1], vec![1]));
+        assert_eq!(both("Éc"), (vec![0], vec![0]));
+        assert_eq!(both("cole"), (vec![0, 1, 2], vec![0, 1, 2]));
+    }
+
+    /// Records of ASCII fields, and a query of 1 or 2 terms: mostly
+    /// subsequences of the records' fields (so that some records match and
+    /// some do not), sometimes letters picked anywhere in them.
+    fn ascii_case() -> impl Strategy<Value = (Vec<[String; 3]>, String)> {
+        let field = "[a-zA-Z0-9 ._/-]{1,16}";
+        let records = prop::collection::vec([field, field, field], 1..8);
+        records.prop_flat_map(|records| {
+            let fields: Vec<Vec<char>> =
+                records.iter().flatten().map(|f| f.chars().filter(|c| *c != ' ').collect()).collect();
+            let pool: Vec<char> = fields.iter().flatten().copied().chain(['a']).collect();
+            let subsequence = (any::<prop::sample::Index>(), prop::collection::vec(any::<bool>(), 16)).prop_map(
+                move |(which, keep)| {
+                    let field = which.get(&fields);
+                    let term: String = field.iter().zip(keep).filter(|(_, k)| *k).map(|(c, _)| *c).take(4).collect();
+                    if term.is_empty() { field.iter().take(1).collect() } else { term }
+                },
+            );
+            let scattered = prop::collection::vec(prop::sample::select(pool), 1..4)
+                .prop_map(|chars| chars.into_iter().collect::<String>());
+            let term = prop_oneof![3 => subsequence, 1 => scattered];
+            let query = prop::collection::vec(term, 1..3).prop_map(|terms| terms.join(" "));
+            (Just(records), query)
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn the_engines_match_the_same_ascii_records((records, query) in ascii_case()) {
+            let mut nucleo = indexes(&rank(&query, records.iter()));
+            let mut skim = indexes(&rank_with(Engine::Skim, &query, records.iter()));
+            nucleo.sort_unstable();
+            skim.sort_unstable();
+            prop_assert_eq!(nucleo, skim, "query {:?} over {:?}", query, records);
+        }
     }
 }

@@ -44,10 +44,21 @@ fn filtering_a_large_inventory_narrows_correctly() {
     type_text(&mut app, "/quote-builder-19994");
     let ids = app.inventory().visible_ids(app.context());
     assert_eq!(ids.first().copied(), Some("app-019994"), "{:?}", &ids[..ids.len().min(5)]);
-    // Growing the query only narrows; shrinking it widens again.
+    // Growing the query only narrows; shrinking it widens again, to exactly
+    // what typing the shorter query afresh shows (the backspace reuses the
+    // hits kept from typing it).
     let narrowed = ids.len();
     app.handle_key(KeyEvent::new(KeyCode::Backspace, KeyModifiers::NONE));
-    assert!(app.inventory().visible_ids(app.context()).len() >= narrowed);
+    app.handle_key(KeyEvent::new(KeyCode::Backspace, KeyModifiers::NONE));
+    let widened: Vec<String> = app.inventory().visible_ids(app.context()).iter().map(|s| s.to_string()).collect();
+    assert!(widened.len() >= narrowed);
+    let mut fresh = App::new(many_apps(20_000), UiSettings::default(), fixture_now());
+    type_text(&mut fresh, "/quote-builder-199");
+    assert_eq!(widened, fresh.inventory().visible_ids(fresh.context()));
+    // A different term after the backspace searches from the kept hits too.
+    type_text(&mut app, "4 cop");
+    type_text(&mut fresh, "4 cop");
+    assert_eq!(app.inventory().visible_ids(app.context()), fresh.inventory().visible_ids(fresh.context()));
     // A new snapshot re-runs the search against it.
     let mut data = many_apps(20_000);
     data.apps.truncate(10_000);

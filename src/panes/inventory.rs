@@ -30,6 +30,10 @@ use crate::widgets::text::{Row, highlighted, left};
 /// snapshot version), to skip work when nothing changed.
 type ComputedFor = (String, Facets, Option<SortColumn>, bool, u64);
 
+/// How many searches of the query being typed are kept (one per character,
+/// the first ones holding most apps); a longer query drops the oldest.
+const MAX_KEPT_SEARCHES: usize = 16;
+
 #[derive(Debug, Default)]
 pub struct InventoryPane {
     filter: LineInput,
@@ -41,7 +45,9 @@ pub struct InventoryPane {
     /// Indexes into the snapshot's apps, in display order.
     rows: Vec<usize>,
     cursor: ListCursor,
-    last_search: Option<LastSearch>,
+    /// The searches of the query being typed, each extending the one
+    /// before: a backspace returns to the hits of an earlier one.
+    searches: Vec<LastSearch>,
     /// All apps by name, computed once per snapshot: the default order.
     by_name: Option<(u64, Vec<usize>)>,
     /// The searchable text of the snapshot, built on the first search.
@@ -173,25 +179,47 @@ impl InventoryPane {
     }
 
     /// Apps matching `query` and the facets, best first. Starts from the
-    /// previous hits when the query only grew.
+    /// hits of the longest earlier query of the same typing that this one
+    /// extends or repeats, so an appended character searches the last hits
+    /// only and a backspace the hits of the query it returns to.
     fn search(&mut self, query: &str, ctx: &Context) -> Vec<usize> {
-        let candidates: Vec<usize> = match &self.last_search {
-            Some(last)
-                if last.version == ctx.version && last.facets == self.facets && search::narrows(&last.query, query) =>
-            {
-                last.hits.clone()
-            }
-            _ => self.faceted(ctx),
+        if self.searches.first().is_some_and(|s| s.version != ctx.version || s.facets != self.facets) {
+            self.searches.clear();
+        }
+        while self.searches.last().is_some_and(|s| !search::narrows(&s.query, query)) {
+            self.searches.pop();
+        }
+        let candidates: Vec<usize> = match self.searches.last() {
+            Some(last) => last.hits.clone(),
+            None => self.faceted(ctx),
         };
         self.ensure_index(ctx);
         let empty = SearchIndex::default();
         let index = self.index.as_ref().unwrap_or(&empty);
         let records = candidates.iter().map(|&i| index.fields(i));
-        let rows: Vec<usize> = search::rank(query, records).into_iter().map(|m| candidates[m.index]).collect();
-        let mut hits = rows.clone();
-        hits.sort_unstable();
-        self.last_search =
-            Some(LastSearch { query: query.to_string(), facets: self.facets.clone(), version: ctx.version, hits });
+        let ranked = search::rank(query, records);
+        // The hits in snapshot order without a sort: the candidates are.
+        let mut matched = vec![false; candidates.len()];
+        let rows: Vec<usize> = ranked
+            .iter()
+            .map(|m| {
+                matched[m.index] = true;
+                candidates[m.index]
+            })
+            .collect();
+        let hits: Vec<usize> = candidates.iter().zip(matched).filter_map(|(&i, hit)| hit.then_some(i)).collect();
+        if self.searches.last().is_some_and(|s| s.query == query) {
+            self.searches.pop();
+        }
+        if self.searches.len() == MAX_KEPT_SEARCHES {
+            self.searches.remove(0);
+        }
+        self.searches.push(LastSearch {
+            query: query.to_string(),
+            facets: self.facets.clone(),
+            version: ctx.version,
+            hits,
+        });
         rows
     }
 
