@@ -134,6 +134,55 @@ impl Phase {
     }
 }
 
+/// Where a sync's time went: the time spent inside each stage, summed over
+/// its pages. Fetching overlaps applying, so the stages add up to more than
+/// the wall time; `govdeck sync` prints them when `GOVDECK_SYNC_TIMINGS` is set.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stages {
+    /// `/v1/changes` pages: request, transfer and decode.
+    pub catalog_fetch: Duration,
+    /// Writing the catalog pages into the cache.
+    pub catalog_apply: Duration,
+    /// The catalog phase from its first request to its last commit.
+    pub catalog_wall: Duration,
+    /// `/v1/audit` pages: request, transfer and decode.
+    pub audit_fetch: Duration,
+    /// Checking each audit page against the verified head.
+    pub audit_check: Duration,
+    /// Writing the audit pages into the cache.
+    pub audit_write: Duration,
+    /// Building the secondary audit indexes after a first bulk load.
+    pub audit_index: Duration,
+    /// The audit phase from its first request to its indexes built.
+    pub audit_wall: Duration,
+}
+
+impl std::fmt::Display for Stages {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        write!(
+            f,
+            "catalog {:.0} ms (fetch {:.0}, apply {:.0}); audit {:.0} ms (fetch {:.0}, check {:.0}, write {:.0}, \
+             index {:.0})",
+            ms(self.catalog_wall),
+            ms(self.catalog_fetch),
+            ms(self.catalog_apply),
+            ms(self.audit_wall),
+            ms(self.audit_fetch),
+            ms(self.audit_check),
+            ms(self.audit_write),
+            ms(self.audit_index)
+        )
+    }
+}
+
+/// Runs `future` and says how long it took.
+async fn timed<T>(future: impl std::future::Future<Output = T>) -> (T, Duration) {
+    let started = Instant::now();
+    let value = future.await;
+    (value, started.elapsed())
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SyncReport {
     pub changes: u64,
@@ -146,6 +195,7 @@ pub struct SyncReport {
     pub refused: u64,
     pub still_queued: u64,
     pub elapsed: Duration,
+    pub stages: Stages,
 }
 
 /// What became of one action.
@@ -327,25 +377,31 @@ impl Syncer {
         .await?;
         // Each page is applied on the blocking pool while the next one is
         // fetched and decoded here, so the two cores share the work.
-        let mut page = self.backoff.run(|| self.client.changes(since, CHANGES_PAGE)).await?;
+        let catalog_started = Instant::now();
+        let (page, took) = timed(self.backoff.run(|| self.client.changes(since, CHANGES_PAGE))).await;
+        let mut page = page?;
+        report.stages.catalog_fetch += took;
         loop {
             let count = page.items.len() as u64;
             let next = page.next;
             let more = page.more;
             let items = page.items;
             let apply = with_cache(&self.cache, move |cache| {
+                let started = Instant::now();
                 cache.write(|conn| {
                     catalog::apply_changes(conn, &items)?;
                     cache::meta_set(conn, cache::CHANGES_CURSOR, &next.to_string())
-                })
+                })?;
+                Ok(started.elapsed())
             });
             let following = if more {
-                let (applied, fetched) =
-                    tokio::join!(apply, self.backoff.run(|| self.client.changes(next, CHANGES_PAGE)));
-                applied?;
+                let (applied, (fetched, took)) =
+                    tokio::join!(apply, timed(self.backoff.run(|| self.client.changes(next, CHANGES_PAGE))));
+                report.stages.catalog_apply += applied?;
+                report.stages.catalog_fetch += took;
                 Some(fetched?)
             } else {
-                apply.await?;
+                report.stages.catalog_apply += apply.await?;
                 None
             };
             report.changes += count;
@@ -355,6 +411,7 @@ impl Syncer {
                 None => break,
             }
         }
+        report.stages.catalog_wall = catalog_started.elapsed();
 
         // The audit log, each page checked against the verified head before
         // it is written; on a first sync of a long log the secondary indexes
@@ -362,10 +419,13 @@ impl Syncer {
         let mut head = local_head;
         let audit_total = full.then(|| server_head.seq.saturating_sub(head.seq));
         let bulk = audit_total.is_some_and(|total| total >= BULK_AUDIT_EVENTS) && head.seq == 0;
+        let audit_started = Instant::now();
         if bulk {
             with_cache(&self.cache, |cache| audit::drop_secondary_indexes(cache.conn())).await?;
         }
-        let mut page = self.backoff.run(|| self.client.audit(head.seq, AUDIT_PAGE)).await?;
+        let (page, took) = timed(self.backoff.run(|| self.client.audit(head.seq, AUDIT_PAGE))).await;
+        let mut page = page?;
+        report.stages.audit_fetch += took;
         while let Some(last) = page.events.last() {
             let next_head = crate::domain::api::AuditHead { seq: last.seq, hash: last.hash.clone() };
             let count = page.events.len() as u64;
@@ -373,18 +433,27 @@ impl Syncer {
             let events = page.events;
             let verified = head.clone();
             let apply = with_cache(&self.cache, move |cache| {
+                let started = Instant::now();
                 if let Err(rewritten) = plan::check_audit_page(&verified, &events, full) {
                     return Ok(Err(rewritten));
                 }
-                cache.write(|conn| audit::append_verified(conn, &events)).map(Ok)
+                let checked = started.elapsed();
+                cache.write(|conn| audit::append_verified(conn, &events))?;
+                Ok(Ok((checked, started.elapsed() - checked)))
             });
             let after = next_head.seq;
             let following = if more {
-                let (applied, fetched) = tokio::join!(apply, self.backoff.run(|| self.client.audit(after, AUDIT_PAGE)));
-                applied??;
+                let (applied, (fetched, took)) =
+                    tokio::join!(apply, timed(self.backoff.run(|| self.client.audit(after, AUDIT_PAGE))));
+                let (checked, written) = applied??;
+                report.stages.audit_check += checked;
+                report.stages.audit_write += written;
+                report.stages.audit_fetch += took;
                 Some(fetched?)
             } else {
-                apply.await??;
+                let (checked, written) = apply.await??;
+                report.stages.audit_check += checked;
+                report.stages.audit_write += written;
                 None
             };
             report.events += count;
@@ -396,8 +465,11 @@ impl Syncer {
             }
         }
         if bulk {
+            let started = Instant::now();
             with_cache(&self.cache, |cache| audit::create_secondary_indexes(cache.conn())).await?;
+            report.stages.audit_index = started.elapsed();
         }
+        report.stages.audit_wall = audit_started.elapsed();
 
         // The signed checkpoints, each compared with the events now cached:
         // up to the verified head for a full chain; for an owner's partial
