@@ -27,8 +27,9 @@ use crate::domain::api::{AppResponse, ApprovalResponse, Me};
 use crate::domain::checkpoint::{self, Checkpoint, CheckpointError, PublicKey};
 use crate::domain::{ApprovalStatus, Role};
 
-/// Entries per `/v1/changes` page.
-pub const CHANGES_PAGE: u32 = 2000;
+/// Entries per `/v1/changes` page: the most the server serves
+/// ([`crate::domain::api::MAX_PAGE`]), so the fewest transactions.
+pub const CHANGES_PAGE: u32 = 5000;
 /// Events per `/v1/audit` page.
 pub const AUDIT_PAGE: u32 = 5000;
 /// From this many events to fetch into an empty cache, the audit indexes are
@@ -177,7 +178,7 @@ impl std::fmt::Display for Stages {
 }
 
 /// Runs `future` and says how long it took.
-async fn timed<T>(future: impl std::future::Future<Output = T>) -> (T, Duration) {
+pub(super) async fn timed<T>(future: impl std::future::Future<Output = T>) -> (T, Duration) {
     let started = Instant::now();
     let value = future.await;
     (value, started.elapsed())
@@ -370,106 +371,19 @@ impl Syncer {
         report.sent = flushed.iter().filter(|o| matches!(o, ActionOutcome::Done(_))).count() as u64;
         report.refused = flushed.iter().filter(|o| matches!(o, ActionOutcome::Refused { .. })).count() as u64;
 
-        // The catalog, page by page, each page with its cursor in one transaction.
+        // A first sync (or a long way behind) writes hundreds of megabytes:
+        // its log is copied into the database beside the writer, not by it.
         let since: u64 = with_cache(&self.cache, |cache| {
             Ok(cache::meta_get(cache.conn(), cache::CHANGES_CURSOR)?.and_then(|v| v.parse().ok()).unwrap_or(0))
         })
         .await?;
-        // Each page is applied on the blocking pool while the next one is
-        // fetched and decoded here, so the two cores share the work.
-        let catalog_started = Instant::now();
-        let (page, took) = timed(self.backoff.run(|| self.client.changes(since, CHANGES_PAGE))).await;
-        let mut page = page?;
-        report.stages.catalog_fetch += took;
-        loop {
-            let count = page.items.len() as u64;
-            let next = page.next;
-            let more = page.more;
-            let items = page.items;
-            let apply = with_cache(&self.cache, move |cache| {
-                let started = Instant::now();
-                cache.write(|conn| {
-                    catalog::apply_changes(conn, &items)?;
-                    cache::meta_set(conn, cache::CHANGES_CURSOR, &next.to_string())
-                })?;
-                Ok(started.elapsed())
-            });
-            let following = if more {
-                let (applied, (fetched, took)) =
-                    tokio::join!(apply, timed(self.backoff.run(|| self.client.changes(next, CHANGES_PAGE))));
-                report.stages.catalog_apply += applied?;
-                report.stages.catalog_fetch += took;
-                Some(fetched?)
-            } else {
-                report.stages.catalog_apply += apply.await?;
-                None
-            };
-            report.changes += count;
-            progress(Progress { phase: Phase::Catalog, done: report.changes, total: None });
-            match following {
-                Some(following) => page = following,
-                None => break,
-            }
+        let behind = full && server_head.seq.saturating_sub(local_head.seq) >= BULK_AUDIT_EVENTS;
+        let copier = if since == 0 || behind { self.start_wal_copier().await? } else { None };
+        let pulled = self.pull(since, local_head, &server_head, full, &mut report, progress).await;
+        if let Some(copier) = copier {
+            self.stop_wal_copier(copier).await?;
         }
-        report.stages.catalog_wall = catalog_started.elapsed();
-
-        // The audit log, each page checked against the verified head before
-        // it is written; on a first sync of a long log the secondary indexes
-        // are built once at the end instead of row by row.
-        let mut head = local_head;
-        let audit_total = full.then(|| server_head.seq.saturating_sub(head.seq));
-        let bulk = audit_total.is_some_and(|total| total >= BULK_AUDIT_EVENTS) && head.seq == 0;
-        let audit_started = Instant::now();
-        if bulk {
-            with_cache(&self.cache, |cache| audit::drop_secondary_indexes(cache.conn())).await?;
-        }
-        let (page, took) = timed(self.backoff.run(|| self.client.audit(head.seq, AUDIT_PAGE))).await;
-        let mut page = page?;
-        report.stages.audit_fetch += took;
-        while let Some(last) = page.events.last() {
-            let next_head = crate::domain::api::AuditHead { seq: last.seq, hash: last.hash.clone() };
-            let count = page.events.len() as u64;
-            let more = page.more;
-            let events = page.events;
-            let verified = head.clone();
-            let apply = with_cache(&self.cache, move |cache| {
-                let started = Instant::now();
-                if let Err(rewritten) = plan::check_audit_page(&verified, &events, full) {
-                    return Ok(Err(rewritten));
-                }
-                let checked = started.elapsed();
-                cache.write(|conn| audit::append_verified(conn, &events))?;
-                Ok(Ok((checked, started.elapsed() - checked)))
-            });
-            let after = next_head.seq;
-            let following = if more {
-                let (applied, (fetched, took)) =
-                    tokio::join!(apply, timed(self.backoff.run(|| self.client.audit(after, AUDIT_PAGE))));
-                let (checked, written) = applied??;
-                report.stages.audit_check += checked;
-                report.stages.audit_write += written;
-                report.stages.audit_fetch += took;
-                Some(fetched?)
-            } else {
-                let (checked, written) = apply.await??;
-                report.stages.audit_check += checked;
-                report.stages.audit_write += written;
-                None
-            };
-            report.events += count;
-            head = next_head;
-            progress(Progress { phase: Phase::Audit, done: report.events, total: audit_total });
-            match following {
-                Some(following) => page = following,
-                None => break,
-            }
-        }
-        if bulk {
-            let started = Instant::now();
-            with_cache(&self.cache, |cache| audit::create_secondary_indexes(cache.conn())).await?;
-            report.stages.audit_index = started.elapsed();
-        }
-        report.stages.audit_wall = audit_started.elapsed();
+        let head = pulled?;
 
         // The signed checkpoints, each compared with the events now cached:
         // up to the verified head for a full chain; for an owner's partial
