@@ -61,7 +61,16 @@ const MIGRATIONS: &[&str] = &[
     ),
     // 2: the server's signed audit checkpoints, each checked before it is stored.
     crate::store::checkpoints::TABLE_SQL,
-    // 3: what lists, filters and KPIs need of an app, as columns, so 100k
+    // 3: DLP blocks by month (the one query audit_by_action served) from a
+    // partial index of the `dlp.block` events alone. The full index held
+    // every event's action and timestamp: 50 MB of a 1M-event cache and half
+    // of the index build after a first sync. The partial one is small and
+    // appended to in time order, so a bulk load keeps it.
+    "
+    DROP INDEX IF EXISTS audit_by_action;
+    CREATE INDEX IF NOT EXISTS audit_dlp_by_time ON audit(timestamp) WHERE action_type = 'dlp.block';
+    ",
+    // 4: what lists, filters and KPIs need of an app, as columns, so 100k
     // apps load without decoding their manifests (`catalog::summaries`).
     // Rows cached before it have `summarized = 0` until
     // `catalog::backfill_summaries` rewrites them from `data`.
@@ -87,4 +96,46 @@ const MIGRATIONS: &[&str] = &[
 
 pub fn migrate(conn: &mut Connection) -> Result<()> {
     Ok(crate::store::schema::apply(conn, MIGRATIONS)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn indexes(conn: &Connection) -> Vec<String> {
+        conn.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit' ORDER BY name")
+            .unwrap()
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    #[test]
+    fn a_cache_from_before_step_3_trades_the_action_index_for_the_dlp_one() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::store::schema::apply(&mut conn, &MIGRATIONS[..2]).unwrap();
+        conn.execute(
+            "INSERT INTO audit(seq, event_id, timestamp, actor_id, actor_role, action_type, resource_type, outcome,
+                request_context, prev_hash, hash)
+             VALUES (1, 'e1', '2026-11-01T00:00:00.000000Z', 'a', 'r', 'dlp.block', 't', 'blocked', '{}', 'p', 'h')",
+            [],
+        )
+        .unwrap();
+        assert!(indexes(&conn).contains(&"audit_by_action".to_string()));
+        migrate(&mut conn).unwrap();
+        let after = indexes(&conn);
+        assert!(!after.contains(&"audit_by_action".to_string()), "{after:?}");
+        assert!(after.contains(&"audit_dlp_by_time".to_string()), "{after:?}");
+        let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0)).unwrap();
+        assert_eq!(version, MIGRATIONS.len() as i64);
+        let count: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM audit INDEXED BY audit_dlp_by_time WHERE action_type = 'dlp.block'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(count, 1, "the row that was there is in the new index");
+    }
 }

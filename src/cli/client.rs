@@ -121,6 +121,9 @@ pub fn sync(args: &ClientArgs) -> color_eyre::Result<ExitCode> {
                 report.refused,
                 report.still_queued
             );
+            if std::env::var_os("GOVDECK_SYNC_TIMINGS").is_some() {
+                eprintln!("sync stages: {}", report.stages);
+            }
             Ok(ExitCode::SUCCESS)
         }
         Err(err) => Ok(sync_failure(&err)),

@@ -4,6 +4,10 @@
 //! order, with timestamps at microsecond precision. The first event chains
 //! onto [`GENESIS_HASH`].
 
+pub mod view;
+
+pub use view::{EventView, HashScratch, Run, RunChecker, write_timestamp};
+
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -111,28 +115,116 @@ pub struct AuditEvent {
     pub hash: String,
 }
 
-/// The fields the hash covers, in the order they are hashed.
-#[derive(Serialize)]
-struct Canonical<'a> {
-    event_id: &'a str,
-    seq: u64,
-    timestamp: &'a str,
-    actor_id: &'a str,
-    actor_role: &'a str,
-    app_id: Option<&'a str>,
-    version: Option<u32>,
-    environment: Option<&'a str>,
-    action_type: &'a str,
-    resource_type: &'a str,
-    resource_id: Option<&'a str>,
-    data_classification: Option<&'a str>,
-    outcome: &'a str,
-    error_code: Option<&'a str>,
-    ip_address: Option<&'a str>,
-    user_agent: Option<&'a str>,
-    request_context: &'a serde_json::Value,
-    risk_score_at_time: Option<u32>,
-    approval_id: Option<&'a str>,
+/// The fields the hash covers, borrowed, in the order they are hashed:
+/// the timestamp already in [`format_timestamp`]'s form and the request
+/// context as compact JSON (`serde_json`'s, keys sorted). [`Self::write`] is
+/// the one writer of the canonical bytes, so an event read from a page, a
+/// row or a struct hashes the same way.
+#[derive(Debug, Clone, Copy)]
+pub struct CanonicalParts<'a> {
+    pub event_id: &'a str,
+    pub seq: u64,
+    pub timestamp: &'a str,
+    pub actor_id: &'a str,
+    pub actor_role: &'a str,
+    pub app_id: Option<&'a str>,
+    pub version: Option<u32>,
+    pub environment: Option<&'a str>,
+    pub action_type: &'a str,
+    pub resource_type: &'a str,
+    pub resource_id: Option<&'a str>,
+    pub data_classification: Option<&'a str>,
+    pub outcome: Outcome,
+    pub error_code: Option<&'a str>,
+    pub ip_address: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+    pub request_context: &'a [u8],
+    pub risk_score_at_time: Option<u32>,
+    pub approval_id: Option<&'a str>,
+}
+
+impl CanonicalParts<'_> {
+    /// Appends the canonical bytes to `out`: the compact JSON object of the
+    /// fields above, as `serde_json` writes a struct of them.
+    pub fn write(&self, out: &mut Vec<u8>) {
+        fn text(out: &mut Vec<u8>, key: &str, value: &str) {
+            out.push(b',');
+            out.extend_from_slice(key.as_bytes());
+            // Writing a `&str` into a Vec cannot fail.
+            let _ = serde_json::to_writer(&mut *out, value);
+        }
+        fn optional_text(out: &mut Vec<u8>, key: &str, value: Option<&str>) {
+            match value {
+                Some(value) => text(out, key, value),
+                None => {
+                    out.push(b',');
+                    out.extend_from_slice(key.as_bytes());
+                    out.extend_from_slice(b"null");
+                }
+            }
+        }
+        fn number(out: &mut Vec<u8>, key: &str, value: Option<u64>) {
+            out.push(b',');
+            out.extend_from_slice(key.as_bytes());
+            match value {
+                Some(value) => {
+                    let _ = serde_json::to_writer(&mut *out, &value);
+                }
+                None => out.extend_from_slice(b"null"),
+            }
+        }
+        out.extend_from_slice(b"{\"event_id\":");
+        let _ = serde_json::to_writer(&mut *out, self.event_id);
+        number(out, "\"seq\":", Some(self.seq));
+        text(out, "\"timestamp\":", self.timestamp);
+        text(out, "\"actor_id\":", self.actor_id);
+        text(out, "\"actor_role\":", self.actor_role);
+        optional_text(out, "\"app_id\":", self.app_id);
+        number(out, "\"version\":", self.version.map(u64::from));
+        optional_text(out, "\"environment\":", self.environment);
+        text(out, "\"action_type\":", self.action_type);
+        text(out, "\"resource_type\":", self.resource_type);
+        optional_text(out, "\"resource_id\":", self.resource_id);
+        optional_text(out, "\"data_classification\":", self.data_classification);
+        text(out, "\"outcome\":", self.outcome.as_str());
+        optional_text(out, "\"error_code\":", self.error_code);
+        optional_text(out, "\"ip_address\":", self.ip_address);
+        optional_text(out, "\"user_agent\":", self.user_agent);
+        out.extend_from_slice(b",\"request_context\":");
+        out.extend_from_slice(self.request_context);
+        number(out, "\"risk_score_at_time\":", self.risk_score_at_time.map(u64::from));
+        optional_text(out, "\"approval_id\":", self.approval_id);
+        out.push(b'}');
+    }
+}
+
+/// `SHA-256(prev_hash ‖ canonical)`, hex encoded (lower case).
+pub fn chain_hash(prev_hash: &str, canonical: &[u8]) -> HexHash {
+    let mut hasher = Sha256::new();
+    hasher.update(prev_hash.as_bytes());
+    hasher.update(canonical);
+    let digest: [u8; 32] = hasher.finalize().into();
+    let mut hex = [0u8; 64];
+    // 32 bytes always fit 64 hex digits.
+    let _ = hex::encode_to_slice(digest, &mut hex);
+    HexHash(hex)
+}
+
+/// A SHA-256 in hex, without allocating.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct HexHash([u8; 64]);
+
+impl HexHash {
+    pub fn as_str(&self) -> &str {
+        // Only ASCII hex digits are ever written into it.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Debug for HexHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Timestamps are hashed, stored and compared in this one format.
@@ -178,10 +270,17 @@ impl AuditEvent {
     /// The canonical bytes the hash covers.
     pub fn canonical(&self) -> Vec<u8> {
         let timestamp = format_timestamp(self.timestamp);
-        let canonical = Canonical {
+        let context = serde_json::to_vec(&self.request_context).unwrap_or_default();
+        let mut out = Vec::with_capacity(256 + context.len());
+        self.parts(&timestamp, &context).write(&mut out);
+        out
+    }
+
+    fn parts<'a>(&'a self, timestamp: &'a str, context: &'a [u8]) -> CanonicalParts<'a> {
+        CanonicalParts {
             event_id: &self.event_id,
             seq: self.seq,
-            timestamp: &timestamp,
+            timestamp,
             actor_id: &self.actor_id,
             actor_role: &self.actor_role,
             app_id: self.app_id.as_deref(),
@@ -191,23 +290,19 @@ impl AuditEvent {
             resource_type: &self.resource_type,
             resource_id: self.resource_id.as_deref(),
             data_classification: self.data_classification.as_deref(),
-            outcome: self.outcome.as_str(),
+            outcome: self.outcome,
             error_code: self.error_code.as_deref(),
             ip_address: self.ip_address.as_deref(),
             user_agent: self.user_agent.as_deref(),
-            request_context: &self.request_context,
+            request_context: context,
             risk_score_at_time: self.risk_score_at_time,
             approval_id: self.approval_id.as_deref(),
-        };
-        serde_json::to_vec(&canonical).unwrap_or_default()
+        }
     }
 
     /// `SHA-256(prev_hash ‖ canonical event)`, hex encoded.
     pub fn compute_hash(&self) -> String {
-        let mut hasher = Sha256::new();
-        hasher.update(self.prev_hash.as_bytes());
-        hasher.update(self.canonical());
-        hex::encode(hasher.finalize())
+        chain_hash(&self.prev_hash, &self.canonical()).as_str().to_string()
     }
 }
 
@@ -265,20 +360,37 @@ impl ChainVerifier {
     }
 
     pub fn push(&mut self, event: &AuditEvent) -> Result<(), ChainBreak> {
+        self.push_parts(event.seq, &event.prev_hash, &event.hash, || {
+            Some(chain_hash(&event.prev_hash, &event.canonical()))
+        })
+    }
+
+    /// Checks the next event, given by its place, its two hashes and
+    /// `content`, which hashes what it holds (`None` when that cannot be
+    /// read). The checks and their order are those of [`Self::push`]: the
+    /// seq, then the link, then the content.
+    pub fn push_parts(
+        &mut self,
+        seq: u64,
+        prev_hash: &str,
+        hash: &str,
+        content: impl FnOnce() -> Option<HexHash>,
+    ) -> Result<(), ChainBreak> {
         let Some(expected) = self.last_seq.checked_add(1) else {
-            return Err(ChainBreak::Gap { seq: event.seq, expected: u64::MAX });
+            return Err(ChainBreak::Gap { seq, expected: u64::MAX });
         };
-        if event.seq != expected {
-            return Err(ChainBreak::Gap { seq: event.seq.min(expected), expected });
+        if seq != expected {
+            return Err(ChainBreak::Gap { seq: seq.min(expected), expected });
         }
-        if event.prev_hash != self.last_hash {
-            return Err(ChainBreak::Link { seq: event.seq, previous: self.last_seq });
+        if prev_hash != self.last_hash {
+            return Err(ChainBreak::Link { seq, previous: self.last_seq });
         }
-        if event.compute_hash() != event.hash {
-            return Err(ChainBreak::Content { seq: event.seq });
+        if content().is_none_or(|computed| computed.as_str() != hash) {
+            return Err(ChainBreak::Content { seq });
         }
-        self.last_seq = event.seq;
-        self.last_hash.clone_from(&event.hash);
+        self.last_seq = seq;
+        self.last_hash.clear();
+        self.last_hash.push_str(hash);
         self.verified += 1;
         Ok(())
     }

@@ -5,8 +5,8 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
-use axum::response::Response;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -113,12 +113,14 @@ pub async fn audit_page(
     State(state): State<ServerState>,
     caller: Caller,
     params: Result<Query<AuditQuery>, QueryRejection>,
-) -> Result<Json<AuditPage>, ApiError> {
+) -> Result<Response, ApiError> {
     let params = query(params)?;
     let limit = page_limit(params.limit)?;
     let visibility = visibility(&caller)?;
-    let (events, more) = state.db.read(move |conn| Ok(audit::page(conn, params.after, limit, &visibility)?)).await?;
-    Ok(Json(AuditPage { events, more }))
+    // An `AuditPage`, written straight from the rows (the largest answer the
+    // server gives: a full sync reads a million events through it).
+    let json = state.db.read(move |conn| Ok(audit::page_json(conn, params.after, limit, &visibility)?)).await?;
+    Ok(([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], json).into_response())
 }
 
 #[utoipa::path(get, path = "/v1/audit/head", tag = "sync", security(("bearer" = [])),

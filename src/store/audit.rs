@@ -5,11 +5,16 @@
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, Row, params};
+use rusqlite::{Connection, OpenFlags, Row, params};
+use serde::Serialize;
+use serde_json::value::RawValue;
 
 use super::{Result, StoreError, meta_get, meta_set};
 use crate::domain::api::AuditHead;
-use crate::domain::audit::{ChainBreak, ChainVerifier, GENESIS_HASH, format_timestamp};
+use crate::domain::audit::view::Text;
+use crate::domain::audit::{
+    ChainBreak, ChainVerifier, EventView, GENESIS_HASH, HashScratch, Run, RunChecker, format_timestamp,
+};
 use crate::domain::{AuditEvent, NewAuditEvent, Visibility};
 
 const HEAD_SEQ: &str = "audit_head_seq";
@@ -155,6 +160,108 @@ pub fn page(conn: &Connection, after: u64, limit: u32, visibility: &Visibility) 
     Ok((events, more))
 }
 
+/// One event of a `/v1/audit` page, borrowed from its row: the fields and
+/// order of [`AuditEvent`]'s JSON.
+#[derive(Serialize)]
+struct WireEvent<'a> {
+    event_id: &'a str,
+    seq: i64,
+    timestamp: &'a str,
+    actor_id: &'a str,
+    actor_role: &'a str,
+    app_id: Option<&'a str>,
+    version: Option<i64>,
+    environment: Option<&'a str>,
+    action_type: &'a str,
+    resource_type: &'a str,
+    resource_id: Option<&'a str>,
+    data_classification: Option<&'a str>,
+    outcome: &'a str,
+    error_code: Option<&'a str>,
+    ip_address: Option<&'a str>,
+    user_agent: Option<&'a str>,
+    request_context: &'a RawValue,
+    risk_score_at_time: Option<i64>,
+    approval_id: Option<&'a str>,
+    prev_hash: &'a str,
+    hash: &'a str,
+}
+
+fn wire_event<'a>(row: &'a Row<'_>) -> rusqlite::Result<WireEvent<'a>> {
+    let text = |index: usize| -> rusqlite::Result<&'a str> { Ok(row.get_ref(index)?.as_str()?) };
+    let optional = |index: usize| -> rusqlite::Result<Option<&'a str>> { Ok(row.get_ref(index)?.as_str_or_null()?) };
+    let context = text(16)?;
+    Ok(WireEvent {
+        event_id: text(1)?,
+        seq: row.get(0)?,
+        timestamp: text(2)?,
+        actor_id: text(3)?,
+        actor_role: text(4)?,
+        app_id: optional(5)?,
+        version: row.get(6)?,
+        environment: optional(7)?,
+        action_type: text(8)?,
+        resource_type: text(9)?,
+        resource_id: optional(10)?,
+        data_classification: optional(11)?,
+        outcome: text(12)?,
+        error_code: optional(13)?,
+        ip_address: optional(14)?,
+        user_agent: optional(15)?,
+        // Checked to be one JSON value, so the page stays well formed whatever the row holds.
+        request_context: serde_json::from_str(context).map_err(|err| conversion_error(16, err))?,
+        risk_score_at_time: row.get(17)?,
+        approval_id: optional(18)?,
+        prev_hash: text(19)?,
+        hash: text(20)?,
+    })
+}
+
+/// The JSON of the [`AuditPage`](crate::domain::api::AuditPage) of [`page`],
+/// written straight from the rows: no event is built and no value is
+/// decoded to be encoded again.
+pub fn page_json(conn: &Connection, after: u64, limit: u32, visibility: &Visibility) -> Result<Vec<u8>> {
+    let fetch = i64::from(limit) + 1;
+    let mut out = Vec::with_capacity(limit.min(MAX_PAGE_RESERVE) as usize * 400);
+    out.extend_from_slice(b"{\"events\":[");
+    let mut written = 0u32;
+    let mut more = false;
+    let mut write = |rows: &mut rusqlite::Rows<'_>| -> Result<()> {
+        while let Some(row) = rows.next()? {
+            if written == limit {
+                more = true;
+                break;
+            }
+            if written > 0 {
+                out.push(b',');
+            }
+            serde_json::to_writer(&mut out, &wire_event(row)?)?;
+            written += 1;
+        }
+        Ok(())
+    };
+    match visibility {
+        Visibility::All => {
+            let mut stmt =
+                conn.prepare_cached(&format!("SELECT {COLUMNS} FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2"))?;
+            write(&mut stmt.query(params![after as i64, fetch])?)?;
+        }
+        Visibility::OwnedBy(owner) => {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM audit
+                 WHERE seq > ?1 AND app_id IN (SELECT id FROM apps WHERE owner = ?2)
+                 ORDER BY seq LIMIT ?3"
+            ))?;
+            write(&mut stmt.query(params![after as i64, owner, fetch])?)?;
+        }
+    }
+    out.extend_from_slice(if more { b"],\"more\":true}" } else { b"],\"more\":false}" });
+    Ok(out)
+}
+
+/// Events reserved for up front in [`page_json`]'s buffer.
+const MAX_PAGE_RESERVE: u32 = 5000;
+
 /// What `verify` found.
 #[derive(Debug, Clone)]
 pub struct VerifyReport {
@@ -164,27 +271,155 @@ pub struct VerifyReport {
     pub result: Result<(), ChainBreak>,
 }
 
-/// Walks the whole chain in `seq` order and compares its end with the head.
-pub fn verify(conn: &Connection) -> Result<VerifyReport> {
-    let started = Instant::now();
-    let head = head(conn)?;
-    let mut verifier = ChainVerifier::new();
-    let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM audit ORDER BY seq"))?;
-    let mut rows = stmt.query([])?;
-    let mut result = Ok(());
+/// Reads an event borrowed from a row selected with [`COLUMNS`]; an error
+/// wherever [`from_row`] would fail (bad timestamp, outcome or number), except
+/// for the request context, which [`EventView::content_hash`] parses.
+pub fn view_from_row<'a>(row: &'a Row<'_>) -> rusqlite::Result<EventView<'a>> {
+    let text = |index: usize| -> rusqlite::Result<Text<'a>> { Ok(Text::from(row.get_ref(index)?.as_str()?)) };
+    let optional = |index: usize| -> rusqlite::Result<Option<Text<'a>>> {
+        Ok(row.get_ref(index)?.as_str_or_null()?.map(Text::from))
+    };
+    let timestamp = text(2)?;
+    let outcome = text(12)?;
+    Ok(EventView {
+        seq: row.get::<_, i64>(0)? as u64,
+        event_id: text(1)?,
+        timestamp: DateTime::parse_from_rfc3339(&timestamp).map_err(|err| conversion_error(2, err))?.to_utc(),
+        actor_id: text(3)?,
+        actor_role: text(4)?,
+        app_id: optional(5)?,
+        version: row.get(6)?,
+        environment: optional(7)?,
+        action_type: text(8)?,
+        resource_type: text(9)?,
+        resource_id: optional(10)?,
+        data_classification: optional(11)?,
+        outcome: outcome.parse().map_err(|err: String| conversion_error(12, StoreError::Invalid(err)))?,
+        error_code: optional(13)?,
+        ip_address: optional(14)?,
+        user_agent: optional(15)?,
+        request_context: text(16)?,
+        risk_score_at_time: row.get(17)?,
+        approval_id: optional(18)?,
+        prev_hash: text(19)?,
+        hash: text(20)?,
+    })
+}
+
+/// Below this many events the chain is walked on one thread.
+const PARALLEL_VERIFY_MIN_EVENTS: i64 = 50_000;
+/// At most this many threads walk the chain.
+const MAX_VERIFY_THREADS: usize = 8;
+
+/// Walks the rows with `lo <= seq <= hi` in seq order as one [`Run`].
+fn check_run(conn: &Connection, lo: i64, hi: i64) -> Result<Run> {
+    let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM audit WHERE seq BETWEEN ?1 AND ?2 ORDER BY seq"))?;
+    let mut rows = stmt.query(params![lo, hi])?;
+    let mut checker = RunChecker::new();
+    let mut scratch = HashScratch::default();
     while let Some(row) = rows.next()? {
-        let event = match from_row(row) {
-            Ok(event) => event,
+        let more = match view_from_row(row) {
+            Ok(event) => {
+                checker.push_parts(event.seq, &event.prev_hash, &event.hash, || event.content_hash(&mut scratch))
+            }
             Err(_) => {
-                let seq = row.get::<_, i64>(0).map_or(verifier.last().0 + 1, |seq| seq as u64);
-                result = Err(ChainBreak::Content { seq });
-                break;
+                // The seq is the table's integer key: it always reads.
+                checker.unreadable(row.get::<_, i64>(0)? as u64);
+                false
             }
         };
-        if let Err(broken) = verifier.push(&event) {
+        if !more {
+            break;
+        }
+    }
+    Ok(checker.finish())
+}
+
+/// Splits `lo..=hi` into `parts` ranges of seqs, the first open below and
+/// the last open above, so together they cover every row.
+fn seq_ranges(lo: i64, hi: i64, parts: usize) -> Vec<(i64, i64)> {
+    let span = (i128::from(hi) - i128::from(lo) + 1).max(1);
+    let mut ranges = Vec::with_capacity(parts);
+    let mut start = i64::MIN;
+    for part in 1..parts {
+        let end = (i128::from(lo) + span * part as i128 / parts as i128 - 1) as i64;
+        if end >= start {
+            ranges.push((start, end));
+            start = end.saturating_add(1);
+        }
+    }
+    ranges.push((start, i64::MAX));
+    ranges
+}
+
+/// Walks the whole chain in `seq` order and compares its end with the head.
+///
+/// A long chain is cut into ranges of seqs walked on several threads, each
+/// with its own read-only connection (every row holds its `prev_hash`, so a
+/// range can be walked from its first row on); the runs are then joined in
+/// seq order, which checks each range's first link and gives the answer
+/// and first bad seq of one walk. The head and the newest range are read in
+/// one transaction on `conn`, so events appended meanwhile (only ever after
+/// the head) are seen with the head they moved.
+pub fn verify(conn: &Connection) -> Result<VerifyReport> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_VERIFY_THREADS);
+    verify_with(conn, threads, PARALLEL_VERIFY_MIN_EVENTS)
+}
+
+/// [`verify`] on up to `threads` threads once the chain spans `min_events` seqs.
+fn verify_with(conn: &Connection, threads: usize, min_events: i64) -> Result<VerifyReport> {
+    let started = Instant::now();
+    // One snapshot for the head and the newest range: the caller's
+    // transaction if it is in one, else one of our own (rolled back on drop).
+    let own = if conn.is_autocommit() { Some(conn.unchecked_transaction()?) } else { None };
+    let snapshot: &Connection = conn;
+    let head = head(snapshot)?;
+    let (lo, hi): (Option<i64>, Option<i64>) =
+        snapshot.query_row("SELECT MIN(seq), MAX(seq) FROM audit", [], |row| Ok((row.get(0)?, row.get(1)?)))?;
+    let path = conn.path().filter(|path| !path.is_empty()).map(str::to_string);
+    let ranges = match (lo, hi, &path) {
+        (Some(lo), Some(hi), Some(_)) if threads > 1 && hi.saturating_sub(lo) >= min_events => {
+            seq_ranges(lo, hi, threads)
+        }
+        _ => vec![(i64::MIN, i64::MAX)],
+    };
+    let (newest, older) = ranges.split_last().unwrap_or((&(i64::MIN, i64::MAX), &[]));
+    let mut runs: Vec<Option<Run>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = older
+            .iter()
+            .map(|&(lo, hi)| {
+                let path = path.clone().unwrap_or_default();
+                scope.spawn(move || -> Result<Run> {
+                    let conn = Connection::open_with_flags(
+                        &path,
+                        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                    )?;
+                    conn.busy_timeout(Duration::from_secs(5))?;
+                    check_run(&conn, lo, hi)
+                })
+            })
+            .collect();
+        let newest = check_run(snapshot, newest.0, newest.1);
+        // A range whose thread failed (no connection) is walked here below.
+        let mut runs: Vec<Option<Run>> =
+            workers.into_iter().map(|worker| worker.join().ok().and_then(Result::ok)).collect();
+        runs.push(newest.ok());
+        runs
+    });
+    let mut verifier = ChainVerifier::new();
+    let mut result = Ok(());
+    for (index, range) in ranges.iter().enumerate() {
+        let run = match runs[index].take() {
+            Some(run) => run,
+            None => check_run(snapshot, range.0, range.1)?,
+        };
+        if let Err(broken) = verifier.join(&run) {
             result = Err(broken);
             break;
         }
+    }
+    if let Some(own) = own {
+        own.finish()?;
     }
     if result.is_ok() {
         result = verifier.finish(head.seq, &head.hash);
@@ -199,4 +434,98 @@ pub fn verify(conn: &Connection) -> Result<VerifyReport> {
         result = Err(ChainBreak::HeadMismatch { seq: head.seq + 1 });
     }
     Ok(VerifyReport { verified: verifier.verified(), head, elapsed: started.elapsed(), result })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+    use chrono::TimeZone;
+
+    const EVENTS: u64 = 240;
+
+    /// A database file of [`EVENTS`] events, checkpointed into one file so a copy is whole.
+    fn seeded(dir: &std::path::Path) -> std::path::PathBuf {
+        let path = dir.join("seeded.db");
+        let mut store = Store::open(&path).unwrap();
+        let at = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap();
+        store
+            .write(|conn| {
+                let mut appender = Appender::start(conn)?;
+                for n in 0..EVENTS {
+                    let event = NewAuditEvent {
+                        actor_id: format!("actor-{}", n % 7),
+                        action_type: "app.login".into(),
+                        request_context: serde_json::json!({"n": n}),
+                        ..NewAuditEvent::default()
+                    };
+                    appender.push(conn, event, at)?;
+                }
+                appender.finish(conn).map(|_| ())
+            })
+            .unwrap();
+        drop(store);
+        let conn = Connection::open(&path).unwrap();
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).unwrap();
+        path
+    }
+
+    fn answer(path: &std::path::Path, threads: usize) -> (std::result::Result<(), ChainBreak>, u64) {
+        let store = Store::open_read_only(path).unwrap();
+        let report = verify_with(store.conn(), threads, 0).unwrap();
+        (report.result, report.verified)
+    }
+
+    #[test]
+    fn ranges_cover_every_seq_once() {
+        for (lo, hi, parts) in [(1, 240, 2), (1, 240, 7), (5, 5, 3), (1, 2, 8), (i64::MIN + 1, i64::MAX - 1, 4)] {
+            let ranges = seq_ranges(lo, hi, parts);
+            assert_eq!(ranges.first().unwrap().0, i64::MIN);
+            assert_eq!(ranges.last().unwrap().1, i64::MAX);
+            for pair in ranges.windows(2) {
+                assert_eq!(pair[0].1.checked_add(1), Some(pair[1].0), "{ranges:?}");
+            }
+            assert!(ranges.iter().all(|(a, b)| a <= b), "{ranges:?}");
+        }
+    }
+
+    /// Every tampering, at the edges of the ranges the threads walk and
+    /// inside them, gives the answer (and first bad seq) of one thread.
+    #[test]
+    fn threads_name_the_same_first_bad_seq_as_one_walk() {
+        let dir = tempfile::tempdir().unwrap();
+        let template = seeded(dir.path());
+        // With 2, 3 and 4 threads over seqs 1-240 the ranges start at 121;
+        // 81 and 161; 61, 121 and 181.
+        let edges = [1, 60, 61, 62, 80, 81, 120, 121, 122, 160, 161, 180, 181, 239, 240];
+        let mut cases: Vec<(String, String)> = Vec::new();
+        for seq in edges {
+            cases.push((format!("edit {seq}"), format!("UPDATE audit SET actor_id = 'mallory' WHERE seq = {seq}")));
+            cases.push((format!("delete {seq}"), format!("DELETE FROM audit WHERE seq = {seq}")));
+            cases.push((format!("relink {seq}"), format!("UPDATE audit SET prev_hash = hash WHERE seq = {seq}")));
+            cases.push((format!("bad time {seq}"), format!("UPDATE audit SET timestamp = 'soon' WHERE seq = {seq}")));
+            cases.push((
+                format!("bad context {seq}"),
+                format!("UPDATE audit SET request_context = '{{' WHERE seq = {seq}"),
+            ));
+        }
+        cases.push(("two faults".into(), "UPDATE audit SET actor_id = 'x' WHERE seq IN (130, 70)".into()));
+        cases.push(("renumbered".into(), "UPDATE audit SET seq = 1000 WHERE seq = 121".into()));
+        cases.push(("negative seq".into(), "UPDATE audit SET seq = -3 WHERE seq = 200".into()));
+        cases.push(("cut tail".into(), "DELETE FROM audit WHERE seq > 150".into()));
+        cases.push(("emptied".into(), "DELETE FROM audit".into()));
+        cases.push(("untouched".into(), "SELECT 1".into()));
+        for (index, (what, sql)) in cases.iter().enumerate() {
+            let path = dir.path().join(format!("case-{index}.db"));
+            std::fs::copy(&template, &path).unwrap();
+            Connection::open(&path).unwrap().execute_batch(sql).unwrap();
+            let one = answer(&path, 1);
+            if what != "untouched" {
+                assert!(one.0.is_err(), "{what}: one walk finds it");
+            }
+            for threads in 2..=4 {
+                assert_eq!(answer(&path, threads), one, "{what}: {threads} threads");
+            }
+        }
+    }
 }

@@ -146,6 +146,13 @@ impl Client {
     }
 
     async fn get<T: DeserializeOwned>(&self, path: &str, query: &[(&str, u64)]) -> Result<T, ClientError> {
+        let body = self.get_bytes(path, query).await?;
+        serde_json::from_slice(&body)
+            .map_err(|err| ClientError::Malformed { what: path.to_string(), reason: err.to_string() })
+    }
+
+    /// The whole body of a successful GET, not yet parsed.
+    async fn get_bytes(&self, path: &str, query: &[(&str, u64)]) -> Result<Vec<u8>, ClientError> {
         let response = self
             .http
             .get(format!("{}{path}", self.base))
@@ -153,9 +160,7 @@ impl Client {
             .send()
             .await
             .map_err(|err| self.offline(&err))?;
-        let (_, body) = self.finish(path, response).await?;
-        serde_json::from_slice(&body)
-            .map_err(|err| ClientError::Malformed { what: path.to_string(), reason: err.to_string() })
+        Ok(self.finish(path, response).await?.1)
     }
 
     pub async fn me(&self) -> Result<Me, ClientError> {
@@ -168,6 +173,12 @@ impl Client {
 
     pub async fn audit(&self, after: u64, limit: u32) -> Result<AuditPage, ClientError> {
         self.get("/v1/audit", &[("after", after), ("limit", u64::from(limit))]).await
+    }
+
+    /// A `/v1/audit` page as the bytes of its JSON, for a caller that
+    /// decodes it elsewhere (sync decodes pages borrowed, off this task).
+    pub async fn audit_bytes(&self, after: u64, limit: u32) -> Result<Vec<u8>, ClientError> {
+        self.get_bytes("/v1/audit", &[("after", after), ("limit", u64::from(limit))]).await
     }
 
     pub async fn audit_head(&self) -> Result<AuditHead, ClientError> {

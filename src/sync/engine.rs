@@ -27,8 +27,9 @@ use crate::domain::api::{AppResponse, ApprovalResponse, Me};
 use crate::domain::checkpoint::{self, Checkpoint, CheckpointError, PublicKey};
 use crate::domain::{ApprovalStatus, Role};
 
-/// Entries per `/v1/changes` page.
-pub const CHANGES_PAGE: u32 = 2000;
+/// Entries per `/v1/changes` page: the most the server serves
+/// ([`crate::domain::api::MAX_PAGE`]), so the fewest transactions.
+pub const CHANGES_PAGE: u32 = 5000;
 /// Events per `/v1/audit` page.
 pub const AUDIT_PAGE: u32 = 5000;
 /// From this many events to fetch into an empty cache, the audit indexes are
@@ -139,6 +140,55 @@ impl Phase {
     }
 }
 
+/// Where a sync's time went: the time spent inside each stage, summed over
+/// its pages. Fetching overlaps applying, so the stages add up to more than
+/// the wall time; `govdeck sync` prints them when `GOVDECK_SYNC_TIMINGS` is set.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stages {
+    /// `/v1/changes` pages: request, transfer and decode.
+    pub catalog_fetch: Duration,
+    /// Writing the catalog pages into the cache.
+    pub catalog_apply: Duration,
+    /// The catalog phase from its first request to its last commit.
+    pub catalog_wall: Duration,
+    /// `/v1/audit` pages: request, transfer and decode.
+    pub audit_fetch: Duration,
+    /// Checking each audit page against the verified head.
+    pub audit_check: Duration,
+    /// Writing the audit pages into the cache.
+    pub audit_write: Duration,
+    /// Building the secondary audit indexes after a first bulk load.
+    pub audit_index: Duration,
+    /// The audit phase from its first request to its indexes built.
+    pub audit_wall: Duration,
+}
+
+impl std::fmt::Display for Stages {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        write!(
+            f,
+            "catalog {:.0} ms (fetch {:.0}, apply {:.0}); audit {:.0} ms (fetch {:.0}, check {:.0}, write {:.0}, \
+             index {:.0})",
+            ms(self.catalog_wall),
+            ms(self.catalog_fetch),
+            ms(self.catalog_apply),
+            ms(self.audit_wall),
+            ms(self.audit_fetch),
+            ms(self.audit_check),
+            ms(self.audit_write),
+            ms(self.audit_index)
+        )
+    }
+}
+
+/// Runs `future` and says how long it took.
+pub(super) async fn timed<T>(future: impl std::future::Future<Output = T>) -> (T, Duration) {
+    let started = Instant::now();
+    let value = future.await;
+    (value, started.elapsed())
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SyncReport {
     pub changes: u64,
@@ -151,6 +201,7 @@ pub struct SyncReport {
     pub refused: u64,
     pub still_queued: u64,
     pub elapsed: Duration,
+    pub stages: Stages,
 }
 
 /// What became of one action.
@@ -325,84 +376,19 @@ impl Syncer {
         report.sent = flushed.iter().filter(|o| matches!(o, ActionOutcome::Done(_))).count() as u64;
         report.refused = flushed.iter().filter(|o| matches!(o, ActionOutcome::Refused { .. })).count() as u64;
 
-        // The catalog, page by page, each page with its cursor in one transaction.
+        // A first sync (or a long way behind) writes hundreds of megabytes:
+        // its log is copied into the database beside the writer, not by it.
         let since: u64 = with_cache(&self.cache, |cache| {
             Ok(cache::meta_get(cache.conn(), cache::CHANGES_CURSOR)?.and_then(|v| v.parse().ok()).unwrap_or(0))
         })
         .await?;
-        // Each page is applied on the blocking pool while the next one is
-        // fetched and decoded here, so the two cores share the work.
-        let mut page = self.backoff.run(|| self.client.changes(since, CHANGES_PAGE)).await?;
-        loop {
-            let count = page.items.len() as u64;
-            let next = page.next;
-            let more = page.more;
-            let items = page.items;
-            let apply = with_cache(&self.cache, move |cache| {
-                cache.write(|conn| {
-                    catalog::apply_changes(conn, &items)?;
-                    cache::meta_set(conn, cache::CHANGES_CURSOR, &next.to_string())
-                })
-            });
-            let following = if more {
-                let (applied, fetched) =
-                    tokio::join!(apply, self.backoff.run(|| self.client.changes(next, CHANGES_PAGE)));
-                applied?;
-                Some(fetched?)
-            } else {
-                apply.await?;
-                None
-            };
-            report.changes += count;
-            progress(Progress { phase: Phase::Catalog, done: report.changes, total: None });
-            match following {
-                Some(following) => page = following,
-                None => break,
-            }
+        let behind = full && server_head.seq.saturating_sub(local_head.seq) >= BULK_AUDIT_EVENTS;
+        let copier = if since == 0 || behind { self.start_wal_copier().await? } else { None };
+        let pulled = self.pull(since, local_head, &server_head, full, &mut report, progress).await;
+        if let Some(copier) = copier {
+            self.stop_wal_copier(copier).await?;
         }
-
-        // The audit log, each page checked against the verified head before
-        // it is written; on a first sync of a long log the secondary indexes
-        // are built once at the end instead of row by row.
-        let mut head = local_head;
-        let audit_total = full.then(|| server_head.seq.saturating_sub(head.seq));
-        let bulk = audit_total.is_some_and(|total| total >= BULK_AUDIT_EVENTS) && head.seq == 0;
-        if bulk {
-            with_cache(&self.cache, |cache| audit::drop_secondary_indexes(cache.conn())).await?;
-        }
-        let mut page = self.backoff.run(|| self.client.audit(head.seq, AUDIT_PAGE)).await?;
-        while let Some(last) = page.events.last() {
-            let next_head = crate::domain::api::AuditHead { seq: last.seq, hash: last.hash.clone() };
-            let count = page.events.len() as u64;
-            let more = page.more;
-            let events = page.events;
-            let verified = head.clone();
-            let apply = with_cache(&self.cache, move |cache| {
-                if let Err(rewritten) = plan::check_audit_page(&verified, &events, full) {
-                    return Ok(Err(rewritten));
-                }
-                cache.write(|conn| audit::append_verified(conn, &events)).map(Ok)
-            });
-            let after = next_head.seq;
-            let following = if more {
-                let (applied, fetched) = tokio::join!(apply, self.backoff.run(|| self.client.audit(after, AUDIT_PAGE)));
-                applied??;
-                Some(fetched?)
-            } else {
-                apply.await??;
-                None
-            };
-            report.events += count;
-            head = next_head;
-            progress(Progress { phase: Phase::Audit, done: report.events, total: audit_total });
-            match following {
-                Some(following) => page = following,
-                None => break,
-            }
-        }
-        if bulk {
-            with_cache(&self.cache, |cache| audit::create_secondary_indexes(cache.conn())).await?;
-        }
+        let head = pulled?;
 
         // The signed checkpoints, each compared with the events now cached:
         // up to the verified head for a full chain; for an owner's partial

@@ -5,4 +5,6 @@
 pub mod client;
 pub mod engine;
 pub mod plan;
+mod pull;
 pub mod retry;
+pub mod wal;

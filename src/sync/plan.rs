@@ -5,7 +5,7 @@
 
 use crate::domain::AuditEvent;
 use crate::domain::api::AuditHead;
-use crate::domain::audit::ChainVerifier;
+use crate::domain::audit::{ChainVerifier, EventView, HashScratch};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HistoryError {
@@ -65,29 +65,62 @@ pub fn check_anchor(local: &AuditHead, at_head: Option<&AuditEvent>, full_chain:
     }
 }
 
-/// Checks a page of events against the verified head. For a full chain
-/// every event must link onto the one before; an owner's page skips the
-/// events it may not read, so each event's own hash is checked and links
-/// where neighbours are present.
-pub fn check_audit_page(head: &AuditHead, events: &[AuditEvent], full_chain: bool) -> Result<(), HistoryError> {
-    if full_chain {
-        let mut verifier = ChainVerifier::resume(head.seq, head.hash.clone());
+/// Checks pages of events against the verified head, carrying the chain
+/// from one page to the next. For a full chain every event must link onto
+/// the one before; an owner's pages skip the events they may not read, so
+/// each event's own hash is checked and links where neighbours are present.
+#[derive(Debug)]
+pub struct PageCheck {
+    full_chain: bool,
+    verifier: ChainVerifier,
+    scratch: HashScratch,
+}
+
+impl PageCheck {
+    pub fn new(head: &AuditHead, full_chain: bool) -> PageCheck {
+        PageCheck {
+            full_chain,
+            verifier: ChainVerifier::resume(head.seq, head.hash.clone()),
+            scratch: HashScratch::default(),
+        }
+    }
+
+    /// Checks `events`, the next page, handing each one that passed to
+    /// `passed` with the scratch that holds its stored timestamp and context.
+    pub fn check(
+        &mut self,
+        events: &[EventView<'_>],
+        mut passed: impl FnMut(&EventView<'_>, &HashScratch),
+    ) -> Result<(), HistoryError> {
         for event in events {
-            verifier.push(event).map_err(|broken| HistoryError::Broken(broken.to_string()))?;
+            if !self.full_chain {
+                let (last_seq, last_hash) = self.verifier.last();
+                if event.seq <= last_seq {
+                    return Err(HistoryError::Broken(format!("seq {} came after seq {last_seq}", event.seq)));
+                }
+                let prev = if event.seq == last_seq + 1 { last_hash.to_string() } else { event.prev_hash.to_string() };
+                self.verifier = ChainVerifier::resume(event.seq - 1, prev);
+            }
+            let scratch = &mut self.scratch;
+            self.verifier
+                .push_parts(event.seq, &event.prev_hash, &event.hash, || event.content_hash(scratch))
+                .map_err(|broken| HistoryError::Broken(broken.to_string()))?;
+            passed(event, &self.scratch);
         }
-        return Ok(());
+        Ok(())
     }
-    let mut last = (head.seq, head.hash.clone());
-    for event in events {
-        if event.seq <= last.0 {
-            return Err(HistoryError::Broken(format!("seq {} came after seq {}", event.seq, last.0)));
-        }
-        let prev = if event.seq == last.0 + 1 { last.1.clone() } else { event.prev_hash.clone() };
-        let mut verifier = ChainVerifier::resume(event.seq - 1, prev);
-        verifier.push(event).map_err(|broken| HistoryError::Broken(broken.to_string()))?;
-        last = (event.seq, event.hash.clone());
+
+    /// The last event checked (the head it started from before any).
+    pub fn head(&self) -> AuditHead {
+        let (seq, hash) = self.verifier.last();
+        AuditHead { seq, hash: hash.to_string() }
     }
-    Ok(())
+}
+
+/// Checks one page of events against the verified head; see [`PageCheck`].
+pub fn check_audit_page(head: &AuditHead, events: &[AuditEvent], full_chain: bool) -> Result<(), HistoryError> {
+    let views: Vec<EventView<'_>> = events.iter().map(EventView::of).collect();
+    PageCheck::new(head, full_chain).check(&views, |_, _| {})
 }
 
 #[cfg(test)]
@@ -174,6 +207,33 @@ mod tests {
         assert_eq!(check_anchor(&head, None, false), Ok(()), "an owner may no longer see it");
         let start = AuditHead { seq: 0, hash: GENESIS_HASH.into() };
         assert_eq!(check_anchor(&start, None, true), Ok(()));
+    }
+
+    #[test]
+    fn pages_carry_the_chain_from_one_to_the_next() {
+        let events = chain(9);
+        let views: Vec<EventView<'_>> = events.iter().map(EventView::of).collect();
+        let start = AuditHead { seq: 0, hash: GENESIS_HASH.into() };
+        let mut check = PageCheck::new(&start, true);
+        let mut passed = Vec::new();
+        for page in views.chunks(4) {
+            check.check(page, |event, scratch| passed.push((event.seq, scratch.timestamp().to_string()))).unwrap();
+        }
+        assert_eq!(check.head(), head_of(&events[8]));
+        assert_eq!(passed.len(), 9);
+        assert_eq!(passed[0].1, crate::domain::audit::format_timestamp(events[0].timestamp));
+
+        // A next page that skips an event does not link on.
+        let mut check = PageCheck::new(&start, true);
+        check.check(&views[..3], |_, _| {}).unwrap();
+        let err = check.check(&views[4..], |_, _| {}).unwrap_err();
+        assert!(err.to_string().contains("seq 4"), "{err}");
+        // An owner's next page may skip it: each event is still checked.
+        let mut owner = PageCheck::new(&start, false);
+        owner.check(&views[..3], |_, _| {}).unwrap();
+        owner.check(&views[4..], |_, _| {}).unwrap();
+        let err = owner.check(&[EventView::of(&events[5])], |_, _| {}).unwrap_err();
+        assert!(err.to_string().contains("came after"), "an owner page going back: {err}");
     }
 
     #[test]
