@@ -16,7 +16,7 @@ use crate::app::{AppDetail, ConsoleData, Effect, Event, QueuedAction, QueuedKind
 use crate::cache::outbox::{self, ActionKind, ActionStatus};
 use crate::cache::{self, CacheError, audit, catalog};
 use crate::domain::api::Me;
-use crate::domain::{ApprovalStatus, DecisionKind, kpi};
+use crate::domain::{DecisionKind, kpi};
 use crate::sync::engine::{ActionOutcome, SharedCache, SyncError, Syncer, with_cache};
 use crate::widgets::app_detail::DETAIL_EVENTS;
 
@@ -28,33 +28,41 @@ pub const AUDIT_WINDOW: u32 = 5000;
 /// shows, read by `LIMIT` queries in a few milliseconds at any catalog size.
 pub const FIRST_PAGE: u32 = 200;
 
-/// Reads everything the console shows from the cache, in one snapshot:
-/// what lists need of every app (no manifest is decoded), the pending
-/// requests, the newest events and the KPIs. Decided requests are read
-/// for the KPIs and dropped; a detail view reads its app whole
-/// ([`load_detail`]).
+/// Reads the lists the console shows from the cache, in one snapshot: what
+/// lists need of every app (no manifest is decoded), the pending requests,
+/// the newest events and the outbox. The KPIs follow ([`load_kpis`]); a
+/// detail view reads its app whole ([`load_detail`]).
 pub fn load_data(conn: &rusqlite::Connection, server: &str) -> Result<ConsoleData, CacheError> {
-    let apps = catalog::summaries(conn)?;
-    let mut approvals = catalog::approvals(conn)?;
-    let audit_events = audit::recent(conn, AUDIT_WINDOW)?;
-    let dlp = audit::dlp_blocks_by_month(conn)?;
-    let kpis = kpi::compute(&apps, &approvals, &dlp, Utc::now());
-    approvals.retain(|a| a.status == ApprovalStatus::Pending);
-    approvals.shrink_to_fit();
-    // The page cache filled up with every row just read; the console keeps
-    // the rows, not the pages.
-    conn.execute_batch("PRAGMA shrink_memory")?;
-    Ok(ConsoleData {
+    let data = ConsoleData {
         me: me(conn)?,
         server: server.to_string(),
-        apps,
+        apps: catalog::summaries(conn)?,
         full_apps: Default::default(),
-        approvals,
-        audit: audit_events,
-        kpis,
+        approvals: catalog::pending_approvals(conn)?,
+        audit: audit::recent(conn, AUDIT_WINDOW)?,
+        kpis: None,
         outbox: queued_actions(conn)?,
         loading: None,
-    })
+    };
+    release_page_cache(conn)?;
+    Ok(data)
+}
+
+/// The KPIs over the whole cache, streamed: every request, then every app,
+/// one at a time, so computing them holds none of them.
+pub fn load_kpis(conn: &rusqlite::Connection, now: chrono::DateTime<Utc>) -> Result<kpi::Kpis, CacheError> {
+    let mut builder = kpi::KpiBuilder::new(now);
+    catalog::for_each_approval(conn, |approval| builder.add_request(approval))?;
+    catalog::for_each_summary(conn, |app| builder.add_app(app))?;
+    let kpis = builder.finish(&audit::dlp_blocks_by_month(conn)?);
+    release_page_cache(conn)?;
+    Ok(kpis)
+}
+
+/// The page cache filled up with every row just read; the console keeps
+/// what it decoded, not the pages.
+fn release_page_cache(conn: &rusqlite::Connection) -> Result<(), CacheError> {
+    Ok(conn.execute_batch("PRAGMA shrink_memory")?)
 }
 
 /// What the first frame needs, by `LIMIT` queries: the first page of the
@@ -78,7 +86,7 @@ fn load_page(conn: &rusqlite::Connection, server: &str, page: u32) -> Result<Con
         full_apps: Default::default(),
         approvals: Vec::new(),
         audit: audit::recent(conn, page)?,
-        kpis: kpi::Kpis::default(),
+        kpis: None,
         outbox: queued_actions(conn)?,
         loading: Some(total_apps as usize),
     })
@@ -142,11 +150,24 @@ impl Runtime {
         &self.syncer.cache
     }
 
+    /// Sends the lists, then the KPIs over them: the lists are what the
+    /// user waits for.
     async fn publish_data(&self) {
         let server = self.syncer.client.server().to_string();
         match with_cache(self.cache(), move |cache| cache.read(|conn| load_data(conn, &server))).await {
             Ok(data) => {
                 let _ = self.events.send(Event::Data(Box::new(data)));
+                match with_cache(self.cache(), |cache| cache.read(|conn| load_kpis(conn, Utc::now()))).await {
+                    Ok(kpis) => {
+                        let _ = self.events.send(Event::Kpis(Box::new(kpis)));
+                    }
+                    Err(err) => {
+                        let _ = self.events.send(Event::ActionResult {
+                            target_id: String::new(),
+                            outcome: Err(format!("cannot compute the KPIs: {err}")),
+                        });
+                    }
+                }
             }
             Err(err) => {
                 let _ = self.events.send(Event::ActionResult {
@@ -372,6 +393,16 @@ mod tests {
         assert_eq!(page.apps, full.apps[..5]);
         assert!(page.approvals.is_empty() && !full.approvals.is_empty());
         assert_eq!(full.loading, None);
+    }
+
+    #[test]
+    fn kpis_streamed_from_the_cache_equal_those_computed_in_memory() {
+        let mut cache = cache_with_fixture();
+        let data = fixture_data(fixture_now());
+        let dlp = cache.read(audit::dlp_blocks_by_month).unwrap();
+        let expected = kpi::compute(&data.apps, &data.approvals, &dlp, fixture_now());
+        assert_eq!(cache.read(|conn| load_kpis(conn, fixture_now())).unwrap(), expected);
+        assert!(expected.pending_approvals > 0 && expected.total_apps == data.apps.len());
     }
 
     #[test]

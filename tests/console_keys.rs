@@ -659,3 +659,20 @@ fn with_full_records_in_the_snapshot_nothing_is_asked() {
     assert!(app.handle_key(key(KeyCode::Enter)).is_empty());
     assert!(!screen(&app, 80, 24).contains("loading…"));
 }
+
+#[test]
+fn kpis_arrive_after_their_snapshot_and_stay_until_the_next_ones() {
+    let full = fixture_data(fixture_now());
+    let kpis = full.kpis.clone().unwrap();
+    let mut lean = full.clone();
+    lean.kpis = None;
+    let mut app = console(lean.clone());
+    chars(&mut app, "4");
+    assert!(screen(&app, 80, 24).contains("Computing the KPIs over 26 apps"));
+    app.handle_event(Event::Kpis(Box::new(kpis.clone())));
+    let shown = screen(&app, 80, 24);
+    assert!(!shown.contains("Computing"), "{shown}");
+    app.handle_event(Event::Data(Box::new(lean)));
+    assert_eq!(app.data().kpis.as_ref(), Some(&kpis), "a new snapshot keeps the last KPIs until its own come");
+    assert_eq!(screen(&app, 80, 24), shown);
+}

@@ -90,7 +90,7 @@ fn first_page() -> ConsoleData {
     data.apps.sort_by(|a, b| a.name.cmp(&b.name));
     data.apps.truncate(6);
     data.approvals.clear();
-    data.kpis = Default::default();
+    data.kpis = None;
     data.loading = Some(total);
     data
 }

@@ -308,7 +308,7 @@ pub fn fixture_data_for(me: Me, now: DateTime<Utc>) -> ConsoleData {
         full_apps: Default::default(),
         approvals,
         audit,
-        kpis,
+        kpis: Some(kpis),
         outbox: Vec::new(),
         loading: None,
     };
@@ -336,7 +336,7 @@ mod tests {
         assert!(data.approvals.iter().any(|a| a.is_overdue(fixture_now())));
         assert!(data.approvals.iter().any(|a| a.requested_by == "riley" && a.status == ApprovalStatus::Pending));
         assert!(data.audit.iter().any(|e| e.action_type == "dlp.block"));
-        assert!(data.kpis.dlp_blocks_per_month.iter().any(|(_, n)| *n > 0));
+        assert!(data.kpis.as_ref().unwrap().dlp_blocks_per_month.iter().any(|(_, n)| *n > 0));
     }
 
     #[test]

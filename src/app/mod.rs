@@ -54,6 +54,8 @@ pub enum Event {
     Verified(Result<String, String>),
     /// The detail asked for by [`Effect::LoadDetail`].
     Detail(Box<AppDetail>),
+    /// The KPIs of the last snapshot, computed after it was sent.
+    Kpis(Box<crate::domain::kpi::Kpis>),
 }
 
 /// From the UI to the runtime.

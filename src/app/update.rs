@@ -322,6 +322,10 @@ impl App {
                 self.detail_requested = None;
             }
             Event::Detail(detail) => self.ctx.loaded_detail = Some(detail),
+            Event::Kpis(kpis) => {
+                self.ctx.data.kpis = Some(*kpis);
+                self.kpis.refresh(&self.ctx);
+            }
             Event::Sync(status) => {
                 if status.error.is_some() && status.error != self.sync.error {
                     let error = status.error.clone().unwrap_or_default();

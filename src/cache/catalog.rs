@@ -153,17 +153,14 @@ fn summary_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<AppSummary> {
 /// What lists need of every cached app, by name, without decoding a
 /// manifest: 100k apps in well under the time of [`apps`].
 pub fn summaries(conn: &Connection) -> Result<Vec<AppSummary>> {
-    let sql = format!("SELECT {SUMMARY_COLUMNS} FROM apps");
-    let mut apps: Vec<AppSummary> =
-        conn.prepare_cached(&sql)?.query_map([], summary_from_row)?.collect::<rusqlite::Result<_>>()?;
-    apps.sort_unstable_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
-    Ok(apps)
+    let sql = format!("SELECT {SUMMARY_COLUMNS} FROM apps INDEXED BY apps_summary ORDER BY name, id");
+    Ok(conn.prepare_cached(&sql)?.query_map([], summary_from_row)?.collect::<rusqlite::Result<_>>()?)
 }
 
 /// The first `limit` summaries by name: what the console's first frame
 /// shows while the rest loads (one index walk, about a millisecond).
 pub fn first_summaries(conn: &Connection, limit: u32) -> Result<Vec<AppSummary>> {
-    let sql = format!("SELECT {SUMMARY_COLUMNS} FROM apps ORDER BY name, id LIMIT ?1");
+    let sql = format!("SELECT {SUMMARY_COLUMNS} FROM apps INDEXED BY apps_summary ORDER BY name, id LIMIT ?1");
     Ok(conn.prepare_cached(&sql)?.query_map([limit], summary_from_row)?.collect::<rusqlite::Result<_>>()?)
 }
 
@@ -209,6 +206,34 @@ pub fn apps(conn: &Connection) -> Result<Vec<App>> {
     let mut apps: Vec<App> = decode_all(conn, "SELECT data FROM apps", [])?;
     apps.sort_unstable_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
     Ok(apps)
+}
+
+/// The requests waiting for a decision, oldest first (by the status index).
+pub fn pending_approvals(conn: &Connection) -> Result<Vec<Approval>> {
+    decode_all(conn, "SELECT data FROM approvals WHERE status = 'pending' ORDER BY rowid", [])
+}
+
+/// Calls `f` with every cached request, decoded one at a time, so a pass
+/// over 100k of them holds one.
+pub fn for_each_approval(conn: &Connection, mut f: impl FnMut(&Approval)) -> Result<()> {
+    let mut stmt = conn.prepare_cached("SELECT data FROM approvals")?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let json = row.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?;
+        f(&serde_json::from_str(json)?);
+    }
+    Ok(())
+}
+
+/// Calls `f` with the summary of every cached app, one at a time.
+pub fn for_each_summary(conn: &Connection, mut f: impl FnMut(&AppSummary)) -> Result<()> {
+    let sql = format!("SELECT {SUMMARY_COLUMNS} FROM apps INDEXED BY apps_summary");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        f(&summary_from_row(row)?);
+    }
+    Ok(())
 }
 
 /// Every cached request about one app, oldest first.

@@ -91,6 +91,11 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE apps ADD COLUMN summarized INTEGER NOT NULL DEFAULT 0;
     -- Empty once backfilled, so looking for stale rows at every open is free.
     CREATE INDEX apps_unsummarized ON apps(id) WHERE summarized = 0;
+    -- Covering, in the inventory's order: the summaries are read from this
+    -- index alone (a fifth of the table's bytes), already sorted.
+    CREATE INDEX apps_summary ON apps(name, id, owner, team, purpose, data_class, expected_users, ttl_class,
+        risk_score, risk_tier, controls, state, state_since_us, expires_us, monthly_budget, monthly_spend,
+        complete, rev);
     ",
 ];
 

@@ -148,20 +148,79 @@ pub fn compute(
     monthly_dlp_blocks: &[(String, u64)],
     now: DateTime<Utc>,
 ) -> Kpis {
-    let week = Duration::days(7);
-    let mut kpis = Kpis { total_apps: apps.len(), ..Kpis::default() };
-    let mut lifecycle = 0;
-    let mut lapsed = 0;
-    let mut went_live = 0;
-    let mut auto_approved = 0;
-    let mut with_request: std::collections::HashSet<&str> = std::collections::HashSet::new();
-    for approval in approvals.iter().filter(|a| a.kind == ApprovalKind::NewApp) {
-        with_request.insert(approval.app_id.as_str());
-    }
-    let (mut complete, mut otel, mut backups, mut sbom) = (0, 0, 0, 0);
-    kpis.expiring_per_week = vec![0; TREND_BUCKETS];
+    let mut builder = KpiBuilder::new(now);
+    approvals.iter().for_each(|approval| builder.add_request(approval));
+    apps.iter().for_each(|app| builder.add_app(app));
+    builder.finish(monthly_dlp_blocks)
+}
 
-    for app in apps {
+/// [`compute`] one record at a time, so the console can stream 100k apps
+/// and their requests from its cache without holding them: every request
+/// first, then every app.
+pub struct KpiBuilder {
+    now: DateTime<Utc>,
+    kpis: Kpis,
+    /// Apps with a new-app request (the others were approved by policy).
+    with_request: std::collections::HashSet<String>,
+    hours_to_approve: Vec<f64>,
+    per_week: Vec<Vec<f64>>,
+    lifecycle: usize,
+    lapsed: usize,
+    went_live: usize,
+    auto_approved: usize,
+    complete: usize,
+    otel: usize,
+    backups: usize,
+    sbom: usize,
+}
+
+impl KpiBuilder {
+    pub fn new(now: DateTime<Utc>) -> KpiBuilder {
+        KpiBuilder {
+            now,
+            kpis: Kpis { expiring_per_week: vec![0; TREND_BUCKETS], ..Kpis::default() },
+            with_request: Default::default(),
+            hours_to_approve: Vec::new(),
+            per_week: vec![Vec::new(); TREND_BUCKETS],
+            lifecycle: 0,
+            lapsed: 0,
+            went_live: 0,
+            auto_approved: 0,
+            complete: 0,
+            otel: 0,
+            backups: 0,
+            sbom: 0,
+        }
+    }
+
+    pub fn add_request(&mut self, approval: &Approval) {
+        let (now, week) = (self.now, Duration::days(7));
+        if approval.kind == ApprovalKind::NewApp && !self.with_request.contains(&approval.app_id) {
+            self.with_request.insert(approval.app_id.clone());
+        }
+        if approval.status == ApprovalStatus::Pending {
+            self.kpis.pending_approvals += 1;
+            self.kpis.overdue_approvals += usize::from(approval.is_overdue(now));
+        }
+        if approval.status != ApprovalStatus::Approved {
+            return;
+        }
+        let Some(decided_at) = approval.decided_at else { return };
+        let hours = (decided_at - approval.created_at).num_seconds().max(0) as f64 / 3600.0;
+        self.hours_to_approve.push(hours);
+        let trend_start = now - week * TREND_BUCKETS as i32;
+        if decided_at >= trend_start && decided_at < now {
+            let bucket = ((decided_at - trend_start).num_seconds() / week.num_seconds()) as usize;
+            if let Some(slot) = self.per_week.get_mut(bucket) {
+                slot.push(hours);
+            }
+        }
+    }
+
+    pub fn add_app(&mut self, app: &AppSummary) {
+        let (now, week) = (self.now, Duration::days(7));
+        let kpis = &mut self.kpis;
+        kpis.total_apps += 1;
         if app.state == AppState::Discovered {
             kpis.discovered_apps += 1;
         } else {
@@ -198,10 +257,10 @@ pub fn compute(
         }
         if governed(app) {
             kpis.governed_apps += 1;
-            complete += usize::from(app.manifest_complete());
-            otel += usize::from(app.controls.otel);
-            backups += usize::from(app.controls.backups);
-            sbom += usize::from(app.controls.sbom);
+            self.complete += usize::from(app.manifest_complete());
+            self.otel += usize::from(app.controls.otel);
+            self.backups += usize::from(app.controls.backups);
+            self.sbom += usize::from(app.controls.sbom);
             kpis.high_risk_apps += usize::from(app.risk.tier == Tier::High);
             kpis.over_budget += usize::from(app.monthly_budget > 0.0 && app.monthly_spend > app.monthly_budget);
         }
@@ -211,63 +270,46 @@ pub fn compute(
             _ => {}
         }
         if under_lifecycle(app.state) {
-            lifecycle += 1;
-            went_live += 1;
-            auto_approved += usize::from(!with_request.contains(app.id.as_str()));
+            self.lifecycle += 1;
+            self.went_live += 1;
+            self.auto_approved += usize::from(!self.with_request.contains(app.id.as_str()));
             let past_expiry = app.state.is_live() && app.expires_at.is_some_and(|e| e <= now);
             if matches!(app.state, AppState::Quarantined | AppState::ReadOnly) || past_expiry {
-                lapsed += 1;
+                self.lapsed += 1;
             }
         }
     }
-    kpis.coverage_pct = pct(kpis.registered_apps, kpis.registered_apps + kpis.discovered_apps);
-    kpis.manifest_complete_pct = pct(complete, kpis.governed_apps);
-    kpis.otel_pct = pct(otel, kpis.governed_apps);
-    kpis.backups_pct = pct(backups, kpis.governed_apps);
-    kpis.sbom_pct = pct(sbom, kpis.governed_apps);
-    kpis.ttl_compliance_pct = pct(lifecycle - lapsed, lifecycle);
-    kpis.auto_approved_pct = pct(auto_approved, went_live);
 
-    let mut hours_to_approve = Vec::new();
-    let mut per_week: Vec<Vec<f64>> = vec![Vec::new(); TREND_BUCKETS];
-    let trend_start = now - week * TREND_BUCKETS as i32;
-    for approval in approvals {
-        if approval.status == ApprovalStatus::Pending {
-            kpis.pending_approvals += 1;
-            kpis.overdue_approvals += usize::from(approval.is_overdue(now));
-        }
-        if approval.status != ApprovalStatus::Approved {
-            continue;
-        }
-        let Some(decided_at) = approval.decided_at else { continue };
-        let hours = (decided_at - approval.created_at).num_seconds().max(0) as f64 / 3600.0;
-        hours_to_approve.push(hours);
-        if decided_at >= trend_start && decided_at < now {
-            let bucket = ((decided_at - trend_start).num_seconds() / week.num_seconds()) as usize;
-            if let Some(slot) = per_week.get_mut(bucket) {
-                slot.push(hours);
-            }
-        }
+    pub fn finish(mut self, monthly_dlp_blocks: &[(String, u64)]) -> Kpis {
+        let mut kpis = self.kpis;
+        kpis.coverage_pct = pct(kpis.registered_apps, kpis.registered_apps + kpis.discovered_apps);
+        kpis.manifest_complete_pct = pct(self.complete, kpis.governed_apps);
+        kpis.otel_pct = pct(self.otel, kpis.governed_apps);
+        kpis.backups_pct = pct(self.backups, kpis.governed_apps);
+        kpis.sbom_pct = pct(self.sbom, kpis.governed_apps);
+        kpis.ttl_compliance_pct = pct(self.lifecycle - self.lapsed, self.lifecycle);
+        kpis.auto_approved_pct = pct(self.auto_approved, self.went_live);
+        self.hours_to_approve.sort_by(f64::total_cmp);
+        kpis.median_hours_to_approve = median(&self.hours_to_approve);
+        kpis.p90_hours_to_approve = percentile(&self.hours_to_approve, 90.0);
+        kpis.approvals_per_week = self.per_week.iter().map(|hours| hours.len() as u64).collect();
+        kpis.median_hours_to_approve_per_week = self
+            .per_week
+            .iter_mut()
+            .map(|hours| {
+                hours.sort_by(f64::total_cmp);
+                median(hours).map(|h| h.round() as u64)
+            })
+            .collect();
+        kpis.dlp_blocks_per_month = month_labels(self.now, TREND_BUCKETS)
+            .into_iter()
+            .map(|label| {
+                let blocks = monthly_dlp_blocks.iter().filter(|(month, _)| *month == label).map(|(_, n)| n).sum();
+                (label, blocks)
+            })
+            .collect();
+        kpis
     }
-    hours_to_approve.sort_by(f64::total_cmp);
-    kpis.median_hours_to_approve = median(&hours_to_approve);
-    kpis.p90_hours_to_approve = percentile(&hours_to_approve, 90.0);
-    kpis.approvals_per_week = per_week.iter().map(|hours| hours.len() as u64).collect();
-    kpis.median_hours_to_approve_per_week = per_week
-        .iter_mut()
-        .map(|hours| {
-            hours.sort_by(f64::total_cmp);
-            median(hours).map(|h| h.round() as u64)
-        })
-        .collect();
-    kpis.dlp_blocks_per_month = month_labels(now, TREND_BUCKETS)
-        .into_iter()
-        .map(|label| {
-            let blocks = monthly_dlp_blocks.iter().filter(|(month, _)| *month == label).map(|(_, n)| n).sum();
-            (label, blocks)
-        })
-        .collect();
-    kpis
 }
 
 #[cfg(test)]

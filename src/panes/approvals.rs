@@ -473,7 +473,7 @@ impl Pane for ApprovalsPane {
             return;
         }
         if let Some(total) = ctx.data.loading {
-            return super::render_loading(frame, area, "Approvals", total, ctx);
+            return super::render_loading(frame, area, "Approvals", &super::loading_text(total), ctx);
         }
         self.render_table(frame, area, ctx);
     }

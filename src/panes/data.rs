@@ -29,7 +29,9 @@ pub struct ConsoleData {
     pub approvals: Vec<Approval>,
     /// Newest first, at most a few thousand.
     pub audit: Vec<AuditEvent>,
-    pub kpis: Kpis,
+    /// `None` until computed: the runtime sends the lists first and the
+    /// KPIs ([`crate::app::Event::Kpis`]) when it has streamed the cache.
+    pub kpis: Option<Kpis>,
     /// Actions not yet confirmed by the server.
     pub outbox: Vec<QueuedAction>,
     /// Set while only the first page is loaded (the first frame of a large
@@ -60,7 +62,7 @@ impl ConsoleData {
             full_apps: HashMap::new(),
             approvals: Vec::new(),
             audit: Vec::new(),
-            kpis: Kpis::default(),
+            kpis: None,
             outbox: Vec::new(),
             loading: None,
         }

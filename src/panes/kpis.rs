@@ -148,10 +148,13 @@ impl Pane for KpisPane {
 
     fn render(&self, frame: &mut Frame, area: Rect, ctx: &Context) {
         if let Some(total) = ctx.data.loading {
-            return super::render_loading(frame, area, "KPIs · from the local cache", total, ctx);
+            return super::render_loading(frame, area, "KPIs · from the local cache", &super::loading_text(total), ctx);
         }
+        let Some(k) = &ctx.data.kpis else {
+            let text = format!("Computing the KPIs over {} apps…", ctx.data.apps.len());
+            return super::render_loading(frame, area, "KPIs · from the local cache", &text, ctx);
+        };
         let theme = &ctx.theme;
-        let k = &ctx.data.kpis;
         let block = Block::bordered()
             .title(Span::styled(" KPIs · from the local cache ", theme.title))
             .border_style(theme.border);

@@ -127,7 +127,11 @@ impl Context {
     }
 
     /// Replaces the snapshot and rebuilds what is derived from it.
-    pub fn set_data(&mut self, data: ConsoleData) {
+    pub fn set_data(&mut self, mut data: ConsoleData) {
+        // KPIs follow their snapshot: until they come, the last ones stay.
+        if data.kpis.is_none() {
+            data.kpis = self.data.kpis.take();
+        }
         self.data = data;
         self.version += 1;
         self.index();
@@ -341,14 +345,18 @@ pub fn render_app_detail(frame: &mut Frame, area: Rect, id: &str, scroll: u16, c
 }
 
 /// What a pane that needs the whole cache shows while only the first page
-/// is loaded (see [`ConsoleData::loading`]).
-pub fn render_loading(frame: &mut Frame, area: Rect, title: &str, total_apps: usize, ctx: &Context) {
+/// is loaded (see [`ConsoleData::loading`]), or the KPIs are computed.
+pub fn render_loading(frame: &mut Frame, area: Rect, title: &str, text: &str, ctx: &Context) {
     use ratatui::text::Span;
     use ratatui::widgets::{Block, Paragraph};
     let theme = &ctx.theme;
     let block = Block::bordered().title(Span::styled(format!(" {title} "), theme.title)).border_style(theme.border);
-    let text = format!("Loading {total_apps} apps from the local cache…");
-    frame.render_widget(Paragraph::new(Span::styled(text, theme.muted)).block(block), area);
+    frame.render_widget(Paragraph::new(Span::styled(text.to_string(), theme.muted)).block(block), area);
+}
+
+/// The text of [`render_loading`] for `total` apps.
+pub fn loading_text(total: usize) -> String {
+    format!("Loading {total} apps from the local cache…")
 }
 
 #[cfg(test)]

@@ -343,7 +343,7 @@ impl Pane for RenewalsPane {
             return super::render_app_detail(frame, area, id, scroll.scroll, ctx);
         }
         if let Some(total) = ctx.data.loading {
-            return super::render_loading(frame, area, "Renewals", total, ctx);
+            return super::render_loading(frame, area, "Renewals", &super::loading_text(total), ctx);
         }
         self.render_list(frame, area, ctx);
     }
