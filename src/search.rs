@@ -332,24 +332,28 @@ struct NucleoTerm {
     rarest: Option<u8>,
     /// The character bits a field needs to match (see the `index` module).
     needs: u64,
+    /// For an ASCII term, its needle as nucleo compares it, ready for
+    /// substring searches in prepared (folded) text.
+    finder: Option<memchr::memmem::Finder<'static>>,
 }
 
 impl NucleoTerm {
     fn new(term: &str) -> NucleoTerm {
+        let atom = atom(term);
+        let needs = index::needle_bits(atom.needle_text().chars());
+        let finder = match atom.needle_text() {
+            Utf32Str::Ascii(needle) => Some(memchr::memmem::Finder::new(needle).into_owned()),
+            Utf32Str::Unicode(_) => None,
+        };
         NucleoTerm {
-            atom: atom(term),
+            atom,
             // As the atom decides them for smart case and smart normalisation.
             ignore_case: !term.chars().any(nucleo_matcher::chars::is_upper_case),
             normalize: term.chars().all(|c| nucleo_matcher::chars::normalize(c) == c),
             rarest: term.is_ascii().then(|| term.bytes().max_by_key(|&b| rarity(b))).flatten(),
-            needs: 0,
+            needs,
+            finder,
         }
-        .with_needs()
-    }
-
-    fn with_needs(mut self) -> NucleoTerm {
-        self.needs = index::needle_bits(self.atom.needle_text().chars());
-        self
     }
 
     /// Whether `field` holds the characters the term needs: when not, it
@@ -371,20 +375,21 @@ impl NucleoTerm {
         matcher.config.ignore_case = self.ignore_case;
         matcher.config.normalize = self.normalize;
         let needle = self.atom.needle_text();
-        let scattered = match (field, needle, self.rarest) {
-            (Utf32Str::Ascii(field), Utf32Str::Ascii(needle), _) if prepared.folded.is_some() => {
+        let scattered = match (field, needle, prepared.folded, &self.finder, self.rarest) {
+            (Utf32Str::Ascii(field), Utf32Str::Ascii(needle), Some(folded), Some(finder), _) => {
                 // Folded already: no case to fold per byte, and the substring
                 // test decides whether nucleo needs asking for a score.
-                let text = if self.ignore_case { prepared.folded.unwrap_or(field) } else { field };
+                let text = if self.ignore_case { folded } else { field };
                 if !is_subsequence_exact(needle, text) {
                     return None;
                 }
-                if memchr::memmem::find(text, needle).is_none() {
+                // One character found is a substring already.
+                if needle.len() > 1 && finder.find(text).is_none() {
                     return Some(SCATTERED_SCORE);
                 }
                 true
             }
-            (Utf32Str::Ascii(field), Utf32Str::Ascii(needle), Some(rarest)) => {
+            (Utf32Str::Ascii(field), Utf32Str::Ascii(needle), _, _, Some(rarest)) => {
                 let upper = rarest.to_ascii_uppercase();
                 let present = if self.ignore_case && upper != rarest {
                     memchr::memchr2(rarest, upper, field).is_some()
@@ -455,6 +460,15 @@ impl<'a> FieldText<'a> {
     fn plain(text: &'a str) -> FieldText<'a> {
         FieldText { text, folded: None, mask: index::ANY_CHAR }
     }
+
+    /// The text as nucleo's input ([`utf32`]), without scanning it again
+    /// when the index knows it is ASCII.
+    fn utf32(&self, buf: &'a mut Vec<char>) -> Utf32Str<'a> {
+        if self.mask & index::ASCII_FIELD != 0 {
+            return Utf32Str::Ascii(self.text.as_bytes());
+        }
+        utf32(self.text, buf)
+    }
 }
 
 /// The nucleo engine, prepared for one query.
@@ -490,7 +504,7 @@ impl NucleoScorer<'_> {
     /// The score of a record given as its fields, first the highlighted one.
     fn score_fields<'f>(&mut self, mut fields: impl Iterator<Item = FieldText<'f>>) -> Option<i64> {
         let first = fields.next()?;
-        let name = utf32(first.text, &mut self.name_buf);
+        let name = first.utf32(&mut self.name_buf);
         let mut named = 0i64;
         let mut points = 0i64;
         self.missed.clear();
@@ -509,7 +523,7 @@ impl NucleoScorer<'_> {
                 if self.missed.iter().all(|(i, _)| !self.terms[*i].may_match(&field)) {
                     continue;
                 }
-                let text = utf32(field.text, &mut self.field_buf);
+                let text = field.utf32(&mut self.field_buf);
                 for (i, best) in &mut self.missed {
                     if let Some(score) = self.terms[*i].score_other(&field, text, self.matcher) {
                         *best = (*best).max(Some(score));

@@ -45,6 +45,17 @@ const fn byte_bit(byte: u8) -> u64 {
     1 << slot
 }
 
+/// [`byte_bit`] of every ASCII byte, for building masks fast.
+const BYTE_BITS: [u64; 128] = {
+    let mut bits = [0; 128];
+    let mut byte = 0;
+    while byte < 128 {
+        bits[byte] = byte_bit(byte as u8);
+        byte += 1;
+    }
+    bits
+};
+
 /// The bits a character of a field sets: those of every ASCII character
 /// that nucleo's case folding and normalisation (either, both, in its order)
 /// can turn it into, so a needle character it can match finds its bit.
@@ -67,7 +78,7 @@ pub(super) fn needle_bits(needle: impl IntoIterator<Item = char>) -> u64 {
 
 fn field_mask(text: &str) -> u64 {
     if text.is_ascii() {
-        text.bytes().fold(ASCII_FIELD, |bits, b| bits | byte_bit(b))
+        text.bytes().fold(ASCII_FIELD, |bits, b| bits | BYTE_BITS[usize::from(b & 0x7f)])
     } else {
         text.chars().fold(0, |bits, c| bits | char_bits(c))
     }
