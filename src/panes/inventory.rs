@@ -6,8 +6,9 @@
 //! sort column and `S` reverses it; Enter opens the app's detail.
 //!
 //! Rows are indexes into the snapshot and only the visible window is drawn,
-//! so 100k apps stay fast. The filter re-runs only when the query, facets,
-//! sort or snapshot changed.
+//! so 100k apps stay fast; by relevance, only the rows drawn or selected are
+//! put in order (`filters::Rows`). The filter re-runs only when the query,
+//! facets, sort or snapshot changed.
 
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::Frame;
