@@ -130,6 +130,9 @@ impl Index {
             index.record_fields.push(index.fields.len() as u32);
             index.record_masks.push(union);
         }
+        // Held for a whole snapshot: no growth slack (up to half of each).
+        index.text.shrink_to_fit();
+        index.fields.shrink_to_fit();
         index.folded = index.text.as_bytes().to_ascii_lowercase();
         index
     }
