@@ -8,6 +8,10 @@
 //! put them side by side: `nucleo` (the engine of `search::rank`) and
 //! `skim` (fuzzy-matcher, the earlier engine, via `search::rank_with`).
 //!
+//! * `prepared::{keystroke,narrowed}`: the console's way, nucleo on a
+//!   `search::Index` built once: the matches ranked, and the first window
+//!   of rows (33 at 120x40) put in order, the rest left unordered;
+//! * `index_build`: building that index over every app;
 //! * `keystroke::{nucleo,skim}`: one query of 1, 2, 3 or 5 characters, or
 //!   two terms, over every app from scratch (the first keystroke, a paste,
 //!   or a backspace);
@@ -35,9 +39,13 @@ const KEYSTROKES: &[&str] = &["s", "qu", "inv", "budge", "sales q"];
 /// The query typed one character at a time.
 const TYPED: &str = "expense";
 
+/// The rows the inventory shows at 120x40.
+const WINDOW_ROWS: usize = 33;
+
 struct Corpus {
     seeded: support::Seeded,
     fields: Vec<[String; 4]>,
+    index: search::Index,
 }
 
 static CORPUS: OnceLock<Corpus> = OnceLock::new();
@@ -50,7 +58,8 @@ fn corpus() -> &'static Corpus {
         let started = Instant::now();
         let fields = support::search_fields(&support::apps_of(&seeded.db));
         support::note(&format!("read {} apps", fields.len()), started);
-        Corpus { seeded, fields }
+        let index = search::Index::build(&fields);
+        Corpus { seeded, fields, index }
     })
 }
 
@@ -87,6 +96,34 @@ fn narrowed(bencher: Bencher, engine: Engine, len: usize) {
     previous.sort_unstable();
     let query = &TYPED[..len];
     bencher.bench(|| search_among(engine, fields, &previous, black_box(query)));
+}
+
+#[divan::bench_group]
+mod prepared {
+    use super::*;
+
+    #[divan::bench(args = KEYSTROKES)]
+    fn keystroke(bencher: Bencher, query: &str) {
+        let index = &corpus().index;
+        let all: Vec<usize> = (0..index.len()).collect();
+        bencher.bench(|| index.rank(black_box(query), &all).records(0..WINDOW_ROWS));
+    }
+
+    /// As `narrowed` below: the first `len` characters of "expense" over
+    /// the hits of the first `len - 1`.
+    #[divan::bench(args = 2..=TYPED.len())]
+    fn narrowed(bencher: Bencher, len: usize) {
+        let index = &corpus().index;
+        let all: Vec<usize> = (0..index.len()).collect();
+        let previous = index.rank(&TYPED[..len - 1], &all).matched();
+        bencher.bench(|| index.rank(black_box(&TYPED[..len]), &previous).records(0..WINDOW_ROWS));
+    }
+}
+
+#[divan::bench(sample_count = 20)]
+fn index_build(bencher: Bencher) {
+    let fields = &corpus().fields;
+    bencher.bench(|| search::Index::build(fields));
 }
 
 #[divan::bench_group]

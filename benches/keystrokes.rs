@@ -2,10 +2,12 @@
 //! scripted filtering session over the seeded catalog (100k apps by
 //! default) through the real console state and a 120x40 `TestBackend`,
 //! timing each key's `handle_key` and the draw it causes. Also the fuzzy
-//! filter alone (`search::rank` over every app, from scratch) for each
-//! prefix of the same queries, with nucleo (the engine) and again with the
-//! earlier skim engine for comparison, and the bytes a cursor move writes to a
-//! 120x40 terminal (ratatui's crossterm backend into a buffer).
+//! filter alone (over every app, from scratch) for each prefix of the same
+//! queries: as the console runs it (`search::Index::rank` on the index built
+//! once, then the first window of rows put in order), as `search::rank` runs
+//! it on plain records (fully sorted), and with the earlier skim engine for
+//! comparison; and the bytes a cursor move writes to a 120x40 terminal
+//! (ratatui's crossterm backend into a buffer).
 //!
 //! Targets: one keystroke over 100k apps p50 ≤ 8 ms, p95 ≤ 25 ms; one
 //! cursor move ≤ 1 KiB. Prints a table and one `KEYSTROKES_JSON {...}` line
@@ -50,6 +52,8 @@ const QUERIES: &[&str] = &[
 /// Backspaces after each query: the query shrinks, so the search starts over.
 const BACKSPACES: usize = 2;
 const CURSOR_MOVES: usize = 40;
+/// The rows the inventory shows at 120x40.
+const WINDOW_ROWS: usize = 33;
 /// Cursor moves from the top that stay inside the window at 120x40.
 const IN_WINDOW_MOVES: usize = 30;
 
@@ -172,12 +176,20 @@ fn main() {
     // The filter alone: every prefix of every query over all apps, from
     // scratch, and the same with the earlier engine for the comparison,
     // one right after the other so that both meet the same load.
+    let mut prepared = Stats::new("Index::rank + first window, any prefix");
     let mut rank = Stats::new("search::rank, any prefix, all apps");
     let mut rank_skim = Stats::new("same, skim engine (rank_with Skim)");
+    let started = Instant::now();
+    let index = search::Index::build(&fields);
+    let index_build = started.elapsed();
+    let all: Vec<usize> = (0..fields.len()).collect();
     for _ in 0..rounds {
         for query in QUERIES {
             for (end, _) in query.char_indices().skip(1).chain([(query.len(), ' ')]) {
                 let prefix = &query[..end];
+                timed(&mut prepared, || {
+                    std::hint::black_box(index.rank(prefix, &all).records(0..WINDOW_ROWS));
+                });
                 for (stats, engine) in [(&mut rank, Engine::Nucleo), (&mut rank_skim, Engine::Skim)] {
                     timed(stats, || {
                         std::hint::black_box(search::rank_with(engine, prefix, fields.iter()));
@@ -215,7 +227,9 @@ fn main() {
     println!("keystrokes: {apps} apps, {rounds} round(s), {WIDTH}x{HEIGHT}, release={}", !cfg!(debug_assertions));
     println!("{:<44} {:>6} {:>9} {:>9} {:>9}", "what", "count", "p50 ms", "p95 ms", "max ms");
     let mut json = Vec::new();
-    for stats in [&mut first, &mut appended, &mut backspace, &mut every, &mut cursor, &mut rank, &mut rank_skim] {
+    let all_stats =
+        [&mut first, &mut appended, &mut backspace, &mut every, &mut cursor, &mut prepared, &mut rank, &mut rank_skim];
+    for stats in all_stats {
         let (count, p50, p95, max) = stats.summary();
         println!("{:<44} {count:>6} {p50:>9.2} {p95:>9.2} {max:>9.2}", stats.name);
         json.push(format!(
@@ -223,6 +237,7 @@ fn main() {
             stats.name
         ));
     }
+    println!("search::Index::build over all apps: {:.1} ms", index_build.as_secs_f64() * 1000.0);
     println!(
         "bytes: first frame {first_frame_bytes}; cursor move inside the window median {median_move_bytes}, \
          max {max_move_bytes}; cursor move that scrolls median {median_scroll_bytes}"

@@ -2,10 +2,14 @@
 //! facets (tier, data class, state, owner), the sort columns, and the search
 //! index that lets the fuzzy filter run over 100k apps per keystroke.
 
+use std::cell::RefCell;
+use std::ops::Range;
+
 use chrono::{DateTime, Utc};
 
 use crate::domain::{AppState, AppSummary, DataClass, Tier};
 use crate::sanitize::sanitize;
+use crate::search::{Index, Ranking};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SortColumn {
@@ -130,35 +134,76 @@ fn rank<T: PartialEq>(value: T, order: &[T]) -> usize {
 }
 
 /// Every app's searchable fields (name, owner, team, purpose), sanitized and
-/// laid end to end in one buffer, built once per snapshot: a search then
-/// reads memory in order instead of chasing 400k heap strings.
+/// prepared for the fuzzy filter once per snapshot (`search::Index`: the
+/// text end to end, lowercased, and each field's character mask).
 #[derive(Debug, Default)]
 pub(super) struct SearchIndex {
     pub(super) version: u64,
-    text: String,
-    /// Per app, where each of its four fields starts, and where the last ends.
-    bounds: Vec<[u32; 5]>,
+    pub(super) index: Index,
 }
 
 impl SearchIndex {
     pub(super) fn build(apps: &[AppSummary], version: u64) -> SearchIndex {
-        let mut index = SearchIndex { version, text: String::new(), bounds: Vec::with_capacity(apps.len()) };
-        for app in apps {
-            let mut bounds = [0u32; 5];
-            for (slot, field) in [&app.name, &app.owner, &app.team, &app.purpose].into_iter().enumerate() {
-                bounds[slot] = index.text.len() as u32;
-                index.text.push_str(&sanitize(field));
-            }
-            bounds[4] = index.text.len() as u32;
-            index.bounds.push(bounds);
+        let fields = apps.iter().map(|app| [&app.name, &app.owner, &app.team, &app.purpose].map(|f| sanitize(f)));
+        SearchIndex { version, index: Index::build(fields) }
+    }
+}
+
+/// The rows of the table, in display order: a list, or the ranking of a
+/// search by relevance, put in order only as far as it is drawn or asked
+/// (the window, the selection), since 65k matches may show 40. The ranking
+/// orders itself on a read, hence the `RefCell`: drawing reads the rows.
+#[derive(Debug)]
+pub(super) enum Rows {
+    Listed(Vec<usize>),
+    Ranked(RefCell<Ranking>),
+}
+
+impl Default for Rows {
+    fn default() -> Rows {
+        Rows::Listed(Vec::new())
+    }
+}
+
+impl Rows {
+    pub(super) fn len(&self) -> usize {
+        match self {
+            Rows::Listed(rows) => rows.len(),
+            Rows::Ranked(ranking) => ranking.borrow().len(),
         }
-        index
     }
 
-    pub(super) fn fields(&self, app: usize) -> [&str; 4] {
-        let b = self.bounds.get(app).copied().unwrap_or_default();
-        let field = |k: usize| self.text.get(b[k] as usize..b[k + 1] as usize).unwrap_or("");
-        [field(0), field(1), field(2), field(3)]
+    pub(super) fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The app at `row`.
+    pub(super) fn get(&self, row: usize) -> Option<usize> {
+        match self {
+            Rows::Listed(rows) => rows.get(row).copied(),
+            Rows::Ranked(ranking) => ranking.borrow_mut().get(row),
+        }
+    }
+
+    /// The apps of the rows in `window`.
+    pub(super) fn window(&self, window: Range<usize>) -> Vec<usize> {
+        match self {
+            Rows::Listed(rows) => rows.get(window).unwrap_or_default().to_vec(),
+            Rows::Ranked(ranking) => ranking.borrow_mut().records(window),
+        }
+    }
+
+    /// The row of `app`, if shown.
+    pub(super) fn position(&self, app: usize) -> Option<usize> {
+        match self {
+            Rows::Listed(rows) => rows.iter().position(|&i| i == app),
+            Rows::Ranked(ranking) => ranking.borrow().position(app),
+        }
+    }
+
+    /// Every row's app, in order.
+    pub(super) fn all(&self) -> Vec<usize> {
+        self.window(0..self.len())
     }
 }
 

@@ -6,8 +6,9 @@
 //! sort column and `S` reverses it; Enter opens the app's detail.
 //!
 //! Rows are indexes into the snapshot and only the visible window is drawn,
-//! so 100k apps stay fast. The filter re-runs only when the query, facets,
-//! sort or snapshot changed.
+//! so 100k apps stay fast; by relevance, only the rows drawn or selected are
+//! put in order (`filters::Rows`). The filter re-runs only when the query,
+//! facets, sort or snapshot changed.
 
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::Frame;
@@ -15,7 +16,7 @@ use ratatui::layout::{Constraint, Layout, Position, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
-use super::filters::{DATA_ORDER, LastSearch, STATE_ORDER, SearchIndex, TIER_ORDER, cycle, sort_rows};
+use super::filters::{DATA_ORDER, LastSearch, Rows, STATE_ORDER, SearchIndex, TIER_ORDER, cycle, sort_rows};
 pub use super::filters::{Facets, SortColumn};
 use super::{Context, DetailScroll, Intent, ListCursor, Pane};
 use crate::config::keymap::{Action, Section};
@@ -43,7 +44,7 @@ pub struct InventoryPane {
     pub sort: Option<SortColumn>,
     pub descending: bool,
     /// Indexes into the snapshot's apps, in display order.
-    rows: Vec<usize>,
+    rows: Rows,
     cursor: ListCursor,
     /// The searches of the query being typed, each extending the one
     /// before: a backspace returns to the hits of an earlier one.
@@ -86,11 +87,11 @@ impl InventoryPane {
 
     /// Apps shown, in order.
     pub fn visible_ids<'a>(&self, ctx: &'a Context) -> Vec<&'a str> {
-        self.rows.iter().filter_map(|&i| ctx.data.apps.get(i)).map(|a| a.id.as_str()).collect()
+        self.rows.all().into_iter().filter_map(|i| ctx.data.apps.get(i)).map(|a| a.id.as_str()).collect()
     }
 
     pub fn selected_app<'a>(&self, ctx: &'a Context) -> Option<&'a AppSummary> {
-        self.rows.get(self.cursor.selected).and_then(|&i| ctx.data.apps.get(i))
+        self.rows.get(self.cursor.selected).and_then(|i| ctx.data.apps.get(i))
     }
 
     pub fn detail_app_id(&self) -> Option<&str> {
@@ -113,7 +114,7 @@ impl InventoryPane {
         // not id, so finding it again touches no app.
         let selected = match self.anchor.take() {
             Some(id) => ctx.apps_by_id.get(&id).copied(),
-            None => self.rows.get(self.cursor.selected).copied(),
+            None => self.rows.get(self.cursor.selected),
         };
         let query = self.filter.text().to_string();
         let column = match (self.sort, query.trim().is_empty()) {
@@ -136,7 +137,15 @@ impl InventoryPane {
                 self.faceted(ctx)
             }
         } else {
-            self.search(&query, ctx)
+            let ranking = self.search(&query, ctx);
+            if column.is_none() && !self.descending {
+                // By relevance: ordered as far as it is drawn.
+                self.set_rows(Rows::Ranked(ranking.into()), selected, key);
+                return;
+            }
+            // Sorted by a column (stable: relevance breaks its ties), or
+            // reversed: every match in order first.
+            ranking.into_matches().into_iter().map(|m| m.index).collect()
         };
         match column {
             Some(SortColumn::Name) if query.trim().is_empty() => {}
@@ -146,8 +155,13 @@ impl InventoryPane {
         if self.descending {
             rows.reverse();
         }
+        self.set_rows(Rows::Listed(rows), selected, key);
+    }
+
+    /// Shows `rows`, keeping `selected` (an app) selected if it is among them.
+    fn set_rows(&mut self, rows: Rows, selected: Option<usize>, key: ComputedFor) {
         self.rows = rows;
-        self.cursor.selected = selected.and_then(|s| self.rows.iter().position(|&i| i == s)).unwrap_or(0);
+        self.cursor.selected = selected.and_then(|s| self.rows.position(s)).unwrap_or(0);
         self.cursor.clamp(self.rows.len());
         self.computed_for = Some(key);
     }
@@ -182,7 +196,7 @@ impl InventoryPane {
     /// hits of the longest earlier query of the same typing that this one
     /// extends or repeats, so an appended character searches the last hits
     /// only and a backspace the hits of the query it returns to.
-    fn search(&mut self, query: &str, ctx: &Context) -> Vec<usize> {
+    fn search(&mut self, query: &str, ctx: &Context) -> search::Ranking {
         if self.searches.first().is_some_and(|s| s.version != ctx.version || s.facets != self.facets) {
             self.searches.clear();
         }
@@ -196,18 +210,10 @@ impl InventoryPane {
         self.ensure_index(ctx);
         let empty = SearchIndex::default();
         let index = self.index.as_ref().unwrap_or(&empty);
-        let records = candidates.iter().map(|&i| index.fields(i));
-        let ranked = search::rank(query, records);
-        // The hits in snapshot order without a sort: the candidates are.
-        let mut matched = vec![false; candidates.len()];
-        let rows: Vec<usize> = ranked
-            .iter()
-            .map(|m| {
-                matched[m.index] = true;
-                candidates[m.index]
-            })
-            .collect();
-        let hits: Vec<usize> = candidates.iter().zip(matched).filter_map(|(&i, hit)| hit.then_some(i)).collect();
+        // The candidates ascend, so equal scores keep the snapshot's order
+        // and the hits come back in it without a sort.
+        let ranking = index.index.rank(query, &candidates);
+        let hits = ranking.matched();
         if self.searches.last().is_some_and(|s| s.query == query) {
             self.searches.pop();
         }
@@ -220,7 +226,7 @@ impl InventoryPane {
             version: ctx.version,
             hits,
         });
-        rows
+        ranking
     }
 
     fn render_table(&self, frame: &mut Frame, area: Rect, ctx: &Context) {
@@ -284,11 +290,13 @@ impl InventoryPane {
             return;
         }
         let window = self.cursor.window(self.rows.len(), rows_area.height as usize);
-        let lines: Vec<Line<'static>> = self.rows[window.clone()]
-            .iter()
+        let lines: Vec<Line<'static>> = self
+            .rows
+            .window(window.clone())
+            .into_iter()
             .enumerate()
             .filter_map(|(offset, row)| {
-                let app = ctx.data.apps.get(*row)?;
+                let app = ctx.data.apps.get(row)?;
                 let selected = window.start + offset == self.cursor.selected;
                 let row_style = if selected { theme.selected } else { theme.text };
                 let marker = if selected { glyphs.cursor } else { " " };

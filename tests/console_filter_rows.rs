@@ -1,0 +1,100 @@
+//! The inventory orders a search's matches only as far as it draws them
+//! (the window, the selection): at 20,000 apps, what it shows row by row,
+//! page by page, after a backspace and reversed must be exactly the order
+//! `search::rank` gives (the order `govdeck apps --filter` prints).
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use govdeck::app::fixtures::{fixture_data_for, fixture_now, pat};
+use govdeck::app::{App, ConsoleData, UiSettings, render};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+/// The fixture's apps repeated to `count`, each with its own id and name
+/// (as `console_scale` builds them).
+fn many_apps(count: usize) -> ConsoleData {
+    let mut data = fixture_data_for(pat(), fixture_now());
+    let base = std::mem::take(&mut data.apps);
+    data.apps = (0..count)
+        .map(|i| {
+            let mut app = base[i % base.len()].clone();
+            app.id = format!("app-{i:06}");
+            app.name = format!("{}-{i}", app.name);
+            app.purpose = format!("{} (copy {i} of the fixture, for scale)", app.purpose);
+            app
+        })
+        .collect();
+    data
+}
+
+fn type_text(app: &mut App, text: &str) {
+    for c in text.chars() {
+        app.handle_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+    }
+}
+
+fn key(app: &mut App, code: KeyCode) {
+    app.handle_key(KeyEvent::new(code, KeyModifiers::NONE));
+}
+
+/// The ids `search::rank` puts first to last for `query` over the apps'
+/// sanitized name, owner, team and purpose: the order `govdeck apps
+/// --filter` prints.
+fn ranked_ids(data: &ConsoleData, query: &str) -> Vec<String> {
+    use govdeck::sanitize::sanitize;
+    let records: Vec<[String; 4]> =
+        data.apps.iter().map(|a| [&a.name, &a.owner, &a.team, &a.purpose].map(|f| sanitize(f).into_owned())).collect();
+    govdeck::search::rank(query, &records).into_iter().map(|m| data.apps[m.index].id.clone()).collect()
+}
+
+/// The pane orders a search's matches only as far as it draws them: the
+/// rows, the selection, paging far down, a backspace and reversing must
+/// still show exactly `search::rank`'s order.
+#[test]
+fn rows_ordered_as_drawn_match_the_full_ranking() {
+    let data = many_apps(20_000);
+    // 7,438 matches, and not the app selected before the search (the first
+    // by name), so the search starts at the top.
+    let expected = ranked_ids(&data, "se 2");
+    assert!(expected.len() > 5_000, "{}", expected.len());
+    let mut app = App::new(data.clone(), UiSettings::default(), fixture_now());
+    let selected = |app: &App| app.inventory().selected_app(app.context()).map(|a| a.id.clone());
+    assert!(!expected.contains(&selected(&app).unwrap()));
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    type_text(&mut app, "/se 2");
+    key(&mut app, KeyCode::Enter);
+    // Every row from the top, as drawn, past what the first draw ordered.
+    for (row, id) in expected.iter().enumerate().take(300) {
+        terminal.draw(|frame| render(&app, frame)).unwrap();
+        assert_eq!(selected(&app).as_ref(), Some(id), "row {row}");
+        key(&mut app, KeyCode::Down);
+    }
+    // Pages far down, each drawn.
+    for _ in 0..100 {
+        key(&mut app, KeyCode::PageDown);
+        terminal.draw(|frame| render(&app, frame)).unwrap();
+    }
+    let row = 300 + 100 * 33;
+    assert_eq!(selected(&app).as_ref(), Some(&expected[row]));
+    let screen = terminal.backend().to_string();
+    let name = |id: &str| data.apps.iter().find(|a| a.id == id).unwrap().name.clone();
+    assert!(screen.contains(&name(&expected[row])), "{screen}");
+    assert!(screen.contains(&format!("{} of 20000 apps", expected.len())), "{screen}");
+    // A backspace to "se" keeps the selected app selected, on its new row.
+    let kept = selected(&app).unwrap();
+    type_text(&mut app, "/");
+    key(&mut app, KeyCode::Backspace);
+    key(&mut app, KeyCode::Backspace);
+    key(&mut app, KeyCode::Enter);
+    let widened = ranked_ids(&data, "se");
+    assert_eq!(selected(&app), Some(kept));
+    assert_eq!(app.inventory().visible_ids(app.context()), widened);
+    // Reversed, then back and to the last row.
+    key(&mut app, KeyCode::Char('S'));
+    let mut reversed = widened.clone();
+    reversed.reverse();
+    assert_eq!(app.inventory().visible_ids(app.context()), reversed);
+    key(&mut app, KeyCode::Char('S'));
+    key(&mut app, KeyCode::End);
+    terminal.draw(|frame| render(&app, frame)).unwrap();
+    assert_eq!(selected(&app).as_ref(), widened.last());
+}
