@@ -110,10 +110,12 @@ fn load_page(conn: &rusqlite::Connection, server: &str, page: u32) -> Result<Con
 /// One app whole, for a detail view: its record, every request about it
 /// and its newest events.
 pub fn load_detail(conn: &rusqlite::Connection, app_id: &str) -> Result<AppDetail, CacheError> {
-    Ok(AppDetail {
-        app: catalog::app(conn, app_id)?,
-        requests: catalog::approvals_for_app(conn, app_id)?,
-        events: audit::for_app(conn, app_id, DETAIL_EVENTS as u32)?,
+    with_small_page_cache(conn, || {
+        Ok(AppDetail {
+            app: catalog::app(conn, app_id)?,
+            requests: catalog::approvals_for_app(conn, app_id)?,
+            events: audit::for_app(conn, app_id, DETAIL_EVENTS as u32)?,
+        })
     })
 }
 

@@ -96,6 +96,8 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX apps_summary ON apps(name, id, owner, team, purpose, data_class, expected_users, ttl_class,
         risk_score, risk_tier, controls, state, state_since_us, expires_us, monthly_budget, monthly_spend,
         complete, rev);
+    -- A detail view reads one app's requests.
+    CREATE INDEX approvals_by_app ON approvals(app_id);
     ",
 ];
 

@@ -22,6 +22,9 @@ use crate::sync::client::Client;
 use crate::sync::engine::Syncer;
 use crate::tls::ClientTrust;
 
+/// The console's SQLite page cache, in KiB (`govdeck sync` keeps 64 MiB).
+const CONSOLE_PAGE_CACHE_KIB: i64 = 8192;
+
 /// Everything the console needs to start.
 struct Session<'a> {
     server: &'a str,
@@ -39,6 +42,9 @@ struct Session<'a> {
 async fn run(session: Session<'_>, ui: &UiArgs) -> color_eyre::Result<()> {
     let mut cache = Cache::open(session.cache_path)
         .wrap_err_with(|| format!("cannot open the cache {}", session.cache_path.display()))?;
+    // A long-running console keeps its page cache small: what it shows is
+    // decoded in memory already, and its periodic syncs write little.
+    cache.conn().pragma_update(None, "cache_size", -CONSOLE_PAGE_CACHE_KIB)?;
     let data = cache.read(|conn| load_first_page(conn, session.server))?;
     let theme_name = ui.theme.as_deref().or(session.settings.theme.as_deref()).unwrap_or(theme::DEFAULT_THEME);
     let keymap_name =
