@@ -265,7 +265,7 @@ fn cached_me(cache: &Cache) -> color_eyre::Result<Actor> {
 fn outcome_exit(outcome: ActionOutcome) -> ExitCode {
     match outcome {
         ActionOutcome::Done(message) => {
-            println!("{}", sanitize(&message));
+            outln!("{}", sanitize(&message));
             ExitCode::SUCCESS
         }
         ActionOutcome::Queued(reason) => {
@@ -413,14 +413,16 @@ pub fn verify_cache(args: &ClientArgs) -> color_eyre::Result<ExitCode> {
         if report.full_chain { "full chain" } else { "your events (each hash and every link between neighbours)" };
     let chain_ok = match report.result {
         Ok(()) => {
-            println!(
+            outln!(
                 "cache audit ok ({scope}): {} events verified in {secs:.2} s; head seq {} {}",
-                report.verified, report.head.seq, report.head.hash
+                report.verified,
+                report.head.seq,
+                report.head.hash
             );
             true
         }
         Err(broken) => {
-            println!("cache audit chain BROKEN at seq {}: {broken}", broken.seq());
+            outln!("cache audit chain BROKEN at seq {}: {broken}", broken.seq());
             false
         }
     };

@@ -187,9 +187,9 @@ pub fn import_backstage(args: ImportBackstageArgs, client: &ClientArgs) -> color
     match result {
         Ok(summary) => {
             if args.json {
-                println!("{}", serde_json::to_string(&summary)?);
+                outln!("{}", serde_json::to_string(&summary)?);
             } else {
-                println!(
+                outln!(
                     "{}import from {} ({}): {} pages, {} entities in {:.1} s; {}",
                     if summary.dry_run { "dry run: " } else { "" },
                     summary.instance,

@@ -5,6 +5,15 @@
 //! it), 5 the action was queued offline, 6 the audit chain failed
 //! verification, 7 the server's audit history was rewritten under the cache.
 
+/// `println!` for the commands' output: a reader that stops early
+/// (`govdeck audit verify | head -1`) ends the command quietly instead of
+/// panicking on the broken pipe.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::cli::write_line(format_args!($($arg)*))
+    };
+}
+
 mod client;
 mod console;
 mod demo;
@@ -297,5 +306,16 @@ fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
         Some(Command::Kpi(args)) => client::kpi(&client, args.json),
         Some(Command::Import(import::ImportCommand::Backstage(args))) => import::import_backstage(args, &client),
         Some(Command::Export(args)) => import::export(args),
+    }
+}
+
+/// Writes one line of output; see `outln!`.
+pub(crate) fn write_line(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_fmt(args).and_then(|()| out.write_all(b"\n")) {
+        Ok(()) => {}
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(err) => panic!("cannot write to standard output: {err}"),
     }
 }

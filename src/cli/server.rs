@@ -58,9 +58,9 @@ pub fn serve(args: ServeArgs) -> color_eyre::Result<ExitCode> {
         let mut store = Store::open(&args.db)?;
         if store::apps::count(store.conn())? == 0 {
             let tokens = crate::seed::seed_demo(&mut store, clock.now())?;
-            println!("demo catalog seeded into {}; demo users and their tokens:", args.db.display());
+            outln!("demo catalog seeded into {}; demo users and their tokens:", args.db.display());
             for (user, token) in tokens {
-                println!("  {user:<12} {token}");
+                outln!("  {user:<12} {token}");
             }
         }
     }
@@ -92,16 +92,16 @@ pub fn users(command: UsersCommand) -> color_eyre::Result<ExitCode> {
         UsersCommand::Add { name, roles, db } => {
             let mut store = Store::open(&db)?;
             let token = store.write(|conn| store::users::add(conn, &name, &roles, now))?;
-            println!("{token}");
+            outln!("{token}");
         }
         UsersCommand::List { db } => {
             let store = Store::open(&db)?;
             let users = store::users::list(store.conn())?;
-            println!("{:<24} {:<28} {:<28} STATUS", "NAME", "ROLES", "CREATED");
+            outln!("{:<24} {:<28} {:<28} STATUS", "NAME", "ROLES", "CREATED");
             for user in users {
                 let roles = user.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(",");
                 let status = user.revoked_at.map_or("active".to_string(), |at| format!("revoked {at}"));
-                println!("{:<24} {:<28} {:<28} {status}", user.name, roles, user.created_at);
+                outln!("{:<24} {:<28} {:<28} {status}", user.name, roles, user.created_at);
             }
         }
         UsersCommand::Revoke { name, db } => {
@@ -123,7 +123,7 @@ pub fn seed(args: SeedArgs) -> color_eyre::Result<ExitCode> {
         crate::seed::SeedOptions { apps: args.apps, events: args.events, seed: args.seed, now: SystemClock.now() };
     let report = crate::seed::seed(&mut store, &options)?;
     let secs = report.elapsed.as_secs_f64();
-    println!(
+    outln!(
         "seeded {} apps, {} approval requests and {} audit events into {} in {secs:.1} s",
         report.apps,
         report.approvals,
@@ -145,15 +145,17 @@ pub fn verify_server_db(db: &Path, key_files: &[PathBuf]) -> color_eyre::Result<
     let rate = if secs > 0.0 { report.verified as f64 / secs } else { 0.0 };
     let chain_ok = match &report.result {
         Ok(()) => {
-            println!(
+            outln!(
                 "audit chain ok: {} events verified in {secs:.2} s ({rate:.0} events/s); head seq {} {}",
-                report.verified, report.head.seq, report.head.hash
+                report.verified,
+                report.head.seq,
+                report.head.hash
             );
             true
         }
         Err(broken) => {
-            println!("audit chain BROKEN at seq {}: {broken}", broken.seq());
-            println!("{} events verified before it in {secs:.2} s", report.verified);
+            outln!("audit chain BROKEN at seq {}: {broken}", broken.seq());
+            outln!("{} events verified before it in {secs:.2} s", report.verified);
             false
         }
     };
@@ -186,18 +188,18 @@ pub(super) fn print_checkpoints(
     every: Option<u64>,
 ) -> bool {
     if keys.is_empty() && report.checkpoints > 0 {
-        println!(
+        outln!(
             "WARNING: {source}: checkpoint signatures NOT checked; only their (seq, hash) were compared with the chain"
         );
     }
     if let Err(broken) = &report.result {
-        println!("checkpoints BROKEN at seq {}: {broken}", broken.seq());
+        outln!("checkpoints BROKEN at seq {}: {broken}", broken.seq());
         return false;
     }
     let ids = keys.iter().map(|key| key.id()).collect::<Vec<_>>().join(", ");
     match &report.newest {
-        None => println!("checkpoints: none signed yet"),
-        Some(newest) => println!(
+        None => outln!("checkpoints: none signed yet"),
+        Some(newest) => outln!(
             "checkpoints ok: {} {} the chain{}; newest seq {} signed {}",
             report.checkpoints,
             if report.checkpoints == 1 { "checkpoint matches" } else { "checkpoints match" },
@@ -209,12 +211,12 @@ pub(super) fn print_checkpoints(
     let tail = report.unsigned_tail();
     if tail > 0 {
         let from = report.chain_end - tail + 1;
-        println!(
+        outln!(
             "note: the newest {tail} events (seq {from}-{}) are not covered by a signed checkpoint yet",
             report.chain_end
         );
         if let Some(every) = every.filter(|every| tail >= *every) {
-            println!(
+            outln!(
                 "WARNING: the server signs one every {every} events and hourly: checkpoints may have been deleted, \
                  or these events were written while it was not running (seed, import)"
             );
