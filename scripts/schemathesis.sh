@@ -50,7 +50,7 @@ if [[ "$PROFILE" == "release" ]]; then
 else
     cargo build --locked --bin govdeck
 fi
-govdeck="target/$PROFILE/govdeck"
+govdeck="${CARGO_TARGET_DIR:-target}/$PROFILE/govdeck"
 db="$work/schemathesis.db"
 
 echo "== seed a small catalog and a user with every role"
