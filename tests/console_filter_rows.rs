@@ -4,27 +4,10 @@
 //! `search::rank` gives (the order `govdeck apps --filter` prints).
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use govdeck::app::fixtures::{fixture_data_for, fixture_now, pat};
+use govdeck::app::fixtures::{fixture_now, scaled_fixture};
 use govdeck::app::{App, ConsoleData, UiSettings, render};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-
-/// The fixture's apps repeated to `count`, each with its own id and name
-/// (as `console_scale` builds them).
-fn many_apps(count: usize) -> ConsoleData {
-    let mut data = fixture_data_for(pat(), fixture_now());
-    let base = std::mem::take(&mut data.apps);
-    data.apps = (0..count)
-        .map(|i| {
-            let mut app = base[i % base.len()].clone();
-            app.id = format!("app-{i:06}");
-            app.name = format!("{}-{i}", app.name);
-            app.purpose = format!("{} (copy {i} of the fixture, for scale)", app.purpose);
-            app
-        })
-        .collect();
-    data
-}
 
 fn type_text(app: &mut App, text: &str) {
     for c in text.chars() {
@@ -51,7 +34,7 @@ fn ranked_ids(data: &ConsoleData, query: &str) -> Vec<String> {
 /// still show exactly `search::rank`'s order.
 #[test]
 fn rows_ordered_as_drawn_match_the_full_ranking() {
-    let data = many_apps(20_000);
+    let data = scaled_fixture(20_000);
     // 7,438 matches, and not the app selected before the search (the first
     // by name), so the search starts at the top.
     let expected = ranked_ids(&data, "se 2");

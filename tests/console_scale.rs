@@ -10,26 +10,10 @@
 use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use govdeck::app::fixtures::{fixture_data_for, fixture_now, pat};
-use govdeck::app::{App, ConsoleData, Event, UiSettings, render};
+use govdeck::app::fixtures::{fixture_now, scaled_fixture};
+use govdeck::app::{App, Event, UiSettings, render};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-
-/// The fixture's apps repeated to `count`, each with its own id and name.
-fn many_apps(count: usize) -> ConsoleData {
-    let mut data = fixture_data_for(pat(), fixture_now());
-    let base = std::mem::take(&mut data.apps);
-    data.apps = (0..count)
-        .map(|i| {
-            let mut app = base[i % base.len()].clone();
-            app.id = format!("app-{i:06}");
-            app.name = format!("{}-{i}", app.name);
-            app.purpose = format!("{} (copy {i} of the fixture, for scale)", app.purpose);
-            app
-        })
-        .collect();
-    data
-}
 
 fn type_text(app: &mut App, text: &str) {
     for c in text.chars() {
@@ -39,7 +23,7 @@ fn type_text(app: &mut App, text: &str) {
 
 #[test]
 fn filtering_a_large_inventory_narrows_correctly() {
-    let mut app = App::new(many_apps(20_000), UiSettings::default(), fixture_now());
+    let mut app = App::new(scaled_fixture(20_000), UiSettings::default(), fixture_now());
     // quote-builder is the fixture's first app: copy 19994 is 769 × 26.
     type_text(&mut app, "/quote-builder-19994");
     let ids = app.inventory().visible_ids(app.context());
@@ -52,7 +36,7 @@ fn filtering_a_large_inventory_narrows_correctly() {
     app.handle_key(KeyEvent::new(KeyCode::Backspace, KeyModifiers::NONE));
     let widened: Vec<String> = app.inventory().visible_ids(app.context()).iter().map(|s| s.to_string()).collect();
     assert!(widened.len() >= narrowed);
-    let mut fresh = App::new(many_apps(20_000), UiSettings::default(), fixture_now());
+    let mut fresh = App::new(scaled_fixture(20_000), UiSettings::default(), fixture_now());
     type_text(&mut fresh, "/quote-builder-199");
     assert_eq!(widened, fresh.inventory().visible_ids(fresh.context()));
     // A different term after the backspace searches from the kept hits too.
@@ -60,7 +44,7 @@ fn filtering_a_large_inventory_narrows_correctly() {
     type_text(&mut fresh, "4 cop");
     assert_eq!(app.inventory().visible_ids(app.context()), fresh.inventory().visible_ids(fresh.context()));
     // A new snapshot re-runs the search against it.
-    let mut data = many_apps(20_000);
+    let mut data = scaled_fixture(20_000);
     data.apps.truncate(10_000);
     app.handle_event(Event::Data(Box::new(data)));
     assert!(app.inventory().visible_ids(app.context()).iter().all(|id| id < &"app-010000"));
@@ -72,7 +56,7 @@ fn filtering_a_large_inventory_narrows_correctly() {
 #[test]
 #[ignore = "timing; run in release with --ignored"]
 fn a_keystroke_over_100k_apps_stays_interactive() {
-    let data = many_apps(100_000);
+    let data = scaled_fixture(100_000);
     let started = Instant::now();
     let mut app = App::new(data.clone(), UiSettings::default(), fixture_now());
     println!("first snapshot: {:?}", started.elapsed());

@@ -272,6 +272,23 @@ pub fn fixture_data(now: DateTime<Utc>) -> ConsoleData {
     fixture_data_for(riley(), now)
 }
 
+/// The fixture's apps repeated to `count` as pat (a lead) sees them, each
+/// with its own id, name and purpose: a catalog at scale for the filter.
+pub fn scaled_fixture(count: usize) -> ConsoleData {
+    let mut data = fixture_data_for(pat(), fixture_now());
+    let base = std::mem::take(&mut data.apps);
+    data.apps = (0..count)
+        .map(|i| {
+            let mut app = base[i % base.len()].clone();
+            app.id = format!("app-{i:06}");
+            app.name = format!("{}-{i}", app.name);
+            app.purpose = format!("{} (copy {i} of the fixture, for scale)", app.purpose);
+            app
+        })
+        .collect();
+    data
+}
+
 /// The fixture as `me` sees it: an owner (without reviewer or lead) gets
 /// only their own apps, requests and events, as the server would send.
 pub fn fixture_data_for(me: Me, now: DateTime<Utc>) -> ConsoleData {

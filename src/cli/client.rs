@@ -165,7 +165,7 @@ pub fn apps(args: &ClientArgs, apps_args: &AppsArgs) -> color_eyre::Result<ExitC
     let ctx = context(args)?;
     let cache = open_cache(&ctx)?;
     // Summaries, not manifests: 100k apps are read without decoding JSON;
-    // `--json` reads the full record of each app it prints.
+    // `--json` reads the full records once it knows which to print.
     let mut apps = catalog::summaries(cache.conn())?;
     apps.retain(|app| {
         apps_args.state.is_none_or(|state| app.state == state)
@@ -178,7 +178,10 @@ pub fn apps(args: &ClientArgs, apps_args: &AppsArgs) -> color_eyre::Result<ExitC
         apps = ranked.into_iter().filter_map(|index| slots[index].take()).collect();
     }
     if apps_args.json {
-        let full = apps.iter().map(|app| catalog::app(cache.conn(), &app.id)).collect::<Result<Vec<App>, _>>()?;
+        // One scan for the full records, not a lookup per app printed.
+        let mut full: std::collections::HashMap<String, App> =
+            catalog::apps(cache.conn())?.into_iter().map(|app| (app.id.clone(), app)).collect();
+        let full: Vec<App> = apps.iter().filter_map(|app| full.remove(&app.id)).collect();
         return print_json(&full);
     }
     let now = Utc::now();
