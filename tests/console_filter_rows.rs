@@ -26,7 +26,7 @@ fn ranked_ids(data: &ConsoleData, query: &str) -> Vec<String> {
     use govdeck::sanitize::sanitize;
     let records: Vec<[String; 4]> =
         data.apps.iter().map(|a| [&a.name, &a.owner, &a.team, &a.purpose].map(|f| sanitize(f).into_owned())).collect();
-    govdeck::search::rank(query, &records).into_iter().map(|m| data.apps[m.index].id.clone()).collect()
+    govdeck::search::rank(query, &records).into_iter().map(|m| data.apps[m.index].id.to_string()).collect()
 }
 
 /// The pane orders a search's matches only as far as it draws them: the
@@ -40,7 +40,7 @@ fn rows_ordered_as_drawn_match_the_full_ranking() {
     let expected = ranked_ids(&data, "se 2");
     assert!(expected.len() > 5_000, "{}", expected.len());
     let mut app = App::new(data.clone(), UiSettings::default(), fixture_now());
-    let selected = |app: &App| app.inventory().selected_app(app.context()).map(|a| a.id.clone());
+    let selected = |app: &App| app.inventory().selected_app(app.context()).map(|a| a.id.to_string());
     assert!(!expected.contains(&selected(&app).unwrap()));
     let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
     type_text(&mut app, "/se 2");
@@ -59,7 +59,7 @@ fn rows_ordered_as_drawn_match_the_full_ranking() {
     let row = 300 + 100 * 33;
     assert_eq!(selected(&app).as_ref(), Some(&expected[row]));
     let screen = terminal.backend().to_string();
-    let name = |id: &str| data.apps.iter().find(|a| a.id == id).unwrap().name.clone();
+    let name = |id: &str| data.apps.iter().find(|a| a.id == id).unwrap().name.to_string();
     assert!(screen.contains(&name(&expected[row])), "{screen}");
     assert!(screen.contains(&format!("{} of 20000 apps", expected.len())), "{screen}");
     // A backspace to "se" keeps the selected app selected, on its new row.

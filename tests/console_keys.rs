@@ -622,8 +622,8 @@ fn runtime_like(data: &ConsoleData) -> ConsoleData {
 fn a_detail_view_asks_the_runtime_for_its_app_once_and_again_after_new_data() {
     let full = fixture_data(fixture_now());
     let mut app = console(runtime_like(&full));
-    let id = app.inventory().selected_app(app.context()).unwrap().id.clone();
-    let record = full.full_apps[&id].clone();
+    let id = app.inventory().selected_app(app.context()).unwrap().id.to_string();
+    let record = full.full_apps[id.as_str()].clone();
 
     let effects = app.handle_key(key(KeyCode::Enter));
     assert_eq!(effects, vec![Effect::LoadDetail { app_id: id.clone() }]);

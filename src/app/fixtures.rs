@@ -280,9 +280,9 @@ pub fn scaled_fixture(count: usize) -> ConsoleData {
     data.apps = (0..count)
         .map(|i| {
             let mut app = base[i % base.len()].clone();
-            app.id = format!("app-{i:06}");
-            app.name = format!("{}-{i}", app.name);
-            app.purpose = format!("{} (copy {i} of the fixture, for scale)", app.purpose);
+            app.id = compact_str::format_compact!("app-{i:06}");
+            app.name = compact_str::format_compact!("{}-{i}", app.name);
+            app.purpose = compact_str::format_compact!("{} (copy {i} of the fixture, for scale)", app.purpose);
             app
         })
         .collect();

@@ -340,7 +340,7 @@ impl App {
             Event::ActionResult { target_id, outcome } => {
                 self.ctx.in_flight.remove(&target_id);
                 let name =
-                    self.ctx.app(&target_id).map(|a| a.name.clone()).or_else(|| {
+                    self.ctx.app(&target_id).map(|a| a.name.to_string()).or_else(|| {
                         self.ctx.data.approvals.iter().find(|a| a.id == target_id).map(|a| a.app_name.clone())
                     });
                 let prefix = name.map(|n| format!("{}: ", sanitize(&n))).unwrap_or_default();

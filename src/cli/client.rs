@@ -181,7 +181,7 @@ pub fn apps(args: &ClientArgs, apps_args: &AppsArgs) -> color_eyre::Result<ExitC
         // One scan for the full records, not a lookup per app printed.
         let mut full: std::collections::HashMap<String, App> =
             catalog::apps(cache.conn())?.into_iter().map(|app| (app.id.clone(), app)).collect();
-        let full: Vec<App> = apps.iter().filter_map(|app| full.remove(&app.id)).collect();
+        let full: Vec<App> = apps.iter().filter_map(|app| full.remove(app.id.as_str())).collect();
         return print_json(&full);
     }
     let now = Utc::now();
@@ -198,8 +198,8 @@ pub fn apps(args: &ClientArgs, apps_args: &AppsArgs) -> color_eyre::Result<ExitC
         .iter()
         .map(|app| {
             vec![
-                app.name.clone(),
-                app.owner.clone(),
+                app.name.to_string(),
+                app.owner.to_string(),
                 app.risk.tier.as_str().into(),
                 app.data_classification.as_str().into(),
                 app.state.as_str().into(),

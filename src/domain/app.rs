@@ -2,6 +2,7 @@
 //! keeps for it (manifest + risk + lifecycle state).
 
 use chrono::{DateTime, Utc};
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -277,13 +278,17 @@ pub struct App {
 /// What the lists, filters, sort orders, renewals and KPIs need of an app:
 /// the console holds one per app (100k of them at scale) and reads the full
 /// [`App`] from its cache only for a detail view.
+///
+/// Its text is [`CompactString`]: up to 24 bytes are held in place of the
+/// pointer, so an id, a name, an owner and a team cost no allocation of
+/// their own (a quarter of the console's memory at 100k apps went to them).
 #[derive(Debug, Clone, PartialEq)]
 pub struct AppSummary {
-    pub id: String,
-    pub name: String,
-    pub owner: String,
-    pub team: String,
-    pub purpose: String,
+    pub id: CompactString,
+    pub name: CompactString,
+    pub owner: CompactString,
+    pub team: CompactString,
+    pub purpose: CompactString,
     pub data_classification: DataClass,
     pub expected_users: u32,
     pub ttl_class: TtlClass,
@@ -308,11 +313,11 @@ impl AppSummary {
 impl From<&App> for AppSummary {
     fn from(app: &App) -> AppSummary {
         AppSummary {
-            id: app.id.clone(),
-            name: app.name.clone(),
-            owner: app.owner.clone(),
-            team: app.team.clone(),
-            purpose: app.purpose.clone(),
+            id: app.id.as_str().into(),
+            name: app.name.as_str().into(),
+            owner: app.owner.as_str().into(),
+            team: app.team.as_str().into(),
+            purpose: app.purpose.as_str().into(),
             data_classification: app.data_classification,
             expected_users: app.expected_users,
             ttl_class: app.ttl_class,

@@ -260,7 +260,7 @@ impl AuditPane {
                     let event = ctx.data.audit.get(i)?;
                     let selected = pos == self.cursor.selected;
                     let app = match event.app_id.as_deref() {
-                        Some(id) => ctx.app(id).map_or_else(|| id.to_string(), |a| a.name.clone()),
+                        Some(id) => ctx.app(id).map_or_else(|| id.to_string(), |a| a.name.to_string()),
                         None => "—".to_string(),
                     };
                     let actor = if wide {

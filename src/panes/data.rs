@@ -50,7 +50,7 @@ impl ConsoleData {
 
     /// The full records, in the order of `apps`, where the snapshot has them.
     pub fn full_apps_in_order(&self) -> Vec<App> {
-        self.apps.iter().filter_map(|a| self.full_apps.get(&a.id).cloned()).collect()
+        self.apps.iter().filter_map(|a| self.full_apps.get(a.id.as_str()).cloned()).collect()
     }
 
     /// No data yet: what the console shows before the cache is read.

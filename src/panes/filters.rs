@@ -64,7 +64,7 @@ impl Facets {
         self.tier.is_none_or(|t| app.risk.tier == t)
             && self.data.is_none_or(|d| app.data_classification == d)
             && self.state.is_none_or(|s| app.state == s)
-            && self.owner.as_ref().is_none_or(|o| &app.owner == o)
+            && self.owner.as_ref().is_none_or(|o| app.owner == o)
     }
 
     pub fn is_empty(&self) -> bool {

@@ -113,7 +113,7 @@ impl InventoryPane {
         // The selected app as an index into the snapshot: compared by index,
         // not id, so finding it again touches no app.
         let selected = match self.anchor.take() {
-            Some(id) => ctx.apps_by_id.get(&id).copied(),
+            Some(id) => ctx.app_index(&id),
             None => self.rows.get(self.cursor.selected),
         };
         let query = self.filter.text().to_string();
@@ -374,7 +374,7 @@ impl InventoryPane {
 
 impl Pane for InventoryPane {
     fn before_data(&mut self, ctx: &Context) {
-        self.anchor = self.selected_app(ctx).map(|a| a.id.clone());
+        self.anchor = self.selected_app(ctx).map(|a| a.id.to_string());
     }
 
     fn refresh(&mut self, ctx: &Context) {
@@ -393,7 +393,7 @@ impl Pane for InventoryPane {
         }
         match action {
             Action::Filter => self.typing = true,
-            Action::Open => self.detail = self.selected_app(ctx).map(|a| (a.id.clone(), DetailScroll::default())),
+            Action::Open => self.detail = self.selected_app(ctx).map(|a| (a.id.to_string(), DetailScroll::default())),
             Action::Back | Action::ClearFilters => {
                 self.filter.clear();
                 self.facets = Facets::default();

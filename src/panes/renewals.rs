@@ -128,7 +128,7 @@ impl RenewalsPane {
             return;
         }
         let selected_id = self.anchor.take().or_else(|| {
-            self.rows.get(self.cursor.selected).and_then(|(i, _)| ctx.data.apps.get(*i)).map(|a| a.id.clone())
+            self.rows.get(self.cursor.selected).and_then(|(i, _)| ctx.data.apps.get(*i)).map(|a| a.id.to_string())
         });
         let all = ctx.actor.has(Role::Lead);
         let mut keyed: Vec<(Urgency, i64, usize)> = ctx
@@ -282,7 +282,7 @@ impl RenewalsPane {
 impl Pane for RenewalsPane {
     fn before_data(&mut self, ctx: &Context) {
         self.anchor =
-            self.rows.get(self.cursor.selected).and_then(|(i, _)| ctx.data.apps.get(*i)).map(|a| a.id.clone());
+            self.rows.get(self.cursor.selected).and_then(|(i, _)| ctx.data.apps.get(*i)).map(|a| a.id.to_string());
     }
 
     fn refresh(&mut self, ctx: &Context) {
@@ -309,11 +309,11 @@ impl Pane for RenewalsPane {
                     Some(reason) => {
                         vec![Intent::Toast(Toast::error(format!("cannot renew {}: {reason}", app.name), ctx.now))]
                     }
-                    None => vec![Intent::Renew(app.id.clone())],
+                    None => vec![Intent::Renew(app.id.to_string())],
                 }
             }
             Action::Open if self.detail.is_none() => {
-                self.detail = self.selected(ctx).map(|a| (a.id.clone(), DetailScroll::default()));
+                self.detail = self.selected(ctx).map(|a| (a.id.to_string(), DetailScroll::default()));
                 Vec::new()
             }
             Action::Back | Action::Open => {
