@@ -42,10 +42,10 @@
 //!
 //! The console goes further with an [`Index`], built once per snapshot:
 //! each field's character mask rejects a record or field lacking a term's
-//! letters without reading it, the text is kept lowercased so matching
-//! other fields folds nothing, and [`Index::rank`] returns a [`Ranking`]
-//! that orders only the matches looked at (a selection, not a sort, when
-//! 65k match and 40 show). Its scores and order are [`rank`]'s (tested).
+//! letters without reading it, the text is laid end to end once (no
+//! lowercased copy: it lives as long as the snapshot, 12 MB at 100k apps),
+//! and [`Index::rank`] returns a [`Ranking`] that orders only the matches
+//! looked at (a selection, not a sort, when 65k match and 40 show). Its scores and order are [`rank`]'s (tested).
 
 mod index;
 mod skim;
@@ -339,19 +339,12 @@ struct NucleoTerm {
     rarest: Option<u8>,
     /// The character bits a field needs to match (see the `index` module).
     needs: u64,
-    /// For an ASCII term, its needle as nucleo compares it, ready for
-    /// substring searches in prepared (folded) text.
-    finder: Option<memchr::memmem::Finder<'static>>,
 }
 
 impl NucleoTerm {
     fn new(term: &str) -> NucleoTerm {
         let atom = atom(term);
         let needs = index::needle_bits(atom.needle_text().chars());
-        let finder = match atom.needle_text() {
-            Utf32Str::Ascii(needle) => Some(memchr::memmem::Finder::new(needle).into_owned()),
-            Utf32Str::Unicode(_) => None,
-        };
         NucleoTerm {
             atom,
             // As the atom decides them for smart case and smart normalisation.
@@ -359,7 +352,6 @@ impl NucleoTerm {
             normalize: term.chars().all(|c| nucleo_matcher::chars::normalize(c) == c),
             rarest: term.is_ascii().then(|| term.bytes().max_by_key(|&b| rarity(b))).flatten(),
             needs,
-            finder,
         }
     }
 
@@ -382,21 +374,13 @@ impl NucleoTerm {
         matcher.config.ignore_case = self.ignore_case;
         matcher.config.normalize = self.normalize;
         let needle = self.atom.needle_text();
-        let scattered = match (field, needle, prepared.folded, &self.finder, self.rarest) {
-            (Utf32Str::Ascii(field), Utf32Str::Ascii(needle), Some(folded), Some(finder), _) => {
-                // Folded already: no case to fold per byte, and the substring
-                // test decides whether nucleo needs asking for a score.
-                let text = if self.ignore_case { folded } else { field };
-                if !is_subsequence_exact(needle, text) {
-                    return None;
-                }
-                // One character found is a substring already.
-                if needle.len() > 1 && finder.find(text).is_none() {
-                    return Some(SCATTERED_SCORE);
-                }
-                true
+        let scattered = match (field, needle, self.rarest) {
+            // Prepared: the mask found the needle's characters in the field,
+            // so what is left to check is their order, a `memchr` hop each.
+            (Utf32Str::Ascii(field), Utf32Str::Ascii(needle), _) if prepared.mask & index::ASCII_FIELD != 0 => {
+                is_subsequence_by_hops(needle, field, self.ignore_case)
             }
-            (Utf32Str::Ascii(field), Utf32Str::Ascii(needle), _, _, Some(rarest)) => {
+            (Utf32Str::Ascii(field), Utf32Str::Ascii(needle), Some(rarest)) => {
                 let upper = rarest.to_ascii_uppercase();
                 let present = if self.ignore_case && upper != rarest {
                     memchr::memchr2(rarest, upper, field).is_some()
@@ -439,11 +423,17 @@ fn is_subsequence(needle: &[u8], haystack: &[u8], ignore_case: bool) -> bool {
     false
 }
 
-/// Whether `needle` is a subsequence of `haystack`, byte for byte: a
-/// `memchr` hop per needle byte.
-fn is_subsequence_exact(needle: &[u8], mut haystack: &[u8]) -> bool {
+/// [`is_subsequence`] by a `memchr` hop per needle byte (`memchr2` for a
+/// letter when `ignore_case`), for fields known to hold every needle byte.
+fn is_subsequence_by_hops(needle: &[u8], mut haystack: &[u8], ignore_case: bool) -> bool {
     for &byte in needle {
-        match memchr::memchr(byte, haystack) {
+        let upper = byte.to_ascii_uppercase();
+        let found = if ignore_case && upper != byte {
+            memchr::memchr2(byte, upper, haystack)
+        } else {
+            memchr::memchr(byte, haystack)
+        };
+        match found {
             Some(at) => haystack = &haystack[at + 1..],
             None => return false,
         }
@@ -456,8 +446,6 @@ fn is_subsequence_exact(needle: &[u8], mut haystack: &[u8]) -> bool {
 #[derive(Debug, Clone, Copy)]
 struct FieldText<'a> {
     text: &'a str,
-    /// `text` with ASCII letters lowercased, when prepared.
-    folded: Option<&'a [u8]>,
     /// The characters `text` holds (see the `index` module); every bit when
     /// not prepared.
     mask: u64,
@@ -465,7 +453,7 @@ struct FieldText<'a> {
 
 impl<'a> FieldText<'a> {
     fn plain(text: &'a str) -> FieldText<'a> {
-        FieldText { text, folded: None, mask: index::ANY_CHAR }
+        FieldText { text, mask: index::ANY_CHAR }
     }
 
     /// The text as nucleo's input ([`utf32`]), without scanning it again

@@ -135,7 +135,7 @@ fn rank<T: PartialEq>(value: T, order: &[T]) -> usize {
 
 /// Every app's searchable fields (name, owner, team, purpose), sanitized and
 /// prepared for the fuzzy filter once per snapshot (`search::Index`: the
-/// text end to end, lowercased, and each field's character mask).
+/// text end to end and each field's character mask).
 #[derive(Debug, Default)]
 pub(super) struct SearchIndex {
     pub(super) version: u64,

@@ -10,10 +10,10 @@
 //!   a record whose fields together lack one is rejected with two ANDs.
 //!   Characters map to bits by a table: letters and digits one bit each,
 //!   other ASCII sharing the rest (a shared bit only rejects less).
-//! * The text with ASCII letters lowercased, so matching the other fields
-//!   folds nothing per byte: a subsequence is a few `memchr` hops, a
-//!   substring one `memmem`, and nucleo is asked for a score only when the
-//!   term is a substring.
+//! * The text end to end, one allocation for all records, each field a
+//!   range of it: 4 bytes of offset and 8 of mask a field on top of the
+//!   text. Matching a field the masks let through is a `memchr` hop per
+//!   needle character (the order of its letters), then nucleo's score.
 //!
 //! Scores are exactly those of [`rank`](super::rank): the same scorer runs,
 //! these only decide sooner that a term cannot match (tested against
@@ -84,21 +84,16 @@ fn field_mask(text: &str) -> u64 {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Field {
-    start: u32,
-    end: u32,
-    mask: u64,
-}
-
 /// Records prepared for many searches: build once, rank every keystroke.
 #[derive(Debug, Default)]
 pub struct Index {
     text: String,
-    /// `text` with ASCII letters lowercased: the same byte offsets.
-    folded: Vec<u8>,
-    fields: Vec<Field>,
-    /// Where each record's fields start in `fields`, and where the last ends.
+    /// Where each field starts in `text`, and where the last ends: field
+    /// `i` is `text[starts[i]..starts[i + 1]]`.
+    starts: Vec<u32>,
+    /// Per field, the characters it holds.
+    masks: Vec<u64>,
+    /// Where each record's fields start in `masks`, and where the last ends.
     record_fields: Vec<u32>,
     /// Per record, the union of its fields' masks.
     record_masks: Vec<u64>,
@@ -115,25 +110,26 @@ impl Index {
         R: AsRef<[S]>,
         S: AsRef<str>,
     {
-        let mut index = Index { record_fields: vec![0], ..Index::default() };
+        let mut index = Index { starts: vec![0], record_fields: vec![0], ..Index::default() };
         for record in records {
             let mut union = 0;
             for field in record.as_ref() {
                 let field = field.as_ref();
-                let start = index.text.len();
                 index.text.push_str(field);
                 let mask = field_mask(field);
                 union |= mask;
-                let end = u32::try_from(index.text.len()).expect("search index text over 4 GiB");
-                index.fields.push(Field { start: start as u32, end, mask });
+                index.starts.push(u32::try_from(index.text.len()).expect("search index text over 4 GiB"));
+                index.masks.push(mask);
             }
-            index.record_fields.push(index.fields.len() as u32);
+            index.record_fields.push(index.masks.len() as u32);
             index.record_masks.push(union);
         }
         // Held for a whole snapshot: no growth slack (up to half of each).
         index.text.shrink_to_fit();
-        index.fields.shrink_to_fit();
-        index.folded = index.text.as_bytes().to_ascii_lowercase();
+        index.starts.shrink_to_fit();
+        index.masks.shrink_to_fit();
+        index.record_fields.shrink_to_fit();
+        index.record_masks.shrink_to_fit();
         index
     }
 
@@ -148,18 +144,17 @@ impl Index {
 
     /// The fields of record `record` (none past the end).
     pub fn fields(&self, record: usize) -> impl Iterator<Item = &str> {
-        self.field_range(record).map(|f| &self.text[f.start as usize..f.end as usize])
+        self.field_texts(record).map(|field| field.text)
     }
 
-    fn field_range(&self, record: usize) -> impl Iterator<Item = &Field> {
-        let start = self.record_fields.get(record).copied().unwrap_or(0) as usize;
-        let end = self.record_fields.get(record + 1).copied().map_or(start, |e| e as usize);
-        self.fields[start..end].iter()
-    }
-
-    fn field_text(&self, field: &Field) -> FieldText<'_> {
-        let (start, end) = (field.start as usize, field.end as usize);
-        FieldText { text: &self.text[start..end], folded: Some(&self.folded[start..end]), mask: field.mask }
+    /// The fields of record `record` as the scorer reads them.
+    fn field_texts(&self, record: usize) -> impl Iterator<Item = FieldText<'_>> {
+        let first = self.record_fields.get(record).copied().unwrap_or(0) as usize;
+        let end = self.record_fields.get(record + 1).copied().map_or(first, |e| e as usize);
+        (first..end).map(|field| FieldText {
+            text: &self.text[self.starts[field] as usize..self.starts[field + 1] as usize],
+            mask: self.masks[field],
+        })
     }
 
     /// Ranks the `candidates` (record numbers, out-of-range ones ignored)
@@ -218,8 +213,7 @@ impl Index {
                 if self.record_masks.get(record).is_none_or(|&mask| needs & !mask != 0) {
                     continue;
                 }
-                let fields = self.field_range(record).map(|f| self.field_text(f));
-                if let Some(score) = scorer.score_fields(fields) {
+                if let Some(score) = scorer.score_fields(self.field_texts(record)) {
                     hits.push(Hit::new(score, record));
                 }
             }
