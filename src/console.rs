@@ -33,7 +33,7 @@ pub const FIRST_PAGE: u32 = 200;
 /// the newest events and the outbox. The KPIs follow ([`load_kpis`]); a
 /// detail view reads its app whole ([`load_detail`]).
 pub fn load_data(conn: &rusqlite::Connection, server: &str) -> Result<ConsoleData, CacheError> {
-    with_small_page_cache(conn, || load_lists(conn, server))
+    cache::with_small_page_cache(conn, || load_lists(conn, server))
 }
 
 fn load_lists(conn: &rusqlite::Connection, server: &str) -> Result<ConsoleData, CacheError> {
@@ -53,31 +53,12 @@ fn load_lists(conn: &rusqlite::Connection, server: &str) -> Result<ConsoleData, 
 /// The KPIs over the whole cache, streamed: every request, then every app,
 /// one at a time, so computing them holds none of them.
 pub fn load_kpis(conn: &rusqlite::Connection, now: chrono::DateTime<Utc>) -> Result<kpi::Kpis, CacheError> {
-    with_small_page_cache(conn, || {
+    cache::with_small_page_cache(conn, || {
         let mut builder = kpi::KpiBuilder::new(now);
         catalog::for_each_approval(conn, |approval| builder.add_request(approval))?;
         catalog::for_each_summary(conn, |app| builder.add_app(app))?;
         Ok(builder.finish(&audit::dlp_blocks_by_month(conn)?))
     })
-}
-
-/// Page cache for the console's whole-cache reads. Each row is read once,
-/// so a large cache buys nothing here and would stay resident (it was 60 of
-/// the console's MiB at 100k apps); sync writes keep the cache's own size.
-const READ_PAGE_CACHE_KIB: i64 = 2048;
-
-/// Runs `read` with a small page cache, then gives the pages back and
-/// restores the connection's size.
-fn with_small_page_cache<T>(
-    conn: &rusqlite::Connection,
-    read: impl FnOnce() -> Result<T, CacheError>,
-) -> Result<T, CacheError> {
-    let size: i64 = conn.pragma_query_value(None, "cache_size", |row| row.get(0))?;
-    conn.pragma_update(None, "cache_size", -READ_PAGE_CACHE_KIB)?;
-    conn.execute_batch("PRAGMA shrink_memory")?;
-    let result = read();
-    conn.pragma_update(None, "cache_size", size)?;
-    result
 }
 
 /// What the first frame needs, by `LIMIT` queries: the first page of the
@@ -110,7 +91,7 @@ fn load_page(conn: &rusqlite::Connection, server: &str, page: u32) -> Result<Con
 /// One app whole, for a detail view: its record, every request about it
 /// and its newest events.
 pub fn load_detail(conn: &rusqlite::Connection, app_id: &str) -> Result<AppDetail, CacheError> {
-    with_small_page_cache(conn, || {
+    cache::with_small_page_cache(conn, || {
         Ok(AppDetail {
             app: catalog::app(conn, app_id)?,
             requests: catalog::approvals_for_app(conn, app_id)?,

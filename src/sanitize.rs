@@ -65,7 +65,9 @@ fn needs_work(c: char) -> bool {
 
 /// Text safe to draw: see the module documentation for what is removed.
 pub fn sanitize(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(needs_work) {
+    // Printable ASCII, nearly all text, is checked a byte at a time (the
+    // loop vectorises); anything else a character at a time.
+    if s.bytes().all(|b| (b' '..=b'~').contains(&b)) || !s.chars().any(needs_work) {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len());

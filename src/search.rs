@@ -57,7 +57,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use nucleo_matcher::pattern::{Atom, AtomKind, CaseMatching, Normalization};
 use nucleo_matcher::{Config, Matcher, Utf32Str};
 
-pub use index::{Index, Ranking};
+pub use index::{Index, IndexBuilder, Ranking};
 
 /// A record's score counts its terms found in the first field in units of
 /// this, above the sum of the matcher's scores (at most `u16::MAX` a term),

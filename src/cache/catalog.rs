@@ -8,7 +8,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::{CacheError, Result};
 use crate::domain::api::{ChangeItem, ChangeKind, ChangeOp};
 use crate::domain::audit::format_timestamp;
-use crate::domain::{App, AppSummary, Approval, Controls, RiskLevel};
+use crate::domain::{App, AppState, AppSummary, Approval, Controls, DataClass, RiskLevel, Tier};
 
 /// Applies one page of changes; the caller's transaction also moves the cursor.
 /// Every item is decoded before anything is written, so a malformed entry
@@ -120,16 +120,21 @@ pub fn backfill_summaries(conn: &Connection) -> Result<usize> {
 const SUMMARY_COLUMNS: &str = "id, name, owner, team, purpose, data_class, expected_users, ttl_class, risk_score,
     risk_tier, controls, state, state_since_us, expires_us, monthly_budget, monthly_spend, complete, rev";
 
+/// Column `index` of `row`, text parsed as a `T` (an enum's name).
+fn parsed<T: std::str::FromStr<Err = String>>(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<T> {
+    let text = row.get_ref(index)?.as_str()?;
+    text.parse().map_err(|err: String| {
+        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, err.into())
+    })
+}
+
+/// Column `index` of `row`, microseconds since the epoch, as a time.
+fn time_at(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
+    Ok(row.get::<_, Option<i64>>(index)?.and_then(DateTime::from_timestamp_micros))
+}
+
 fn summary_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<AppSummary> {
-    fn parsed<T: std::str::FromStr<Err = String>>(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<T> {
-        let text = row.get_ref(index)?.as_str()?;
-        text.parse().map_err(|err: String| {
-            rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, err.into())
-        })
-    }
-    let at = |index: usize| -> rusqlite::Result<Option<DateTime<Utc>>> {
-        Ok(row.get::<_, Option<i64>>(index)?.and_then(DateTime::from_timestamp_micros))
-    };
+    let at = |index: usize| time_at(row, index);
     let text = |index: usize| -> rusqlite::Result<CompactString> { Ok(row.get_ref(index)?.as_str()?.into()) };
     Ok(AppSummary {
         id: text(0)?,
@@ -238,6 +243,48 @@ pub fn for_each_summary(conn: &Connection, mut f: impl FnMut(&AppSummary)) -> Re
     let mut rows = stmt.query([])?;
     while let Some(row) = rows.next()? {
         f(&summary_from_row(row)?);
+    }
+    Ok(())
+}
+
+/// What `govdeck apps` prints of an app, borrowed from its row.
+#[derive(Debug)]
+pub struct ListedApp<'r> {
+    pub id: &'r str,
+    pub name: &'r str,
+    pub owner: &'r str,
+    pub team: &'r str,
+    pub purpose: &'r str,
+    pub tier: Tier,
+    pub data_classification: DataClass,
+    pub state: AppState,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub expected_users: u32,
+}
+
+/// Calls `f` with every cached app by name, as `govdeck apps` lists it: only
+/// the columns it prints or searches, each borrowed from its row, so a
+/// listing of 100k apps allocates nothing per app here.
+pub fn for_each_listed(conn: &Connection, mut f: impl FnMut(&ListedApp<'_>)) -> Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, name, owner, team, purpose, risk_tier, data_class, state, expires_us, expected_users
+         FROM apps INDEXED BY apps_summary ORDER BY name, id",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let text = |index: usize| row.get_ref(index).and_then(|value| Ok(value.as_str()?));
+        f(&ListedApp {
+            id: text(0)?,
+            name: text(1)?,
+            owner: text(2)?,
+            team: text(3)?,
+            purpose: text(4)?,
+            tier: parsed(row, 5)?,
+            data_classification: parsed(row, 6)?,
+            state: parsed(row, 7)?,
+            expires_at: time_at(row, 8)?,
+            expected_users: row.get(9)?,
+        });
     }
     Ok(())
 }

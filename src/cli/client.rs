@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Utc};
 use color_eyre::eyre::{WrapErr, eyre};
 
-use super::table::{Column, render};
+use super::table::{Column, Table, render};
 use super::{
     AppsArgs, AuditArgs, ClientArgs, EXIT_AUTH, EXIT_CONFLICT, EXIT_ERROR, EXIT_HISTORY_REWRITTEN, EXIT_QUEUED,
     EXIT_TAMPERED, EXIT_USAGE,
@@ -22,8 +22,9 @@ use crate::config::pins;
 use crate::config::settings::{self, FileSettings, Token};
 use crate::domain::api::Me;
 use crate::domain::approval::{self, MAX_COMMENT_CHARS};
-use crate::domain::{Actor, App, AppSummary, ApprovalStatus, DecisionKind};
+use crate::domain::{Actor, App, AppState, ApprovalStatus, DataClass, DecisionKind, Tier};
 use crate::sanitize::{escape_json, sanitize};
+use crate::search::IndexBuilder;
 use crate::sync::client::Client;
 use crate::sync::engine::{ActionOutcome, Progress, SyncError, Syncer};
 use crate::tls::ClientTrust;
@@ -147,7 +148,12 @@ fn expires_in(expires_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
 /// is not an error: the rest of the output is simply not wanted.
 fn print_out(text: &str) -> color_eyre::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+    quiet_on_broken_pipe(out.write_all(text.as_bytes()).and_then(|()| out.flush()))
+}
+
+/// Success, or the error of a write other than into a closed pipe.
+fn quiet_on_broken_pipe(written: std::io::Result<()>) -> color_eyre::Result<ExitCode> {
+    match written {
         Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => Err(err.into()),
         _ => Ok(ExitCode::SUCCESS),
     }
@@ -161,30 +167,60 @@ fn print_json<T: serde::Serialize>(value: &T) -> color_eyre::Result<ExitCode> {
     print_out(&text)
 }
 
+/// What `govdeck apps` prints of an app besides the text its search index
+/// holds (and the id, for `--json`).
+struct Printed {
+    id: Option<String>,
+    tier: Tier,
+    class: DataClass,
+    state: AppState,
+    expires_at: Option<DateTime<Utc>>,
+    users: u32,
+}
+
 pub fn apps(args: &ClientArgs, apps_args: &AppsArgs) -> color_eyre::Result<ExitCode> {
     let ctx = context(args)?;
     let cache = open_cache(&ctx)?;
-    // Summaries, not manifests: 100k apps are read without decoding JSON;
-    // `--json` reads the full records once it knows which to print.
-    let mut apps = catalog::summaries(cache.conn())?;
-    apps.retain(|app| {
-        apps_args.state.is_none_or(|state| app.state == state)
-            && apps_args.owner.as_deref().is_none_or(|owner| app.owner == owner)
-    });
-    if let Some(query) = apps_args.filter.as_deref() {
-        let records = apps.iter().map(|app| [app.name.as_str(), &app.owner, &app.team, &app.purpose]);
-        let ranked: Vec<usize> = crate::search::filter(query, records).iter().map(|m| m.index).collect();
-        let mut slots: Vec<Option<AppSummary>> = apps.into_iter().map(Some).collect();
-        apps = ranked.into_iter().filter_map(|index| slots[index].take()).collect();
-    }
+    // Rows streamed into the search index, which holds the text (sanitized
+    // name, owner, team, purpose: what is searched and printed) end to end;
+    // beside it the few values printed. No manifest is decoded, and nothing
+    // is allocated per app. `--json` reads the full records it prints.
+    let mut text = IndexBuilder::default();
+    let mut listed = Vec::new();
+    cache::with_small_page_cache(cache.conn(), || {
+        catalog::for_each_listed(cache.conn(), |app| {
+            if apps_args.state.is_some_and(|state| app.state != state)
+                || apps_args.owner.as_deref().is_some_and(|owner| app.owner != owner)
+            {
+                return;
+            }
+            text.push(&[app.name, app.owner, app.team, app.purpose].map(sanitize));
+            listed.push(Printed {
+                id: apps_args.json.then(|| app.id.to_string()),
+                tier: app.tier,
+                class: app.data_classification,
+                state: app.state,
+                expires_at: app.expires_at,
+                users: app.expected_users,
+            });
+        })
+    })?;
+    let text = text.finish();
+    // Best match first, ranked as the console's `/` ranks; else by name.
+    let order: Vec<usize> = match apps_args.filter.as_deref() {
+        Some(query) => {
+            let all: Vec<usize> = (0..listed.len()).collect();
+            text.rank(query, &all).into_matches().into_iter().map(|m| m.index).collect()
+        }
+        None => (0..listed.len()).collect(),
+    };
     if apps_args.json {
         // One scan for the full records, not a lookup per app printed.
         let mut full: std::collections::HashMap<String, App> =
             catalog::apps(cache.conn())?.into_iter().map(|app| (app.id.clone(), app)).collect();
-        let full: Vec<App> = apps.iter().filter_map(|app| full.remove(app.id.as_str())).collect();
+        let full: Vec<App> = order.iter().filter_map(|&i| full.remove(listed[i].id.as_deref()?)).collect();
         return print_json(&full);
     }
-    let now = Utc::now();
     let columns = [
         Column { header: "NAME", width: 18 },
         Column { header: "OWNER", width: 9 },
@@ -194,21 +230,26 @@ pub fn apps(args: &ClientArgs, apps_args: &AppsArgs) -> color_eyre::Result<ExitC
         Column { header: "EXPIRES", width: 7 },
         Column { header: "USERS", width: 5 },
     ];
-    let rows: Vec<Vec<String>> = apps
-        .iter()
-        .map(|app| {
-            vec![
-                app.name.to_string(),
-                app.owner.to_string(),
-                app.risk.tier.as_str().into(),
-                app.data_classification.as_str().into(),
-                app.state.as_str().into(),
-                expires_in(app.expires_at, now),
-                app.expected_users.to_string(),
-            ]
+    let now = Utc::now();
+    // Written as it goes: 100k rows are never one string in memory.
+    let mut table = Table::new(&columns, std::io::BufWriter::new(std::io::stdout().lock()));
+    let written = table.header().and_then(|()| {
+        order.iter().try_for_each(|&i| {
+            let app = &listed[i];
+            let mut fields = text.fields(i);
+            let (name, owner) = (fields.next().unwrap_or_default(), fields.next().unwrap_or_default());
+            table.row([
+                name,
+                owner,
+                app.tier.as_str(),
+                app.class.as_str(),
+                app.state.as_str(),
+                &expires_in(app.expires_at, now),
+                &app.users.to_string(),
+            ])
         })
-        .collect();
-    print_out(&render(&columns, &rows))
+    });
+    quiet_on_broken_pipe(written.and_then(|()| table.finish().map(drop)))
 }
 
 fn due_label(due_at: DateTime<Utc>, now: DateTime<Utc>) -> String {

@@ -144,8 +144,7 @@ pub(super) struct SearchIndex {
 
 impl SearchIndex {
     pub(super) fn build(apps: &[AppSummary], version: u64) -> SearchIndex {
-        let fields = apps.iter().map(|app| [&app.name, &app.owner, &app.team, &app.purpose].map(|f| sanitize(f)));
-        SearchIndex { version, index: Index::build(fields) }
+        SearchIndex { version, index: Index::of_apps(apps) }
     }
 }
 

@@ -23,6 +23,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use nucleo_matcher::chars::{normalize, to_lower_case};
 
+use crate::domain::AppSummary;
+use crate::sanitize::sanitize;
+
 use super::{FieldText, Hit, MATCHER, Match, NucleoScorer, PARALLEL_MIN_RECORDS, SLICE_RECORDS, cores, terms};
 
 /// Set in a field's mask when its text is ASCII (no term mask holds it).
@@ -110,27 +113,18 @@ impl Index {
         R: AsRef<[S]>,
         S: AsRef<str>,
     {
-        let mut index = Index { starts: vec![0], record_fields: vec![0], ..Index::default() };
+        let mut builder = IndexBuilder::default();
         for record in records {
-            let mut union = 0;
-            for field in record.as_ref() {
-                let field = field.as_ref();
-                index.text.push_str(field);
-                let mask = field_mask(field);
-                union |= mask;
-                index.starts.push(u32::try_from(index.text.len()).expect("search index text over 4 GiB"));
-                index.masks.push(mask);
-            }
-            index.record_fields.push(index.masks.len() as u32);
-            index.record_masks.push(union);
+            builder.push(record.as_ref());
         }
-        // Held for a whole snapshot: no growth slack (up to half of each).
-        index.text.shrink_to_fit();
-        index.starts.shrink_to_fit();
-        index.masks.shrink_to_fit();
-        index.record_fields.shrink_to_fit();
-        index.record_masks.shrink_to_fit();
-        index
+        builder.finish()
+    }
+
+    /// What the console's `/` and `govdeck apps --filter` search: each
+    /// app's name (the highlighted field), owner, team and purpose, as they
+    /// are shown (sanitized), so both find and rank the same apps.
+    pub fn of_apps(apps: &[AppSummary]) -> Index {
+        Index::build(apps.iter().map(|app| [&app.name, &app.owner, &app.team, &app.purpose].map(|f| sanitize(f))))
     }
 
     /// How many records the index holds.
@@ -219,6 +213,51 @@ impl Index {
             }
             hits
         })
+    }
+}
+
+/// An [`Index`] built a record at a time, for records that are not all at
+/// hand at once (rows streamed from a query).
+#[derive(Debug)]
+pub struct IndexBuilder {
+    index: Index,
+}
+
+impl Default for IndexBuilder {
+    fn default() -> IndexBuilder {
+        IndexBuilder { index: Index { starts: vec![0], record_fields: vec![0], ..Index::default() } }
+    }
+}
+
+impl IndexBuilder {
+    /// Adds the next record: its fields, the first highlighted.
+    ///
+    /// # Panics
+    /// If the text of all records together exceeds 4 GiB.
+    pub fn push<S: AsRef<str>>(&mut self, record: &[S]) {
+        let index = &mut self.index;
+        let mut union = 0;
+        for field in record {
+            let field = field.as_ref();
+            index.text.push_str(field);
+            let mask = field_mask(field);
+            union |= mask;
+            index.starts.push(u32::try_from(index.text.len()).expect("search index text over 4 GiB"));
+            index.masks.push(mask);
+        }
+        index.record_fields.push(index.masks.len() as u32);
+        index.record_masks.push(union);
+    }
+
+    pub fn finish(self) -> Index {
+        let mut index = self.index;
+        // Held for a whole snapshot: no growth slack (up to half of each).
+        index.text.shrink_to_fit();
+        index.starts.shrink_to_fit();
+        index.masks.shrink_to_fit();
+        index.record_fields.shrink_to_fit();
+        index.record_masks.shrink_to_fit();
+        index
     }
 }
 
