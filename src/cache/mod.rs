@@ -69,6 +69,7 @@ impl Cache {
         let tx = conn.transaction()?;
         catalog::backfill_summaries(&tx)?;
         tx.commit()?;
+        catalog::create_secondary_indexes(&conn)?;
         audit::create_secondary_indexes(&conn)?;
         Ok(Cache { conn })
     }
