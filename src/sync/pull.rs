@@ -51,8 +51,13 @@ pub(super) struct Pulled {
 /// load appends (its indexes are built at the end), so it needs few pages
 /// at hand; the index builds sort in runs of this size. Measured on a
 /// 100k-app / 1M-event first sync: 16 MiB took the same time as 64 MiB
-/// with half the peak memory (96 against 172-194 MiB).
+/// with half the peak memory (96 against 172-194 MiB). A connection that
+/// keeps less (the console's 8 MiB) keeps its own.
 pub const BULK_PAGE_CACHE_KIB: i64 = 16 * 1024;
+
+fn conn_page_size(conn: &rusqlite::Connection) -> rusqlite::Result<i64> {
+    conn.pragma_query_value(None, "page_size", |row| row.get(0))
+}
 
 /// What a long write changed on the cache's connection, to be put back.
 pub(super) struct BulkWrite {
@@ -173,7 +178,9 @@ impl Syncer {
         with_cache(&self.cache, |cache| {
             let conn = cache.conn();
             let cache_size: i64 = conn.pragma_query_value(None, "cache_size", |row| row.get(0))?;
-            conn.pragma_update(None, "cache_size", -BULK_PAGE_CACHE_KIB)?;
+            // Never more than the connection had (the console keeps 8 MiB).
+            let kib = if cache_size < 0 { -cache_size } else { cache_size * conn_page_size(conn)? / 1024 };
+            conn.pragma_update(None, "cache_size", -kib.min(BULK_PAGE_CACHE_KIB))?;
             let copier = conn.path().and_then(WalCopier::start);
             if let Some(copier) = copier {
                 if let Err(err) = wal::set_autocheckpoint(conn, 0) {
@@ -192,6 +199,9 @@ impl Syncer {
     pub(super) async fn end_bulk_write(&self, bulk: BulkWrite) -> Result<(), SyncError> {
         with_cache(&self.cache, move |cache| {
             let conn = cache.conn();
+            // What the load and its index builds held goes back now, not
+            // when the pages are next needed.
+            conn.execute_batch("PRAGMA shrink_memory")?;
             conn.pragma_update(None, "cache_size", bulk.cache_size)?;
             if let Some(copier) = bulk.copier {
                 copier.stop();
