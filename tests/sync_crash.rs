@@ -88,6 +88,13 @@ fn check_consistent(cache_path: &Path, server_db: &Path, run: usize) -> (u64, u6
     (cursor, head_seq)
 }
 
+/// The names of the cache's indexes.
+fn indexes(cache_path: &Path) -> Vec<String> {
+    let conn = Connection::open(cache_path).unwrap();
+    let mut stmt = conn.prepare("SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name").unwrap();
+    stmt.query_map([], |row| row.get(0)).unwrap().map(Result::unwrap).collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killing_sync_at_random_moments_never_corrupts_the_cache() {
     let runs = env_or("GOVDECK_CRASH_RUNS", DEFAULT_RUNS);
@@ -145,6 +152,9 @@ async fn killing_sync_at_random_moments_never_corrupts_the_cache() {
     assert_eq!(crashed.head(), clean.head());
     assert_eq!(crashed.cursor(), clean.cursor());
     assert!(clean.apps.len() >= APPS && clean.audit.len() >= EVENTS, "{}", clean.summary());
+    // A first sync drops the secondary indexes while it loads; a kill then
+    // must not leave a cache without them.
+    assert_eq!(indexes(&cli.cache_path()), indexes(&fresh.cache_path()), "the same indexes as a clean sync");
     let cache = Cache::open(&cli.cache_path()).unwrap();
     assert_eq!(cache::audit::verify(cache.conn()).unwrap().result, Ok(()));
     eprintln!("seeded in {seeded:?}; whole test {:?}; final cache {}", started.elapsed(), crashed.summary());

@@ -4,43 +4,159 @@
 use chrono::{DateTime, Utc};
 use compact_str::CompactString;
 use rusqlite::{Connection, OptionalExtension, params};
+use serde_json::value::RawValue;
 
 use super::{CacheError, Result};
 use crate::domain::api::{ChangeItem, ChangeKind, ChangeOp};
 use crate::domain::audit::format_timestamp;
 use crate::domain::{App, AppState, AppSummary, Approval, Controls, DataClass, RiskLevel, Tier};
 
+/// An app as its cache row: the summary columns and the JSON it came as.
+/// The strings are moved out of the decoded [`App`], the rest of which is
+/// dropped where it was decoded.
+struct AppRow {
+    id: String,
+    name: String,
+    owner: String,
+    state: &'static str,
+    expires_at: Option<String>,
+    rev: u64,
+    team: String,
+    purpose: String,
+    data_class: &'static str,
+    expected_users: u32,
+    ttl_class: &'static str,
+    risk_score: u32,
+    risk_tier: &'static str,
+    controls: i64,
+    state_since_us: i64,
+    expires_us: Option<i64>,
+    monthly_budget: f64,
+    monthly_spend: f64,
+    complete: bool,
+    json: Box<str>,
+}
+
+impl AppRow {
+    fn new(app: App, json: Box<str>) -> AppRow {
+        let complete = app.manifest_complete();
+        AppRow {
+            state: app.state.as_str(),
+            expires_at: app.expires_at.map(format_timestamp),
+            rev: app.rev,
+            data_class: app.data_classification.as_str(),
+            expected_users: app.expected_users,
+            ttl_class: app.ttl_class.as_str(),
+            risk_score: app.risk.score,
+            risk_tier: app.risk.tier.as_str(),
+            controls: controls_bits(app.controls),
+            state_since_us: app.state_since.timestamp_micros(),
+            expires_us: app.expires_at.map(|at| at.timestamp_micros()),
+            monthly_budget: app.monthly_budget,
+            monthly_spend: app.monthly_spend,
+            complete,
+            id: app.id,
+            name: app.name,
+            owner: app.owner,
+            team: app.team,
+            purpose: app.purpose,
+            json,
+        }
+    }
+}
+
+/// A request as its cache row.
+struct ApprovalRow {
+    id: String,
+    app_id: String,
+    status: &'static str,
+    rev: u64,
+    json: Box<str>,
+}
+
+impl ApprovalRow {
+    fn new(approval: Approval, json: Box<str>) -> ApprovalRow {
+        ApprovalRow {
+            status: approval.status.as_str(),
+            rev: approval.rev,
+            id: approval.id,
+            app_id: approval.app_id,
+            json,
+        }
+    }
+}
+
+/// One decoded entry of a `/v1/changes` page.
+enum Op {
+    // Boxed: many times the size of a delete (clippy's large_enum_variant).
+    App(Box<AppRow>),
+    Approval(ApprovalRow),
+    Delete(ChangeKind, String),
+}
+
+/// A page of changes decoded into the rows it writes: every app and
+/// request checked to decode whole first, so the writer only binds and
+/// inserts. Built off the writer's thread (sync decodes the next page while
+/// the writer applies this one).
+#[derive(Default)]
+pub struct DecodedChanges {
+    ops: Vec<Op>,
+}
+
+impl DecodedChanges {
+    pub fn with_capacity(entries: usize) -> DecodedChanges {
+        DecodedChanges { ops: Vec::with_capacity(entries) }
+    }
+
+    /// Decodes every entry of a page; a malformed one is an error.
+    pub fn decode(items: &[ChangeItem]) -> Result<DecodedChanges> {
+        let mut changes = DecodedChanges::with_capacity(items.len());
+        for item in items {
+            changes.push(item.kind, item.op, &item.id, item.data.as_deref())?;
+        }
+        Ok(changes)
+    }
+
+    /// Decodes one entry (its `data` whole, as an [`App`] or [`Approval`])
+    /// and adds its row.
+    pub fn push(&mut self, kind: ChangeKind, op: ChangeOp, id: &str, data: Option<&RawValue>) -> Result<()> {
+        self.ops.push(match op {
+            ChangeOp::Delete => Op::Delete(kind, id.to_string()),
+            ChangeOp::Upsert => {
+                let raw = data
+                    .ok_or_else(|| CacheError::Json(serde::de::Error::custom(format!("upsert of {id} has no data"))))?;
+                let json: Box<str> = raw.get().into();
+                match kind {
+                    ChangeKind::App => Op::App(Box::new(AppRow::new(serde_json::from_str(&json)?, json))),
+                    ChangeKind::Approval => Op::Approval(ApprovalRow::new(serde_json::from_str(&json)?, json)),
+                }
+            }
+        });
+        Ok(())
+    }
+
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+}
+
 /// Applies one page of changes; the caller's transaction also moves the cursor.
 /// Every item is decoded before anything is written, so a malformed entry
 /// changes nothing.
 pub fn apply_changes(conn: &Connection, items: &[ChangeItem]) -> Result<()> {
-    enum Op {
-        // Boxed: both are many times the size of a delete (clippy's large_enum_variant).
-        App(Box<App>, String),
-        Approval(Box<Approval>, String),
-        Delete(ChangeKind, String),
-    }
-    let mut ops = Vec::with_capacity(items.len());
-    for item in items {
-        ops.push(match (item.op, item.kind) {
-            (ChangeOp::Delete, kind) => Op::Delete(kind, item.id.clone()),
-            (ChangeOp::Upsert, kind) => {
-                let raw = item.data.as_ref().ok_or_else(|| {
-                    CacheError::Json(serde::de::Error::custom(format!("upsert of {} has no data", item.id)))
-                })?;
-                match kind {
-                    ChangeKind::App => Op::App(Box::new(serde_json::from_str(raw.get())?), raw.get().to_string()),
-                    ChangeKind::Approval => {
-                        Op::Approval(Box::new(serde_json::from_str(raw.get())?), raw.get().to_string())
-                    }
-                }
-            }
-        });
-    }
-    for op in ops {
+    apply_decoded(conn, &DecodedChanges::decode(items)?)
+}
+
+/// Writes a decoded page; the caller's transaction also moves the cursor.
+pub fn apply_decoded(conn: &Connection, changes: &DecodedChanges) -> Result<()> {
+    for op in &changes.ops {
         match op {
-            Op::App(app, json) => put_app_json(conn, &app, &json)?,
-            Op::Approval(approval, json) => put_approval_json(conn, &approval, &json)?,
+            Op::App(row) => put_app_row(conn, row)?,
+            Op::Approval(row) => put_approval_row(conn, row)?,
             Op::Delete(ChangeKind::App, id) => {
                 conn.prepare_cached("DELETE FROM apps WHERE id = ?1")?.execute([id])?;
             }
@@ -52,8 +168,49 @@ pub fn apply_changes(conn: &Connection, items: &[ChangeItem]) -> Result<()> {
     Ok(())
 }
 
-fn put_app_json(conn: &Connection, app: &App, json: &str) -> Result<()> {
-    let micros = |at: DateTime<Utc>| at.timestamp_micros();
+/// The catalog's secondary indexes, as the schema defines them (steps 1 and
+/// 4). A first sync into an empty catalog drops them and builds each once
+/// after its last page: inserting 100k apps in the server's order touches
+/// nearly every page of each index in every page's transaction, and each
+/// touched page is written to the log again (1.5 GB of log for 290 MB of
+/// catalog). Also run at every open, so a first sync killed halfway leaves
+/// no cache without them. A later schema step that changes one of these
+/// must change it here too.
+pub const SECONDARY_INDEXES: &str = "
+    CREATE INDEX IF NOT EXISTS apps_by_name ON apps(name);
+    CREATE INDEX IF NOT EXISTS apps_by_owner ON apps(owner);
+    CREATE INDEX IF NOT EXISTS apps_summary ON apps(name, id, owner, team, purpose, data_class, expected_users,
+        ttl_class, risk_score, risk_tier, controls, state, state_since_us, expires_us, monthly_budget,
+        monthly_spend, complete, rev);
+    CREATE INDEX IF NOT EXISTS approvals_by_status ON approvals(status);
+    CREATE INDEX IF NOT EXISTS approvals_by_app ON approvals(app_id);
+";
+
+/// Drops [`SECONDARY_INDEXES`] before a first bulk load.
+pub fn drop_secondary_indexes(conn: &Connection) -> Result<()> {
+    conn.execute_batch(
+        "DROP INDEX IF EXISTS apps_by_name; DROP INDEX IF EXISTS apps_by_owner; DROP INDEX IF EXISTS apps_summary;
+         DROP INDEX IF EXISTS approvals_by_status; DROP INDEX IF EXISTS approvals_by_app;",
+    )?;
+    Ok(())
+}
+
+/// Builds [`SECONDARY_INDEXES`] that are missing.
+pub fn create_secondary_indexes(conn: &Connection) -> Result<()> {
+    conn.execute_batch(SECONDARY_INDEXES)?;
+    Ok(())
+}
+
+/// Whether the cache holds no app and no request.
+pub fn is_empty(conn: &Connection) -> Result<bool> {
+    Ok(conn.query_row(
+        "SELECT NOT EXISTS (SELECT 1 FROM apps) AND NOT EXISTS (SELECT 1 FROM approvals)",
+        [],
+        |row| row.get(0),
+    )?)
+}
+
+fn put_app_row(conn: &Connection, row: &AppRow) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO apps(id, name, owner, state, expires_at, rev, data, team, purpose, data_class,
              expected_users, ttl_class, risk_score, risk_tier, controls, state_since_us, expires_us,
@@ -70,26 +227,26 @@ fn put_app_json(conn: &Connection, app: &App, json: &str) -> Result<()> {
          WHERE excluded.rev >= apps.rev",
     )?
     .execute(params![
-        app.id,
-        app.name,
-        app.owner,
-        app.state.as_str(),
-        app.expires_at.map(format_timestamp),
-        app.rev as i64,
-        json,
-        app.team,
-        app.purpose,
-        app.data_classification.as_str(),
-        app.expected_users,
-        app.ttl_class.as_str(),
-        app.risk.score,
-        app.risk.tier.as_str(),
-        controls_bits(app.controls),
-        micros(app.state_since),
-        app.expires_at.map(micros),
-        app.monthly_budget,
-        app.monthly_spend,
-        app.manifest_complete(),
+        row.id,
+        row.name,
+        row.owner,
+        row.state,
+        row.expires_at,
+        row.rev as i64,
+        &*row.json,
+        row.team,
+        row.purpose,
+        row.data_class,
+        row.expected_users,
+        row.ttl_class,
+        row.risk_score,
+        row.risk_tier,
+        row.controls,
+        row.state_since_us,
+        row.expires_us,
+        row.monthly_budget,
+        row.monthly_spend,
+        row.complete,
     ])?;
     Ok(())
 }
@@ -111,8 +268,7 @@ pub fn backfill_summaries(conn: &Connection) -> Result<usize> {
         .query_map([], |row| row.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     for json in &stale {
-        let app: App = serde_json::from_str(json)?;
-        put_app_json(conn, &app, json)?;
+        put_app_row(conn, &AppRow::new(serde_json::from_str(json)?, json.as_str().into()))?;
     }
     Ok(stale.len())
 }
@@ -175,25 +331,25 @@ pub fn first_summaries(conn: &Connection, limit: u32) -> Result<Vec<AppSummary>>
     Ok(conn.prepare_cached(&sql)?.query_map([limit], summary_from_row)?.collect::<rusqlite::Result<_>>()?)
 }
 
-fn put_approval_json(conn: &Connection, approval: &Approval, json: &str) -> Result<()> {
+fn put_approval_row(conn: &Connection, row: &ApprovalRow) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO approvals(id, app_id, status, rev, data) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT(id) DO UPDATE SET app_id = excluded.app_id, status = excluded.status,
              rev = excluded.rev, data = excluded.data
          WHERE excluded.rev >= approvals.rev",
     )?
-    .execute(params![approval.id, approval.app_id, approval.status.as_str(), approval.rev as i64, json])?;
+    .execute(params![row.id, row.app_id, row.status, row.rev as i64, &*row.json])?;
     Ok(())
 }
 
 /// Stores an app the server just answered with (after a renewal), unless the cache holds a newer one.
 pub fn put_app(conn: &Connection, app: &App) -> Result<()> {
-    put_app_json(conn, app, &serde_json::to_string(app)?)
+    put_app_row(conn, &AppRow::new(app.clone(), serde_json::to_string(app)?.into()))
 }
 
 /// Stores a request the server just answered with (after a decision), unless the cache holds a newer one.
 pub fn put_approval(conn: &Connection, approval: &Approval) -> Result<()> {
-    put_approval_json(conn, approval, &serde_json::to_string(approval)?)
+    put_approval_row(conn, &ApprovalRow::new(approval.clone(), serde_json::to_string(approval)?.into()))
 }
 
 fn decode_all<T: serde::de::DeserializeOwned>(

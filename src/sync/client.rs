@@ -171,6 +171,12 @@ impl Client {
         self.get("/v1/changes", &[("since", since), ("limit", u64::from(limit))]).await
     }
 
+    /// A `/v1/changes` page as the bytes of its JSON, for a caller that
+    /// decodes it elsewhere (sync decodes pages off this task).
+    pub async fn changes_bytes(&self, since: u64, limit: u32) -> Result<Vec<u8>, ClientError> {
+        self.get_bytes("/v1/changes", &[("since", since), ("limit", u64::from(limit))]).await
+    }
+
     pub async fn audit(&self, after: u64, limit: u32) -> Result<AuditPage, ClientError> {
         self.get("/v1/audit", &[("after", after), ("limit", u64::from(limit))]).await
     }

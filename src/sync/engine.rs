@@ -145,11 +145,15 @@ impl Phase {
 /// the wall time; `govdeck sync` prints them when `GOVDECK_SYNC_TIMINGS` is set.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Stages {
-    /// `/v1/changes` pages: request, transfer and decode.
+    /// `/v1/changes` pages: request and transfer.
     pub catalog_fetch: Duration,
+    /// Decoding each page and its every entry into rows.
+    pub catalog_decode: Duration,
     /// Writing the catalog pages into the cache.
     pub catalog_apply: Duration,
-    /// The catalog phase from its first request to its last commit.
+    /// Building the catalog's secondary indexes after a first bulk load.
+    pub catalog_index: Duration,
+    /// The catalog phase from its first request to its indexes built.
     pub catalog_wall: Duration,
     /// `/v1/audit` pages: request, transfer and decode.
     pub audit_fetch: Duration,
@@ -168,11 +172,13 @@ impl std::fmt::Display for Stages {
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         write!(
             f,
-            "catalog {:.0} ms (fetch {:.0}, apply {:.0}); audit {:.0} ms (fetch {:.0}, check {:.0}, write {:.0}, \
-             index {:.0})",
+            "catalog {:.0} ms (fetch {:.0}, decode {:.0}, apply {:.0}, index {:.0}); audit {:.0} ms (fetch {:.0}, \
+             check {:.0}, write {:.0}, index {:.0})",
             ms(self.catalog_wall),
             ms(self.catalog_fetch),
+            ms(self.catalog_decode),
             ms(self.catalog_apply),
+            ms(self.catalog_index),
             ms(self.audit_wall),
             ms(self.audit_fetch),
             ms(self.audit_check),
@@ -383,10 +389,10 @@ impl Syncer {
         })
         .await?;
         let behind = full && server_head.seq.saturating_sub(local_head.seq) >= BULK_AUDIT_EVENTS;
-        let copier = if since == 0 || behind { self.start_wal_copier().await? } else { None };
+        let bulk = if since == 0 || behind { Some(self.start_bulk_write().await?) } else { None };
         let pulled = self.pull(since, local_head, &server_head, full, &mut report, progress).await;
-        if let Some(copier) = copier {
-            self.stop_wal_copier(copier).await?;
+        if let Some(bulk) = bulk {
+            self.end_bulk_write(bulk).await?;
         }
         let head = pulled?;
 
