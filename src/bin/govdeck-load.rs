@@ -13,6 +13,10 @@
 //! * owners: every `--intake-every` loops, file a medium-risk intake (which
 //!   feeds the reviewers' queue) and renew one of their active apps.
 //!
+//! By default a client starts its next loop as soon as one ends
+//! (`--think-ms 0`): the worst case, far busier than consoles, which sync
+//! every 15 s.
+//!
 //! It prints p50/p95/p99 latency per call type, the error rate and the
 //! conflicts (a 409 or 412 on a decision is someone else deciding first: an
 //! expected outcome, counted apart from errors). It exits 1 when any call

@@ -11,6 +11,7 @@ pub mod ops;
 pub mod request;
 pub mod routes;
 pub mod signing;
+pub mod timings;
 pub mod tls;
 
 use std::future::Future;
@@ -95,20 +96,29 @@ impl ServerState {
     /// clock's `now`); see [`AuditSigner::checkpoint_hourly`].
     pub async fn run_checkpoint_job(&self) -> Result<Option<Checkpoint>, error::ApiError> {
         let signer = self.signer.clone();
-        self.db.write(move |conn| Ok(signer.checkpoint_hourly(conn)?)).await
+        self.db.write("checkpoint_job", move |conn| Ok(signer.checkpoint_hourly(conn)?)).await
     }
 
     /// Runs one pass of the TTL lifecycle at the clock's `now`; returns the
-    /// number of policy steps taken.
+    /// number of policy steps taken. The apps with a step due are found on a
+    /// reader, then changed in write transactions of at most
+    /// [`ops::LIFECYCLE_BATCH`] apps, each with its audit events.
     pub async fn run_lifecycle(&self) -> Result<usize, error::ApiError> {
         let now = self.clock.now();
-        self.db.write(move |conn| ops::run_lifecycle(conn, now)).await
+        let due = self.db.read("lifecycle_scan", move |conn| ops::lifecycle_due(conn, now)).await?;
+        let mut steps = 0;
+        for batch in due.chunks(ops::LIFECYCLE_BATCH) {
+            let batch = batch.to_vec();
+            steps += self.db.write("lifecycle", move |conn| ops::run_lifecycle_for(conn, &batch, now)).await?;
+        }
+        Ok(steps)
     }
 }
 
 pub fn router(state: ServerState) -> Router {
     let openapi = openapi::ApiDoc::openapi();
-    Router::new()
+    let timed = state.db.timings().enabled();
+    let routes = Router::new()
         .route("/v1/health", get(routes::health))
         .route("/v1/me", get(routes::me))
         .route("/v1/changes", get(routes::changes))
@@ -125,8 +135,26 @@ pub fn router(state: ServerState) -> Router {
         .method_not_allowed_fallback(|| async {
             error::ApiError::new(axum::http::StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed")
         })
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .with_state(state)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
+    let routes =
+        if timed { routes.layer(axum::middleware::from_fn_with_state(state.clone(), time_request)) } else { routes };
+    routes.with_state(state)
+}
+
+/// Records each request's time inside the server under `http <route>`
+/// (only when timings are on; see [`timings`]).
+async fn time_request(
+    axum::extract::State(state): axum::extract::State<ServerState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let route = request.extensions().get::<axum::extract::MatchedPath>().map_or("?", |path| path.as_str());
+    let name = format!("http {} {route}", request.method());
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    let sample = timings::Sample { waited: Duration::ZERO, ran: started.elapsed(), sched: None };
+    state.db.timings().record(&name, sample);
+    response
 }
 
 /// Serves the API on `listener` until `shutdown` completes, running the
@@ -188,6 +216,23 @@ async fn serve_with(
             }
         }
     });
+    let wal_db = state.db.clone();
+    let mut wal_stop = stop_tx.subscribe();
+    let wal_job = tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(Duration::from_millis(db::WAL_CHECKPOINT_INTERVAL_MS));
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = ticks.tick() => {
+                    if let Err(err) = wal_db.checkpoint_wal().await {
+                        tracing::warn!("WAL checkpoint failed: {}", err.message);
+                    }
+                }
+                _ = wal_stop.changed() => break,
+            }
+        }
+    });
+    let db = state.db.clone();
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let result = match tls {
         None => axum::serve(listener, app).with_graceful_shutdown(shutdown).await,
@@ -217,6 +262,10 @@ async fn serve_with(
     };
     let _ = stop_tx.send(true);
     let _ = job.await;
+    let _ = wal_job.await;
+    if let Some(report) = db.timings().report() {
+        tracing::info!("server timings ({}):\n{report}", timings::ENV);
+    }
     result
 }
 

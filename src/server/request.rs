@@ -38,7 +38,7 @@ impl FromRequestParts<ServerState> for Caller {
             .filter(|token| !token.is_empty())
             .ok_or_else(|| ApiError::unauthorized("the Authorization header must be `Bearer <token>`"))?
             .to_string();
-        let actor = state.db.read(move |conn| Ok(users::authenticate(conn, &token)?)).await?;
+        let actor = state.db.lookup("auth", move |conn| Ok(users::authenticate(conn, &token)?)).await?;
         actor.map(Caller).ok_or_else(|| ApiError::unauthorized("unknown or revoked token"))
     }
 }
@@ -128,6 +128,7 @@ pub async fn idempotent_write<T, F>(
     state: &ServerState,
     actor: &Actor,
     headers: &HeaderMap,
+    name: &'static str,
     route: String,
     body: &[u8],
     op: F,
@@ -142,7 +143,7 @@ where
     let clock = state.clock.clone();
     let (status, body, replayed) = state
         .db
-        .write(move |conn| {
+        .write(name, move |conn| {
             if let Some(key) = &key
                 && let Some(recorded) = idempotency::find(conn, &user, key)?
             {

@@ -85,7 +85,7 @@ pub async fn changes(
     let params = query(params)?;
     let limit = page_limit(params.limit)?;
     let visibility = visibility(&caller)?;
-    let page = state.db.read(move |conn| Ok(changes::page(conn, params.since, limit, &visibility)?)).await?;
+    let page = state.db.read("changes", move |conn| Ok(changes::page(conn, params.since, limit, &visibility)?)).await?;
     Ok(Json(page))
 }
 
@@ -119,7 +119,8 @@ pub async fn audit_page(
     let visibility = visibility(&caller)?;
     // An `AuditPage`, written straight from the rows (the largest answer the
     // server gives: a full sync reads a million events through it).
-    let json = state.db.read(move |conn| Ok(audit::page_json(conn, params.after, limit, &visibility)?)).await?;
+    let json =
+        state.db.read("audit", move |conn| Ok(audit::page_json(conn, params.after, limit, &visibility)?)).await?;
     Ok(([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], json).into_response())
 }
 
@@ -129,7 +130,7 @@ pub async fn audit_page(
         (status = 401, description = "No or bad token", body = ErrorBody),
     ))]
 pub async fn audit_head(State(state): State<ServerState>, _caller: Caller) -> Result<Json<AuditHead>, ApiError> {
-    Ok(Json(state.db.read(|conn| Ok(audit::head(conn)?)).await?))
+    Ok(Json(state.db.lookup("audit_head", |conn| Ok(audit::head(conn)?)).await?))
 }
 
 #[utoipa::path(post, path = "/v1/intake", tag = "actions", security(("bearer" = [])),
@@ -153,9 +154,15 @@ pub async fn intake(
     let manifest: Manifest = parse_json(&body)?;
     let actor = caller.0;
     let op_actor = actor.clone();
-    idempotent_write(&state, &actor, &headers, "POST /v1/intake".into(), body_bytes(&body), move |conn, now| {
-        ops::intake(conn, &Ctx { actor: &op_actor, origin: &origin, now }, manifest)
-    })
+    idempotent_write(
+        &state,
+        &actor,
+        &headers,
+        "intake",
+        "POST /v1/intake".into(),
+        body_bytes(&body),
+        move |conn, now| ops::intake(conn, &Ctx { actor: &op_actor, origin: &origin, now }, manifest),
+    )
     .await
 }
 
@@ -188,7 +195,7 @@ pub async fn decide(
     let actor = caller.0;
     let op_actor = actor.clone();
     let route = format!("POST /v1/approvals/{id}/decisions");
-    idempotent_write(&state, &actor, &headers, route, body_bytes(&body), move |conn, now| {
+    idempotent_write(&state, &actor, &headers, "decide", route, body_bytes(&body), move |conn, now| {
         let ctx = Ctx { actor: &op_actor, origin: &origin, now };
         ops::decide(conn, &ctx, &id, request.decision, &request.comment, request.rev)
     })
@@ -228,7 +235,7 @@ pub async fn renew(
     let actor = caller.0;
     let op_actor = actor.clone();
     let route = format!("POST /v1/apps/{id}/renewals");
-    idempotent_write(&state, &actor, &headers, route, body_bytes(&body), move |conn, now| {
+    idempotent_write(&state, &actor, &headers, "renew", route, body_bytes(&body), move |conn, now| {
         ops::renew(conn, &Ctx { actor: &op_actor, origin: &origin, now }, &id, request.days)
     })
     .await
@@ -255,9 +262,15 @@ pub async fn ingest(
     let request: IngestRequest = parse_json(&body)?;
     let actor = caller.0;
     let op_actor = actor.clone();
-    idempotent_write(&state, &actor, &headers, "POST /v1/audit/events".into(), body_bytes(&body), move |conn, now| {
-        ops::ingest(conn, &Ctx { actor: &op_actor, origin: &origin, now }, request)
-    })
+    idempotent_write(
+        &state,
+        &actor,
+        &headers,
+        "ingest",
+        "POST /v1/audit/events".into(),
+        body_bytes(&body),
+        move |conn, now| ops::ingest(conn, &Ctx { actor: &op_actor, origin: &origin, now }, request),
+    )
     .await
 }
 
@@ -298,7 +311,7 @@ pub async fn audit_checkpoints(
     let limit = page_limit(params.limit)?;
     let key_id = state.signer.public().id().to_string();
     let (checkpoints, more) =
-        state.db.read(move |conn| Ok(checkpoints::page(conn, params.after, limit, &key_id)?)).await?;
+        state.db.read("checkpoints", move |conn| Ok(checkpoints::page(conn, params.after, limit, &key_id)?)).await?;
     Ok(Json(CheckpointPage { checkpoints, more }))
 }
 
