@@ -10,9 +10,7 @@ pub mod checkpoints;
 pub mod outbox;
 mod schema;
 
-use std::fs::{File, OpenOptions, TryLockError};
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
@@ -26,8 +24,6 @@ pub enum CacheError {
     Store(#[from] crate::store::StoreError),
     #[error("{kind} {id:?} is not in the cache; run `govdeck sync` first")]
     NotFound { kind: &'static str, id: String },
-    #[error("the cache did not go back to its write-ahead log (journal mode {0})")]
-    JournalMode(String),
     #[error("cannot create the cache directory {path}")]
     Dir { path: String, source: std::io::Error },
 }
@@ -70,18 +66,11 @@ impl Cache {
     }
 
     fn init(mut conn: Connection) -> Result<Cache> {
-        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
         // Only a new, empty database takes it (before its first table); an
         // existing cache keeps the size it was made with.
         conn.pragma_update(None, "page_size", PAGE_SIZE)?;
-        // A first load running in another process keeps its rollback
-        // journal (see [`FirstLoad`]): this connection reads and writes
-        // through it, waiting on each page's lock, and leaves the indexes
-        // to the loader, which builds them at its end.
-        let loading_elsewhere = journal_mode(&conn)? != "wal" && conn.path().is_some_and(first_load_running);
-        if !loading_elsewhere {
-            conn.pragma_update(None, "journal_mode", "WAL")?;
-        }
+        conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         // A 64 MiB page cache: sync writes large pages, the console reads them.
         conn.pragma_update(None, "cache_size", -65536)?;
@@ -89,58 +78,9 @@ impl Cache {
         let tx = conn.transaction()?;
         catalog::backfill_summaries(&tx)?;
         tx.commit()?;
-        if !loading_elsewhere {
-            catalog::create_secondary_indexes(&conn)?;
-            audit::create_secondary_indexes(&conn)?;
-        }
+        catalog::create_secondary_indexes(&conn)?;
+        audit::create_secondary_indexes(&conn)?;
         Ok(Cache { conn })
-    }
-
-    /// Starts a first load written once: the cache leaves its write-ahead
-    /// log (every page of which is written twice, to the log and then into
-    /// the database) for a rollback journal, which holds only the pages a
-    /// transaction changes that existed before it, so an append is written
-    /// once. `None` when it cannot: an in-memory cache, another connection
-    /// open on it (SQLite leaves WAL only for the last one), or another load
-    /// running; the load then goes through the log as before.
-    ///
-    /// Each transaction still commits whole (a kill leaves a hot journal
-    /// the next open rolls back). Another process that opens the cache
-    /// meanwhile sees the lock of [`first_load_path`] and keeps the journal;
-    /// its reads and writes wait for the page being written (the busy
-    /// timeout), as a reader and a writer wait for each other there.
-    pub fn begin_first_load(&mut self) -> Result<Option<FirstLoad>> {
-        let Some(path) = self.conn.path().filter(|path| !path.is_empty()).map(first_load_path) else {
-            return Ok(None);
-        };
-        let lock = OpenOptions::new().create(true).truncate(false).write(true).open(&path);
-        let Ok(lock) = lock else { return Ok(None) };
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) | Err(TryLockError::Error(_)) => return Ok(None),
-        }
-        // Leaving WAL waits for no one: another connection means no.
-        self.conn.busy_timeout(Duration::ZERO)?;
-        let mode: rusqlite::Result<String> = self.conn.query_row("PRAGMA journal_mode = DELETE", [], |row| row.get(0));
-        self.conn.busy_timeout(BUSY_TIMEOUT)?;
-        match mode {
-            Ok(mode) if mode == "delete" => Ok(Some(FirstLoad { lock })),
-            Ok(_) => Ok(None),
-            Err(err) if is_busy(&err) => Ok(None),
-            Err(err) => Err(err.into()),
-        }
-    }
-
-    /// Ends [`Self::begin_first_load`]: the cache goes back to its
-    /// write-ahead log (waiting for readers, as a commit does).
-    pub fn end_first_load(&mut self, load: FirstLoad) -> Result<()> {
-        let mode = journal_mode_set(&self.conn, "WAL");
-        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
-        drop(load.lock);
-        match mode? {
-            mode if mode == "wal" => Ok(()),
-            mode => Err(CacheError::JournalMode(mode)),
-        }
     }
 
     pub fn conn(&self) -> &Connection {
@@ -168,38 +108,6 @@ impl Cache {
         tx.finish().map_err(CacheError::from)?;
         Ok(value)
     }
-}
-
-/// How long a connection waits for another's lock on the cache.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// A first load written through a rollback journal; see
-/// [`Cache::begin_first_load`]. Holds the lock of [`first_load_path`].
-pub struct FirstLoad {
-    lock: File,
-}
-
-/// The file a first load holds locked beside the cache at `db`.
-pub fn first_load_path(db: &str) -> PathBuf {
-    PathBuf::from(format!("{db}-load"))
-}
-
-/// Whether another process holds the first-load lock of the cache at `db`.
-fn first_load_running(db: &str) -> bool {
-    let Ok(file) = File::open(first_load_path(db)) else { return false };
-    matches!(file.try_lock_shared(), Err(TryLockError::WouldBlock))
-}
-
-fn journal_mode(conn: &Connection) -> Result<String> {
-    Ok(conn.pragma_query_value(None, "journal_mode", |row| row.get(0))?)
-}
-
-fn journal_mode_set(conn: &Connection, mode: &str) -> Result<String> {
-    Ok(conn.query_row(&format!("PRAGMA journal_mode = {mode}"), [], |row| row.get(0))?)
-}
-
-fn is_busy(err: &rusqlite::Error) -> bool {
-    matches!(err.sqlite_error_code(), Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked))
 }
 
 /// Page cache for reads of the whole cache (every app, every request). Each

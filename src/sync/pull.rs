@@ -61,7 +61,6 @@ fn conn_page_size(conn: &rusqlite::Connection) -> rusqlite::Result<i64> {
 
 /// What a long write changed on the cache's connection, to be put back.
 pub(super) struct BulkWrite {
-    first_load: Option<cache::FirstLoad>,
     copier: Option<WalCopier>,
     cache_size: i64,
 }
@@ -172,12 +171,9 @@ fn check_pages(
 
 impl Syncer {
     /// Prepares the cache's connection for a long write (a first sync, or
-    /// one far behind): written once through a rollback journal when no
-    /// other connection has the cache open (see
-    /// [`cache::Cache::begin_first_load`]); otherwise through its log, copied
-    /// on a thread of its own (see [`super::wal`]) with the writer's
-    /// automatic checkpoints stopped meanwhile. Its page cache is set to
-    /// [`BULK_PAGE_CACHE_KIB`].
+    /// one far behind): its log is copied on a thread of its own (see
+    /// [`super::wal`]), the writer's automatic checkpoints stop meanwhile,
+    /// and its page cache is set to [`BULK_PAGE_CACHE_KIB`].
     pub(super) async fn start_bulk_write(&self) -> Result<BulkWrite, SyncError> {
         with_cache(&self.cache, |cache| {
             let conn = cache.conn();
@@ -185,17 +181,6 @@ impl Syncer {
             // Never more than the connection had (the console keeps 8 MiB).
             let kib = if cache_size < 0 { -cache_size } else { cache_size * conn_page_size(conn)? / 1024 };
             conn.pragma_update(None, "cache_size", -kib.min(BULK_PAGE_CACHE_KIB))?;
-            let first_load = match cache.begin_first_load() {
-                Ok(first_load) => first_load,
-                Err(err) => {
-                    cache.conn().pragma_update(None, "cache_size", cache_size)?;
-                    return Err(err);
-                }
-            };
-            if first_load.is_some() {
-                return Ok(BulkWrite { first_load, copier: None, cache_size });
-            }
-            let conn = cache.conn();
             let copier = conn.path().and_then(WalCopier::start);
             if let Some(copier) = copier {
                 if let Err(err) = wal::set_autocheckpoint(conn, 0) {
@@ -203,9 +188,9 @@ impl Syncer {
                     conn.pragma_update(None, "cache_size", cache_size)?;
                     return Err(err.into());
                 }
-                return Ok(BulkWrite { first_load: None, copier: Some(copier), cache_size });
+                return Ok(BulkWrite { copier: Some(copier), cache_size });
             }
-            Ok(BulkWrite { first_load: None, copier: None, cache_size })
+            Ok(BulkWrite { copier: None, cache_size })
         })
         .await
     }
@@ -221,9 +206,6 @@ impl Syncer {
             if let Some(copier) = bulk.copier {
                 copier.stop();
                 wal::set_autocheckpoint(conn, wal::DEFAULT_AUTOCHECKPOINT_PAGES)?;
-            }
-            if let Some(first_load) = bulk.first_load {
-                cache.end_first_load(first_load)?;
             }
             Ok(())
         })
