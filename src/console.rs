@@ -12,7 +12,7 @@ use std::time::Duration;
 use chrono::Utc;
 use tokio::sync::mpsc;
 
-use crate::app::{AppDetail, ConsoleData, Effect, Event, QueuedAction, QueuedKind, QueuedStatus, SyncStatus};
+use crate::app::{AppDetail, ConsoleData, Effect, Event, Prepared, QueuedAction, QueuedKind, QueuedStatus, SyncStatus};
 use crate::cache::outbox::{self, ActionKind, ActionStatus};
 use crate::cache::{self, CacheError, audit, catalog};
 use crate::domain::api::Me;
@@ -37,16 +37,28 @@ pub fn load_data(conn: &rusqlite::Connection, server: &str) -> Result<ConsoleDat
 }
 
 fn load_lists(conn: &rusqlite::Connection, server: &str) -> Result<ConsoleData, CacheError> {
+    let apps = catalog::summaries(conn)?;
+    // What the console derives from the apps (search index, id order) on the
+    // other core while the requests and events are read: the list arrives
+    // ready to filter, and the UI's thread has nothing to build.
+    let (prepared, approvals, audit) = std::thread::scope(|scope| {
+        let prepared = scope.spawn(|| Prepared::of(&apps));
+        let approvals = catalog::pending_approvals(conn);
+        let audit = audit::recent(conn, AUDIT_WINDOW);
+        (prepared.join(), approvals, audit)
+    });
+    let prepared = prepared.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
     Ok(ConsoleData {
         me: me(conn)?,
         server: server.to_string(),
-        apps: catalog::summaries(conn)?,
         full_apps: Default::default(),
-        approvals: catalog::pending_approvals(conn)?,
-        audit: audit::recent(conn, AUDIT_WINDOW)?,
+        approvals: approvals?,
+        audit: audit?,
         kpis: None,
         outbox: queued_actions(conn)?,
         loading: None,
+        prepared,
+        apps,
     })
 }
 
@@ -85,6 +97,7 @@ fn load_page(conn: &rusqlite::Connection, server: &str, page: u32) -> Result<Con
         kpis: None,
         outbox: queued_actions(conn)?,
         loading: Some(total_apps as usize),
+        prepared: Prepared::default(),
     })
 }
 
@@ -219,6 +232,8 @@ impl Runtime {
         self.publish_status();
         if changed {
             self.publish_data().await;
+            // The sync's pages and the KPIs' pass over the cache are freed.
+            crate::memory::release_freed();
         }
     }
 
@@ -391,6 +406,25 @@ mod tests {
         assert_eq!(page.apps, full.apps[..5]);
         assert!(page.approvals.is_empty() && !full.approvals.is_empty());
         assert_eq!(full.loading, None);
+    }
+
+    /// The full list comes with its search index and id order built, so the
+    /// console's thread builds neither; both as the console would build them.
+    #[test]
+    fn the_full_list_arrives_with_its_search_index_and_id_order() {
+        let mut cache = cache_with_fixture();
+        let full = cache.read(|conn| load_data(conn, "http://127.0.0.1:1")).unwrap();
+        let search = full.prepared.search.as_ref().expect("search index prepared");
+        let built = crate::search::Index::of_apps(&full.apps);
+        assert_eq!(search.len(), full.apps.len());
+        for record in 0..full.apps.len() {
+            assert!(search.fields(record).eq(built.fields(record)), "record {record}");
+        }
+        let by_id = full.prepared.by_id.as_deref().expect("id order prepared");
+        assert_eq!(by_id, crate::app::order_by_id(&full.apps));
+        assert!(by_id.windows(2).all(|w| full.apps[w[0] as usize].id < full.apps[w[1] as usize].id));
+        let page = cache.read(|conn| load_page(conn, "http://127.0.0.1:1", 5)).unwrap();
+        assert!(page.prepared.search.is_none(), "a first page is searched as it is");
     }
 
     #[test]

@@ -33,6 +33,7 @@ pub mod console;
 pub mod domain;
 pub mod errors;
 pub mod import;
+pub mod memory;
 pub mod panes;
 pub mod sanitize;
 pub mod search;

@@ -328,6 +328,7 @@ pub fn fixture_data_for(me: Me, now: DateTime<Utc>) -> ConsoleData {
         kpis: Some(kpis),
         outbox: Vec::new(),
         loading: None,
+        prepared: Default::default(),
     };
     data.set_full_apps(apps);
     data

@@ -25,7 +25,9 @@ use crate::config::theme::{self, Theme};
 use crate::domain::DecisionKind;
 use crate::panes::approvals::ApprovalsPane;
 use crate::panes::audit::AuditPane;
-pub use crate::panes::data::{AppDetail, ConsoleData, QueuedAction, QueuedKind, QueuedStatus, SyncStatus};
+pub use crate::panes::data::{
+    AppDetail, ConsoleData, Prepared, QueuedAction, QueuedKind, QueuedStatus, SyncStatus, order_by_id,
+};
 use crate::panes::inventory::InventoryPane;
 use crate::panes::kpis::KpisPane;
 use crate::panes::renewals::RenewalsPane;

@@ -318,6 +318,8 @@ impl App {
                 self.renewals.before_data(&self.ctx);
                 self.ctx.set_data(*data);
                 self.refresh_panes();
+                // The replaced snapshot and its rows are freed: give them back.
+                crate::memory::release_freed();
                 // The open detail may have changed too: read it again.
                 self.detail_requested = None;
             }

@@ -4,9 +4,11 @@
 
 use std::cell::RefCell;
 use std::ops::Range;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+use super::ConsoleData;
 use crate::domain::{AppState, AppSummary, DataClass, Tier};
 use crate::sanitize::sanitize;
 use crate::search::{Index, Ranking};
@@ -139,12 +141,15 @@ fn rank<T: PartialEq>(value: T, order: &[T]) -> usize {
 #[derive(Debug, Default)]
 pub(super) struct SearchIndex {
     pub(super) version: u64,
-    pub(super) index: Index,
+    pub(super) index: Arc<Index>,
 }
 
 impl SearchIndex {
-    pub(super) fn build(apps: &[AppSummary], version: u64) -> SearchIndex {
-        SearchIndex { version, index: Index::of_apps(apps) }
+    /// The snapshot's index: the one the runtime prepared with it, else
+    /// built now.
+    pub(super) fn of(data: &ConsoleData, version: u64) -> SearchIndex {
+        let index = data.prepared.search.clone().unwrap_or_else(|| Arc::new(Index::of_apps(&data.apps)));
+        SearchIndex { version, index }
     }
 }
 

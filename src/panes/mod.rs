@@ -17,6 +17,7 @@ pub mod renewals;
 use std::cell::Cell;
 use std::collections::BTreeSet;
 use std::ops::Range;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use crossterm::event::KeyEvent;
@@ -87,9 +88,8 @@ pub struct Context {
     pub data: ConsoleData,
     /// The user as the governance rules see them.
     pub actor: Actor,
-    /// Positions in `data.apps` ordered by app id, for [`Context::app_index`]:
-    /// 4 bytes an app where a map of id copies took 60.
-    apps_by_id: Vec<u32>,
+    /// Positions in `data.apps` ordered by app id ([`data::order_by_id`]).
+    apps_by_id: Arc<[u32]>,
     /// Targets of actions sent but not yet in the outbox or answered.
     pub in_flight: BTreeSet<String>,
     pub theme: Theme,
@@ -114,7 +114,7 @@ impl Context {
     pub fn new(data: ConsoleData, theme: Theme, keymap: Keymap, now: DateTime<Utc>) -> Context {
         let mut ctx = Context {
             actor: Actor::new("", []),
-            apps_by_id: Vec::new(),
+            apps_by_id: Arc::new([]),
             in_flight: BTreeSet::new(),
             data,
             theme,
@@ -142,10 +142,7 @@ impl Context {
 
     fn index(&mut self) {
         self.actor = Actor::new(self.data.me.user.clone(), self.data.me.roles.iter().copied());
-        let apps = &self.data.apps;
-        let mut by_id: Vec<u32> = (0..apps.len() as u32).collect();
-        by_id.sort_unstable_by(|&a, &b| apps[a as usize].id.cmp(&apps[b as usize].id));
-        self.apps_by_id = by_id;
+        self.apps_by_id = self.data.prepared.by_id.clone().unwrap_or_else(|| data::order_by_id(&self.data.apps).into());
     }
 
     /// The position in `data.apps` of app `id`.
