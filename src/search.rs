@@ -201,6 +201,12 @@ pub fn narrows(previous: &str, query: &str) -> bool {
     !previous.trim().is_empty() && query.starts_with(previous)
 }
 
+/// The characters (as masks, see the `index` module) a record must hold,
+/// over its fields, to match `query`: 0 for a query any record matches.
+pub fn required_chars(query: &str) -> u64 {
+    terms(query).iter().fold(0, |needs, term| needs | NucleoTerm::new(term).needs)
+}
+
 fn terms(query: &str) -> Vec<&str> {
     query.split_whitespace().collect()
 }

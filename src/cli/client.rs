@@ -24,7 +24,7 @@ use crate::domain::api::Me;
 use crate::domain::approval::{self, MAX_COMMENT_CHARS};
 use crate::domain::{Actor, App, AppState, ApprovalStatus, DataClass, DecisionKind, Tier};
 use crate::sanitize::{escape_json, sanitize};
-use crate::search::IndexBuilder;
+use crate::search::{self, IndexBuilder};
 use crate::sync::client::Client;
 use crate::sync::engine::{ActionOutcome, Progress, SyncError, Syncer};
 use crate::tls::ClientTrust;
@@ -185,6 +185,9 @@ pub fn apps(args: &ClientArgs, apps_args: &AppsArgs) -> color_eyre::Result<ExitC
     // name, owner, team, purpose: what is searched and printed) end to end;
     // beside it the few values printed. No manifest is decoded, and nothing
     // is allocated per app. `--json` reads the full records it prints.
+    // Under a filter, an app lacking a character the query needs cannot
+    // match: it is not kept at all.
+    let needs = apps_args.filter.as_deref().map_or(0, search::required_chars);
     let mut text = IndexBuilder::default();
     let mut listed = Vec::new();
     cache::with_small_page_cache(cache.conn(), || {
@@ -194,7 +197,9 @@ pub fn apps(args: &ClientArgs, apps_args: &AppsArgs) -> color_eyre::Result<ExitC
             {
                 return;
             }
-            text.push(&[app.name, app.owner, app.team, app.purpose].map(sanitize));
+            if !text.push_if_holds(&[app.name, app.owner, app.team, app.purpose].map(sanitize), needs) {
+                return;
+            }
             listed.push(Printed {
                 id: apps_args.json.then(|| app.id.to_string()),
                 tier: app.tier,
