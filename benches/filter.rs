@@ -21,7 +21,7 @@
 //! * `typed_sequence`: the whole appended-character sequence, each step
 //!   narrowing from the last;
 //! * `with_positions`: `search::filter`, which also computes highlight
-//!   positions for every match (what `govdeck apps --filter` calls).
+//!   positions for every match (for callers that draw every match highlighted).
 //!
 //! Sizes: see `support` (GOVDECK_BENCH_QUICK, GOVDECK_BENCH_APPS).
 
