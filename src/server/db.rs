@@ -116,9 +116,7 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, ApiError> + Send + 'static,
     {
-        let db = Arc::clone(self);
-        let mut stopwatch = Stopwatch::asked(&self.timings);
-        tokio::task::spawn_blocking(move || {
+        self.timed(name, Stopwatch::asked(&self.timings), move |db, stopwatch| {
             let mut store = lock(&db.writer);
             stopwatch.start();
             let result = store.write(|conn| {
@@ -132,11 +130,9 @@ impl Db {
             if result.is_ok() {
                 db.commits.fetch_add(1, Ordering::Relaxed);
             }
-            stopwatch.finish(&db.timings, name);
             result
         })
         .await
-        .map_err(ApiError::internal)?
     }
 
     /// Runs the point query `f` in one read transaction on the lookup
@@ -147,18 +143,12 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, ApiError> + Send + 'static,
     {
-        let db = Arc::clone(self);
-        let mut stopwatch = Stopwatch::asked(&self.timings);
-        tokio::task::spawn_blocking(move || {
+        self.timed(name, Stopwatch::asked(&self.timings), move |db, stopwatch| {
             let mut store = lock(&db.lookups);
             stopwatch.start();
-            let result = store.read(f);
-            drop(store);
-            stopwatch.finish(&db.timings, name);
-            result
+            store.read(f)
         })
         .await
-        .map_err(ApiError::internal)?
     }
 
     /// Runs `f` in one read transaction (a consistent snapshot) on a reader
@@ -168,12 +158,12 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, ApiError> + Send + 'static,
     {
-        let mut stopwatch = Stopwatch::asked(&self.timings);
+        // Asked now: the wait for a turn counts as waiting.
+        let stopwatch = Stopwatch::asked(&self.timings);
         // Never closed, so this only waits. The turn moves into the blocking
         // call: a caller that goes away does not free it before the read ends.
         let turn = Arc::clone(&self.read_turns).acquire_owned().await.map_err(ApiError::internal)?;
-        let db = Arc::clone(self);
-        tokio::task::spawn_blocking(move || {
+        self.timed(name, stopwatch, move |db, stopwatch| {
             let start = db.next_reader.fetch_add(1, Ordering::Relaxed);
             // With a turn there is always a free reader; should one still be
             // held, wait for the next in line.
@@ -184,11 +174,9 @@ impl Db {
             let result = store.read(f);
             drop(store);
             drop(turn);
-            stopwatch.finish(&db.timings, name);
             result
         })
         .await
-        .map_err(ApiError::internal)?
     }
 
     /// Copies what the write-ahead log holds into the database, if anything
@@ -226,18 +214,32 @@ impl Db {
         name: &'static str,
         hold_writer: bool,
     ) -> Result<(i64, i64), ApiError> {
-        let db = Arc::clone(self);
-        let mut stopwatch = Stopwatch::asked(&self.timings);
-        tokio::task::spawn_blocking(move || {
-            let writer = hold_writer.then(|| lock(&db.writer));
+        self.timed(name, Stopwatch::asked(&self.timings), move |db, stopwatch| {
+            let _writer = hold_writer.then(|| lock(&db.writer));
             let store = lock(&db.checkpointer);
             stopwatch.start();
-            let result =
-                store.conn().query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| Ok((row.get(1)?, row.get(2)?)));
-            drop(store);
-            drop(writer);
+            store
+                .conn()
+                .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| Ok((row.get(1)?, row.get(2)?)))
+                .map_err(|err| ApiError::from(StoreError::from(err)))
+        })
+        .await
+    }
+
+    /// Runs `job` on the blocking pool as call `name`, asked when
+    /// `stopwatch` was: `job` takes its connection and starts the stopwatch
+    /// once it holds it, so the timings tell the wait from the run; the call
+    /// is recorded when `job` has let go of everything it held.
+    async fn timed<T, J>(self: &Arc<Self>, name: &'static str, mut stopwatch: Stopwatch, job: J) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        J: FnOnce(&Db, &mut Stopwatch) -> Result<T, ApiError> + Send + 'static,
+    {
+        let db = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            let result = job(&db, &mut stopwatch);
             stopwatch.finish(&db.timings, name);
-            result.map_err(|err| ApiError::from(StoreError::from(err)))
+            result
         })
         .await
         .map_err(ApiError::internal)?
