@@ -253,31 +253,23 @@ mod tests {
     use super::*;
     use crate::cache::Cache;
     use crate::domain::NewAuditEvent;
-    use crate::domain::audit::GENESIS_HASH;
+    use crate::domain::audit::sealed_chain;
     use chrono::TimeZone;
 
     fn chain(n: u64) -> Vec<AuditEvent> {
         let at = chrono::Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap();
-        let mut prev = GENESIS_HASH.to_string();
-        (1..=n)
-            .map(|seq| {
-                let event = NewAuditEvent {
-                    actor_id: "riley".into(),
-                    app_id: (seq % 2 == 0).then(|| format!("app-{seq}")),
-                    version: Some(seq as u32),
-                    action_type: if seq % 3 == 0 { "dlp.block".into() } else { "app.login".into() },
-                    user_agent: Some("quote \" and é".into()),
-                    outcome: Some(Outcome::Blocked),
-                    request_context: serde_json::json!({"z": seq, "a": [1, "x"]}),
-                    risk_score_at_time: (seq % 2 == 1).then_some(40),
-                    timestamp: Some(at + chrono::Duration::microseconds(seq as i64 * 1_000_001)),
-                    ..NewAuditEvent::default()
-                };
-                let sealed = AuditEvent::seal(event, format!("e{seq}"), seq, at, &prev);
-                prev.clone_from(&sealed.hash);
-                sealed
-            })
-            .collect()
+        sealed_chain(n, at, |seq| NewAuditEvent {
+            actor_id: "riley".into(),
+            app_id: (seq % 2 == 0).then(|| format!("app-{seq}")),
+            version: Some(seq as u32),
+            action_type: if seq % 3 == 0 { "dlp.block".into() } else { "app.login".into() },
+            user_agent: Some("quote \" and é".into()),
+            outcome: Some(Outcome::Blocked),
+            request_context: serde_json::json!({"z": seq, "a": [1, "x"]}),
+            risk_score_at_time: (seq % 2 == 1).then_some(40),
+            timestamp: Some(at + chrono::Duration::microseconds(seq as i64 * 1_000_001)),
+            ..NewAuditEvent::default()
+        })
     }
 
     #[test]

@@ -415,6 +415,20 @@ impl ChainVerifier {
     }
 }
 
+/// Events 1..=`n` sealed into one chain from the genesis hash at `at`, each
+/// made by `event(seq)` with id `e{seq}`: the chains the tests walk.
+#[cfg(test)]
+pub(crate) fn sealed_chain(n: u64, at: DateTime<Utc>, event: impl Fn(u64) -> NewAuditEvent) -> Vec<AuditEvent> {
+    let mut prev = GENESIS_HASH.to_string();
+    (1..=n)
+        .map(|seq| {
+            let sealed = AuditEvent::seal(event(seq), format!("e{seq}"), seq, at, &prev);
+            prev.clone_from(&sealed.hash);
+            sealed
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -127,20 +127,12 @@ pub fn check_audit_page(head: &AuditHead, events: &[AuditEvent], full_chain: boo
 mod tests {
     use super::*;
     use crate::domain::NewAuditEvent;
-    use crate::domain::audit::GENESIS_HASH;
+    use crate::domain::audit::{GENESIS_HASH, sealed_chain};
     use chrono::TimeZone;
 
     fn chain(n: u64) -> Vec<AuditEvent> {
         let at = chrono::Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap();
-        let mut prev = GENESIS_HASH.to_string();
-        (1..=n)
-            .map(|seq| {
-                let event = NewAuditEvent { action_type: format!("a{seq}"), ..NewAuditEvent::default() };
-                let sealed = AuditEvent::seal(event, format!("e{seq}"), seq, at, &prev);
-                prev.clone_from(&sealed.hash);
-                sealed
-            })
-            .collect()
+        sealed_chain(n, at, |seq| NewAuditEvent { action_type: format!("a{seq}"), ..NewAuditEvent::default() })
     }
 
     fn head_of(event: &AuditEvent) -> AuditHead {

@@ -348,7 +348,7 @@ impl ChainVerifier {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::audit::{AuditEvent, GENESIS_HASH, NewAuditEvent};
+    use crate::domain::audit::{AuditEvent, GENESIS_HASH, NewAuditEvent, sealed_chain};
     use chrono::TimeZone;
 
     /// The canonical form as it was first defined: serde's derive over the
@@ -508,15 +508,7 @@ mod tests {
     /// A chain of `n` events, and the answer of one walk over `events` with head `head`.
     fn chain(n: u64) -> Vec<AuditEvent> {
         let at = Utc.with_ymd_and_hms(2026, 11, 1, 8, 0, 0).unwrap();
-        let mut prev = GENESIS_HASH.to_string();
-        (1..=n)
-            .map(|seq| {
-                let event = NewAuditEvent { action_type: format!("a{seq}"), ..NewAuditEvent::default() };
-                let sealed = AuditEvent::seal(event, format!("e{seq}"), seq, at, &prev);
-                prev.clone_from(&sealed.hash);
-                sealed
-            })
-            .collect()
+        sealed_chain(n, at, |seq| NewAuditEvent { action_type: format!("a{seq}"), ..NewAuditEvent::default() })
     }
 
     /// `None` stands for a row that cannot be read.
