@@ -1,4 +1,4 @@
-//! The console at the scale DESIGN.md names: 100,000 apps. Only the visible
+//! The console at the scale docs/architecture.md names: 100,000 apps. Only the visible
 //! rows are drawn, and the fuzzy filter runs over a compact per-snapshot
 //! index, narrowing from the previous hits while the query grows.
 //!

@@ -173,7 +173,7 @@ async fn intake_of_the_design_example_files_a_high_review() {
     assert_eq!(app["owner"], "olive");
     assert_eq!(app["state"], "pending");
     assert!(app["expires_at"].is_null(), "no expiry before approval");
-    // DESIGN.md's example says 80, but its own factors add up to 90.
+    // docs/api.md's intake example: its factors add up to 90 (an older design note said 80).
     assert_eq!(
         app["risk"],
         json!({"score": 90, "tier": "high", "factors": {"data": 50, "users": 20, "connectivity": 20, "environment": 0}})

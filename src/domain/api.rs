@@ -1,5 +1,5 @@
 //! Wire types of sync API v1, shared by the server and the sync client so the
-//! two cannot drift. Field names and shapes are those of DESIGN.md; more
+//! two cannot drift. Field names and shapes are those of docs/api.md; more
 //! fields may be added, none removed.
 
 use serde::{Deserialize, Serialize};

@@ -464,8 +464,8 @@ pub(crate) mod tests {
     fn documented_intake_example_parses_and_scores_by_the_rubric() {
         let manifest = manifest();
         manifest.validate().unwrap();
-        // DESIGN.md's example response says 80, but its own factors (50 + 20 + 20 + 0)
-        // and the rubric add up to 90: the rubric wins.
+        // The intake example of docs/api.md: its factors (50 + 20 + 20 + 0) and the
+        // rubric add up to 90 (an older design note said 80): the rubric wins.
         assert_eq!(manifest.risk().score, 90);
     }
 

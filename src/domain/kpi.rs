@@ -1,8 +1,8 @@
-//! The KPIs of DESIGN.md, computed from what the cache holds so they work
+//! The KPIs (docs/governance.md), computed from what the cache holds so they work
 //! offline. Pure: the caller passes `now` and the DLP block counts per month
 //! (which come from the audit log, not from apps or requests).
 //!
-//! Definitions where DESIGN.md leaves room:
+//! Definitions (docs/governance.md states them too):
 //! * *active* apps are `active` or `expiring`;
 //! * the *governed* catalog is every registered app that is not rejected or
 //!   decommissioned; compliance shares (manifest, OTel, backups, SBOM), the

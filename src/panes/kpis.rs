@@ -1,4 +1,4 @@
-//! The KPIs of DESIGN.md at a glance: three columns of figures (inventory,
+//! The KPIs (docs/governance.md) at a glance: three columns of figures (inventory,
 //! compliance, approvals) over four trend charts (approvals per week, median
 //! time to approve per week, DLP blocks per month, apps expiring per week).
 //! The figures come from [`crate::domain::kpi`], computed from the cache, so

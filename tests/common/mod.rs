@@ -312,7 +312,7 @@ async fn into_resp(response: reqwest::Response) -> Resp {
     Resp { status, headers, text }
 }
 
-/// The intake example of DESIGN.md (owner `olive`): pii, 250 users, external
+/// The intake example of docs/api.md (owner `olive`): pii, 250 users, external
 /// API, sandboxed: score 90, high.
 pub fn design_example() -> Value {
     json!({"name":"sales-quoting","purpose":"Quotes from the CRM","owner":"olive",

@@ -285,7 +285,7 @@ async fn bind(addr: SocketAddr) -> TcpListener {
 
 /// A manifest of the given risk, owned by `owner` (`None`: the caller).
 ///
-/// * `high`: pii 50 + 250 users 20 + external API 20 = 90 (DESIGN.md's example)
+/// * `high`: pii 50 + 250 users 20 + external API 20 = 90 (docs/api.md's intake example)
 /// * `medium`: internal 10 + 40 users 10 + SaaS 10 = 30
 /// * `low`: public, 5 users, no connectivity, OTel and vault: approved by policy
 pub fn manifest(name: &str, owner: Option<&str>, risk: &str) -> Value {
