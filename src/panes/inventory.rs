@@ -3,7 +3,8 @@
 //! owner, team and purpose on every keystroke, highlighting the matched
 //! characters of the name; facets narrow by tier (`t`), data class (`d`),
 //! state (`e`) and owner (`m` for mine, or `:filter owner=…`); `s` cycles the
-//! sort column and `S` reverses it; Enter opens the app's detail.
+//! sort column and `S` reverses it; Enter opens the app's detail; `n` renews
+//! the selected app (or the one in the detail), as in the renewals pane.
 //!
 //! Rows are indexes into the snapshot and only the visible window is drawn,
 //! so 100k apps stay fast; by relevance, only the rows drawn or selected are
@@ -388,6 +389,13 @@ impl Pane for InventoryPane {
     }
 
     fn on_action(&mut self, action: Action, ctx: &Context) -> Vec<Intent> {
+        if action == Action::Renew {
+            let app = match &self.detail {
+                Some((id, _)) => ctx.app(id),
+                None => self.selected_app(ctx),
+            };
+            return app.map(|app| super::renewals::renew_or_refuse(app, ctx)).into_iter().collect();
+        }
         if let Some((_, scroll)) = &mut self.detail {
             match action {
                 Action::Back | Action::Open => self.detail = None,
@@ -461,11 +469,12 @@ impl Pane for InventoryPane {
 
     fn hints(&self, _ctx: &Context) -> Vec<(Action, &'static str)> {
         if self.detail.is_some() {
-            return vec![(Action::Back, "back"), (Action::Help, "help")];
+            return vec![(Action::Back, "back"), (Action::Renew, "renew"), (Action::Help, "help")];
         }
         vec![
             (Action::Filter, "filter"),
             (Action::Open, "detail"),
+            (Action::Renew, "renew"),
             (Action::CycleTier, "tier"),
             (Action::SortNext, "sort"),
             (Action::Help, "help"),

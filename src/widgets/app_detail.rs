@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
-use super::text::{date, date_time, pad, relative};
+use super::text::{date, date_time, expiry_relative, pad, relative};
 use crate::config::theme::Theme;
 use crate::domain::ttl::{QUARANTINE_DAYS, READ_ONLY_DAYS};
 use crate::domain::{App, AppState, AppSummary, Approval, ApprovalStatus, AuditEvent, DecisionKind, Outcome, Risk};
@@ -202,7 +202,7 @@ pub fn summary_lines(app: &App, theme: &Theme, now: DateTime<Utc>) -> Vec<Line<'
         field("Owner", format!("{} · team {} · sponsor {}", s(&app.owner), s(&app.team), s(&app.sponsor)), theme),
     ];
     let expiry = match app.expires_at {
-        Some(at) => format!(" · expires {} ({})", date(at), relative(at, now)),
+        Some(at) => format!(" · expires {} ({})", date(at), expiry_relative(at, now)),
         None => String::new(),
     };
     lines.push(field_spans(
