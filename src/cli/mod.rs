@@ -106,6 +106,9 @@ pub enum Command {
     /// List pending approval requests from the cache.
     Approvals(JsonArgs),
     /// Approve a request.
+    ///
+    /// High risk is decided by reviewers only and needs two different reviewers' approvals; medium risk needs one
+    /// approval from a reviewer or a lead.
     Approve {
         /// Approval request id.
         id: String,
