@@ -78,6 +78,7 @@ fn with_app(mut data: ConsoleData, id: &str, change: impl FnOnce(&mut CatalogApp
 fn n_renews_the_selected_app_in_the_inventory_list_and_in_the_app_detail() {
     let mut app = console(fixture_data_for(olive(), fixture_now()));
     assert_eq!(app.active_pane(), PaneId::Inventory);
+    assert!(screen(&app, 80, 24).contains("n renew"), "an owner is offered the key");
     select(&mut app, "app-02");
     assert_eq!(chars(&mut app, "n"), renew("app-02"), "crm-sync, from the list");
 
@@ -113,8 +114,10 @@ fn n_says_why_not_and_decommissioned_apps_can_be_found() {
     assert!(chars(&mut app, "n").is_empty());
     assert!(toast_text(&app).contains("re-approval request apr-016 is already waiting"), "{}", toast_text(&app));
 
-    // Not yours: a reviewer reads every app and renews none.
+    // Not yours: a reviewer reads every app and renews none (and is not
+    // offered the key).
     let mut app = console(fixture_data(fixture_now()));
+    assert!(!screen(&app, 80, 24).contains("n renew"));
     select(&mut app, "app-09");
     assert!(chars(&mut app, "n").is_empty());
     assert!(toast_text(&app).contains("only the app's owner or a lead may renew it"), "{}", toast_text(&app));

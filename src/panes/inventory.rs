@@ -21,7 +21,7 @@ use super::filters::{DATA_ORDER, LastSearch, Rows, STATE_ORDER, SearchIndex, TIE
 pub use super::filters::{Facets, SortColumn};
 use super::{Context, DetailScroll, Intent, ListCursor, Pane};
 use crate::config::keymap::{Action, Section};
-use crate::domain::{AppState, AppSummary};
+use crate::domain::{AppState, AppSummary, Role};
 use crate::sanitize::{display_width, fit, sanitize};
 use crate::search;
 use crate::widgets::app_detail::state_style;
@@ -467,19 +467,25 @@ impl Pane for InventoryPane {
         Vec::new()
     }
 
-    fn hints(&self, _ctx: &Context) -> Vec<(Action, &'static str)> {
+    fn hints(&self, ctx: &Context) -> Vec<(Action, &'static str)> {
+        // `n` is offered to those who may renew something: owners and leads.
+        let renews = ctx.actor.has(Role::Owner) || ctx.actor.has(Role::Lead);
+        let renew = renews.then_some((Action::Renew, "renew"));
         if self.detail.is_some() {
-            return vec![(Action::Back, "back"), (Action::Renew, "renew"), (Action::Help, "help")];
+            return [Some((Action::Back, "back")), renew, Some((Action::Help, "help"))].into_iter().flatten().collect();
         }
-        vec![
-            (Action::Filter, "filter"),
-            (Action::Open, "detail"),
-            (Action::Renew, "renew"),
-            (Action::CycleTier, "tier"),
-            (Action::SortNext, "sort"),
-            (Action::Help, "help"),
-            (Action::Quit, "quit"),
+        [
+            Some((Action::Filter, "filter")),
+            Some((Action::Open, "detail")),
+            renew,
+            Some((Action::CycleTier, "tier")),
+            Some((Action::SortNext, "sort")),
+            Some((Action::Help, "help")),
+            Some((Action::Quit, "quit")),
         ]
+        .into_iter()
+        .flatten()
+        .collect()
     }
 
     fn render(&self, frame: &mut Frame, area: Rect, ctx: &Context) {

@@ -130,7 +130,12 @@ pub fn renewal_sentence(app: &AppSummary, now: DateTime<Utc>) -> String {
     let days = app.ttl_class.days();
     match app.state {
         AppState::Active | AppState::Expiring | AppState::Quarantined => {
-            format!("extends it at once by {days} days ({}), until {}", app.ttl_class, date(now + Duration::days(days)))
+            let until = now + Duration::days(days);
+            if crate::domain::ttl::shortens(app.expires_at, until) {
+                format!("shortens it to {days} days ({}), until {}; asks first", app.ttl_class, date(until))
+            } else {
+                format!("extends it at once by {days} days ({}), until {}", app.ttl_class, date(until))
+            }
         }
         AppState::ReadOnly => "files a re-approval request; the app stays read-only until it is approved".into(),
         AppState::Decommissioned => "decommissioned is final: it cannot be renewed".into(),
