@@ -327,14 +327,16 @@ fn renew_is_one_key_and_the_result_is_a_toast() {
     let text = screen(&app, 80, 24);
     assert!(text.contains("re-approval requested"), "{text}");
 
-    // Without one, the same key files a re-approval request.
+    // Without one, the same key files a re-approval request, once confirmed.
     let mut data = fixture_data_for(olive(), fixture_now());
     data.approvals.retain(|a| a.app_id != "app-04");
     let mut app = console(data);
     chars(&mut app, "5");
     select_renewal(&mut app, "app-04");
     assert!(screen(&app, 80, 24).contains("n renew: files a re-approval request"));
-    assert_eq!(chars(&mut app, "n"), vec![Effect::Renew { app_id: "app-04".into(), days: None }]);
+    assert!(chars(&mut app, "n").is_empty());
+    assert_eq!(app.overlay_name(), Some("confirm"));
+    assert_eq!(app.handle_key(key(KeyCode::Enter)), vec![Effect::Renew { app_id: "app-04".into(), days: None }]);
     assert!(toast_text(&app).contains("filing a re-approval request"));
     app.handle_event(Event::ActionResult {
         target_id: "app-04".into(),

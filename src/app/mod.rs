@@ -111,12 +111,21 @@ impl Default for UiSettings {
     }
 }
 
+/// What a confirm dialog does once confirmed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Confirmed {
+    /// Approve these requests (with the comment typed).
+    Approve(Vec<String>),
+    /// Renew this app: a read-only one files a request, or the renewal
+    /// shortens the time left.
+    Renew(String),
+}
+
 /// A popup that takes every key while it is open.
 #[derive(Debug)]
 pub enum Overlay {
     Help(HelpOverlay),
-    /// Approve these requests once confirmed.
-    Confirm(Box<ConfirmDialog>, Vec<String>),
+    Confirm(Box<ConfirmDialog>, Confirmed),
     /// Reject this request with the reason typed.
     Comment(Box<CommentBox>, String),
     Command(CommandLine),

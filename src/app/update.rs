@@ -5,9 +5,9 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use ratatui::text::{Line, Span};
 
-use super::{App, Effect, Event, Overlay};
+use super::{App, Confirmed, Effect, Event, Overlay};
 use crate::config::keymap::{Action, Key};
-use crate::domain::{AppState, Approval, DecisionKind, Tier};
+use crate::domain::{AppState, Approval, DecisionKind, Tier, ttl};
 use crate::panes::approvals::refusal;
 use crate::panes::{Context, Intent, Pane, PaneId};
 use crate::sanitize::{fit, sanitize};
@@ -16,6 +16,7 @@ use crate::widgets::comment::CommentBox;
 use crate::widgets::confirm::{ConfirmDialog, DialogReply};
 use crate::widgets::help::HelpOverlay;
 use crate::widgets::line_input::InputReply;
+use crate::widgets::text::date;
 use crate::widgets::toast::Toast;
 
 /// Requests listed by name in a bulk confirm dialog; the rest are counted.
@@ -199,7 +200,7 @@ impl App {
             && single.decisions.is_empty()
         {
             lines.push(Line::from(Span::styled(
-                "high risk: yours is the first of two approvals; a second person must approve too",
+                "high risk: yours is the first of two approvals; a second, different reviewer must approve too",
                 self.ctx.theme.warning,
             )));
         }
@@ -208,7 +209,7 @@ impl App {
             n => (format!("Approve {n} requests"), format!("approve all {n}")),
         };
         let dialog = ConfirmDialog::new(title, lines, label).with_comment(&self.ctx.theme);
-        self.overlay = Some(Overlay::Confirm(Box::new(dialog), ids));
+        self.overlay = Some(Overlay::Confirm(Box::new(dialog), Confirmed::Approve(ids)));
     }
 
     fn open_reject(&mut self, id: String) {
@@ -218,7 +219,51 @@ impl App {
         self.overlay = Some(Overlay::Comment(Box::new(dialog), id));
     }
 
+    /// A renewal: sent at once, or first confirmed when it files a
+    /// re-approval request (read-only) or would shorten the time left.
     fn renew(&mut self, app_id: String) -> Vec<Effect> {
+        let Some(app) = self.ctx.app(&app_id) else { return Vec::new() };
+        let theme = &self.ctx.theme;
+        let now = self.ctx.now;
+        let name = sanitize(&app.name).into_owned();
+        let days = app.ttl_class.days();
+        let new_expiry = now + chrono::Duration::days(days);
+        let extends_now = matches!(app.state, AppState::Active | AppState::Expiring | AppState::Quarantined);
+        let (title, lines, label) = if app.state == AppState::ReadOnly {
+            let lines = vec![
+                Line::from(Span::styled(format!("{} is read-only.", fit(&name, 40)), theme.title)),
+                Line::from(Span::styled(
+                    "Renewing it files a re-approval request for review; the app stays read-only until the \
+                     request is approved.",
+                    theme.text,
+                )),
+            ];
+            ("File a re-approval request", lines, "file the request")
+        } else if let Some(current) = app.expires_at.filter(|&at| extends_now && ttl::shortens(Some(at), new_expiry)) {
+            let lines = vec![
+                Line::from(Span::styled(format!("This renewal shortens {}:", fit(&name, 40)), theme.title)),
+                Line::from(Span::styled(
+                    format!(
+                        "it expires {} ({} left) now; renewed for {days} days ({}) it would expire {} ({} left).",
+                        date(current),
+                        ttl::days_left_label(current, now),
+                        app.ttl_class,
+                        date(new_expiry),
+                        ttl::days_left_label(new_expiry, now),
+                    ),
+                    theme.warning,
+                )),
+            ];
+            ("Shorten the time left?", lines, "renew and shorten")
+        } else {
+            return self.send_renewal(app_id);
+        };
+        let dialog = ConfirmDialog::new(title, lines, label);
+        self.overlay = Some(Overlay::Confirm(Box::new(dialog), Confirmed::Renew(app_id)));
+        Vec::new()
+    }
+
+    fn send_renewal(&mut self, app_id: String) -> Vec<Effect> {
         let Some(app) = self.ctx.app(&app_id) else { return Vec::new() };
         let text = if app.state == AppState::ReadOnly {
             format!("filing a re-approval request for {}…", sanitize(&app.name))
@@ -271,16 +316,23 @@ impl App {
                 }
                 Vec::new()
             }
-            Overlay::Confirm(mut dialog, ids) => match dialog.handle(key) {
+            Overlay::Confirm(mut dialog, then) => match dialog.handle(key) {
                 DialogReply::Pending => {
-                    self.overlay = Some(Overlay::Confirm(dialog, ids));
+                    self.overlay = Some(Overlay::Confirm(dialog, then));
                     Vec::new()
                 }
                 DialogReply::Cancel => {
                     self.notify(Toast::info("cancelled: nothing was sent", self.ctx.now));
                     Vec::new()
                 }
-                DialogReply::Confirm(comment) => self.decide(&ids, DecisionKind::Approve, &comment),
+                DialogReply::Confirm(comment) => match then {
+                    Confirmed::Approve(ids) => {
+                        let effects = self.decide(&ids, DecisionKind::Approve, &comment);
+                        self.back_to_queue_after(&effects);
+                        effects
+                    }
+                    Confirmed::Renew(app_id) => self.send_renewal(app_id),
+                },
             },
             Overlay::Comment(mut dialog, id) => match dialog.handle(key) {
                 DialogReply::Pending => {
@@ -291,7 +343,11 @@ impl App {
                     self.notify(Toast::info("cancelled: nothing was sent", self.ctx.now));
                     Vec::new()
                 }
-                DialogReply::Confirm(reason) => self.decide(&[id], DecisionKind::Reject, &reason),
+                DialogReply::Confirm(reason) => {
+                    let effects = self.decide(&[id], DecisionKind::Reject, &reason);
+                    self.back_to_queue_after(&effects);
+                    effects
+                }
             },
             Overlay::Command(mut line) => match line.handle(key) {
                 InputReply::Submit => {
@@ -304,6 +360,16 @@ impl App {
                     Vec::new()
                 }
             },
+        }
+    }
+
+    /// A decision sent from a request's detail returns to the queue, on the
+    /// next request: the decided one is done with.
+    fn back_to_queue_after(&mut self, effects: &[Effect]) {
+        let sent =
+            |id: &str| effects.iter().any(|e| matches!(e, Effect::Decide { approval_id, .. } if approval_id == id));
+        if self.approvals.detail_id().is_some_and(sent) {
+            self.approvals.close_detail_to_next(&self.ctx);
         }
     }
 

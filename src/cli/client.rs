@@ -22,6 +22,7 @@ use crate::config::pins;
 use crate::config::settings::{self, FileSettings, Token};
 use crate::domain::api::Me;
 use crate::domain::approval::{self, MAX_COMMENT_CHARS};
+use crate::domain::ttl;
 use crate::domain::{Actor, App, AppState, ApprovalStatus, DataClass, DecisionKind, Tier};
 use crate::sanitize::{escape_json, sanitize};
 use crate::search::{self, IndexBuilder};
@@ -131,17 +132,9 @@ pub fn sync(args: &ClientArgs) -> color_eyre::Result<ExitCode> {
     }
 }
 
+/// Days left, as the console's Expires column says them.
 fn expires_in(expires_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
-    match expires_at {
-        None => "—".into(),
-        Some(at) => {
-            if at < now {
-                format!("-{}d", (now - at).num_days())
-            } else {
-                format!("{}d", (at - now).num_days())
-            }
-        }
-    }
+    expires_at.map_or_else(|| "—".into(), |at| ttl::days_left_label(at, now))
 }
 
 /// Writes `text` to stdout. A reader that stopped early (`govdeck apps | head`)
@@ -397,7 +390,10 @@ pub fn decide(args: &ClientArgs, id: &str, decision: DecisionKind, comment: &str
     queue_and_send(&ctx, kind, id, body, Some(request.rev))
 }
 
-pub fn renew(args: &ClientArgs, key: &str, days: Option<i64>) -> color_eyre::Result<ExitCode> {
+/// Renews an app from the cache's record of it. A renewal that would leave
+/// less time than the app has now is refused (exit 2, nothing sent or
+/// queued) unless `shorten` is set.
+pub fn renew(args: &ClientArgs, key: &str, days: Option<i64>, shorten: bool) -> color_eyre::Result<ExitCode> {
     let ctx = context(args)?;
     let app = {
         let cache = open_cache(&ctx)?;
@@ -410,6 +406,27 @@ pub fn renew(args: &ClientArgs, key: &str, days: Option<i64>) -> color_eyre::Res
             Err(err) => return Err(err.into()),
         }
     };
+    let now = Utc::now();
+    let renew_days = days.unwrap_or(app.ttl_class.days());
+    // Days out of range are the server's to refuse, with its own words.
+    let extends_now = matches!(app.state, AppState::Active | AppState::Expiring | AppState::Quarantined)
+        && (1..=app.ttl_class.days()).contains(&renew_days);
+    let new_expiry = now + chrono::Duration::days(renew_days.clamp(1, app.ttl_class.days()));
+    if extends_now
+        && !shorten
+        && let Some(current) = app.expires_at.filter(|_| ttl::shortens(app.expires_at, new_expiry))
+    {
+        eprintln!(
+            "govdeck: not renewed: {} expires {} ({} left); this renewal would end it sooner, on {} ({} left). \
+             Pass --shorten to do it anyway; nothing was sent or queued",
+            sanitize(&app.name),
+            current.format("%Y-%m-%d"),
+            ttl::days_left_label(current, now),
+            new_expiry.format("%Y-%m-%d"),
+            ttl::days_left_label(new_expiry, now),
+        );
+        return Ok(ExitCode::from(EXIT_USAGE));
+    }
     let body = match days {
         Some(days) => serde_json::json!({"days": days}),
         None => serde_json::json!({}),

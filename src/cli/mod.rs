@@ -106,6 +106,9 @@ pub enum Command {
     /// List pending approval requests from the cache.
     Approvals(JsonArgs),
     /// Approve a request.
+    ///
+    /// High risk is decided by reviewers only and needs two different reviewers' approvals; medium risk needs one
+    /// approval from a reviewer or a lead.
     Approve {
         /// Approval request id.
         id: String,
@@ -125,6 +128,10 @@ pub enum Command {
         /// Days from now; the app's TTL class when absent.
         #[arg(long)]
         days: Option<i64>,
+        /// Renew even if the new expiry is sooner than the current one (without it such a renewal is refused and
+        /// nothing is sent).
+        #[arg(long)]
+        shorten: bool,
     },
     /// Show the audit log from the cache, or verify a chain.
     Audit(AuditArgs),
@@ -302,7 +309,7 @@ fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
         Some(Command::Reject { id, comment }) => {
             client::decide(&client, &id, crate::domain::DecisionKind::Reject, &comment)
         }
-        Some(Command::Renew { app, days }) => client::renew(&client, &app, days),
+        Some(Command::Renew { app, days, shorten }) => client::renew(&client, &app, days, shorten),
         Some(Command::Kpi(args)) => client::kpi(&client, args.json),
         Some(Command::Import(import::ImportCommand::Backstage(args))) => import::import_backstage(args, &client),
         Some(Command::Export(args)) => import::export(args),

@@ -1,6 +1,7 @@
 //! Approval requests and the decision rules: separation of duties, reasons
-//! for rejections, the two-approver rule for high risk, and optimistic
-//! concurrency by revision.
+//! for rejections, the lead rule (high risk is decided by reviewers only, and
+//! approved once two different reviewers approve; leads decide medium risk),
+//! and optimistic concurrency by revision.
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -121,24 +122,32 @@ impl Approval {
         self.decisions.iter().filter(|d| d.decision == DecisionKind::Approve)
     }
 
-    /// Whether the approvals so far satisfy the request's review tier.
+    /// Whether the approvals so far satisfy the request's review tier: high
+    /// risk needs two different reviewers (only reviewers may decide it, see
+    /// [`may_decide`]); medium and low need one reviewer or lead.
     pub fn approvals_suffice(&self) -> bool {
-        let mut people: Vec<&str> = self.approvers().map(|d| d.by.as_str()).collect();
+        let tier = self.review_tier;
+        let mut people: Vec<&str> = self
+            .approvers()
+            .filter(|d| tier != Tier::High || d.role == Role::Reviewer)
+            .map(|d| d.by.as_str())
+            .collect();
         people.sort_unstable();
         people.dedup();
-        let by_reviewer = self.approvers().any(|d| d.role == Role::Reviewer);
-        match self.review_tier {
-            Tier::High => people.len() >= 2 && by_reviewer,
+        match tier {
+            Tier::High => people.len() >= 2,
             Tier::Medium | Tier::Low => !people.is_empty(),
         }
     }
 }
 
-/// The order a reviewer works a queue in: overdue first, then the riskiest
-/// tier and score, then the oldest. Sort pending requests by this key.
+/// The order a reviewer works a queue in: overdue first (the most overdue
+/// first), then by due time (the soonest first), then by risk (the highest
+/// tier and score first), then the oldest. Sort pending requests by this key.
 pub fn queue_key(approval: &Approval, now: DateTime<Utc>) -> impl Ord + use<> {
     (
         !approval.is_overdue(now),
+        approval.due_at,
         std::cmp::Reverse(approval.risk.tier),
         std::cmp::Reverse(approval.risk_score_at_time),
         approval.created_at,
@@ -285,6 +294,32 @@ mod tests {
     }
 
     #[test]
+    fn the_queue_puts_overdue_first_then_the_soonest_due_then_the_riskiest() {
+        let with = |id: &str, tier: Tier, score: u32, due_in_hours: i64| {
+            let mut approval = request(tier);
+            approval.id = id.into();
+            approval.risk.tier = tier;
+            approval.risk_score_at_time = score;
+            approval.due_at = now() + Duration::hours(due_in_hours);
+            approval
+        };
+        let mut queue = [
+            with("due-45h-high-80", Tier::High, 80, 45),
+            with("overdue-1h", Tier::Medium, 30, -1),
+            with("due-1h-high-60", Tier::High, 60, 1),
+            with("due-1h-high-90", Tier::High, 90, 1),
+            with("due-1h-medium-40", Tier::Medium, 40, 1),
+            with("overdue-5h", Tier::Low, 10, -5),
+        ];
+        queue.sort_by_key(|a| queue_key(a, now()));
+        let order: Vec<&str> = queue.iter().map(|a| a.id.as_str()).collect();
+        assert_eq!(
+            order,
+            ["overdue-5h", "overdue-1h", "due-1h-high-90", "due-1h-high-60", "due-1h-medium-40", "due-45h-high-80"]
+        );
+    }
+
+    #[test]
     fn nobody_decides_their_own_request() {
         let mut approval = request(Tier::Medium);
         approval.requested_by = "pat".into();
@@ -391,6 +426,30 @@ mod tests {
             });
         }
         assert!(!approval.approvals_suffice());
+    }
+
+    #[test]
+    fn high_is_approved_by_two_reviewers_not_a_reviewer_and_a_lead() {
+        let mut approval = request(Tier::High);
+        let approve = |by: &str, role| Decision {
+            by: by.into(),
+            role,
+            decision: DecisionKind::Approve,
+            comment: String::new(),
+            at: now(),
+        };
+        approval.decisions.push(approve("riley", Role::Reviewer));
+        approval.decisions.push(approve("pat", Role::Lead));
+        assert!(!approval.approvals_suffice(), "a lead's approval never counts for high risk");
+        approval.decisions.push(approve("rosa", Role::Reviewer));
+        assert!(approval.approvals_suffice());
+        // After a reviewer's approval, a lead's second one is refused outright.
+        let mut once = decide(&request(Tier::High), &riley(), DecisionKind::Approve, "", 7, now()).unwrap();
+        once.rev = 8;
+        assert_eq!(
+            decide(&once, &pat(), DecisionKind::Approve, "", 8, now()).unwrap_err(),
+            DecisionError::LeadOnHighRisk
+        );
     }
 
     #[test]

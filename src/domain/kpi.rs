@@ -242,10 +242,12 @@ impl KpiBuilder {
             if let Some(expires_at) = app.expires_at {
                 let left = expires_at - now;
                 if left >= Duration::zero() {
-                    if left <= Duration::days(7) {
+                    // The renewals pane's buckets, by the same rounding rule.
+                    let days = super::ttl::days_left(expires_at, now);
+                    if days <= 7 {
                         kpis.expiring_7d += 1;
                     }
-                    if left <= Duration::days(30) {
+                    if days <= 30 {
                         kpis.expiring_30d += 1;
                     }
                     let bucket = (left.num_seconds() / week.num_seconds()) as usize;

@@ -20,6 +20,30 @@ pub const RETIRE_UNUSED_AFTER_DAYS: i64 = 180;
 /// Notice an unused app gets once retirement is scheduled.
 pub const RETIREMENT_NOTICE_DAYS: i64 = 14;
 
+/// Whole days from `now` until `at`, the one rounding rule for every
+/// days-left label and urgency bucket in the console and the CLI: a started
+/// day counts as a whole one, both ways. So an app renewed for 365 days says
+/// `365` a second later, an hour before expiry `1`, an hour after `-1`, and
+/// 36 hours after `-2`; `0` only at the instant itself. "Within N days"
+/// (`days_left <= N`) then means exactly "at most N×24 hours left".
+pub fn days_left(at: DateTime<Utc>, now: DateTime<Utc>) -> i64 {
+    const DAY_SECS: i64 = 86_400;
+    let secs = (at - now).num_seconds();
+    let whole = (secs.abs() + DAY_SECS - 1) / DAY_SECS;
+    if secs < 0 { -whole } else { whole }
+}
+
+/// [`days_left`] as the tables print it: `365d`, `1d`, `0d`, `-2d`.
+pub fn days_left_label(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    format!("{}d", days_left(at, now))
+}
+
+/// Whether a renewal to `new_expiry` would leave less time than `current`
+/// (an app's expiry now): the console asks first, the CLI wants `--shorten`.
+pub fn shortens(current: Option<DateTime<Utc>>, new_expiry: DateTime<Utc>) -> bool {
+    current.is_some_and(|current| new_expiry < current)
+}
+
 /// One lifecycle step the policy took, with the moment it took effect.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transition {
@@ -188,6 +212,42 @@ mod tests {
 
     fn olive() -> Actor {
         Actor::new("olive", [Role::Owner])
+    }
+
+    #[test]
+    fn days_left_counts_a_started_day_as_a_whole_one_both_ways() {
+        let now = t0();
+        let d = |at| days_left(at, now);
+        assert_eq!(d(now), 0);
+        assert_eq!(d(now + Duration::seconds(1)), 1);
+        assert_eq!(d(now + Duration::hours(24)), 1);
+        assert_eq!(d(now + Duration::hours(24) + Duration::seconds(1)), 2);
+        assert_eq!(d(now - Duration::seconds(1)), -1);
+        assert_eq!(d(now - Duration::hours(24)), -1);
+        assert_eq!(d(now - Duration::hours(36)), -2);
+        // Right after a 365-day renewal, and a minute later.
+        assert_eq!(d(now + Duration::days(365)), 365);
+        assert_eq!(days_left(now + Duration::days(365), now + Duration::minutes(1)), 365);
+        assert_eq!(days_left_label(now - Duration::hours(36), now), "-2d");
+        assert_eq!(days_left_label(now + Duration::days(7) - Duration::hours(4), now), "7d");
+    }
+
+    #[test]
+    fn within_n_days_by_days_left_is_at_most_n_times_24_hours() {
+        let now = t0();
+        for n in [7, 30] {
+            assert!(days_left(now + Duration::days(n), now) <= n);
+            assert!(days_left(now + Duration::days(n) + Duration::seconds(1), now) > n);
+        }
+    }
+
+    #[test]
+    fn a_renewal_shortens_only_when_it_ends_before_the_current_expiry() {
+        let now = t0();
+        assert!(shortens(Some(now + Duration::days(190)), now + Duration::days(30)));
+        assert!(!shortens(Some(now + Duration::days(30)), now + Duration::days(30)));
+        assert!(!shortens(Some(now - Duration::days(2)), now + Duration::days(30)));
+        assert!(!shortens(None, now + Duration::days(30)));
     }
 
     #[test]

@@ -1,12 +1,15 @@
-//! The approval queue: pending requests, overdue first, then by risk (high
-//! first), then by age (oldest first), each with its SLA countdown. `a`
-//! approves (after a confirm with an optional comment), `r` rejects (a reason
-//! is required), `space` selects low and medium requests and `A` approves
-//! the selection in one go. What the user may not decide — their own request,
-//! their own app, the wrong role, a lead on high risk — is shown disabled
-//! with the reason and refused with a toast; the rules are
-//! [`crate::domain::approval::may_decide`]'s. A request with an action in the
-//! outbox shows `queued`, `sending`, or the server's refusal.
+//! The approval queue: pending requests, overdue first (the most overdue
+//! first), then by due time (the soonest first), then by risk (the highest
+//! first), each with its SLA countdown. `a` approves (after a confirm with an
+//! optional comment), `r` rejects (a reason is required), `space` selects low
+//! and medium requests and `A` approves the selection in one go; a decision
+//! from a request's detail returns to the queue on the next request. What
+//! the user may not decide — their own request, their own app, the wrong
+//! role, a lead on high risk — is shown disabled with a short reason in the
+//! Status column and refused with a toast; the rules are
+//! [`crate::domain::approval::may_decide`]'s. Someone who decides nothing (an
+//! owner) sees their own requests, without the deciding keys. A request with
+//! an action in the outbox shows `queued`, `sending`, or the server's refusal.
 
 use std::collections::BTreeSet;
 
@@ -19,7 +22,7 @@ use super::data::QueuedStatus;
 use super::{Context, DetailScroll, Intent, ListCursor, Pane, render_detail};
 use crate::config::keymap::{Action, Section};
 use crate::domain::approval::{DecisionError, may_decide, queue_key};
-use crate::domain::{Approval, ApprovalStatus, DecisionKind, Tier};
+use crate::domain::{Approval, ApprovalStatus, DecisionKind, Role, Tier};
 use crate::sanitize::{fit, sanitize};
 use crate::widgets::app_detail::{compliance_lines, field, heading, kind_label, manifest_lines, risk_lines};
 use crate::widgets::text::{Row, date_time, hints, relative, sla};
@@ -44,14 +47,31 @@ pub fn refusal(approval: &Approval, ctx: &Context, decision: DecisionKind) -> Op
     None
 }
 
-/// A short form of [`may_decide`]'s refusal for the status column.
-fn short_refusal(err: &DecisionError) -> &'static str {
+/// A short form of [`may_decide`]'s refusal for the Status column: at most
+/// 12 columns, so that with its mark it fits the column at 80x24.
+fn short_refusal(err: &DecisionError, ctx: &Context) -> &'static str {
     match err {
         DecisionError::OwnRequest => "own request",
         DecisionError::OwnApp => "own app",
-        DecisionError::WrongRole => "not a reviewer",
-        DecisionError::LeadOnHighRisk => "reviewers only",
+        DecisionError::WrongRole if ctx.actor.has(Role::Owner) => "owner only",
+        DecisionError::WrongRole => "read only",
+        DecisionError::LeadOnHighRisk => "2 reviewers",
         _ => "unavailable",
+    }
+}
+
+/// Whether the user may decide requests at all (reviewer or lead).
+fn decides(ctx: &Context) -> bool {
+    ctx.actor.has(Role::Reviewer) || ctx.actor.has(Role::Lead)
+}
+
+/// What a request needs to be decided, as the server enforces it.
+pub fn needs_text(tier: Tier) -> &'static str {
+    match tier {
+        Tier::High => {
+            "two approvals from two different reviewers (leads decide medium risk only); one reviewer's rejection rejects it"
+        }
+        _ => "one approval from a reviewer or a lead; one rejection rejects it",
     }
 }
 
@@ -103,6 +123,16 @@ impl ApprovalsPane {
         self.detail.as_ref().map(|(id, _)| id.as_str())
     }
 
+    /// Closes the open detail and selects the request after it in the queue
+    /// (or the one before, at the end), as after a decision from the detail.
+    pub fn close_detail_to_next(&mut self, ctx: &Context) {
+        let Some((id, _)) = self.detail.take() else { return };
+        if let Some(pos) = self.rows.iter().position(|&i| ctx.data.approvals.get(i).is_some_and(|a| a.id == id)) {
+            self.cursor.selected = if pos + 1 < self.rows.len() { pos + 1 } else { pos.saturating_sub(1) };
+        }
+        self.anchor = None;
+    }
+
     fn recompute(&mut self, ctx: &Context) {
         // The order depends on the clock (overdue first): re-sort each minute.
         let key = (ctx.version, ctx.now.timestamp() / 60);
@@ -113,6 +143,11 @@ impl ApprovalsPane {
             self.rows.get(self.cursor.selected).and_then(|&i| ctx.data.approvals.get(i)).map(|a| a.id.clone())
         });
         self.rows = queue(ctx);
+        // A request that left the cache (or was decided elsewhere and is no
+        // longer readable) has no detail to show: back to the queue.
+        if self.detail.as_ref().is_some_and(|(id, _)| !ctx.data.approvals.iter().any(|a| &a.id == id)) {
+            self.detail = None;
+        }
         self.cursor.selected = selected_id
             .and_then(|id| self.rows.iter().position(|&i| ctx.data.approvals[i].id == id))
             .unwrap_or(self.cursor.selected);
@@ -130,11 +165,12 @@ impl ApprovalsPane {
             self.cursor.apply(Action::Down, self.rows.len());
             return Vec::new();
         }
-        let problem = if approval.review_tier == Tier::High {
-            Some("high-risk requests need two approvers; approve them one at a time".to_string())
-        } else {
-            refusal(approval, ctx, DecisionKind::Approve)
-        };
+        // Why the user may not decide it comes first; the tier only matters
+        // to someone who could approve it.
+        let problem = refusal(approval, ctx, DecisionKind::Approve).or_else(|| {
+            (approval.review_tier == Tier::High)
+                .then(|| "high-risk requests need two reviewers' approvals; approve them one at a time".to_string())
+        });
         match problem {
             Some(reason) => vec![Intent::Toast(Toast::error(format!("cannot select: {reason}"), ctx.now))],
             None => {
@@ -155,7 +191,7 @@ impl ApprovalsPane {
             None => {}
         }
         if let Err(err) = may_decide(approval, &ctx.actor) {
-            return (format!("{} {}", glyphs.cross, short_refusal(&err)), theme.muted);
+            return (format!("{} {}", glyphs.cross, short_refusal(&err, ctx)), theme.muted);
         }
         let approvals = approval.decisions.iter().filter(|d| d.decision == DecisionKind::Approve).count();
         if approval.decisions.iter().any(|d| d.by == ctx.actor.user && d.decision == DecisionKind::Approve) {
@@ -167,6 +203,9 @@ impl ApprovalsPane {
         (String::new(), theme.text)
     }
 
+    /// The line under the table: where the selected request stands and
+    /// why the user may not decide it, if they may not. The keys are on the
+    /// hint line below the pane, not repeated here.
     fn footer(&self, ctx: &Context, width: usize) -> Line<'static> {
         let theme = &ctx.theme;
         let Some(approval) = self.selected(ctx) else { return Line::default() };
@@ -179,26 +218,22 @@ impl ApprovalsPane {
             let text = format!("{} {reason}", glyphs.cross);
             return Line::from(Span::styled(fit(&text, width), theme.muted));
         }
-        let key = |a| ctx.key(Section::Approvals, a).unwrap_or_default();
-        let mut pairs = vec![(key(Action::Approve), "approve"), (key(Action::Reject), "reject")];
-        if approval.review_tier != Tier::High {
-            pairs.push((key(Action::ToggleSelect), "select"));
-        }
-        let bulk = format!("approve {} selected", self.selection.len());
-        let mut spans = hints(&pairs, theme.key, theme.text);
-        if !self.selection.is_empty() {
-            spans.push(Span::styled("  ", theme.text));
-            spans.push(Span::styled(key(Action::ApproveSelected), theme.key));
-            spans.push(Span::styled(format!(" {bulk}"), theme.text));
-        }
-        Line::from(spans)
+        let text = match approval.review_tier {
+            Tier::High => {
+                let approvals = approval.decisions.iter().filter(|d| d.decision == DecisionKind::Approve).count();
+                format!("high review: two different reviewers must approve ({approvals} of 2 so far)")
+            }
+            tier => format!("{} review: one approval from a reviewer or a lead decides it", tier.as_str()),
+        };
+        Line::from(Span::styled(fit(&text, width), theme.muted))
     }
 
     fn render_table(&self, frame: &mut Frame, area: Rect, ctx: &Context) {
         let theme = &ctx.theme;
         let glyphs = theme.glyphs();
         let overdue = self.rows.iter().filter(|&&i| ctx.data.approvals[i].is_overdue(ctx.now)).count();
-        let mut title = format!(" Approvals · {} pending · {overdue} overdue ", self.rows.len());
+        let whose = if decides(ctx) { "" } else { "your requests · " };
+        let mut title = format!(" Approvals · {whose}{} pending · {overdue} overdue ", self.rows.len());
         if !self.selection.is_empty() {
             title.push_str(&format!("· {} selected ", self.selection.len()));
         }
@@ -211,7 +246,7 @@ impl ApprovalsPane {
         let width = inner.width as usize;
         let wide = width >= 110;
         let (sla_w, risk_w, kind_w, by_w, age_w, status_w) =
-            if wide { (12, 10, 11, 12, 9, 22) } else { (11, 9, 10, 7, 0, 13) };
+            if wide { (12, 10, 11, 12, 9, 22) } else { (11, 9, 10, 7, 0, 14) };
         let columns = 7 + usize::from(wide);
         let fixed = 2 + sla_w + risk_w + kind_w + by_w + age_w + status_w + columns - 1;
         let app_w = width.saturating_sub(fixed).max(8);
@@ -304,11 +339,7 @@ impl ApprovalsPane {
             Span::styled(crate::widgets::text::pad("SLA", 13), theme.muted),
             Span::styled(sla_line, if overdue { theme.danger } else { theme.text }),
         ]));
-        let needs = match approval.review_tier {
-            Tier::High => "two approvals from two people, at least one a reviewer",
-            _ => "one approval from a reviewer or a lead",
-        };
-        lines.push(field("Needs", needs.into(), theme));
+        lines.push(field("Needs", needs_text(approval.review_tier).into(), theme));
         if let Some(status) = ctx.action_status(&approval.id) {
             let text = match status {
                 QueuedStatus::Queued => "your action is queued; it is sent when the server is reachable".to_string(),
@@ -434,23 +465,26 @@ impl Pane for ApprovalsPane {
         }
     }
 
-    fn hints(&self, _ctx: &Context) -> Vec<(Action, &'static str)> {
+    fn hints(&self, ctx: &Context) -> Vec<(Action, &'static str)> {
+        // Only the keys this user can use: an owner decides nothing.
+        let deciding: &[(Action, &'static str)] =
+            if decides(ctx) { &[(Action::Approve, "approve"), (Action::Reject, "reject")] } else { &[] };
+        let mut hints = deciding.to_vec();
         if self.detail.is_some() {
-            return vec![
-                (Action::Approve, "approve"),
-                (Action::Reject, "reject"),
-                (Action::Back, "back"),
-                (Action::Help, "help"),
-            ];
+            hints.extend([(Action::Back, "back"), (Action::Help, "help")]);
+            return hints;
         }
-        vec![
-            (Action::Approve, "approve"),
-            (Action::Reject, "reject"),
-            (Action::ToggleSelect, "select"),
-            (Action::ApproveSelected, "approve selected"),
-            (Action::Open, "detail"),
-            (Action::Help, "help"),
-        ]
+        if decides(ctx) {
+            hints.push((Action::ToggleSelect, "select"));
+            if !self.selection.is_empty() {
+                hints.push((Action::ApproveSelected, "approve selected"));
+            }
+        }
+        hints.extend([(Action::Open, "detail"), (Action::Help, "help")]);
+        if !decides(ctx) {
+            hints.push((Action::Quit, "quit"));
+        }
+        hints
     }
 
     fn badge(&self, _ctx: &Context) -> Option<usize> {

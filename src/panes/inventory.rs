@@ -3,7 +3,8 @@
 //! owner, team and purpose on every keystroke, highlighting the matched
 //! characters of the name; facets narrow by tier (`t`), data class (`d`),
 //! state (`e`) and owner (`m` for mine, or `:filter owner=…`); `s` cycles the
-//! sort column and `S` reverses it; Enter opens the app's detail.
+//! sort column and `S` reverses it; Enter opens the app's detail; `n` renews
+//! the selected app (or the one in the detail), as in the renewals pane.
 //!
 //! Rows are indexes into the snapshot and only the visible window is drawn,
 //! so 100k apps stay fast; by relevance, only the rows drawn or selected are
@@ -20,7 +21,7 @@ use super::filters::{DATA_ORDER, LastSearch, Rows, STATE_ORDER, SearchIndex, TIE
 pub use super::filters::{Facets, SortColumn};
 use super::{Context, DetailScroll, Intent, ListCursor, Pane};
 use crate::config::keymap::{Action, Section};
-use crate::domain::{AppState, AppSummary};
+use crate::domain::{AppState, AppSummary, Role};
 use crate::sanitize::{display_width, fit, sanitize};
 use crate::search;
 use crate::widgets::app_detail::state_style;
@@ -388,6 +389,13 @@ impl Pane for InventoryPane {
     }
 
     fn on_action(&mut self, action: Action, ctx: &Context) -> Vec<Intent> {
+        if action == Action::Renew {
+            let app = match &self.detail {
+                Some((id, _)) => ctx.app(id),
+                None => self.selected_app(ctx),
+            };
+            return app.map(|app| super::renewals::renew_or_refuse(app, ctx)).into_iter().collect();
+        }
         if let Some((_, scroll)) = &mut self.detail {
             match action {
                 Action::Back | Action::Open => self.detail = None,
@@ -459,18 +467,25 @@ impl Pane for InventoryPane {
         Vec::new()
     }
 
-    fn hints(&self, _ctx: &Context) -> Vec<(Action, &'static str)> {
+    fn hints(&self, ctx: &Context) -> Vec<(Action, &'static str)> {
+        // `n` is offered to those who may renew something: owners and leads.
+        let renews = ctx.actor.has(Role::Owner) || ctx.actor.has(Role::Lead);
+        let renew = renews.then_some((Action::Renew, "renew"));
         if self.detail.is_some() {
-            return vec![(Action::Back, "back"), (Action::Help, "help")];
+            return [Some((Action::Back, "back")), renew, Some((Action::Help, "help"))].into_iter().flatten().collect();
         }
-        vec![
-            (Action::Filter, "filter"),
-            (Action::Open, "detail"),
-            (Action::CycleTier, "tier"),
-            (Action::SortNext, "sort"),
-            (Action::Help, "help"),
-            (Action::Quit, "quit"),
+        [
+            Some((Action::Filter, "filter")),
+            Some((Action::Open, "detail")),
+            renew,
+            Some((Action::CycleTier, "tier")),
+            Some((Action::SortNext, "sort")),
+            Some((Action::Help, "help")),
+            Some((Action::Quit, "quit")),
         ]
+        .into_iter()
+        .flatten()
+        .collect()
     }
 
     fn render(&self, frame: &mut Frame, area: Rect, ctx: &Context) {

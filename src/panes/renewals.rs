@@ -2,10 +2,11 @@
 //! soon, read-only, quarantined, expiring within 7 days, within 30 days, then
 //! the rest by expiry — with what the TTL lifecycle will do next spelled out
 //! for the selected one. `n` renews with one key: at once for live and
-//! quarantined apps, as a re-approval request for read-only ones. The result
-//! comes back as a toast.
+//! quarantined apps, as a re-approval request for read-only ones (after a
+//! confirm, as for a renewal that would shorten the time left). The result
+//! comes back as a toast. [`renew_or_refuse`] is what `n` does in every pane.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
@@ -15,7 +16,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use super::data::QueuedStatus;
 use super::{Context, DetailScroll, Intent, ListCursor, Pane};
 use crate::config::keymap::{Action, Section};
-use crate::domain::ttl::RenewalError;
+use crate::domain::ttl::{RenewalError, days_left};
 use crate::domain::{AppState, AppSummary, Approval, ApprovalKind, ApprovalStatus, Role};
 use crate::sanitize::{fit, sanitize};
 use crate::widgets::app_detail::{lifecycle_sentence, next_step, renewal_sentence, state_style};
@@ -62,18 +63,60 @@ impl Urgency {
 }
 
 /// The urgency of `app` at `now`, or `None` for apps renewals do not list.
+/// Buckets count days by [`days_left`], the rule every days label follows,
+/// so `quarantined in 7d` is always `expires ≤ 7 days`.
 pub fn urgency(app: &AppSummary, now: DateTime<Utc>) -> Option<Urgency> {
-    let next = next_step(app).map(|step| step.at);
+    let next = next_step(app).map(|step| days_left(step.at, now));
     match app.state {
-        AppState::ReadOnly if next.is_some_and(|at| at - now <= Duration::days(7)) => Some(Urgency::DecommissionSoon),
+        AppState::ReadOnly if next.is_some_and(|days| days <= 7) => Some(Urgency::DecommissionSoon),
         AppState::ReadOnly => Some(Urgency::ReadOnly),
         AppState::Quarantined => Some(Urgency::Quarantined),
-        AppState::Active | AppState::Expiring => match app.expires_at {
-            Some(at) if at - now <= Duration::days(7) => Some(Urgency::Within7Days),
-            Some(at) if at - now <= Duration::days(30) => Some(Urgency::Within30Days),
+        AppState::Active | AppState::Expiring => match app.expires_at.map(|at| days_left(at, now)) {
+            Some(days) if days <= 7 => Some(Urgency::Within7Days),
+            Some(days) if days <= 30 => Some(Urgency::Within30Days),
             _ => Some(Urgency::Later),
         },
         _ => None,
+    }
+}
+
+/// The pending re-approval request of a read-only app, if one was filed.
+fn pending_reapproval<'a>(app: &AppSummary, ctx: &'a Context) -> Option<&'a Approval> {
+    ctx.data
+        .approvals
+        .iter()
+        .find(|a| a.app_id == app.id && a.kind == ApprovalKind::Renewal && a.status == ApprovalStatus::Pending)
+}
+
+/// Why the user cannot renew `app` now, if they cannot: not theirs,
+/// decommissioned (final), not under the TTL lifecycle, a renewal already
+/// waiting to be sent, or a re-approval request already waiting for review.
+pub fn renew_refusal(app: &AppSummary, ctx: &Context) -> Option<String> {
+    if !ctx.actor.may_renew_app_of(&app.owner) {
+        return Some(RenewalError::NotAllowed.to_string());
+    }
+    match app.state {
+        AppState::Decommissioned => return Some(RenewalError::Decommissioned.to_string()),
+        state @ (AppState::Pending | AppState::Rejected | AppState::Discovered) => {
+            return Some(RenewalError::NotRenewable(state.as_str()).to_string());
+        }
+        _ => {}
+    }
+    if ctx.is_pending_action(&app.id) {
+        return Some("a renewal of this app is already waiting to be sent".to_string());
+    }
+    pending_reapproval(app, ctx)
+        .filter(|_| app.state == AppState::ReadOnly)
+        .map(|request| format!("its re-approval request {} is already waiting for review", sanitize(&request.id)))
+}
+
+/// `n` on `app`, from any pane that shows one: the renewal (which the app
+/// confirms first when it files a request or shortens the time left), or a
+/// toast saying why not.
+pub fn renew_or_refuse(app: &AppSummary, ctx: &Context) -> Intent {
+    match renew_refusal(app, ctx) {
+        Some(reason) => Intent::Toast(Toast::error(format!("cannot renew {}: {reason}", sanitize(&app.name)), ctx.now)),
+        None => Intent::Renew(app.id.to_string()),
     }
 }
 
@@ -152,14 +195,6 @@ impl RenewalsPane {
         self.computed_for = Some(key);
     }
 
-    /// The pending re-approval request of a read-only app, if one was filed.
-    fn pending_reapproval<'a>(app: &AppSummary, ctx: &'a Context) -> Option<&'a Approval> {
-        ctx.data
-            .approvals
-            .iter()
-            .find(|a| a.app_id == app.id && a.kind == ApprovalKind::Renewal && a.status == ApprovalStatus::Pending)
-    }
-
     fn next_step(app: &AppSummary, ctx: &Context) -> (String, Style) {
         match ctx.action_status(&app.id) {
             Some(QueuedStatus::Queued) => return ("renewal queued".into(), ctx.theme.warning),
@@ -169,7 +204,7 @@ impl RenewalsPane {
             }
             None => {}
         }
-        if app.state == AppState::ReadOnly && Self::pending_reapproval(app, ctx).is_some() {
+        if app.state == AppState::ReadOnly && pending_reapproval(app, ctx).is_some() {
             return ("re-approval requested".into(), ctx.theme.warning);
         }
         match next_step(app) {
@@ -257,7 +292,7 @@ impl RenewalsPane {
             Span::styled(lifecycle_sentence(app), theme.text),
         ])];
         let may = ctx.actor.may_renew_app_of(&app.owner);
-        let requested = Self::pending_reapproval(app, ctx).filter(|_| app.state == AppState::ReadOnly);
+        let requested = pending_reapproval(app, ctx).filter(|_| app.state == AppState::ReadOnly);
         lines.push(Line::from(if let Some(request) = requested {
             vec![Span::styled(
                 format!(
@@ -292,26 +327,7 @@ impl Pane for RenewalsPane {
     fn on_action(&mut self, action: Action, ctx: &Context) -> Vec<Intent> {
         self.recompute(ctx);
         match action {
-            Action::Renew => {
-                let Some(app) = self.selected(ctx) else { return Vec::new() };
-                let refusal = if !ctx.actor.may_renew_app_of(&app.owner) {
-                    Some(RenewalError::NotAllowed.to_string())
-                } else if app.state == AppState::Decommissioned {
-                    Some(RenewalError::Decommissioned.to_string())
-                } else if ctx.is_pending_action(&app.id) {
-                    Some("a renewal of this app is already waiting to be sent".to_string())
-                } else {
-                    Self::pending_reapproval(app, ctx).filter(|_| app.state == AppState::ReadOnly).map(|request| {
-                        format!("its re-approval request {} is already waiting for review", sanitize(&request.id))
-                    })
-                };
-                match refusal {
-                    Some(reason) => {
-                        vec![Intent::Toast(Toast::error(format!("cannot renew {}: {reason}", app.name), ctx.now))]
-                    }
-                    None => vec![Intent::Renew(app.id.to_string())],
-                }
-            }
+            Action::Renew => self.selected(ctx).map(|app| renew_or_refuse(app, ctx)).into_iter().collect(),
             Action::Open if self.detail.is_none() => {
                 self.detail = self.selected(ctx).map(|a| (a.id.to_string(), DetailScroll::default()));
                 Vec::new()

@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
-use super::text::{date, date_time, pad, relative};
+use super::text::{date, date_time, expiry_relative, pad, relative};
 use crate::config::theme::Theme;
 use crate::domain::ttl::{QUARANTINE_DAYS, READ_ONLY_DAYS};
 use crate::domain::{App, AppState, AppSummary, Approval, ApprovalStatus, AuditEvent, DecisionKind, Outcome, Risk};
@@ -130,7 +130,12 @@ pub fn renewal_sentence(app: &AppSummary, now: DateTime<Utc>) -> String {
     let days = app.ttl_class.days();
     match app.state {
         AppState::Active | AppState::Expiring | AppState::Quarantined => {
-            format!("extends it at once by {days} days ({}), until {}", app.ttl_class, date(now + Duration::days(days)))
+            let until = now + Duration::days(days);
+            if crate::domain::ttl::shortens(app.expires_at, until) {
+                format!("shortens it to {days} days ({}), until {}; asks first", app.ttl_class, date(until))
+            } else {
+                format!("extends it at once by {days} days ({}), until {}", app.ttl_class, date(until))
+            }
         }
         AppState::ReadOnly => "files a re-approval request; the app stays read-only until it is approved".into(),
         AppState::Decommissioned => "decommissioned is final: it cannot be renewed".into(),
@@ -202,7 +207,7 @@ pub fn summary_lines(app: &App, theme: &Theme, now: DateTime<Utc>) -> Vec<Line<'
         field("Owner", format!("{} · team {} · sponsor {}", s(&app.owner), s(&app.team), s(&app.sponsor)), theme),
     ];
     let expiry = match app.expires_at {
-        Some(at) => format!(" · expires {} ({})", date(at), relative(at, now)),
+        Some(at) => format!(" · expires {} ({})", date(at), expiry_relative(at, now)),
         None => String::new(),
     };
     lines.push(field_spans(

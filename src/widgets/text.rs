@@ -55,9 +55,20 @@ pub fn sla(due_at: DateTime<Utc>, now: DateTime<Utc>) -> (String, bool) {
     }
 }
 
-/// Time left until `at`: `200d`, `5h`, or `-3d` when past.
+/// Days left until an expiry or a lifecycle step: `200d`, `1d`, or `-2d`
+/// when past, by [`crate::domain::ttl::days_left`] (the CLI prints the same).
 pub fn left(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
-    if at >= now { compact(at - now) } else { format!("-{}", compact(now - at)) }
+    crate::domain::ttl::days_left_label(at, now)
+}
+
+/// An expiry as a reader says it, by the same rule as [`left`]: `in 3d`,
+/// `today` at the instant, `2d ago`.
+pub fn expiry_relative(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    match crate::domain::ttl::days_left(at, now) {
+        0 => "today".into(),
+        days if days > 0 => format!("in {days}d"),
+        days => format!("{}d ago", -days),
+    }
 }
 
 pub fn date(at: DateTime<Utc>) -> String {
@@ -216,6 +227,11 @@ mod tests {
         assert_eq!(sla(now() + Duration::hours(5), now()), ("due in 5h".to_string(), false));
         assert_eq!(sla(now() - Duration::days(2), now()), ("overdue 2d".to_string(), true));
         assert_eq!(left(now() - Duration::days(3), now()), "-3d");
+        // Days only, a started day counting whole: no `-36h` beside `-3d`.
+        assert_eq!(left(now() - Duration::hours(36), now()), "-2d");
+        assert_eq!(left(now() + Duration::hours(5), now()), "1d");
+        assert_eq!(expiry_relative(now() + Duration::days(365), now() + Duration::seconds(30)), "in 365d");
+        assert_eq!(expiry_relative(now() - Duration::hours(30), now()), "2d ago");
         assert_eq!(relative(now() + Duration::minutes(90), now()), "in 1h");
     }
 
