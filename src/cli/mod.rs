@@ -14,10 +14,12 @@ macro_rules! outln {
     };
 }
 
+mod audit_log;
 mod client;
 mod console;
 mod demo;
 mod import;
+mod lookup;
 mod server;
 mod table;
 
@@ -104,7 +106,7 @@ pub enum Command {
     /// List apps from the cache.
     Apps(AppsArgs),
     /// List pending approval requests from the cache.
-    Approvals(JsonArgs),
+    Approvals(TableArgs),
     /// Approve a request.
     Approve {
         /// Approval request id.
@@ -217,6 +219,16 @@ pub struct JsonArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct TableArgs {
+    /// JSON output (stable; see README).
+    #[arg(long)]
+    pub json: bool,
+    /// Leave out the header row (for scripts).
+    #[arg(long)]
+    pub no_headers: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct AppsArgs {
     /// Fuzzy filter over name, owner, team and purpose; best matches first.
     #[arg(long)]
@@ -227,13 +239,16 @@ pub struct AppsArgs {
     pub owner: Option<String>,
     #[arg(long)]
     pub json: bool,
+    /// Leave out the header row (for scripts).
+    #[arg(long)]
+    pub no_headers: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct AuditArgs {
     #[command(subcommand)]
     pub command: Option<AuditCommand>,
-    /// Only events of this app (id).
+    /// Only events of this app (its id or its exact name).
     #[arg(long)]
     pub app: Option<String>,
     /// At most this many events, newest first.
@@ -241,6 +256,9 @@ pub struct AuditArgs {
     pub limit: u32,
     #[arg(long)]
     pub json: bool,
+    /// Leave out the header row (for scripts).
+    #[arg(long)]
+    pub no_headers: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -292,10 +310,10 @@ fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
         Some(Command::Audit(AuditArgs { command: Some(AuditCommand::Verify { db: None, .. }), .. })) => {
             client::verify_cache(&client)
         }
-        Some(Command::Audit(args)) => client::audit(&client, &args),
+        Some(Command::Audit(args)) => audit_log::audit(&client, &args),
         Some(Command::Sync) => client::sync(&client),
         Some(Command::Apps(args)) => client::apps(&client, &args),
-        Some(Command::Approvals(args)) => client::approvals(&client, args.json),
+        Some(Command::Approvals(args)) => client::approvals(&client, args.json, args.no_headers),
         Some(Command::Approve { id, comment }) => {
             client::decide(&client, &id, crate::domain::DecisionKind::Approve, &comment)
         }
