@@ -269,9 +269,10 @@ pub fn apps(args: &ClientArgs, apps_args: &AppsArgs) -> color_eyre::Result<ExitC
     let columns = [
         Column::shrinks_to("NAME", 10),
         Column::shrinks_to("OWNER", 5),
-        Column::whole("TIER", 0),
-        Column::whole("CLASS", 0),
-        Column::whole("STATE", 0),
+        // The longest of each vocabulary: `medium`, `sensitive`, `decommissioned`.
+        Column::whole("TIER", 6),
+        Column::whole("CLASS", 9),
+        Column::whole("STATE", 14),
         // `-9999d` at most; a count of users wider than five digits is the last column.
         Column::whole("EXPIRES", 7),
         Column::whole("USERS", 5),
@@ -282,15 +283,8 @@ pub fn apps(args: &ClientArgs, apps_args: &AppsArgs) -> color_eyre::Result<ExitC
     let mut table =
         Table::new(&columns, Style::stdout(!apps_args.no_headers), std::io::BufWriter::new(std::io::stdout().lock()));
     for &i in &order {
-        let app = &listed[i];
         let mut fields = text.fields(i);
-        table.measure([
-            fields.next().unwrap_or_default(),
-            fields.next().unwrap_or_default(),
-            app.tier.as_str(),
-            app.class.as_str(),
-            app.state.as_str(),
-        ]);
+        table.measure([fields.next().unwrap_or_default(), fields.next().unwrap_or_default()]);
     }
     let written = table.header().and_then(|()| {
         order.iter().try_for_each(|&i| {
