@@ -254,3 +254,19 @@ async fn a_lookup_that_finds_nothing_says_what_is_true() {
     riley.run(&["audit", "--app", &old_twin]).await.expect(0);
     server.stop().await;
 }
+
+#[test]
+fn users_list_drops_its_header_for_scripts() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("server.db");
+    let bin = env!("CARGO_BIN_EXE_govdeck");
+    let run = |args: &[&str]| std::process::Command::new(bin).args(args).arg("--db").arg(&db).output().unwrap();
+    assert!(run(&["users", "add", "riley", "--role", "reviewer"]).status.success());
+    let listed = run(&["users", "list"]);
+    assert!(String::from_utf8_lossy(&listed.stdout).starts_with("NAME "), "{listed:?}");
+    let bare = run(&["users", "list", "--no-headers"]);
+    assert!(bare.status.success(), "{bare:?}");
+    let stdout = String::from_utf8_lossy(&bare.stdout).into_owned();
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(stdout.starts_with("riley "), "{stdout}");
+}

@@ -179,6 +179,9 @@ pub enum UsersCommand {
     List {
         #[arg(long, env = "GOVDECK_DB")]
         db: PathBuf,
+        /// Leave out the header row (for scripts).
+        #[arg(long)]
+        no_headers: bool,
     },
     /// Revoke a user's token at once.
     Revoke {
