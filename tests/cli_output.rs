@@ -270,3 +270,24 @@ fn users_list_drops_its_header_for_scripts() {
     assert_eq!(stdout.lines().count(), 1, "{stdout}");
     assert!(stdout.starts_with("riley "), "{stdout}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_token_is_remembered_until_the_server_accepts_one() {
+    let mut server = Server::start().await;
+    let caches = sync_support::Caches::new();
+    let path = caches.path("shared");
+    let refused_at = |path: &std::path::Path| {
+        let cache = govdeck::cache::Cache::open(path).unwrap();
+        govdeck::cache::meta_get(cache.conn(), govdeck::cache::TOKEN_REFUSED_AT).unwrap()
+    };
+    let bad = sync_support::syncer(&server.url(), "gd_not-a-real-token", &path);
+    let err = sync_support::sync(&bad).await.expect_err("a bad token is refused");
+    assert!(matches!(&err, govdeck::sync::engine::SyncError::Client(client) if client.status() == Some(401)), "{err}");
+    drop(bad);
+    assert!(refused_at(&path).is_some(), "the refusal is recorded in the cache");
+    let good = sync_support::syncer(&server.url(), &server.token("riley"), &path);
+    sync_support::sync(&good).await.expect("a good token syncs");
+    drop(good);
+    assert_eq!(refused_at(&path), None, "and forgotten once a token is accepted");
+    server.stop().await;
+}
