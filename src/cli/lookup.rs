@@ -41,11 +41,12 @@ pub fn sync_state(conn: &Connection) -> Result<SyncState, CacheError> {
     })
 }
 
-/// `3 min ago`, in the largest unit that is at least one.
+/// `3 min ago`, in the largest unit that is at least one; `just now` under a second.
 pub fn ago(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
     let secs = (now - at).num_seconds().max(0);
     match secs {
-        0..60 => format!("{secs} s ago"),
+        0 => "just now".to_string(),
+        1..60 => format!("{secs} s ago"),
         60..3600 => format!("{} min ago", secs / 60),
         3600..172_800 => format!("{} h ago", secs / 3600),
         _ => format!("{} days ago", secs / 86_400),
@@ -119,7 +120,7 @@ pub fn not_synced_yet(state: &SyncState, server: &str, now: DateTime<Utc>) -> Op
 
 /// How fresh the cache is, for a "not found" message.
 fn synced_note(state: &SyncState, now: DateTime<Utc>) -> String {
-    state.last_sync_at.map_or_else(String::new, |at| format!(" (cache synced {})", ago(at, now)))
+    state.last_sync_at.map_or_else(String::new, |at| format!("; the cache was synced {}", ago(at, now)))
 }
 
 /// Why no request `id` was found, for `approve` and `reject`.
@@ -148,8 +149,8 @@ pub fn no_request(conn: &Connection, id: &str, state: &SyncState, now: DateTime<
         format!("no such request {shown:?}{}", synced_note(state, now))
     } else {
         format!(
-            "no request {shown:?} among yours: another owner's request is not visible to you (an owner sees only \
-             the requests of their own apps){}",
+            "no request {shown:?} among yours: an owner sees only the requests of their own apps, so another \
+             owner's request is not visible to you{}",
             synced_note(state, now)
         )
     })
@@ -209,8 +210,8 @@ pub fn no_app(conn: &Connection, key: &str, state: &SyncState, now: DateTime<Utc
         format!("no app has the id or name {shown:?}{}", synced_note(state, now))
     } else {
         format!(
-            "no app {shown:?} among yours: another owner's app is not visible to you (an owner sees only their own \
-             apps){}",
+            "no app {shown:?} among yours: an owner sees only their own apps, so another owner's app is not \
+             visible to you{}",
             synced_note(state, now)
         )
     })
@@ -245,7 +246,7 @@ mod tests {
         assert_eq!(ago(now - chrono::Duration::seconds(600), now), "10 min ago");
         assert_eq!(ago(now - chrono::Duration::hours(30), now), "30 h ago");
         assert_eq!(ago(now - chrono::Duration::days(9), now), "9 days ago");
-        assert_eq!(ago(now + chrono::Duration::seconds(5), now), "0 s ago", "a clock ahead is not negative");
+        assert_eq!(ago(now + chrono::Duration::seconds(5), now), "just now", "a clock ahead is not negative");
     }
 
     #[test]
