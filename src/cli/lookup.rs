@@ -4,7 +4,8 @@
 //! nothing, why. "Run `govdeck sync` first" is said only when syncing could
 //! help: a cache that never synced. Otherwise the message says what is true
 //! (no such request; it is an app, with its pending requests; not visible to
-//! you; two apps share that name, with their ids).
+//! you; two apps share that name, with their ids). Every name and id in a
+//! message came from the server, so each is sanitized.
 
 use std::process::ExitCode;
 
@@ -131,9 +132,10 @@ pub fn no_request(conn: &Connection, id: &str, state: &SyncState, now: DateTime<
             let pending: Vec<String> = catalog::approvals_for_app(conn, &app.id)?
                 .into_iter()
                 .filter(|request| request.status == ApprovalStatus::Pending)
-                .map(|request| request.id)
+                .map(|request| sanitize(&request.id).into_owned())
                 .collect();
-            let app_named = format!("{:?} is an app ({}), not an approval request", sanitize(&app.name), app.id);
+            let app_named =
+                format!("{:?} is an app ({}), not an approval request", sanitize(&app.name), sanitize(&app.id));
             return Ok(match pending.as_slice() {
                 [] => format!("{app_named}; it has no pending request"),
                 [one] => format!("{app_named}; its pending request is {one}"),
@@ -183,7 +185,7 @@ pub fn app_by_key(conn: &Connection, key: &str) -> Result<Found, CacheError> {
 fn several(name: &str, apps: &[catalog::NamedApp]) -> String {
     let listed: Vec<String> = apps
         .iter()
-        .map(|app| format!("{} (owner {}, {})", app.id, sanitize(&app.owner), sanitize(&app.state)))
+        .map(|app| format!("{} (owner {}, {})", sanitize(&app.id), sanitize(&app.owner), sanitize(&app.state)))
         .collect();
     format!("{} apps share the name {name:?}: {}", apps.len(), listed.join(", "))
 }
@@ -200,7 +202,7 @@ pub fn no_app(conn: &Connection, key: &str, state: &SyncState, now: DateTime<Utc
             return Ok(format!(
                 "{shown:?} is an approval request (for app {:?}, {}), not an app",
                 sanitize(&request.app_name),
-                request.app_id
+                sanitize(&request.app_id)
             ));
         }
         Err(CacheError::NotFound { .. }) => {}
