@@ -488,6 +488,27 @@ pub fn approval(conn: &Connection, id: &str) -> Result<Approval> {
     Ok(serde_json::from_str(&json)?)
 }
 
+/// An app as a lookup by name lists it: enough to tell two apart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedApp {
+    pub id: String,
+    pub owner: String,
+    pub state: String,
+}
+
+/// Every cached app called exactly `name`, by id.
+pub fn apps_named(conn: &Connection, name: &str) -> Result<Vec<NamedApp>> {
+    Ok(conn
+        .prepare_cached("SELECT id, owner, state FROM apps WHERE name = ?1 ORDER BY id")?
+        .query_map([name], |row| Ok(NamedApp { id: row.get(0)?, owner: row.get(1)?, state: row.get(2)? }))?
+        .collect::<rusqlite::Result<_>>()?)
+}
+
+/// The name of the cached app `id`, if the cache holds it.
+pub fn app_name(conn: &Connection, id: &str) -> Result<Option<String>> {
+    Ok(conn.prepare_cached("SELECT name FROM apps WHERE id = ?1")?.query_row([id], |row| row.get(0)).optional()?)
+}
+
 /// Counts for the sync summary and the cursor check.
 pub fn counts(conn: &Connection) -> Result<(u64, u64)> {
     let apps: i64 = conn.query_row("SELECT COUNT(*) FROM apps", [], |row| row.get(0))?;

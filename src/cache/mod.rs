@@ -33,6 +33,9 @@ pub type Result<T, E = CacheError> = std::result::Result<T, E>;
 /// Cursor keys in `meta`.
 pub const CHANGES_CURSOR: &str = "changes_next";
 pub const LAST_SYNC_AT: &str = "last_sync_at";
+/// When the server last refused this cache's token (401 or 403 on `/v1/me`),
+/// RFC 3339; removed as soon as the server accepts it again.
+pub const TOKEN_REFUSED_AT: &str = "token_refused_at";
 pub const ME: &str = "me";
 pub const SERVER: &str = "server";
 /// `all` when the user reads the whole catalog (and so the whole chain), `owner` otherwise.
@@ -139,6 +142,11 @@ pub fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<()> {
         "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
     )?
     .execute([key, value])?;
+    Ok(())
+}
+
+pub fn meta_delete(conn: &Connection, key: &str) -> Result<()> {
+    conn.prepare_cached("DELETE FROM meta WHERE key = ?1")?.execute([key])?;
     Ok(())
 }
 

@@ -10,10 +10,11 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Utc};
 use color_eyre::eyre::{WrapErr, eyre};
 
-use super::table::{Column, Table, render};
+use super::lookup::{self, Readiness, SyncState};
+use super::table::{Column, Style, Table, render};
 use super::{
-    AppsArgs, AuditArgs, ClientArgs, EXIT_AUTH, EXIT_CONFLICT, EXIT_ERROR, EXIT_HISTORY_REWRITTEN, EXIT_QUEUED,
-    EXIT_TAMPERED, EXIT_USAGE,
+    AppsArgs, ClientArgs, EXIT_AUTH, EXIT_CONFLICT, EXIT_ERROR, EXIT_HISTORY_REWRITTEN, EXIT_QUEUED, EXIT_TAMPERED,
+    EXIT_USAGE,
 };
 use crate::cache::outbox::{self, ActionKind};
 use crate::cache::{self, Cache, CacheError, audit, catalog, checkpoints};
@@ -68,6 +69,42 @@ impl Context {
 
 fn open_cache(ctx: &Context) -> color_eyre::Result<Cache> {
     Cache::open(&ctx.cache_path).wrap_err_with(|| format!("cannot open the cache {}", ctx.cache_path.display()))
+}
+
+/// A cache opened for a read command, what it records of its syncs, and
+/// the code the command ends with once it printed.
+pub(super) struct Reading {
+    pub cache: Cache,
+    pub state: SyncState,
+    pub code: EndCode,
+}
+
+/// 0, or 1 or 3 when the first sync never completed (what was printed is
+/// only what it loaded so far).
+#[derive(Clone, Copy)]
+pub(super) struct EndCode(Option<ExitCode>);
+
+impl EndCode {
+    /// The exit code after printing ended with `printed`.
+    pub fn after(self, printed: ExitCode) -> ExitCode {
+        match self.0 {
+            Some(code) if printed == ExitCode::SUCCESS => code,
+            _ => printed,
+        }
+    }
+}
+
+/// The cache, for a command that reads it; `Err` with the exit code when
+/// it never completed a sync and holds nothing (said on stderr).
+pub(super) fn synced_cache(ctx: &Context) -> color_eyre::Result<Result<Reading, ExitCode>> {
+    let cache = open_cache(ctx)?;
+    let state = lookup::sync_state(cache.conn())?;
+    let loaded = !catalog::is_empty(cache.conn())?;
+    Ok(match lookup::readiness(&state, loaded, &ctx.server, Utc::now()) {
+        Readiness::Ready => Ok(Reading { cache, state, code: EndCode(None) }),
+        Readiness::Partial(code) => Ok(Reading { cache, state, code: EndCode(Some(code)) }),
+        Readiness::Empty(code) => Err(code),
+    })
 }
 
 fn syncer(ctx: &Context) -> color_eyre::Result<Syncer> {
@@ -139,7 +176,7 @@ fn expires_in(expires_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
 
 /// Writes `text` to stdout. A reader that stopped early (`govdeck apps | head`)
 /// is not an error: the rest of the output is simply not wanted.
-fn print_out(text: &str) -> color_eyre::Result<ExitCode> {
+pub(super) fn print_out(text: &str) -> color_eyre::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     quiet_on_broken_pipe(out.write_all(text.as_bytes()).and_then(|()| out.flush()))
 }
@@ -154,7 +191,7 @@ fn quiet_on_broken_pipe(written: std::io::Result<()>) -> color_eyre::Result<Exit
 
 /// Pretty JSON with every character a terminal would act on or hide (C1
 /// controls, bidi, zero-width) written as a `\uXXXX` escape.
-fn print_json<T: serde::Serialize>(value: &T) -> color_eyre::Result<ExitCode> {
+pub(super) fn print_json<T: serde::Serialize>(value: &T) -> color_eyre::Result<ExitCode> {
     let mut text = escape_json(&serde_json::to_string_pretty(value)?).into_owned();
     text.push('\n');
     print_out(&text)
@@ -173,7 +210,10 @@ struct Printed {
 
 pub fn apps(args: &ClientArgs, apps_args: &AppsArgs) -> color_eyre::Result<ExitCode> {
     let ctx = context(args)?;
-    let cache = open_cache(&ctx)?;
+    let Reading { cache, code, .. } = match synced_cache(&ctx)? {
+        Ok(read) => read,
+        Err(code) => return Ok(code),
+    };
     // Rows streamed into the search index, which holds the text (sanitized
     // name, owner, team, purpose: what is searched and printed) end to end;
     // beside it the few values printed. No manifest is decoded, and nothing
@@ -217,20 +257,28 @@ pub fn apps(args: &ClientArgs, apps_args: &AppsArgs) -> color_eyre::Result<ExitC
         let mut full: std::collections::HashMap<String, App> =
             catalog::apps(cache.conn())?.into_iter().map(|app| (app.id.clone(), app)).collect();
         let full: Vec<App> = order.iter().filter_map(|&i| full.remove(listed[i].id.as_deref()?)).collect();
-        return print_json(&full);
+        return Ok(code.after(print_json(&full)?));
     }
     let columns = [
-        Column { header: "NAME", width: 18 },
-        Column { header: "OWNER", width: 9 },
-        Column { header: "TIER", width: 6 },
-        Column { header: "CLASS", width: 9 },
-        Column { header: "STATE", width: 14 },
-        Column { header: "EXPIRES", width: 7 },
-        Column { header: "USERS", width: 5 },
+        Column::shrinks_to("NAME", 10),
+        Column::shrinks_to("OWNER", 5),
+        // The longest of each vocabulary: `medium`, `sensitive`, `decommissioned`.
+        Column::whole("TIER", 6),
+        Column::whole("CLASS", 9),
+        Column::whole("STATE", 14),
+        // `-9999d` at most; a count of users wider than five digits is the last column.
+        Column::whole("EXPIRES", 7),
+        Column::whole("USERS", 5),
     ];
     let now = Utc::now();
-    // Written as it goes: 100k rows are never one string in memory.
-    let mut table = Table::new(&columns, std::io::BufWriter::new(std::io::stdout().lock()));
+    // Written as it goes: 100k rows are never one string in memory. The
+    // columns are measured first, so no name is cut into a pipe.
+    let mut table =
+        Table::new(&columns, Style::stdout(!apps_args.no_headers), std::io::BufWriter::new(std::io::stdout().lock()));
+    for &i in &order {
+        let mut fields = text.fields(i);
+        table.measure([fields.next().unwrap_or_default(), fields.next().unwrap_or_default()]);
+    }
     let written = table.header().and_then(|()| {
         order.iter().try_for_each(|&i| {
             let app = &listed[i];
@@ -247,7 +295,7 @@ pub fn apps(args: &ClientArgs, apps_args: &AppsArgs) -> color_eyre::Result<ExitC
             ])
         })
     });
-    quiet_on_broken_pipe(written.and_then(|()| table.finish().map(drop)))
+    Ok(code.after(quiet_on_broken_pipe(written.and_then(|()| table.finish().map(drop)))?))
 }
 
 fn due_label(due_at: DateTime<Utc>, now: DateTime<Utc>) -> String {
@@ -259,9 +307,12 @@ fn due_label(due_at: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
-pub fn approvals(args: &ClientArgs, json: bool) -> color_eyre::Result<ExitCode> {
+pub fn approvals(args: &ClientArgs, json: bool, no_headers: bool) -> color_eyre::Result<ExitCode> {
     let ctx = context(args)?;
-    let cache = open_cache(&ctx)?;
+    let Reading { cache, code, .. } = match synced_cache(&ctx)? {
+        Ok(read) => read,
+        Err(code) => return Ok(code),
+    };
     let now = Utc::now();
     let mut pending: Vec<_> = catalog::approvals(cache.conn())?
         .into_iter()
@@ -270,15 +321,15 @@ pub fn approvals(args: &ClientArgs, json: bool) -> color_eyre::Result<ExitCode> 
     // The same order as the console's approvals pane.
     pending.sort_by_key(|approval| approval::queue_key(approval, now));
     if json {
-        return print_json(&pending);
+        return Ok(code.after(print_json(&pending)?));
     }
     let columns = [
-        Column { header: "ID", width: 20 },
-        Column { header: "APP", width: 17 },
-        Column { header: "RISK", width: 9 },
-        Column { header: "BY", width: 10 },
-        Column { header: "DUE", width: 12 },
-        Column { header: "OK", width: 2 },
+        Column::whole("ID", 0),
+        Column::shrinks_to("APP", 10),
+        Column::whole("RISK", 0),
+        Column::shrinks_to("BY", 6),
+        Column::whole("DUE", 0),
+        Column::whole("OK", 0),
     ];
     let rows: Vec<Vec<String>> = pending
         .iter()
@@ -293,7 +344,7 @@ pub fn approvals(args: &ClientArgs, json: bool) -> color_eyre::Result<ExitCode> 
             ]
         })
         .collect();
-    print_out(&render(&columns, &rows))
+    Ok(code.after(print_out(&render(&columns, &rows, Style::stdout(!no_headers)))?))
 }
 
 fn cached_me(cache: &Cache) -> color_eyre::Result<Actor> {
@@ -367,12 +418,21 @@ pub fn decide(args: &ClientArgs, id: &str, decision: DecisionKind, comment: &str
     }
     let ctx = context(args)?;
     let (request, me) = {
-        let cache = open_cache(&ctx)?;
+        let (cache, state) = {
+            let cache = open_cache(&ctx)?;
+            let state = lookup::sync_state(cache.conn())?;
+            (cache, state)
+        };
         let request = match catalog::approval(cache.conn(), id) {
             Ok(request) => request,
-            Err(err @ CacheError::NotFound { .. }) => {
-                eprintln!("govdeck: {err}");
-                return Ok(ExitCode::from(EXIT_ERROR));
+            Err(CacheError::NotFound { .. }) => {
+                let now = Utc::now();
+                let (reason, code) = match lookup::not_synced_yet(&state, &ctx.server, now) {
+                    Some((reason, code)) => (format!("no request {:?} yet: {reason}", sanitize(id)), code),
+                    None => (lookup::no_request(cache.conn(), id, &state, now)?, ExitCode::from(EXIT_ERROR)),
+                };
+                eprintln!("govdeck: {reason}");
+                return Ok(code);
             }
             Err(err) => return Err(err.into()),
         };
@@ -396,14 +456,22 @@ pub fn decide(args: &ClientArgs, id: &str, decision: DecisionKind, comment: &str
 pub fn renew(args: &ClientArgs, key: &str, days: Option<i64>, shorten: bool) -> color_eyre::Result<ExitCode> {
     let ctx = context(args)?;
     let app = {
-        let cache = open_cache(&ctx)?;
-        match catalog::app_by_id_or_name(cache.conn(), key) {
-            Ok(app) => app,
-            Err(err @ CacheError::NotFound { .. }) => {
-                eprintln!("govdeck: {err}");
-                return Ok(ExitCode::from(EXIT_ERROR));
+        let (cache, state) = {
+            let cache = open_cache(&ctx)?;
+            let state = lookup::sync_state(cache.conn())?;
+            (cache, state)
+        };
+        match lookup::app_by_key(cache.conn(), key)? {
+            lookup::Found::One(app) => app,
+            _ => {
+                let now = Utc::now();
+                let (reason, code) = match lookup::not_synced_yet(&state, &ctx.server, now) {
+                    Some((reason, code)) => (format!("no app {:?} yet: {reason}", sanitize(key)), code),
+                    None => (lookup::no_app(cache.conn(), key, &state, now)?, ExitCode::from(EXIT_ERROR)),
+                };
+                eprintln!("govdeck: {reason}");
+                return Ok(code);
             }
-            Err(err) => return Err(err.into()),
         }
     };
     let now = Utc::now();
@@ -434,44 +502,12 @@ pub fn renew(args: &ClientArgs, key: &str, days: Option<i64>, shorten: bool) -> 
     queue_and_send(&ctx, ActionKind::Renew, &app.id, body, Some(app.rev))
 }
 
-pub fn audit(args: &ClientArgs, audit_args: &AuditArgs) -> color_eyre::Result<ExitCode> {
-    let ctx = context(args)?;
-    let cache = open_cache(&ctx)?;
-    let events = match &audit_args.app {
-        Some(app) => audit::for_app(cache.conn(), app, audit_args.limit)?,
-        None => audit::recent(cache.conn(), audit_args.limit)?,
-    };
-    if audit_args.json {
-        return print_json(&events);
-    }
-    let columns = [
-        Column { header: "SEQ", width: 7 },
-        Column { header: "TIME (UTC)", width: 16 },
-        Column { header: "ACTOR", width: 10 },
-        Column { header: "ACTION", width: 18 },
-        Column { header: "OUTCOME", width: 7 },
-        Column { header: "APP", width: 10 },
-    ];
-    let rows: Vec<Vec<String>> = events
-        .iter()
-        .map(|e| {
-            vec![
-                e.seq.to_string(),
-                e.timestamp.format("%Y-%m-%d %H:%M").to_string(),
-                e.actor_id.clone(),
-                e.action_type.clone(),
-                e.outcome.as_str().into(),
-                e.app_id.clone().unwrap_or_default(),
-            ]
-        })
-        .collect();
-    let text = render(&columns, &rows);
-    print_out(&text)
-}
-
 pub fn verify_cache(args: &ClientArgs) -> color_eyre::Result<ExitCode> {
     let ctx = context(args)?;
-    let cache = open_cache(&ctx)?;
+    let Reading { cache, code, .. } = match synced_cache(&ctx)? {
+        Ok(read) => read,
+        Err(code) => return Ok(code),
+    };
     let started = std::time::Instant::now();
     let report = audit::verify(cache.conn())?;
     let secs = started.elapsed().as_secs_f64();
@@ -507,7 +543,7 @@ pub fn verify_cache(args: &ClientArgs) -> color_eyre::Result<ExitCode> {
     let checked = checkpoints::verify(cache.conn(), key.as_ref())?;
     let keys: Vec<_> = key.into_iter().collect();
     let checkpoints_ok = super::server::print_checkpoints(&checked, &keys, &source, None);
-    Ok(if chain_ok && checkpoints_ok { ExitCode::SUCCESS } else { ExitCode::from(EXIT_TAMPERED) })
+    Ok(if chain_ok && checkpoints_ok { code.after(ExitCode::SUCCESS) } else { ExitCode::from(EXIT_TAMPERED) })
 }
 
 fn share(pct: Option<f64>) -> String {
@@ -520,13 +556,16 @@ fn hours(value: Option<f64>) -> String {
 
 pub fn kpi(args: &ClientArgs, json: bool) -> color_eyre::Result<ExitCode> {
     let ctx = context(args)?;
-    let cache = open_cache(&ctx)?;
+    let Reading { cache, code, .. } = match synced_cache(&ctx)? {
+        Ok(read) => read,
+        Err(code) => return Ok(code),
+    };
     let apps = catalog::summaries(cache.conn())?;
     let approvals = catalog::approvals(cache.conn())?;
     let dlp = audit::dlp_blocks_by_month(cache.conn())?;
     let kpis = crate::domain::kpi::compute(&apps, &approvals, &dlp, Utc::now());
     if json {
-        return print_json(&kpis);
+        return Ok(code.after(print_json(&kpis)?));
     }
     let t = &kpis.active_by_tier;
     let d = &kpis.active_by_data_class;
@@ -572,5 +611,5 @@ pub fn kpi(args: &ClientArgs, json: bool) -> color_eyre::Result<ExitCode> {
         ),
     ];
     let text: String = lines.iter().map(|(label, value)| format!("{label:<20} {value}\n")).collect();
-    print_out(&text)
+    Ok(code.after(print_out(&text)?))
 }

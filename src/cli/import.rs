@@ -16,7 +16,7 @@ use color_eyre::eyre::{WrapErr, bail};
 use super::{ClientArgs, EXIT_AUTH, EXIT_ERROR};
 use crate::clock::SystemClock;
 use crate::config::settings;
-use crate::import::export::{self, Exported};
+use crate::import::export::{self, ExportError, Exported};
 use crate::import::{self, ChangeKind, Options, Report, Summary};
 use crate::sanitize::sanitize;
 use crate::store::Store;
@@ -223,12 +223,12 @@ pub fn export(args: ExportArgs) -> color_eyre::Result<ExitCode> {
     }
     let mut store = Store::open_read_only(&args.db).wrap_err_with(|| format!("cannot open {}", args.db.display()))?;
     let format = args.format;
-    let mut write = |out: &mut dyn Write| -> color_eyre::Result<Exported> {
+    let mut write = |out: &mut dyn Write| -> Result<Exported, ExportError> {
         let mut out = std::io::BufWriter::new(out);
-        Ok(store.read(|conn| match format {
+        store.read(|conn| match format {
             ExportFormat::Csv => export::write_csv(conn, &mut out),
             ExportFormat::Json => export::write_json(conn, &mut out),
-        })?)
+        })
     };
     let (exported, to_terminal) = match &args.output {
         Some(path) => {
@@ -237,7 +237,13 @@ pub fn export(args: ExportArgs) -> color_eyre::Result<ExitCode> {
         }
         None => {
             let to_terminal = std::io::stdout().is_terminal();
-            (write(&mut std::io::stdout().lock())?, to_terminal)
+            match write(&mut std::io::stdout().lock()) {
+                Ok(exported) => (exported, to_terminal),
+                // A reader that stopped early (`| head -2`) did not want the
+                // rest: the command ends quietly, as the others do.
+                Err(err) if err.is_broken_pipe() => return Ok(ExitCode::SUCCESS),
+                Err(err) => return Err(err.into()),
+            }
         }
     };
     if exported.unsafe_cells > 0 {

@@ -14,10 +14,12 @@ macro_rules! outln {
     };
 }
 
+mod audit_log;
 mod client;
 mod console;
 mod demo;
 mod import;
+mod lookup;
 mod server;
 mod table;
 
@@ -104,7 +106,7 @@ pub enum Command {
     /// List apps from the cache.
     Apps(AppsArgs),
     /// List pending approval requests from the cache.
-    Approvals(JsonArgs),
+    Approvals(TableArgs),
     /// Approve a request.
     ///
     /// High risk is decided by reviewers only and needs two different reviewers' approvals; medium risk needs one
@@ -184,6 +186,9 @@ pub enum UsersCommand {
     List {
         #[arg(long, env = "GOVDECK_DB")]
         db: PathBuf,
+        /// Leave out the header row (for scripts).
+        #[arg(long)]
+        no_headers: bool,
     },
     /// Revoke a user's token at once.
     Revoke {
@@ -224,6 +229,16 @@ pub struct JsonArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct TableArgs {
+    /// JSON output (stable; see README).
+    #[arg(long)]
+    pub json: bool,
+    /// Leave out the header row (for scripts).
+    #[arg(long)]
+    pub no_headers: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct AppsArgs {
     /// Fuzzy filter over name, owner, team and purpose; best matches first.
     #[arg(long)]
@@ -234,13 +249,16 @@ pub struct AppsArgs {
     pub owner: Option<String>,
     #[arg(long)]
     pub json: bool,
+    /// Leave out the header row (for scripts).
+    #[arg(long)]
+    pub no_headers: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct AuditArgs {
     #[command(subcommand)]
     pub command: Option<AuditCommand>,
-    /// Only events of this app (id).
+    /// Only events of this app (its id or its exact name).
     #[arg(long)]
     pub app: Option<String>,
     /// At most this many events, newest first.
@@ -248,6 +266,9 @@ pub struct AuditArgs {
     pub limit: u32,
     #[arg(long)]
     pub json: bool,
+    /// Leave out the header row (for scripts).
+    #[arg(long)]
+    pub no_headers: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -299,10 +320,10 @@ fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
         Some(Command::Audit(AuditArgs { command: Some(AuditCommand::Verify { db: None, .. }), .. })) => {
             client::verify_cache(&client)
         }
-        Some(Command::Audit(args)) => client::audit(&client, &args),
+        Some(Command::Audit(args)) => audit_log::audit(&client, &args),
         Some(Command::Sync) => client::sync(&client),
         Some(Command::Apps(args)) => client::apps(&client, &args),
-        Some(Command::Approvals(args)) => client::approvals(&client, args.json),
+        Some(Command::Approvals(args)) => client::approvals(&client, args.json, args.no_headers),
         Some(Command::Approve { id, comment }) => {
             client::decide(&client, &id, crate::domain::DecisionKind::Approve, &comment)
         }

@@ -94,10 +94,12 @@ pub fn users(command: UsersCommand) -> color_eyre::Result<ExitCode> {
             let token = store.write(|conn| store::users::add(conn, &name, &roles, now))?;
             outln!("{token}");
         }
-        UsersCommand::List { db } => {
+        UsersCommand::List { db, no_headers } => {
             let store = Store::open(&db)?;
             let users = store::users::list(store.conn())?;
-            outln!("{:<24} {:<28} {:<28} STATUS", "NAME", "ROLES", "CREATED");
+            if !no_headers {
+                outln!("{:<24} {:<28} {:<28} STATUS", "NAME", "ROLES", "CREATED");
+            }
             for user in users {
                 let roles = user.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(",");
                 let status = user.revoked_at.map_or("active".to_string(), |at| format!("revoked {at}"));

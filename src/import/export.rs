@@ -33,6 +33,15 @@ pub enum ExportError {
     Io(#[from] io::Error),
 }
 
+impl ExportError {
+    /// The reader of the output went away (`govdeck export … | head -2`):
+    /// the rest is not wanted, which is the caller's to judge, not a failure
+    /// of the export.
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, ExportError::Io(err) if err.kind() == io::ErrorKind::BrokenPipe)
+    }
+}
+
 /// What an export wrote.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Exported {

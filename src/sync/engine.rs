@@ -335,7 +335,20 @@ impl Syncer {
         let started = Instant::now();
         let mut report = SyncReport::default();
 
-        let me = self.backoff.run(|| self.client.me()).await?;
+        let me = match self.backoff.run(|| self.client.me()).await {
+            Ok(me) => me,
+            Err(err) => {
+                if matches!(err.status(), Some(401 | 403)) {
+                    // Recorded, so a read of a cache that never synced can say why.
+                    let now = Utc::now().to_rfc3339();
+                    with_cache(&self.cache, move |cache| {
+                        cache.write(|conn| cache::meta_set(conn, cache::TOKEN_REFUSED_AT, &now))
+                    })
+                    .await?;
+                }
+                return Err(err.into());
+            }
+        };
         let full = full_chain(&me);
         // The server's key, checked before anything is sent or written.
         let trust = self.trust_server_key().await?;
@@ -354,6 +367,7 @@ impl Syncer {
                 }
                 cache::meta_set(conn, cache::VISIBILITY, visibility)?;
                 cache::meta_set(conn, cache::ME, &me_json)?;
+                cache::meta_delete(conn, cache::TOKEN_REFUSED_AT)?;
                 cache::meta_set(conn, cache::SERVER, &server)
             })
         })
