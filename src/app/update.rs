@@ -1,11 +1,20 @@
 //! How the state changes: keys (through the keymap, or straight to an open
 //! dialog or a filter being typed), actions, the panes' intents (a dialog to
 //! open, an effect to send, a toast), and the runtime's events.
+//!
+//! Keys: `esc` typed quickly before a letter reaches crossterm in one read
+//! and is parsed as alt-letter; an alt-letter the keymap does not bind is
+//! taken as the two keys (the comment box keeps the alt-letters its text
+//! area edits with). While the terminal is too small only quitting works.
+//! `q` (the keymap's quit) in a detail goes back to its list, as in help
+//! and the other views; in a list it quits; `ctrl-c` quits from anywhere.
+
+use std::collections::BTreeSet;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use ratatui::text::{Line, Span};
 
-use super::{App, Effect, Event, Overlay};
+use super::{App, Effect, Event, Overlay, SyncSummary};
 use crate::config::keymap::{Action, Key};
 use crate::domain::{AppState, Approval, DecisionKind, Tier};
 use crate::panes::approvals::refusal;
@@ -16,10 +25,72 @@ use crate::widgets::comment::CommentBox;
 use crate::widgets::confirm::{ConfirmDialog, DialogReply};
 use crate::widgets::help::HelpOverlay;
 use crate::widgets::line_input::InputReply;
+use crate::widgets::queue::QueueReply;
+use crate::widgets::text::count;
 use crate::widgets::toast::Toast;
 
 /// Requests listed by name in a bulk confirm dialog; the rest are counted.
 const CONFIRM_LIST_MAX: usize = 6;
+
+/// Alt-letters the comment box's text area edits with (word moves and
+/// deletes, top and bottom): not split into esc and the letter there.
+const TEXTAREA_ALT_KEYS: &[char] = &['b', 'f', 'd', '<', '>'];
+
+/// Decisions sent together: their answers are counted and said in one
+/// toast once the last one came (`✓ 3 approved, 1 refused: …`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Batch {
+    pub decision: DecisionKind,
+    /// Requests whose answer has not come yet.
+    pub waiting: BTreeSet<String>,
+    pub done: usize,
+    /// Queued in the outbox: the server could not be reached.
+    pub queued: usize,
+    /// `app: reason`, refused here or by the server.
+    pub refused: Vec<String>,
+}
+
+impl Batch {
+    fn summary(&self) -> (String, bool) {
+        let verb = if self.decision == DecisionKind::Approve { "approved" } else { "rejected" };
+        let mut parts = vec![format!("{} {verb}", self.done)];
+        if self.queued > 0 {
+            parts.push(format!("{} queued (offline: sent when the server is back)", self.queued));
+        }
+        if let Some(first) = self.refused.first() {
+            let more = if self.refused.len() > 1 {
+                format!(" (and {} more: see :messages)", self.refused.len() - 1)
+            } else {
+                String::new()
+            };
+            parts.push(format!("{} refused: {first}{more}", self.refused.len()));
+        }
+        (parts.join(", "), self.done > 0 || self.refused.is_empty())
+    }
+}
+
+/// `✓ synced: 3 changes, 12 events`, `✓ up to date`, and what became of
+/// the queued actions sent; whether it is good news.
+pub fn sync_summary(summary: &SyncSummary, name_of: impl Fn(&str) -> String) -> (String, bool) {
+    let mut parts = Vec::new();
+    if summary.changes + summary.events == 0 {
+        parts.push("up to date".to_string());
+    } else {
+        parts.push(format!("synced: {}, {}", count(summary.changes, "change"), count(summary.events, "event")));
+    }
+    let sent = summary.sent + summary.refused.len() as u64;
+    if sent > 0 {
+        let mut text = format!("sent {}", count(sent, "queued action"));
+        if let Some((target, message)) = summary.refused.first() {
+            text.push_str(&format!(", {} refused: {}: {message}", summary.refused.len(), name_of(target)));
+        }
+        parts.push(text);
+    }
+    if summary.still_queued > 0 {
+        parts.push(format!("{} still queued", summary.still_queued));
+    }
+    (parts.join(" · "), summary.refused.is_empty())
+}
 
 /// One request as a dialog line.
 fn request_summary(approval: &Approval, ctx: &Context) -> Line<'static> {
@@ -52,6 +123,20 @@ impl App {
         if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
             return self.update(Action::Quit);
         }
+        let bound = self.ctx.keymap.lookup(self.active.section(), Key::from_event(key));
+        if self.is_too_small() {
+            // Nothing under the request to enlarge may take the key.
+            return if bound == Some(Action::Quit) { self.update(Action::Quit) } else { Vec::new() };
+        }
+        if let Some(plain) = self.esc_then(key, bound) {
+            let mut effects = self.key_effects(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+            effects.extend(self.key_effects(plain));
+            return effects;
+        }
+        if self.overlay.is_some() || self.pane_is_typing() || bound.is_some() {
+            // The key does something: the last message has been seen.
+            self.toast = None;
+        }
         if let Some(overlay) = self.overlay.take() {
             return self.overlay_key(overlay, key);
         }
@@ -64,9 +149,38 @@ impl App {
             };
             return self.apply(intents);
         }
-        match self.ctx.keymap.lookup(self.active.section(), Key::from_event(key)) {
+        match bound {
+            Some(Action::Quit) if self.detail_open() => self.update(Action::Back),
             Some(action) => self.update(action),
             None => Vec::new(),
+        }
+    }
+
+    /// An alt-letter that stands for `esc` and the letter typed at once (one
+    /// terminal read): the letter alone, when nothing binds the alt-letter.
+    fn esc_then(&self, key: KeyEvent, bound: Option<Action>) -> Option<KeyEvent> {
+        let KeyCode::Char(c) = key.code else { return None };
+        if !key.modifiers.contains(KeyModifiers::ALT) || key.modifiers.contains(KeyModifiers::CONTROL) {
+            return None;
+        }
+        let in_text_area = matches!(self.overlay, Some(Overlay::Comment(..) | Overlay::Confirm(..)));
+        if bound.is_some() && self.overlay.is_none() && !self.pane_is_typing() {
+            return None;
+        }
+        if in_text_area && TEXTAREA_ALT_KEYS.contains(&c) {
+            return None;
+        }
+        Some(KeyEvent::new(KeyCode::Char(c), key.modifiers - KeyModifiers::ALT))
+    }
+
+    /// Whether the active pane shows a detail (which `q` closes).
+    fn detail_open(&self) -> bool {
+        match self.active {
+            PaneId::Inventory => self.inventory.detail_app_id().is_some(),
+            PaneId::Approvals => self.approvals.detail_id().is_some(),
+            PaneId::Renewals => self.renewals.detail_app_id().is_some(),
+            PaneId::Audit => self.audit.has_detail(),
+            PaneId::Kpis => false,
         }
     }
 
@@ -135,6 +249,7 @@ impl App {
             Action::ShowKpis => self.switch(PaneId::Kpis),
             Action::ShowRenewals => self.switch(PaneId::Renewals),
             Action::Sync => {
+                self.sync_requested = true;
                 self.notify(Toast::info("syncing…", self.ctx.now));
                 vec![Effect::SyncNow]
             }
@@ -255,21 +370,99 @@ impl App {
         }
         let verb = if decision == DecisionKind::Approve { "approving" } else { "rejecting" };
         let now = self.ctx.now;
+        if ids.len() > 1 {
+            let waiting: BTreeSet<String> = effects
+                .iter()
+                .filter_map(|e| match e {
+                    Effect::Decide { approval_id, .. } => Some(approval_id.clone()),
+                    _ => None,
+                })
+                .collect();
+            let batch = Batch { decision, waiting, done: 0, queued: 0, refused };
+            if batch.waiting.is_empty() {
+                let (text, _) = batch.summary();
+                self.notify(Toast::error(format!("not sent: {text}"), now));
+            } else {
+                self.notify(Toast::info(format!("{verb} {} requests…", batch.waiting.len()), now));
+                self.batch = Some(batch);
+            }
+            return effects;
+        }
         match (effects.len(), refused.first()) {
             (_, Some(first)) => self.notify(Toast::error(format!("not sent: {first}"), now)),
-            (1, None) => self.notify(Toast::info(format!("{verb} the request…"), now)),
-            (n, None) => self.notify(Toast::info(format!("{verb} {n} requests…"), now)),
+            (0, None) => {}
+            (_, None) => self.notify(Toast::info(format!("{verb} the request…"), now)),
         }
         effects
+    }
+
+    /// Counts an answer to a decision of the running batch; true when it
+    /// was one. Says the batch's result with its last answer.
+    fn batch_answer(&mut self, target_id: &str, answer: Result<(), String>, queued: bool) -> bool {
+        let Some(batch) = self.batch.as_mut() else { return false };
+        if !batch.waiting.remove(target_id) {
+            return false;
+        }
+        match answer {
+            Ok(()) if queued => batch.queued += 1,
+            Ok(()) => batch.done += 1,
+            Err(reason) => batch.refused.push(reason),
+        }
+        if batch.waiting.is_empty() {
+            let (text, good) = batch.summary();
+            self.batch = None;
+            let now = self.ctx.now;
+            self.notify(if good { Toast::success(text, now) } else { Toast::error(text, now) });
+        }
+        true
     }
 
     fn overlay_key(&mut self, overlay: Overlay, key: KeyEvent) -> Vec<Effect> {
         match overlay {
             Overlay::Help(mut help) => {
-                if help.handle(key, &self.ctx.keymap, self.active.section()) {
+                let section = self.active.section();
+                let max =
+                    crate::widgets::help::max_scroll(self.body_area(), &self.ctx.keymap, section, &self.ctx.theme);
+                if help.handle(key, &self.ctx.keymap, section, max) {
                     self.overlay = Some(Overlay::Help(help));
                 }
                 Vec::new()
+            }
+            Overlay::Messages(mut log) => {
+                let max = crate::widgets::messages::max_scroll(&self.messages, self.body_area(), &self.ctx.theme);
+                let reply =
+                    crate::widgets::scroll_key(key, &self.ctx.keymap, self.active.section(), &mut log.scroll, max);
+                if reply == crate::widgets::ScrollKey::Kept {
+                    self.overlay = Some(Overlay::Messages(log));
+                }
+                Vec::new()
+            }
+            Overlay::Queue(mut queue) => {
+                let entries = self.queue_entries();
+                match queue.handle(key, &self.ctx.keymap, self.active.section(), &entries) {
+                    QueueReply::Close => Vec::new(),
+                    QueueReply::Pending => {
+                        self.overlay = Some(Overlay::Queue(queue));
+                        Vec::new()
+                    }
+                    QueueReply::NotDismissable(why) => {
+                        self.overlay = Some(Overlay::Queue(queue));
+                        self.notify(Toast::error(why, self.ctx.now));
+                        Vec::new()
+                    }
+                    QueueReply::Dismiss(action_id) => {
+                        self.overlay = Some(Overlay::Queue(queue));
+                        // Shown gone at once; the runtime removes it from the cache.
+                        self.ctx.data.outbox.retain(|a| a.id != action_id);
+                        let what = entries.iter().find(|e| e.id == action_id);
+                        let text = what.map_or("dismissed".to_string(), |e| {
+                            format!("dismissed the refused {} of {}", e.verb, sanitize(&e.target))
+                        });
+                        self.notify(Toast::success(text, self.ctx.now));
+                        self.refresh_panes();
+                        vec![Effect::Dismiss { action_id }]
+                    }
+                }
             }
             Overlay::Confirm(mut dialog, ids) => match dialog.handle(key) {
                 DialogReply::Pending => {
@@ -293,9 +486,10 @@ impl App {
                 }
                 DialogReply::Confirm(reason) => self.decide(&[id], DecisionKind::Reject, &reason),
             },
-            Overlay::Command(mut line) => match line.handle(key) {
+            Overlay::Command(mut line) => match self.command_key(&mut line, key) {
                 InputReply::Submit => {
                     let text = line.input.text().to_string();
+                    self.remember_command(&text);
                     self.run_command(&text)
                 }
                 InputReply::Cancel => Vec::new(),
@@ -305,6 +499,34 @@ impl App {
                 }
             },
         }
+    }
+
+    /// The app's name for an app or request id the snapshot knows.
+    pub(crate) fn name_of(&self, target_id: &str) -> Option<String> {
+        self.ctx
+            .app(target_id)
+            .map(|a| a.name.to_string())
+            .or_else(|| self.ctx.data.approvals.iter().find(|a| a.id == target_id).map(|a| a.app_name.clone()))
+    }
+
+    /// The outbox as the queue view lists it: waiting and refused actions.
+    pub(crate) fn queue_entries(&self) -> Vec<crate::widgets::queue::QueueEntry> {
+        use crate::panes::data::QueuedStatus;
+        self.ctx
+            .data
+            .outbox
+            .iter()
+            .map(|action| crate::widgets::queue::QueueEntry {
+                id: action.id,
+                verb: action.kind.as_str(),
+                target: self.name_of(&action.target_id).unwrap_or_else(|| action.target_id.clone()),
+                queued_at: action.queued_at,
+                refused: match &action.status {
+                    QueuedStatus::Failed(message) => Some(message.clone()),
+                    QueuedStatus::Queued | QueuedStatus::Sending => None,
+                },
+            })
+            .collect()
     }
 
     /// A message from the runtime.
@@ -329,7 +551,10 @@ impl App {
                 self.kpis.refresh(&self.ctx);
             }
             Event::Sync(status) => {
-                if status.error.is_some() && status.error != self.sync.error {
+                // A sync the user asked for is answered even when it fails
+                // as the last one did.
+                let asked = !status.syncing && status.error.is_some() && std::mem::take(&mut self.sync_requested);
+                if status.error.is_some() && (status.error != self.sync.error || asked) {
                     let error = status.error.clone().unwrap_or_default();
                     self.notify(Toast::error(format!("sync: {error}"), now));
                 }
@@ -341,18 +566,50 @@ impl App {
             }
             Event::ActionResult { target_id, outcome } => {
                 self.ctx.in_flight.remove(&target_id);
-                let name =
-                    self.ctx.app(&target_id).map(|a| a.name.to_string()).or_else(|| {
-                        self.ctx.data.approvals.iter().find(|a| a.id == target_id).map(|a| a.app_name.clone())
-                    });
-                let prefix = name.map(|n| format!("{}: ", sanitize(&n))).unwrap_or_default();
-                match outcome {
-                    Ok(message) => self.notify(Toast::success(format!("{prefix}{message}"), now)),
-                    Err(message) => self.notify(Toast::error(format!("{prefix}{message}"), now)),
+                let prefix = self.name_of(&target_id).map(|n| format!("{}: ", sanitize(&n))).unwrap_or_default();
+                let answer = outcome.clone().map(drop).map_err(|message| format!("{prefix}{message}"));
+                if self.batch_answer(&target_id, answer, false) {
+                    // Kept in the log one by one; the batch says the sum.
+                    let toast = match outcome {
+                        Ok(message) => Toast::success(format!("{prefix}{message}"), now),
+                        Err(message) => Toast::error(format!("{prefix}{message}"), now),
+                    };
+                    self.log(toast);
+                } else {
+                    match outcome {
+                        Ok(message) => self.notify(Toast::success(format!("{prefix}{message}"), now)),
+                        Err(message) => self.notify(Toast::error(format!("{prefix}{message}"), now)),
+                    }
                 }
                 // The outbox may have changed what is allowed.
                 self.refresh_panes();
             }
+            Event::ActionQueued { target_id, reason } => {
+                self.ctx.in_flight.remove(&target_id);
+                let prefix = self.name_of(&target_id).map(|n| format!("{}: ", sanitize(&n))).unwrap_or_default();
+                let toast = Toast::info(
+                    format!("{prefix}offline — queued, will be sent when the server is back ({reason})"),
+                    now,
+                );
+                if self.batch_answer(&target_id, Ok(()), true) {
+                    self.log(toast);
+                } else {
+                    self.notify(toast);
+                }
+                self.refresh_panes();
+            }
+            Event::Synced(summary) => {
+                self.token_refused = false;
+                let asked = std::mem::take(&mut self.sync_requested);
+                let sent = summary.sent > 0 || !summary.refused.is_empty();
+                if asked || sent {
+                    let (text, good) = sync_summary(&summary, |id| {
+                        self.name_of(id).map_or_else(|| id.to_string(), |n| sanitize(&n).into_owned())
+                    });
+                    self.notify(if good { Toast::success(text, now) } else { Toast::error(text, now) });
+                }
+            }
+            Event::TokenRefused => self.token_refused = true,
             Event::Verified(result) => {
                 let toast = match &result {
                     Ok(message) => Toast::success(message.clone(), now),

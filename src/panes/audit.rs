@@ -86,6 +86,11 @@ impl AuditPane {
         AuditPane::default()
     }
 
+    /// Whether an event's detail is open.
+    pub fn has_detail(&self) -> bool {
+        self.detail.is_some()
+    }
+
     pub fn set_verified(&mut self, result: Result<String, String>) {
         self.verifying = false;
         self.verified = Some(result);
