@@ -9,23 +9,22 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 
 use super::toast::{Toast, ToastLevel};
-use super::{centered, wrap};
+use super::wrap;
 use crate::config::theme::Theme;
 use crate::sanitize::sanitize;
 
 /// Columns before a message's text: `09:00:12 ✓ `.
 const PREFIX_WIDTH: usize = 11;
-/// The popup is never wider than this.
-const MAX_WIDTH: u16 = 110;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MessagesOverlay {
     pub scroll: u16,
 }
 
-/// Where the popup goes in the body `area`.
+/// Where the log goes: over the whole body `area`, so no pane text peeks out
+/// beside it and long messages get the widest lines.
 pub fn popup(area: Rect) -> Rect {
-    centered(area, area.width.min(MAX_WIDTH), area.height)
+    area
 }
 
 /// The log's lines for a popup `width` columns wide (inside its border).

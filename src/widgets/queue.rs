@@ -11,13 +11,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 
 use super::text::{ago, pad};
-use super::{ScrollKey, centered, scroll_key, wrap};
+use super::{ScrollKey, scroll_key, wrap};
 use crate::config::keymap::{Keymap, Section};
 use crate::config::theme::Theme;
 use crate::sanitize::{fit, sanitize};
-
-/// The popup is never wider than this.
-const MAX_WIDTH: u16 = 110;
 
 /// One outbox entry as the view shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,7 +71,8 @@ impl QueueOverlay {
     }
 
     pub fn render(&self, frame: &mut Frame, area: Rect, entries: &[QueueEntry], now: DateTime<Utc>, theme: &Theme) {
-        let popup = centered(area, area.width.min(MAX_WIDTH), area.height);
+        // The whole body, so no pane text peeks out beside it.
+        let popup = area;
         let width = popup.width.saturating_sub(2) as usize;
         let glyphs = theme.glyphs();
         let cursor = self.cursor.min(entries.len().saturating_sub(1));
