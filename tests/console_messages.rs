@@ -388,3 +388,13 @@ fn the_app_detail_writes_a_dash_where_a_value_is_missing() {
     assert!(line("Owner").contains("sponsor —"), "{}", line("Owner"));
     assert!(line("Cost centre").contains("—"), "{}", line("Cost centre"));
 }
+
+#[test]
+fn one_audit_event_is_counted_in_the_singular() {
+    let mut data = fixture_data(fixture_now());
+    data.audit.truncate(1);
+    let mut app = console(data);
+    chars(&mut app, "3");
+    let text = screen(&app, 120, 40);
+    assert!(text.contains(" Audit · 1 event · "), "{text}");
+}

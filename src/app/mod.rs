@@ -247,7 +247,11 @@ impl App {
         app.refresh_panes();
         if let Some(first) = settings.messages.first() {
             let more = settings.messages.len() - 1;
-            let text = if more > 0 { format!("{first} (and {more} more problem(s))") } else { first.clone() };
+            let text = match more {
+                0 => first.clone(),
+                1 => format!("{first} (and 1 more problem: see :messages)"),
+                n => format!("{first} (and {n} more problems: see :messages)"),
+            };
             for message in &settings.messages {
                 app.log(Toast::error(message.clone(), now));
             }

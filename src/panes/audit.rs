@@ -181,7 +181,10 @@ impl AuditPane {
         let follow = if self.follow { "on" } else { "off" };
         let block = Block::bordered()
             .title(Span::styled(
-                format!(" Audit · {} events · outcome {outcome} · follow {follow} ", self.shown_events),
+                format!(
+                    " Audit · {} · outcome {outcome} · follow {follow} ",
+                    crate::widgets::text::count(self.shown_events as u64, "event")
+                ),
                 theme.title,
             ))
             .border_style(theme.border);
