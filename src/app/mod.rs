@@ -9,6 +9,7 @@
 //!
 //! * [`update`]: keys, actions, events, dialogs; [`command`]: the `:` line
 //!   (its commands, completion and history);
+//! * [`feedback`]: one line for a bulk approval's answers and for a sync;
 //! * [`render`]: the screen layout; [`fixtures`]: fixed demo data for tests.
 //!
 //! What happened is always said: every command and action answers with a
@@ -16,6 +17,7 @@
 //! a few seconds), and every toast is kept in the message log (`:messages`).
 
 pub mod command;
+pub mod feedback;
 pub mod fixtures;
 pub mod render;
 pub mod update;
@@ -205,7 +207,7 @@ pub struct App {
     /// Command lines run, oldest first, for ↑/↓ on the `:` line.
     pub(crate) command_history: Vec<String>,
     /// Decisions sent together, answered with one toast.
-    pub(crate) batch: Option<update::Batch>,
+    pub(crate) batch: Option<feedback::Batch>,
     /// The user asked for the running sync (`ctrl-r`, `:sync`): its result is said.
     pub(crate) sync_requested: bool,
     /// The server refused the token on the last sync.
