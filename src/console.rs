@@ -200,7 +200,8 @@ impl Runtime {
         let _ = self.events.send(Event::Sync(self.status.clone()));
     }
 
-    async fn sync(&mut self) {
+    /// Syncs once; true when the cache changed and a snapshot was sent.
+    async fn sync(&mut self) -> bool {
         self.status.syncing = true;
         self.publish_status();
         let writes_before = self.cache_writes().await;
@@ -251,6 +252,7 @@ impl Runtime {
             // The sync's pages and the KPIs' pass over the cache are freed.
             crate::memory::release_freed();
         }
+        changed
     }
 
     /// Removes a refused action the user dismissed, and shows the outbox again.
@@ -288,6 +290,7 @@ impl Runtime {
         };
         // Show it as queued at once, then send.
         self.publish_data().await;
+        let mut resync = false;
         let outcome = match self.syncer.send(&action).await {
             Ok(ActionOutcome::Done(message)) => Ok(message),
             Ok(ActionOutcome::Queued(reason)) => {
@@ -297,7 +300,12 @@ impl Runtime {
                 self.publish_data().await;
                 return;
             }
-            Ok(ActionOutcome::Refused { message, .. }) => Err(message),
+            Ok(ActionOutcome::Refused { message, .. }) => {
+                // The server knows better than the cache (the request was
+                // decided elsewhere, say): sync, so the row shows what is true.
+                resync = true;
+                Err(message)
+            }
             Err(err) if err.is_tls() => {
                 // The server never saw it; withdrawn, as the CLI does, so it
                 // is not sent later behind the user's back.
@@ -316,9 +324,9 @@ impl Runtime {
         };
         let done = outcome.is_ok();
         let _ = self.events.send(Event::ActionResult { target_id: target, outcome });
-        if done {
-            self.sync().await;
-        } else {
+        // A refusal changed the outbox: shown even when the sync brings nothing.
+        let published = (done || resync) && self.sync().await;
+        if !done && !published {
             self.publish_data().await;
         }
     }
@@ -381,7 +389,9 @@ pub async fn run_runtime(
         tokio::select! {
             effect = effects.recv() => match effect {
                 None | Some(Effect::Quit) => break,
-                Some(Effect::SyncNow) => runtime.sync().await,
+                Some(Effect::SyncNow) => {
+                    runtime.sync().await;
+                }
                 Some(Effect::VerifyAudit) => runtime.verify().await,
                 Some(Effect::LoadDetail { app_id }) => runtime.load_detail(app_id).await,
                 Some(Effect::Dismiss { action_id }) => runtime.dismiss(action_id).await,
@@ -401,7 +411,9 @@ pub async fn run_runtime(
                     runtime.act(ActionKind::Renew, app_id, body, None).await;
                 }
             },
-            _ = ticks.tick() => runtime.sync().await,
+            _ = ticks.tick() => {
+                runtime.sync().await;
+            }
         }
     }
 }

@@ -111,3 +111,48 @@ async fn a_refused_action_dismissed_leaves_the_outbox() {
     effects_tx.send(Effect::Quit).unwrap();
     runtime.await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_decision_refused_because_it_was_made_elsewhere_brings_the_request_as_it_is() {
+    let server = Server::start().await;
+    let (_, request) = server.intake("olive", &manifest("sales-quoting", None, "high")).await;
+    let request_id = request["id"].as_str().unwrap().to_string();
+    let rev = request["rev"].as_u64().unwrap();
+    let caches = Caches::new();
+    let syncer = syncer(&server.url(), &server.token("riley"), &caches.path("riley"));
+    let (effects_tx, effects_rx) = mpsc::unbounded_channel();
+    let (events_tx, mut events) = mpsc::unbounded_channel();
+    let runtime = tokio::spawn(run_runtime(syncer, effects_rx, events_tx, Duration::from_secs(3600)));
+    next(&mut events, synced).await;
+
+    // riley approves from the CLI (straight to the server), then again from
+    // the console, on the revision the console saw.
+    let path = format!("/v1/approvals/{request_id}/decisions");
+    let body = serde_json::json!({"decision": "approve", "comment": "", "rev": rev});
+    let (status, answer) = server.post("riley", &path, &body).await;
+    assert_eq!(status, 200, "{answer}");
+    effects_tx
+        .send(Effect::Decide {
+            approval_id: request_id.clone(),
+            decision: DecisionKind::Approve,
+            comment: String::new(),
+            rev,
+        })
+        .unwrap();
+    // Without waiting for the next periodic sync, a snapshot holds both the
+    // refusal and riley's decision, so the row can say "you approved".
+    next(&mut events, |event| match event {
+        Event::Data(data) => {
+            let refused =
+                data.outbox.iter().any(|a| a.target_id == request_id && matches!(a.status, QueuedStatus::Failed(_)));
+            let decided =
+                data.approvals.iter().any(|a| a.id == request_id && a.decisions.iter().any(|d| d.by == "riley"));
+            (refused && decided).then_some(())
+        }
+        _ => None,
+    })
+    .await;
+
+    effects_tx.send(Effect::Quit).unwrap();
+    runtime.await.unwrap();
+}
