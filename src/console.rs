@@ -12,7 +12,9 @@ use std::time::Duration;
 use chrono::Utc;
 use tokio::sync::mpsc;
 
-use crate::app::{AppDetail, ConsoleData, Effect, Event, Prepared, QueuedAction, QueuedKind, QueuedStatus, SyncStatus};
+use crate::app::{
+    AppDetail, ConsoleData, Effect, Event, Prepared, QueuedAction, QueuedKind, QueuedStatus, SyncStatus, SyncSummary,
+};
 use crate::cache::outbox::{self, ActionKind, ActionStatus};
 use crate::cache::{self, CacheError, audit, catalog};
 use crate::domain::api::Me;
@@ -198,7 +200,8 @@ impl Runtime {
         let _ = self.events.send(Event::Sync(self.status.clone()));
     }
 
-    async fn sync(&mut self) {
+    /// Syncs once; true when the cache changed and a snapshot was sent.
+    async fn sync(&mut self) -> bool {
         self.status.syncing = true;
         self.publish_status();
         let writes_before = self.cache_writes().await;
@@ -211,14 +214,25 @@ impl Runtime {
             Ok(report) => report.changes + report.events + report.sent + report.refused > 0,
             Err(_) => self.cache_writes().await != writes_before,
         };
+        let mut summary = None;
         match result {
-            Ok(_) => {
+            Ok(report) => {
                 self.status.online = true;
                 self.status.tls_refused = false;
                 self.status.error = None;
                 self.status.last_sync = Some(Utc::now());
+                summary = Some(SyncSummary {
+                    changes: report.changes,
+                    events: report.events,
+                    sent: report.sent,
+                    refused: report.refusals,
+                    still_queued: report.still_queued,
+                });
             }
             Err(err) => {
+                if err.is_unauthorized() {
+                    let _ = self.events.send(Event::TokenRefused);
+                }
                 // A refused certificate is not retried here (it is not
                 // transient); the next sync tries again, once.
                 self.status.online = !err.is_offline() && !err.is_tls();
@@ -230,11 +244,28 @@ impl Runtime {
             }
         }
         self.publish_status();
+        if let Some(summary) = summary {
+            let _ = self.events.send(Event::Synced(summary));
+        }
         if changed {
             self.publish_data().await;
             // The sync's pages and the KPIs' pass over the cache are freed.
             crate::memory::release_freed();
         }
+        changed
+    }
+
+    /// Removes a refused action the user dismissed, and shows the outbox again.
+    async fn dismiss(&self, action_id: i64) {
+        let dismissed =
+            with_cache(self.cache(), move |cache| cache.write(|conn| outbox::dismiss(conn, action_id))).await;
+        if let Err(err) = dismissed {
+            let _ = self.events.send(Event::ActionResult {
+                target_id: String::new(),
+                outcome: Err(format!("cannot dismiss the action in the cache: {err}")),
+            });
+        }
+        self.publish_data().await;
     }
 
     async fn act(&mut self, kind: ActionKind, target: String, body: serde_json::Value, rev: Option<u64>) {
@@ -259,14 +290,22 @@ impl Runtime {
         };
         // Show it as queued at once, then send.
         self.publish_data().await;
+        let mut resync = false;
         let outcome = match self.syncer.send(&action).await {
             Ok(ActionOutcome::Done(message)) => Ok(message),
             Ok(ActionOutcome::Queued(reason)) => {
                 self.status.online = false;
                 self.publish_status();
-                Err(format!("offline — queued, will be sent when the server is back ({reason})"))
+                let _ = self.events.send(Event::ActionQueued { target_id: target, reason });
+                self.publish_data().await;
+                return;
             }
-            Ok(ActionOutcome::Refused { message, .. }) => Err(message),
+            Ok(ActionOutcome::Refused { message, .. }) => {
+                // The server knows better than the cache (the request was
+                // decided elsewhere, say): sync, so the row shows what is true.
+                resync = true;
+                Err(message)
+            }
             Err(err) if err.is_tls() => {
                 // The server never saw it; withdrawn, as the CLI does, so it
                 // is not sent later behind the user's back.
@@ -285,9 +324,9 @@ impl Runtime {
         };
         let done = outcome.is_ok();
         let _ = self.events.send(Event::ActionResult { target_id: target, outcome });
-        if done {
-            self.sync().await;
-        } else {
+        // A refusal changed the outbox: shown even when the sync brings nothing.
+        let published = (done || resync) && self.sync().await;
+        if !done && !published {
             self.publish_data().await;
         }
     }
@@ -350,9 +389,12 @@ pub async fn run_runtime(
         tokio::select! {
             effect = effects.recv() => match effect {
                 None | Some(Effect::Quit) => break,
-                Some(Effect::SyncNow) => runtime.sync().await,
+                Some(Effect::SyncNow) => {
+                    runtime.sync().await;
+                }
                 Some(Effect::VerifyAudit) => runtime.verify().await,
                 Some(Effect::LoadDetail { app_id }) => runtime.load_detail(app_id).await,
+                Some(Effect::Dismiss { action_id }) => runtime.dismiss(action_id).await,
                 Some(Effect::Decide { approval_id, decision, comment, rev }) => {
                     let kind = match decision {
                         DecisionKind::Approve => ActionKind::Approve,
@@ -369,7 +411,9 @@ pub async fn run_runtime(
                     runtime.act(ActionKind::Renew, app_id, body, None).await;
                 }
             },
-            _ = ticks.tick() => runtime.sync().await,
+            _ = ticks.tick() => {
+                runtime.sync().await;
+            }
         }
     }
 }

@@ -1,7 +1,9 @@
 //! The terminal: a guard that enters raw mode and the alternate screen and
 //! restores the terminal on drop, on error and on panic; and the one
 //! `select!` loop over crossterm's event stream, the runtime's events and a
-//! one-second clock.
+//! one-second clock. The terminal's size is passed to the app (below 80x24
+//! it takes only quit); `esc` and a key in one read, which crossterm parses
+//! as alt-key, are split back into the two keys by the app.
 //!
 //! The screen is drawn only when something changed: a key, a resize, an
 //! event from the runtime. The clock tick only moves `now` (relative times,
@@ -142,6 +144,8 @@ pub async fn run(
     let mut events_open = true;
 
     state.set_now(Utc::now());
+    let size = terminal.size()?;
+    state.resize(size.width, size.height);
     draw(terminal, &state, &mut shadow)?;
 
     loop {
@@ -168,7 +172,10 @@ pub async fn run(
                                     }
                                 }
                             }
-                            Poll::Ready(Some(Ok(TermEvent::Resize(..)))) => terminal.autoresize()?,
+                            Poll::Ready(Some(Ok(TermEvent::Resize(width, height)))) => {
+                                state.resize(width, height);
+                                terminal.autoresize()?;
+                            }
                             Poll::Ready(Some(Ok(_))) => {}
                             Poll::Ready(Some(Err(err))) => return Err(err),
                             Poll::Ready(None) | Poll::Pending => break,
@@ -176,7 +183,8 @@ pub async fn run(
                     }
                     dirty = true;
                 }
-                Some(Ok(TermEvent::Resize(..))) => {
+                Some(Ok(TermEvent::Resize(width, height))) => {
+                    state.resize(width, height);
                     terminal.autoresize()?;
                     dirty = true;
                 }

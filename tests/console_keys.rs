@@ -481,7 +481,12 @@ fn tabs_command_line_sync_and_quit() {
     app.handle_key(key(KeyCode::Enter));
     assert_eq!(app.active_pane(), PaneId::Audit);
 
+    // An inventory command typed in another pane says so and stays there.
     chars(&mut app, ":filter tier=high data=pii");
+    app.handle_key(key(KeyCode::Enter));
+    assert_eq!(app.active_pane(), PaneId::Audit);
+    assert!(toast_text(&app).contains(":filter applies to the Inventory pane"), "{}", toast_text(&app));
+    chars(&mut app, "1:filter tier=high data=pii");
     app.handle_key(key(KeyCode::Enter));
     assert_eq!(app.active_pane(), PaneId::Inventory);
     assert_eq!(app.inventory().visible_ids(app.context()).len(), 6);

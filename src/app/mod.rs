@@ -7,10 +7,17 @@
 //! The clock is injected: the loop in [`crate::tui`] calls [`App::set_now`],
 //! tests and snapshots pass a fixed time.
 //!
-//! * [`update`]: keys, actions, events, dialogs; [`command`]: the `:` line;
+//! * [`update`]: keys, actions, events, dialogs; [`command`]: the `:` line
+//!   (its commands, completion and history);
+//! * [`feedback`]: one line for a bulk approval's answers and for a sync;
 //! * [`render`]: the screen layout; [`fixtures`]: fixed demo data for tests.
+//!
+//! What happened is always said: every command and action answers with a
+//! toast, an error toast goes on the next key that does something (or after
+//! a few seconds), and every toast is kept in the message log (`:messages`).
 
 pub mod command;
+pub mod feedback;
 pub mod fixtures;
 pub mod render;
 pub mod update;
@@ -36,6 +43,8 @@ use crate::widgets::command_line::CommandLine;
 use crate::widgets::comment::CommentBox;
 use crate::widgets::confirm::ConfirmDialog;
 use crate::widgets::help::HelpOverlay;
+use crate::widgets::messages::MessagesOverlay;
+use crate::widgets::queue::QueueOverlay;
 use crate::widgets::toast::Toast;
 pub use render::render;
 
@@ -58,6 +67,32 @@ pub enum Event {
     Detail(Box<AppDetail>),
     /// The KPIs of the last snapshot, computed after it was sent.
     Kpis(Box<crate::domain::kpi::Kpis>),
+    /// A sync finished: what came and what was sent.
+    Synced(SyncSummary),
+    /// The action on `target_id` could not reach the server: it waits in
+    /// the outbox and is sent when the server is back.
+    ActionQueued {
+        target_id: String,
+        reason: String,
+    },
+    /// The server refused the token (401): shown in the status bar until a
+    /// sync succeeds.
+    TokenRefused,
+}
+
+/// What one successful sync did, for the message line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncSummary {
+    /// Apps and requests that changed.
+    pub changes: u64,
+    /// Audit events that came.
+    pub events: u64,
+    /// Queued actions the server applied.
+    pub sent: u64,
+    /// Queued actions the server refused: the target id and its answer.
+    pub refused: Vec<(String, String)>,
+    /// Actions still waiting in the outbox.
+    pub still_queued: u64,
 }
 
 /// From the UI to the runtime.
@@ -78,6 +113,10 @@ pub enum Effect {
     /// Read one app's full record, requests and events for a detail view.
     LoadDetail {
         app_id: String,
+    },
+    /// Remove a refused action from the outbox (the user has read why).
+    Dismiss {
+        action_id: i64,
     },
     Quit,
 }
@@ -129,6 +168,10 @@ pub enum Overlay {
     /// Reject this request with the reason typed.
     Comment(Box<CommentBox>, String),
     Command(CommandLine),
+    /// The message log (`:messages`).
+    Messages(MessagesOverlay),
+    /// The outbox (`:queue`).
+    Queue(QueueOverlay),
 }
 
 impl Overlay {
@@ -138,6 +181,8 @@ impl Overlay {
             Overlay::Confirm(..) => "confirm",
             Overlay::Comment(..) => "comment",
             Overlay::Command(_) => "command",
+            Overlay::Messages(_) => "messages",
+            Overlay::Queue(_) => "queue",
         }
     }
 }
@@ -166,7 +211,20 @@ pub struct App {
     pub(crate) no_color: bool,
     pub(crate) quit: bool,
     pub(crate) redraw_requested: bool,
+    /// The terminal's size, once the runtime said it (tests may leave it).
+    pub(crate) size: Option<(u16, u16)>,
+    /// Command lines run, oldest first, for ↑/↓ on the `:` line.
+    pub(crate) command_history: Vec<String>,
+    /// Decisions sent together, answered with one toast.
+    pub(crate) batch: Option<feedback::Batch>,
+    /// The user asked for the running sync (`ctrl-r`, `:sync`): its result is said.
+    pub(crate) sync_requested: bool,
+    /// The server refused the token on the last sync.
+    pub(crate) token_refused: bool,
 }
+
+/// Command lines kept for ↑/↓.
+pub const COMMAND_HISTORY: usize = 100;
 
 /// Toasts kept for inspection.
 pub const MESSAGE_HISTORY: usize = 100;
@@ -191,17 +249,48 @@ impl App {
             no_color: settings.no_color,
             quit: false,
             redraw_requested: false,
+            size: None,
+            command_history: Vec::new(),
+            batch: None,
+            sync_requested: false,
+            token_refused: false,
         };
         app.refresh_panes();
         if let Some(first) = settings.messages.first() {
             let more = settings.messages.len() - 1;
-            let text = if more > 0 { format!("{first} (and {more} more problem(s))") } else { first.clone() };
+            let text = match more {
+                0 => first.clone(),
+                1 => format!("{first} (and 1 more problem: see :messages)"),
+                n => format!("{first} (and {n} more problems: see :messages)"),
+            };
             for message in &settings.messages {
                 app.log(Toast::error(message.clone(), now));
             }
             app.toast = Some(Toast::error(text, now));
         }
         app
+    }
+
+    /// The terminal's size: below 80x24 only a request to enlarge it is
+    /// drawn, and keys other than quit do nothing.
+    pub fn resize(&mut self, width: u16, height: u16) {
+        self.size = Some((width, height));
+    }
+
+    /// Whether the terminal is too small to lay the console out.
+    pub fn is_too_small(&self) -> bool {
+        self.size.is_some_and(|(w, h)| w < render::MIN_WIDTH || h < render::MIN_HEIGHT)
+    }
+
+    /// Where the panes and overlays are drawn (80x24 until the size is known).
+    pub(crate) fn body_area(&self) -> ratatui::layout::Rect {
+        let (width, height) = self.size.unwrap_or((render::MIN_WIDTH, render::MIN_HEIGHT));
+        ratatui::layout::Rect::new(0, 1, width, height.saturating_sub(3))
+    }
+
+    /// Whether the server refused the token on the last sync.
+    pub fn token_refused(&self) -> bool {
+        self.token_refused
     }
 
     pub fn now(&self) -> DateTime<Utc> {
@@ -248,7 +337,7 @@ impl App {
         &self.messages
     }
 
-    /// `help`, `confirm`, `comment` or `command` while one is open.
+    /// `help`, `confirm`, `comment`, `command`, `messages` or `queue` while one is open.
     pub fn overlay_name(&self) -> Option<&'static str> {
         self.overlay.as_ref().map(Overlay::name)
     }

@@ -54,6 +54,7 @@ pub fn render(app: &App, frame: &mut Frame) {
         server: &ctx.data.server,
         online: app.sync.online,
         tls_refused: app.sync.tls_refused,
+        token_refused: app.token_refused,
         // A periodic sync that changes nothing takes milliseconds: flashing
         // "syncing…" for it would repaint an idle screen every interval.
         syncing: app.syncing_since.is_some_and(|since| ctx.now - since >= chrono::Duration::seconds(1)),
@@ -69,6 +70,8 @@ pub fn render(app: &App, frame: &mut Frame) {
         Some(Overlay::Help(help)) => help.render(frame, body, &ctx.keymap, app.active.section(), theme),
         Some(Overlay::Confirm(dialog, _)) => dialog.render(frame, body, theme),
         Some(Overlay::Comment(dialog, _)) => dialog.render(frame, body, theme),
+        Some(Overlay::Messages(log)) => log.render(frame, body, &app.messages, theme),
+        Some(Overlay::Queue(queue)) => queue.render(frame, body, &app.queue_entries(), ctx.now, theme),
         Some(Overlay::Command(_)) | None => {}
     }
 }
@@ -106,7 +109,11 @@ fn render_message_line(app: &App, frame: &mut Frame, area: Rect) {
         return;
     }
     let pairs: Vec<(String, &str)> = if let Some(Overlay::Help(_)) = &app.overlay {
-        vec![("esc".into(), "close help"), ("↑↓".into(), "scroll")]
+        vec![("esc".into(), "close help"), ("↑↓".into(), "scroll"), ("home/end".into(), "top/bottom")]
+    } else if let Some(Overlay::Messages(_)) = &app.overlay {
+        vec![("esc".into(), "close"), ("↑↓".into(), "scroll"), ("home/end".into(), "newest/oldest")]
+    } else if let Some(Overlay::Queue(_)) = &app.overlay {
+        vec![("esc".into(), "close"), ("↑↓".into(), "move"), ("d".into(), "dismiss a refused action")]
     } else if app.overlay.is_some() {
         Vec::new()
     } else if app.pane_is_typing() {

@@ -1,10 +1,20 @@
 //! How the state changes: keys (through the keymap, or straight to an open
 //! dialog or a filter being typed), actions, the panes' intents (a dialog to
 //! open, an effect to send, a toast), and the runtime's events.
+//!
+//! Keys: `esc` typed quickly before a letter reaches crossterm in one read
+//! and is parsed as alt-letter; an alt-letter the keymap does not bind is
+//! taken as the two keys (the comment box keeps the alt-letters its text
+//! area edits with). While the terminal is too small only quitting works.
+//! `q` (the keymap's quit) in a detail goes back to its list, as in help
+//! and the other views; in a list it quits; `ctrl-c` quits from anywhere.
+
+use std::collections::BTreeSet;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use ratatui::text::{Line, Span};
 
+use super::feedback::{Batch, sync_summary};
 use super::{App, Confirmed, Effect, Event, Overlay};
 use crate::config::keymap::{Action, Key};
 use crate::domain::{AppState, Approval, DecisionKind, Tier, ttl};
@@ -17,10 +27,15 @@ use crate::widgets::confirm::{ConfirmDialog, DialogReply};
 use crate::widgets::help::HelpOverlay;
 use crate::widgets::line_input::InputReply;
 use crate::widgets::text::date;
+use crate::widgets::queue::QueueReply;
 use crate::widgets::toast::Toast;
 
 /// Requests listed by name in a bulk confirm dialog; the rest are counted.
 const CONFIRM_LIST_MAX: usize = 6;
+
+/// Alt-letters the comment box's text area edits with (word moves and
+/// deletes, top and bottom): not split into esc and the letter there.
+const TEXTAREA_ALT_KEYS: &[char] = &['b', 'f', 'd', '<', '>'];
 
 /// One request as a dialog line.
 fn request_summary(approval: &Approval, ctx: &Context) -> Line<'static> {
@@ -53,6 +68,20 @@ impl App {
         if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
             return self.update(Action::Quit);
         }
+        let bound = self.ctx.keymap.lookup(self.active.section(), Key::from_event(key));
+        if self.is_too_small() {
+            // Nothing under the request to enlarge may take the key.
+            return if bound == Some(Action::Quit) { self.update(Action::Quit) } else { Vec::new() };
+        }
+        if let Some(plain) = self.esc_then(key, bound) {
+            let mut effects = self.key_effects(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+            effects.extend(self.key_effects(plain));
+            return effects;
+        }
+        if self.overlay.is_some() || self.pane_is_typing() || bound.is_some() {
+            // The key does something: the last message has been seen.
+            self.toast = None;
+        }
         if let Some(overlay) = self.overlay.take() {
             return self.overlay_key(overlay, key);
         }
@@ -65,9 +94,38 @@ impl App {
             };
             return self.apply(intents);
         }
-        match self.ctx.keymap.lookup(self.active.section(), Key::from_event(key)) {
+        match bound {
+            Some(Action::Quit) if self.detail_open() => self.update(Action::Back),
             Some(action) => self.update(action),
             None => Vec::new(),
+        }
+    }
+
+    /// An alt-letter that stands for `esc` and the letter typed at once (one
+    /// terminal read): the letter alone, when nothing binds the alt-letter.
+    fn esc_then(&self, key: KeyEvent, bound: Option<Action>) -> Option<KeyEvent> {
+        let KeyCode::Char(c) = key.code else { return None };
+        if !key.modifiers.contains(KeyModifiers::ALT) || key.modifiers.contains(KeyModifiers::CONTROL) {
+            return None;
+        }
+        let in_text_area = matches!(self.overlay, Some(Overlay::Comment(..) | Overlay::Confirm(..)));
+        if bound.is_some() && self.overlay.is_none() && !self.pane_is_typing() {
+            return None;
+        }
+        if in_text_area && TEXTAREA_ALT_KEYS.contains(&c) {
+            return None;
+        }
+        Some(KeyEvent::new(KeyCode::Char(c), key.modifiers - KeyModifiers::ALT))
+    }
+
+    /// Whether the active pane shows a detail (which `q` closes).
+    fn detail_open(&self) -> bool {
+        match self.active {
+            PaneId::Inventory => self.inventory.detail_app_id().is_some(),
+            PaneId::Approvals => self.approvals.detail_id().is_some(),
+            PaneId::Renewals => self.renewals.detail_app_id().is_some(),
+            PaneId::Audit => self.audit.has_detail(),
+            PaneId::Kpis => false,
         }
     }
 
@@ -136,6 +194,7 @@ impl App {
             Action::ShowKpis => self.switch(PaneId::Kpis),
             Action::ShowRenewals => self.switch(PaneId::Renewals),
             Action::Sync => {
+                self.sync_requested = true;
                 self.notify(Toast::info("syncing…", self.ctx.now));
                 vec![Effect::SyncNow]
             }
@@ -300,10 +359,31 @@ impl App {
         }
         let verb = if decision == DecisionKind::Approve { "approving" } else { "rejecting" };
         let now = self.ctx.now;
+        if ids.len() > 1 {
+            let waiting: BTreeSet<String> = effects
+                .iter()
+                .filter_map(|e| match e {
+                    Effect::Decide { approval_id, .. } => Some(approval_id.clone()),
+                    _ => None,
+                })
+                .collect();
+            for reason in &refused {
+                self.log(Toast::error(format!("not sent: {reason}"), now));
+            }
+            let batch = Batch { decision, waiting, done: 0, queued: 0, refused };
+            if batch.waiting.is_empty() {
+                let (text, _) = batch.summary();
+                self.notify(Toast::error(format!("not sent: {text}"), now));
+            } else {
+                self.notify(Toast::info(format!("{verb} {} requests…", batch.waiting.len()), now));
+                self.batch = Some(batch);
+            }
+            return effects;
+        }
         match (effects.len(), refused.first()) {
             (_, Some(first)) => self.notify(Toast::error(format!("not sent: {first}"), now)),
-            (1, None) => self.notify(Toast::info(format!("{verb} the request…"), now)),
-            (n, None) => self.notify(Toast::info(format!("{verb} {n} requests…"), now)),
+            (0, None) => {}
+            (_, None) => self.notify(Toast::info(format!("{verb} the request…"), now)),
         }
         effects
     }
@@ -311,10 +391,49 @@ impl App {
     fn overlay_key(&mut self, overlay: Overlay, key: KeyEvent) -> Vec<Effect> {
         match overlay {
             Overlay::Help(mut help) => {
-                if help.handle(key, &self.ctx.keymap, self.active.section()) {
+                let section = self.active.section();
+                let max =
+                    crate::widgets::help::max_scroll(self.body_area(), &self.ctx.keymap, section, &self.ctx.theme);
+                if help.handle(key, &self.ctx.keymap, section, max) {
                     self.overlay = Some(Overlay::Help(help));
                 }
                 Vec::new()
+            }
+            Overlay::Messages(mut log) => {
+                let max = crate::widgets::messages::max_scroll(&self.messages, self.body_area(), &self.ctx.theme);
+                let reply =
+                    crate::widgets::scroll_key(key, &self.ctx.keymap, self.active.section(), &mut log.scroll, max);
+                if reply == crate::widgets::ScrollKey::Kept {
+                    self.overlay = Some(Overlay::Messages(log));
+                }
+                Vec::new()
+            }
+            Overlay::Queue(mut queue) => {
+                let entries = self.queue_entries();
+                match queue.handle(key, &self.ctx.keymap, self.active.section(), &entries) {
+                    QueueReply::Close => Vec::new(),
+                    QueueReply::Pending => {
+                        self.overlay = Some(Overlay::Queue(queue));
+                        Vec::new()
+                    }
+                    QueueReply::NotDismissable(why) => {
+                        self.overlay = Some(Overlay::Queue(queue));
+                        self.notify(Toast::error(why, self.ctx.now));
+                        Vec::new()
+                    }
+                    QueueReply::Dismiss(action_id) => {
+                        self.overlay = Some(Overlay::Queue(queue));
+                        // Shown gone at once; the runtime removes it from the cache.
+                        self.ctx.data.outbox.retain(|a| a.id != action_id);
+                        let what = entries.iter().find(|e| e.id == action_id);
+                        let text = what.map_or("dismissed".to_string(), |e| {
+                            format!("dismissed the refused {} of {}", e.verb, sanitize(&e.target))
+                        });
+                        self.notify(Toast::success(text, self.ctx.now));
+                        self.refresh_panes();
+                        vec![Effect::Dismiss { action_id }]
+                    }
+                }
             }
             Overlay::Confirm(mut dialog, then) => match dialog.handle(key) {
                 DialogReply::Pending => {
@@ -349,9 +468,10 @@ impl App {
                     effects
                 }
             },
-            Overlay::Command(mut line) => match line.handle(key) {
+            Overlay::Command(mut line) => match self.command_key(&mut line, key) {
                 InputReply::Submit => {
                     let text = line.input.text().to_string();
+                    self.remember_command(&text);
                     self.run_command(&text)
                 }
                 InputReply::Cancel => Vec::new(),
@@ -371,6 +491,34 @@ impl App {
         if self.approvals.detail_id().is_some_and(sent) {
             self.approvals.close_detail_to_next(&self.ctx);
         }
+    }
+
+    /// The app's name for an app or request id the snapshot knows.
+    pub(crate) fn name_of(&self, target_id: &str) -> Option<String> {
+        self.ctx
+            .app(target_id)
+            .map(|a| a.name.to_string())
+            .or_else(|| self.ctx.data.approvals.iter().find(|a| a.id == target_id).map(|a| a.app_name.clone()))
+    }
+
+    /// The outbox as the queue view lists it: waiting and refused actions.
+    pub(crate) fn queue_entries(&self) -> Vec<crate::widgets::queue::QueueEntry> {
+        use crate::panes::data::QueuedStatus;
+        self.ctx
+            .data
+            .outbox
+            .iter()
+            .map(|action| crate::widgets::queue::QueueEntry {
+                id: action.id,
+                verb: action.kind.as_str(),
+                target: self.name_of(&action.target_id).unwrap_or_else(|| action.target_id.clone()),
+                queued_at: action.queued_at,
+                refused: match &action.status {
+                    QueuedStatus::Failed(message) => Some(message.clone()),
+                    QueuedStatus::Queued | QueuedStatus::Sending => None,
+                },
+            })
+            .collect()
     }
 
     /// A message from the runtime.
@@ -395,7 +543,10 @@ impl App {
                 self.kpis.refresh(&self.ctx);
             }
             Event::Sync(status) => {
-                if status.error.is_some() && status.error != self.sync.error {
+                // A sync the user asked for is answered even when it fails
+                // as the last one did.
+                let asked = !status.syncing && status.error.is_some() && std::mem::take(&mut self.sync_requested);
+                if status.error.is_some() && (status.error != self.sync.error || asked) {
                     let error = status.error.clone().unwrap_or_default();
                     self.notify(Toast::error(format!("sync: {error}"), now));
                 }
@@ -407,18 +558,50 @@ impl App {
             }
             Event::ActionResult { target_id, outcome } => {
                 self.ctx.in_flight.remove(&target_id);
-                let name =
-                    self.ctx.app(&target_id).map(|a| a.name.to_string()).or_else(|| {
-                        self.ctx.data.approvals.iter().find(|a| a.id == target_id).map(|a| a.app_name.clone())
-                    });
-                let prefix = name.map(|n| format!("{}: ", sanitize(&n))).unwrap_or_default();
-                match outcome {
-                    Ok(message) => self.notify(Toast::success(format!("{prefix}{message}"), now)),
-                    Err(message) => self.notify(Toast::error(format!("{prefix}{message}"), now)),
+                let prefix = self.name_of(&target_id).map(|n| format!("{}: ", sanitize(&n))).unwrap_or_default();
+                let answer = outcome.clone().map(drop).map_err(|message| format!("{prefix}{message}"));
+                if self.batch_answer(&target_id, answer, false) {
+                    // Kept in the log one by one; the batch says the sum.
+                    let toast = match outcome {
+                        Ok(message) => Toast::success(format!("{prefix}{message}"), now),
+                        Err(message) => Toast::error(format!("{prefix}{message}"), now),
+                    };
+                    self.log(toast);
+                } else {
+                    match outcome {
+                        Ok(message) => self.notify(Toast::success(format!("{prefix}{message}"), now)),
+                        Err(message) => self.notify(Toast::error(format!("{prefix}{message}"), now)),
+                    }
                 }
                 // The outbox may have changed what is allowed.
                 self.refresh_panes();
             }
+            Event::ActionQueued { target_id, reason } => {
+                self.ctx.in_flight.remove(&target_id);
+                let prefix = self.name_of(&target_id).map(|n| format!("{}: ", sanitize(&n))).unwrap_or_default();
+                let toast = Toast::info(
+                    format!("{prefix}offline — queued, will be sent when the server is back ({reason})"),
+                    now,
+                );
+                if self.batch_answer(&target_id, Ok(()), true) {
+                    self.log(toast);
+                } else {
+                    self.notify(toast);
+                }
+                self.refresh_panes();
+            }
+            Event::Synced(summary) => {
+                self.token_refused = false;
+                let asked = std::mem::take(&mut self.sync_requested);
+                let sent = summary.sent > 0 || !summary.refused.is_empty();
+                if asked || sent {
+                    let (text, good) = sync_summary(&summary, |id| {
+                        self.name_of(id).map_or_else(|| id.to_string(), |n| sanitize(&n).into_owned())
+                    });
+                    self.notify(if good { Toast::success(text, now) } else { Toast::error(text, now) });
+                }
+            }
+            Event::TokenRefused => self.token_refused = true,
             Event::Verified(result) => {
                 let toast = match &result {
                     Ok(message) => Toast::success(message.clone(), now),

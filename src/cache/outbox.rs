@@ -175,6 +175,12 @@ pub fn withdraw(conn: &Connection, id: i64) -> Result<bool> {
     Ok(conn.execute("DELETE FROM outbox WHERE id = ?1 AND status = 'queued'", [id])? == 1)
 }
 
+/// Hides one refused action the user has read (the console's queue view).
+/// True when it was a refusal and is now dismissed; a queued action stays.
+pub fn dismiss(conn: &Connection, id: i64) -> Result<bool> {
+    Ok(conn.execute("UPDATE outbox SET status = 'dismissed' WHERE id = ?1 AND status = 'refused'", [id])? == 1)
+}
+
 /// Hides refusals the user has seen.
 pub fn dismiss_refused(conn: &Connection) -> Result<usize> {
     Ok(conn.execute("UPDATE outbox SET status = 'dismissed' WHERE status = 'refused'", [])?)

@@ -1,5 +1,7 @@
 //! `govdeck` (no subcommand) and `govdeck demo`: open the console. The
 //! first frame comes from the cache; the runtime task syncs behind it.
+//! Bare `govdeck` with no server configured says how to configure one and
+//! suggests `govdeck demo`, exit 2, before the terminal is touched.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -72,8 +74,30 @@ fn tokio_runtime() -> color_eyre::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?)
 }
 
+/// What bare `govdeck` says when no server is configured.
+fn no_server_help(config_file: &Path) -> String {
+    format!(
+        "govdeck: no catalog server is configured, so the console has nothing to show.\n\
+         Tell it which server to use, in any of these ways:\n  \
+         govdeck --server https://catalog.example.com\n  \
+         export GOVDECK_SERVER=https://catalog.example.com\n  \
+         server = \"https://catalog.example.com\"   (a line in {})\n\
+         and give it your token in GOVDECK_TOKEN or with --token-file.\n\
+         To try govdeck without a server, run: govdeck demo",
+        config_file.display()
+    )
+}
+
 /// `govdeck`: the console against the configured server.
 pub fn console(client: &ClientArgs, ui: &UiArgs) -> color_eyre::Result<ExitCode> {
+    if client.server.is_none() {
+        let dirs = crate::config::paths::from_env()?;
+        let settings = crate::config::settings::load(&dirs.config)?;
+        if settings.server.is_none() {
+            eprintln!("{}", no_server_help(&dirs.config.join("config.toml")));
+            return Ok(ExitCode::from(super::EXIT_USAGE));
+        }
+    }
     let ctx = context(client)?;
     let session = Session {
         server: &ctx.server,

@@ -86,6 +86,11 @@ impl AuditPane {
         AuditPane::default()
     }
 
+    /// Whether an event's detail is open.
+    pub fn has_detail(&self) -> bool {
+        self.detail.is_some()
+    }
+
     pub fn set_verified(&mut self, result: Result<String, String>) {
         self.verifying = false;
         self.verified = Some(result);
@@ -176,7 +181,10 @@ impl AuditPane {
         let follow = if self.follow { "on" } else { "off" };
         let block = Block::bordered()
             .title(Span::styled(
-                format!(" Audit · {} events · outcome {outcome} · follow {follow} ", self.shown_events),
+                format!(
+                    " Audit · {} · outcome {outcome} · follow {follow} ",
+                    crate::widgets::text::count(self.shown_events as u64, "event")
+                ),
                 theme.title,
             ))
             .border_style(theme.border);

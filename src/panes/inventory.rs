@@ -86,6 +86,11 @@ impl InventoryPane {
         self.recompute(ctx);
     }
 
+    /// How many apps the list shows.
+    pub fn row_count(&self) -> usize {
+        self.rows.len()
+    }
+
     /// Apps shown, in order.
     pub fn visible_ids<'a>(&self, ctx: &'a Context) -> Vec<&'a str> {
         self.rows.all().into_iter().filter_map(|i| ctx.data.apps.get(i)).map(|a| a.id.as_str()).collect()

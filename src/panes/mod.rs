@@ -176,15 +176,31 @@ impl Context {
     }
 
     /// Where an action on `target_id` stands: the newest outbox entry, or
-    /// `Sending` for one just sent that the outbox does not show yet.
+    /// `Sending` for one just sent that the outbox does not show yet. A
+    /// refused decision the request already records from this user (sent
+    /// again after deciding elsewhere, answered 409) is not a failure.
     pub fn action_status(&self, target_id: &str) -> Option<QueuedStatus> {
         self.data
             .outbox
             .iter()
             .filter(|a| a.target_id == target_id)
             .max_by_key(|a| (a.queued_at, a.id))
+            .filter(|a| !self.already_decided(a))
             .map(|a| a.status.clone())
             .or_else(|| self.in_flight.contains(target_id).then_some(QueuedStatus::Sending))
+    }
+
+    fn already_decided(&self, action: &data::QueuedAction) -> bool {
+        let decision = match action.kind {
+            data::QueuedKind::Approve => crate::domain::DecisionKind::Approve,
+            data::QueuedKind::Reject => crate::domain::DecisionKind::Reject,
+            data::QueuedKind::Renew => return false,
+        };
+        matches!(action.status, QueuedStatus::Failed(_))
+            && self.data.approvals.iter().any(|a| {
+                a.id == action.target_id
+                    && a.decisions.iter().any(|d| d.by == self.actor.user && d.decision == decision)
+            })
     }
 
     /// Whether an action on `target_id` is waiting (queued or sending).

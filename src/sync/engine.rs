@@ -92,6 +92,11 @@ impl SyncError {
         matches!(self, SyncError::Client(err) if err.is_transient())
     }
 
+    /// The server refused the token (401).
+    pub fn is_unauthorized(&self) -> bool {
+        matches!(self, SyncError::Client(err) if err.status() == Some(401))
+    }
+
     /// The TLS handshake failed (a refused certificate): nothing was sent.
     pub fn is_tls(&self) -> bool {
         matches!(self, SyncError::Client(ClientError::Tls { .. }))
@@ -205,6 +210,8 @@ pub struct SyncReport {
     pub pinned: Option<String>,
     pub sent: u64,
     pub refused: u64,
+    /// Each refused action's target id and the server's answer.
+    pub refusals: Vec<(String, String)>,
     pub still_queued: u64,
     pub elapsed: Duration,
     pub stages: Stages,
@@ -392,9 +399,16 @@ impl Syncer {
         };
 
         progress(Progress { phase: Phase::Outbox, done: 0, total: None });
-        let flushed = self.flush_outbox().await?;
-        report.sent = flushed.iter().filter(|o| matches!(o, ActionOutcome::Done(_))).count() as u64;
-        report.refused = flushed.iter().filter(|o| matches!(o, ActionOutcome::Refused { .. })).count() as u64;
+        let flushed = self.flush_outbox_of_targets().await?;
+        report.sent = flushed.iter().filter(|(_, o)| matches!(o, ActionOutcome::Done(_))).count() as u64;
+        report.refusals = flushed
+            .into_iter()
+            .filter_map(|(target, outcome)| match outcome {
+                ActionOutcome::Refused { message, .. } => Some((target, message)),
+                _ => None,
+            })
+            .collect();
+        report.refused = report.refusals.len() as u64;
 
         // A first sync (or a long way behind) writes hundreds of megabytes:
         // its log is copied into the database beside the writer, not by it.
@@ -443,12 +457,17 @@ impl Syncer {
     /// Sends every queued action, oldest first. Stops at the first one that
     /// cannot be sent for lack of a connection: the rest would fail the same way.
     pub async fn flush_outbox(&self) -> Result<Vec<ActionOutcome>, SyncError> {
+        Ok(self.flush_outbox_of_targets().await?.into_iter().map(|(_, outcome)| outcome).collect())
+    }
+
+    /// [`Syncer::flush_outbox`], each outcome with its action's target id.
+    async fn flush_outbox_of_targets(&self) -> Result<Vec<(String, ActionOutcome)>, SyncError> {
         let queued = with_cache(&self.cache, |cache| outbox::queued(cache.conn())).await?;
         let mut outcomes = Vec::with_capacity(queued.len());
         for action in queued {
             let outcome = self.send(&action).await?;
             let offline = matches!(outcome, ActionOutcome::Queued(_));
-            outcomes.push(outcome);
+            outcomes.push((action.target_id, outcome));
             if offline {
                 break;
             }

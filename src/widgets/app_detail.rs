@@ -2,7 +2,7 @@
 //! the full manifest, the risk breakdown by rubric factor, the compliance
 //! checklist, what the TTL lifecycle will do next, the app's requests and its
 //! latest audit events. Lines for a wrapping, scrolling paragraph; every
-//! catalog value is sanitized here.
+//! catalog value is sanitized here, and a missing one is written `—`.
 
 use chrono::{DateTime, Duration, Utc};
 use ratatui::style::Style;
@@ -20,6 +20,12 @@ pub const DETAIL_EVENTS: usize = 8;
 
 fn s(text: &str) -> String {
     sanitize(text).into_owned()
+}
+
+/// A manifest value, or `—` where the manifest leaves it empty.
+fn value(text: &str) -> String {
+    let text = s(text);
+    if text.trim().is_empty() { "—".into() } else { text }
 }
 
 /// `label  value` with the label muted.
@@ -203,8 +209,12 @@ pub fn summary_lines(app: &App, theme: &Theme, now: DateTime<Utc>) -> Vec<Line<'
             Span::styled(s(&app.name), theme.title),
             Span::styled(format!("  {} · v{}", s(&app.id), app.version), theme.muted),
         ]),
-        field("Purpose", s(&app.purpose), theme),
-        field("Owner", format!("{} · team {} · sponsor {}", s(&app.owner), s(&app.team), s(&app.sponsor)), theme),
+        field("Purpose", value(&app.purpose), theme),
+        field(
+            "Owner",
+            format!("{} · team {} · sponsor {}", value(&app.owner), value(&app.team), value(&app.sponsor)),
+            theme,
+        ),
     ];
     let expiry = match app.expires_at {
         Some(at) => format!(" · expires {} ({})", date(at), expiry_relative(at, now)),
@@ -223,7 +233,7 @@ pub fn summary_lines(app: &App, theme: &Theme, now: DateTime<Utc>) -> Vec<Line<'
 
 /// The rest of the manifest, activity and what the lifecycle does next.
 pub fn more_lines(app: &App, theme: &Theme, now: DateTime<Utc>) -> Vec<Line<'static>> {
-    let mut lines = vec![field("Cost centre", s(&app.cost_center), theme)];
+    let mut lines = vec![field("Cost centre", value(&app.cost_center), theme)];
     lines.push(field(
         "Data",
         format!(
@@ -283,12 +293,12 @@ pub fn request_line(approval: &Approval, theme: &Theme, now: DateTime<Utc>) -> L
         Span::styled(format!("{:<9}", approval.status.as_str()), status_style),
         Span::styled(
             format!(
-                "{} · {} review · by {} {} · {} approval(s)",
+                "{} · {} review · by {} {} · {}",
                 kind_label(approval),
                 approval.review_tier.as_str(),
                 s(&approval.requested_by),
                 relative(approval.created_at, now),
-                approvals
+                super::text::count(approvals as u64, "approval")
             ),
             theme.text,
         ),

@@ -3,15 +3,15 @@
 //! same description share a line), then how dialogs, filters and the command
 //! line work.
 
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 
-use super::centered;
 use super::text::pad;
+use super::{ScrollKey, centered, scroll_key};
 use crate::config::keymap::{Action, Keymap, Section};
 use crate::config::theme::Theme;
 
@@ -22,15 +22,21 @@ const INPUT_NOTES: &[(&str, &str)] = &[
     ("up, down", "Filter: move the selection while typing"),
     ("enter", "Dialog: confirm (reject needs a reason)"),
     ("alt-enter", "Comment box: new line"),
+    ("q", "In help, a detail or a view: back to the pane; in a list: quit"),
     ("ctrl-c", "Quit from anywhere"),
 ];
 
 const COMMAND_NOTES: &[(&str, &str)] = &[
     (":inventory :approvals :audit :kpis :renewals", "Show a pane (also :1 … :5)"),
     (":filter tier=high data=pii state=active owner=olive", "Inventory facets (:filter alone clears)"),
+    (":search TEXT", "Inventory fuzzy filter, as / types it (:search alone clears)"),
     (":sort name|owner|tier|data|state|expires|users [desc]", "Inventory sort"),
-    (":theme dark|light|ansi16", "Switch theme"),
+    (":theme dark|light|ansi16", "Switch theme (an unknown name keeps the current one)"),
+    (":keymap default|vim", "Switch keymap"),
+    (":messages", "The last 100 messages in full, with their times"),
+    (":queue", "Queued and refused actions; d dismisses a refused one"),
     (":sync  :verify  :help  :q", "Sync now, verify audit chain, help, quit"),
+    ("tab  up, down", "Complete a command or its argument; earlier commands"),
 ];
 
 const AUDIT_NOTES: &[(&str, &str)] =
@@ -42,20 +48,10 @@ pub struct HelpOverlay {
 }
 
 impl HelpOverlay {
-    /// Scrolls; returns false when the key closes the overlay.
-    pub fn handle(&mut self, key: KeyEvent, keymap: &Keymap, section: Section) -> bool {
-        let action = keymap.lookup(section, crate::config::keymap::Key::from_event(key));
-        match (key.code, action) {
-            (KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::Enter, _) => return false,
-            (_, Some(Action::Help | Action::Quit | Action::Back)) => return false,
-            (KeyCode::Down, _) | (_, Some(Action::Down)) => self.scroll = self.scroll.saturating_add(1),
-            (KeyCode::Up, _) | (_, Some(Action::Up)) => self.scroll = self.scroll.saturating_sub(1),
-            (KeyCode::PageDown, _) | (_, Some(Action::PageDown)) => self.scroll = self.scroll.saturating_add(10),
-            (KeyCode::PageUp, _) | (_, Some(Action::PageUp)) => self.scroll = self.scroll.saturating_sub(10),
-            (KeyCode::Home, _) | (_, Some(Action::Top)) => self.scroll = 0,
-            _ => {}
-        }
-        true
+    /// Scrolls within `max_scroll` ([`max_scroll`]); returns false when
+    /// the key closes the overlay.
+    pub fn handle(&mut self, key: KeyEvent, keymap: &Keymap, section: Section, max_scroll: u16) -> bool {
+        scroll_key(key, keymap, section, &mut self.scroll, max_scroll) == ScrollKey::Kept
     }
 
     pub fn render(&self, frame: &mut Frame, area: Rect, keymap: &Keymap, section: Section, theme: &Theme) {
@@ -82,6 +78,15 @@ impl HelpOverlay {
         frame.render_widget(Clear, popup);
         frame.render_widget(Paragraph::new(lines).block(block).scroll((scroll, 0)), popup);
     }
+}
+
+/// How far the overlay drawn in the body `area` can scroll.
+pub fn max_scroll(area: Rect, keymap: &Keymap, section: Section, theme: &Theme) -> u16 {
+    let narrow = area.width < 100;
+    let width = if narrow { area.width } else { 84 };
+    let lines = help_lines(keymap, section, theme, width.saturating_sub(2) as usize).len() as u16;
+    let height = if narrow { area.height } else { (lines + 2).min(area.height.saturating_sub(2)) };
+    lines.saturating_sub(height.saturating_sub(2))
 }
 
 fn section_title(section: Section) -> &'static str {

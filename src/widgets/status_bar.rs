@@ -1,5 +1,6 @@
-//! The status bar: user and roles, server, online or offline (or its TLS
-//! certificate refused), how long ago
+//! The status bar: user and roles (or, once the server refused the token,
+//! `✗ the server refused this token` until a sync succeeds), server, online
+//! or offline (or its TLS certificate refused), how long ago
 //! the last sync was, whether a sync is running, and how many actions wait in
 //! the outbox. The server address is the first thing dropped when the
 //! terminal is narrow.
@@ -22,6 +23,8 @@ pub struct StatusInfo<'a> {
     pub online: bool,
     /// The server's certificate was refused (shown instead of online/offline).
     pub tls_refused: bool,
+    /// The server refused the token (401) on the last sync.
+    pub token_refused: bool,
     pub syncing: bool,
     pub last_sync: Option<DateTime<Utc>>,
     /// Actions queued or sending.
@@ -44,10 +47,14 @@ pub fn render(frame: &mut Frame, area: Rect, info: &StatusInfo<'_>, theme: &Them
         right.push(Span::styled(format!("{} offline", glyphs.offline), bar.patch(theme.danger)));
     }
     let synced = match info.last_sync {
-        Some(at) => format!(" {} synced {}", glyphs.dot, synced_ago(at, info.now)),
-        None => format!(" {} never synced", glyphs.dot),
+        Some(at) => Some(format!(" {} synced {}", glyphs.dot, synced_ago(at, info.now))),
+        // Refused: "never synced" would read as an empty catalog.
+        None if info.token_refused => None,
+        None => Some(format!(" {} never synced", glyphs.dot)),
     };
-    right.push(Span::styled(synced, bar));
+    if let Some(synced) = synced {
+        right.push(Span::styled(synced, bar));
+    }
     if info.syncing {
         right.push(Span::styled(format!(" {} syncing…", glyphs.dot), bar.patch(theme.warning)));
     }
@@ -61,11 +68,16 @@ pub fn render(frame: &mut Frame, area: Rect, info: &StatusInfo<'_>, theme: &Them
     let right_width: usize = right.iter().map(|s| display_width(&s.content)).sum();
 
     let roles: Vec<&str> = info.me.roles.iter().map(|r| r.as_str()).collect();
-    let who = format!(" {} ({})", info.me.user, if roles.is_empty() { "no roles".into() } else { roles.join(", ") });
+    let who = if info.token_refused {
+        format!(" {} the server refused this token", glyphs.cross)
+    } else {
+        format!(" {} ({})", info.me.user, if roles.is_empty() { "no roles".into() } else { roles.join(", ") })
+    };
+    let who_style = if info.token_refused { bar.patch(theme.danger) } else { bar.patch(theme.title) };
     let server = format!(" {} {}", glyphs.dot, info.server);
     let room = (area.width as usize).saturating_sub(right_width + 1);
     let who = fit(&who, room);
-    let mut left = vec![Span::styled(who.clone(), bar.patch(theme.title))];
+    let mut left = vec![Span::styled(who.clone(), who_style)];
     let who_width = display_width(&who);
     if who_width + display_width(&crate::sanitize::sanitize(&server)) <= room {
         left.push(Span::styled(fit(&server, room - who_width), bar));

@@ -10,6 +10,20 @@ use unicode_width::UnicodeWidthChar;
 
 use crate::sanitize::{display_width, fit, sanitize};
 
+/// `1 event`, `12 events`, `1,204 apps`: a count with its noun, the
+/// thousands grouped.
+pub fn count(n: u64, singular: &str) -> String {
+    let digits = n.to_string();
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    if n == 1 { format!("{grouped} {singular}") } else { format!("{grouped} {singular}s") }
+}
+
 /// `45s`, `5m`, `30h`, `3d`: whole units, always positive. Hours run up
 /// to two days, so an SLA of 48 hours never reads as "1d".
 pub fn compact(duration: Duration) -> String {
@@ -258,5 +272,14 @@ mod tests {
         let cut = highlighted("sales-quoting", &[0, 12], 6, base, hit);
         let joined: String = cut.iter().map(|s| s.content.to_string()).collect();
         assert_eq!(joined, "sales…");
+    }
+
+    #[test]
+    fn counts_name_one_in_the_singular_and_group_thousands() {
+        assert_eq!(count(1, "event"), "1 event");
+        assert_eq!(count(0, "event"), "0 events");
+        assert_eq!(count(1204, "app"), "1,204 apps");
+        assert_eq!(count(1_000_000, "event"), "1,000,000 events");
+        assert_eq!(count(999, "app"), "999 apps");
     }
 }

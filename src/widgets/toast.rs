@@ -1,6 +1,7 @@
 //! Toasts: short messages (an action's result, a refusal and its reason, a
-//! config error) shown on the message line until the next one or until they
-//! age out.
+//! config error) shown on the message line until the next one, the next key
+//! that does something, or until they age out. Every toast is also kept in
+//! the message log (`:messages`), where it can be read in full.
 
 use chrono::{DateTime, Duration, Utc};
 use ratatui::text::{Line, Span};
@@ -9,9 +10,10 @@ use crate::config::theme::Theme;
 use crate::sanitize::fit;
 
 /// How long a toast stays on the message line.
-pub const TOAST_SECS: i64 = 10;
-/// Errors stay longer: they usually need reading.
-pub const ERROR_TOAST_SECS: i64 = 30;
+pub const TOAST_SECS: i64 = 5;
+/// Errors stay a little longer: they usually need reading (and `:messages`
+/// keeps them whole).
+pub const ERROR_TOAST_SECS: i64 = 8;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ToastLevel {
