@@ -137,6 +137,11 @@ const MIGRATIONS: &[&str] = &[
     ",
     // 3: signed checkpoints of the audit chain (see store::checkpoints).
     super::checkpoints::TABLE_SQL,
+    // 4: apps found by name, for the rule that two apps do not share one
+    // (domain::naming; checked in the transaction that registers an app).
+    // Not a unique index: a database from before the rule may hold
+    // duplicates, and migrating it must not fail on them.
+    "CREATE INDEX apps_by_name ON apps(json_extract(data, '$.name'));",
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<()> {
