@@ -162,6 +162,9 @@ fn console_options_given_to_a_command_that_ignores_them_are_a_usage_error() {
         assert!(stderr.contains("not `"), "says which command: {stderr}");
     }
     assert!(!std::path::Path::new(db).exists(), "nothing was run");
+    // `audit verify --db` checks a server database on its own: no server to talk to.
+    let output = govdeck(&["audit", "verify", "--db", db, "--server", "http://x:1"], dir.path());
+    assert_eq!(output.status.code(), Some(2), "{}", String::from_utf8_lossy(&output.stderr));
 }
 
 #[test]

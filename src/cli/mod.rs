@@ -464,8 +464,20 @@ fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
         Command::Users(command) => server::users(command),
         Command::Seed(args) => server::seed(args),
         Command::Audit(AuditArgs {
-            command: Some(AuditCommand::Verify { db: Some(db), key_files, json, .. }), ..
-        }) => verify::verify_server_db(&db, &key_files, json),
+            command: Some(AuditCommand::Verify { db: Some(db), key_files, json, client: after_verify }),
+            client: after_audit,
+            ..
+        }) => {
+            if after_verify.given() || after_audit.given() {
+                return Err(UsageError(
+                    "--server, --token-file and --ca-file are for verifying the cache; --db verifies a server \
+                     database on its own"
+                        .into(),
+                )
+                .into());
+            }
+            verify::verify_server_db(&db, &key_files, json)
+        }
         Command::Audit(AuditArgs {
             command: Some(AuditCommand::Verify { db: None, json, client: after_verify, .. }),
             client: after_audit,
