@@ -153,15 +153,16 @@ fn console_options_given_to_a_command_that_ignores_them_are_a_usage_error() {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = dir.path().join("g.db");
     let db = db.to_str().unwrap();
+    // `users list` first: before the fix, `serve` would have started serving.
     for args in
-        [&["--theme", "light", "serve", "--db", db][..], &["--server", "http://x:1", "users", "list", "--db", db]]
+        [&["--server", "http://x:1", "users", "list", "--db", db][..], &["--theme", "light", "serve", "--db", db]]
     {
         let output = govdeck(args, dir.path());
         assert_eq!(output.status.code(), Some(2), "govdeck {args:?}");
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains("not `"), "says which command: {stderr}");
     }
-    assert!(!std::path::Path::new(db).exists(), "nothing was run");
+    assert!(!std::path::Path::new(db).exists(), "nothing was run: the database was not even created");
     // `audit verify --db` checks a server database on its own: no server to talk to.
     let output = govdeck(&["audit", "verify", "--db", db, "--server", "http://x:1"], dir.path());
     assert_eq!(output.status.code(), Some(2), "{}", String::from_utf8_lossy(&output.stderr));
