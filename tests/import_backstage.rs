@@ -487,7 +487,7 @@ async fn unauthorized_is_a_clear_error_and_writes_nothing() {
         assert!(failure.is_auth(), "{failure}");
         let message = failure.to_string();
         assert!(message.contains("HTTP 401") && message.contains("Missing credentials"), "{message}");
-        assert!(message.contains("--token-file"), "{message}");
+        assert!(message.contains("--backstage-token-file"), "{message}");
         assert_eq!(message.contains("no token was sent"), !sent, "{message}");
     }
     assert!(db.apps().is_empty());

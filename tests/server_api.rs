@@ -252,7 +252,10 @@ async fn only_leads_and_admins_file_for_someone_else() {
     assert_eq!(server.all_changes("omar").await.len(), 2);
     assert!(server.all_changes("olive").await.is_empty());
 
-    let (app, _) = server.intake("ada", &for_omar).await;
+    // Another app for omar: another name, as two live apps never share one.
+    let mut another_for_omar = medium_manifest("omar-app-2");
+    another_for_omar["owner"] = json!("omar");
+    let (app, _) = server.intake("ada", &another_for_omar).await;
     assert_eq!(app["owner"], "omar");
 
     // The owner must be a valid, active user.

@@ -191,8 +191,9 @@ async fn idempotent_retries_replay_the_first_answer() {
     assert!(replayed.contains(&Some("true")) && replayed.contains(&None), "{replayed:?}");
     let head = server.head().await;
 
-    // Keys are per user: omar's key-1 is his own.
-    let omars = server.post_keyed("omar", "/v1/intake", &manifest, "key-1").await.expect(201);
+    // Keys are per user: omar's key-1 is his own (for an app of another
+    // name: two live apps never share one).
+    let omars = server.post_keyed("omar", "/v1/intake", &medium_manifest("omars-holidays"), "key-1").await.expect(201);
     assert_ne!(omars["app"]["id"], first.json()["app"]["id"]);
     assert_eq!(omars["app"]["owner"], "omar");
     assert!(server.head().await.0 > head.0);

@@ -159,7 +159,8 @@ async fn a_token_file_others_may_read_is_refused_without_showing_the_token() {
         let path_text = path.to_str().unwrap().to_string();
         let args: Vec<&str> = if explicit { vec!["--token-file", &path_text, "sync"] } else { vec!["sync"] };
         let run = cli.run(&args).await;
-        run.expect(1);
+        // A token that cannot be used is an authentication error, as a missing one is.
+        run.expect(3);
         assert!(run.stderr.contains("chmod 600"), "{}", run.stderr);
         assert!(!run.stderr.contains(&token) && !run.stdout.contains(&token), "the token leaked: {}", run.stderr);
 

@@ -1,5 +1,5 @@
 //! The scriptable commands over the local cache: `sync`, `apps`,
-//! `approvals`, `approve`, `reject`, `renew`, `audit`, `audit verify`.
+//! `approvals`, `approve`, `reject`, `renew`, `audit`, `kpi` (`audit verify` is in `verify`).
 //! They share the cache, the outbox and the sync engine with the console.
 
 use std::io::{IsTerminal, Write};
@@ -13,11 +13,11 @@ use color_eyre::eyre::{WrapErr, eyre};
 use super::lookup::{self, Readiness, SyncState};
 use super::table::{Column, Style, Table, render};
 use super::{
-    AppsArgs, ClientArgs, EXIT_AUTH, EXIT_CONFLICT, EXIT_ERROR, EXIT_HISTORY_REWRITTEN, EXIT_QUEUED, EXIT_TAMPERED,
-    EXIT_USAGE,
+    AppsArgs, ClientArgs, EXIT_AUTH, EXIT_CONFLICT, EXIT_ERROR, EXIT_HISTORY_REWRITTEN, EXIT_QUEUED, EXIT_USAGE,
+    UsageError,
 };
 use crate::cache::outbox::{self, ActionKind};
-use crate::cache::{self, Cache, CacheError, audit, catalog, checkpoints};
+use crate::cache::{self, Cache, CacheError, audit, catalog};
 use crate::config::paths::{self, Dirs};
 use crate::config::pins;
 use crate::config::settings::{self, FileSettings, Token};
@@ -47,11 +47,13 @@ pub fn context(args: &ClientArgs) -> color_eyre::Result<Context> {
     let dirs = paths::from_env()?;
     let settings = settings::load(&dirs.config)?;
     let server = args.server.clone().or_else(|| settings.server.clone()).ok_or_else(|| {
-        eyre!(
+        UsageError(format!(
             "no server: pass --server URL, set GOVDECK_SERVER, or put `server = \"URL\"` in {}",
             dirs.config.join("config.toml").display()
-        )
+        ))
     })?;
+    // A URL no client could use is a usage error, found before any token is read.
+    crate::sync::client::parse_server_url(&server)?;
     let token_file = args.token_file.clone().or_else(|| settings.token_file.clone());
     let token = settings::resolve_token(std::env::var("GOVDECK_TOKEN").ok(), token_file.as_deref(), &dirs.config)?;
     let cache_path = paths::cache_file(&dirs.cache, &server, token.expose());
@@ -67,7 +69,7 @@ impl Context {
     }
 }
 
-fn open_cache(ctx: &Context) -> color_eyre::Result<Cache> {
+pub(super) fn open_cache(ctx: &Context) -> color_eyre::Result<Cache> {
     Cache::open(&ctx.cache_path).wrap_err_with(|| format!("cannot open the cache {}", ctx.cache_path.display()))
 }
 
@@ -117,17 +119,32 @@ fn runtime() -> color_eyre::Result<tokio::runtime::Runtime> {
 }
 
 /// The exit code for a sync that failed.
-fn sync_failure(err: &SyncError) -> ExitCode {
-    // The message may quote the server's own words: untrusted text.
-    eprintln!("govdeck: sync failed: {}", sanitize(&err.to_string()));
-    ExitCode::from(match err {
+fn sync_failure_code(err: &SyncError) -> u8 {
+    match err {
         SyncError::History(_) | SyncError::KeyChanged { .. } | SyncError::Checkpoint(_) => EXIT_HISTORY_REWRITTEN,
         SyncError::Client(client) if matches!(client.status(), Some(401 | 403)) => EXIT_AUTH,
         _ => EXIT_ERROR,
-    })
+    }
 }
 
-pub fn sync(args: &ClientArgs) -> color_eyre::Result<ExitCode> {
+/// Says that a sync failed; returns its exit code.
+fn sync_failure(err: &SyncError) -> ExitCode {
+    // The message may quote the server's own words: untrusted text.
+    eprintln!("govdeck: sync failed: {}", sanitize(&err.to_string()));
+    ExitCode::from(sync_failure_code(err))
+}
+
+/// The server could not be reached or was busy: queued actions wait for the next try.
+fn server_unavailable(err: &SyncError) -> bool {
+    matches!(err, SyncError::Client(client) if client.is_transient())
+}
+
+/// "1 queued action" / "3 queued actions".
+fn actions(count: u64) -> String {
+    if count == 1 { "1 queued action".into() } else { format!("{count} queued actions") }
+}
+
+pub fn sync(args: &ClientArgs, json: bool) -> color_eyre::Result<ExitCode> {
     let ctx = context(args)?;
     let syncer = syncer(&ctx)?;
     let interactive = std::io::stderr().is_terminal();
@@ -142,6 +159,10 @@ pub fn sync(args: &ClientArgs) -> color_eyre::Result<ExitCode> {
     if interactive {
         eprint!("\r\x1b[2K");
     }
+    let (queued, head) = {
+        let cache = syncer.cache.lock().map_err(|_| eyre!("cache lock poisoned"))?;
+        (outbox::count_queued(cache.conn())?, audit::verified_head(cache.conn())?)
+    };
     match result {
         Ok(report) => {
             if let Some(key_id) = &report.pinned {
@@ -150,6 +171,21 @@ pub fn sync(args: &ClientArgs) -> color_eyre::Result<ExitCode> {
                     ctx.server,
                     pins::path(&ctx.dirs.config).display()
                 );
+            }
+            if json {
+                return print_json(&serde_json::json!({
+                    "ok": true,
+                    "server": ctx.server,
+                    "changes": report.changes,
+                    "events": report.events,
+                    "checkpoints": report.checkpoints,
+                    "pinned_key": report.pinned,
+                    "sent": report.sent,
+                    "refused": report.refused,
+                    "queued": report.still_queued,
+                    "head": {"seq": head.seq, "hash": head.hash},
+                    "elapsed_ms": report.elapsed.as_millis() as u64,
+                }));
             }
             eprintln!(
                 "synced {} changes and {} audit events in {:.2} s; sent {} actions, {} refused, {} still queued",
@@ -165,7 +201,30 @@ pub fn sync(args: &ClientArgs) -> color_eyre::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Err(err) => Ok(sync_failure(&err)),
+        Err(err) => {
+            // Queued actions stay queued when the server is down or busy:
+            // exit 5, as an action queued by `approve` does.
+            let code = if server_unavailable(&err) && queued > 0 { EXIT_QUEUED } else { sync_failure_code(&err) };
+            eprintln!("govdeck: sync failed: {}", sanitize(&err.to_string()));
+            if queued > 0 {
+                eprintln!(
+                    "govdeck: {} still waiting; {} sent on the next `govdeck sync`",
+                    actions(queued),
+                    if queued == 1 { "it will be" } else { "they will be" }
+                );
+            }
+            if json {
+                print_json(&serde_json::json!({
+                    "ok": false,
+                    "server": ctx.server,
+                    "error": sanitize(&err.to_string()),
+                    "exit_code": code,
+                    "queued": queued,
+                    "head": {"seq": head.seq, "hash": head.hash},
+                }))?;
+            }
+            Ok(ExitCode::from(code))
+        }
     }
 }
 
@@ -500,50 +559,6 @@ pub fn renew(args: &ClientArgs, key: &str, days: Option<i64>, shorten: bool) -> 
         None => serde_json::json!({}),
     };
     queue_and_send(&ctx, ActionKind::Renew, &app.id, body, Some(app.rev))
-}
-
-pub fn verify_cache(args: &ClientArgs) -> color_eyre::Result<ExitCode> {
-    let ctx = context(args)?;
-    let Reading { cache, code, .. } = match synced_cache(&ctx)? {
-        Ok(read) => read,
-        Err(code) => return Ok(code),
-    };
-    let started = std::time::Instant::now();
-    let report = audit::verify(cache.conn())?;
-    let secs = started.elapsed().as_secs_f64();
-    let scope =
-        if report.full_chain { "full chain" } else { "your events (each hash and every link between neighbours)" };
-    let chain_ok = match report.result {
-        Ok(()) => {
-            outln!(
-                "cache audit ok ({scope}): {} events verified in {secs:.2} s; head seq {} {}",
-                report.verified,
-                report.head.seq,
-                report.head.hash
-            );
-            true
-        }
-        Err(broken) => {
-            outln!("cache audit chain BROKEN at seq {}: {broken}", broken.seq());
-            false
-        }
-    };
-    // The checkpoints, with the key pinned for the server (else the one the
-    // cache recorded when it stored them).
-    let pins_path = pins::path(&ctx.dirs.config);
-    let (key, source) = match pins::load(&pins_path)?.get(&ctx.server) {
-        Some(key) => (Some(key.clone()), format!("pinned in {}", pins_path.display())),
-        None => match checkpoints::recorded_key(cache.conn())? {
-            Some(key) => {
-                (Some(key), format!("recorded in the cache; no pin for {} in {}", ctx.server, pins_path.display()))
-            }
-            None => (None, format!("no key pinned for {} in {}", ctx.server, pins_path.display())),
-        },
-    };
-    let checked = checkpoints::verify(cache.conn(), key.as_ref())?;
-    let keys: Vec<_> = key.into_iter().collect();
-    let checkpoints_ok = super::server::print_checkpoints(&checked, &keys, &source, None);
-    Ok(if chain_ok && checkpoints_ok { code.after(ExitCode::SUCCESS) } else { ExitCode::from(EXIT_TAMPERED) })
 }
 
 fn share(pct: Option<f64>) -> String {

@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand, ValueEnum};
 use color_eyre::eyre::{WrapErr, bail};
 
-use super::{ClientArgs, EXIT_AUTH, EXIT_ERROR};
+use super::{EXIT_AUTH, EXIT_ERROR};
 use crate::clock::SystemClock;
 use crate::config::settings;
 use crate::import::export::{self, ExportError, Exported};
@@ -37,9 +37,15 @@ pub struct ImportBackstageArgs {
     /// or https://backstage.example.com.
     #[arg(long)]
     pub url: String,
-    /// File holding a Backstage token (mode 600), sent as `Authorization: Bearer`.
-    #[arg(long)]
+    /// File holding the Backstage token (mode 600), sent to Backstage as
+    /// `Authorization: Bearer` (not the catalog server's token).
+    #[arg(long = "backstage-token-file", visible_alias = "token-file", value_name = "FILE")]
     pub token_file: Option<PathBuf>,
+    /// Trust only the CA certificates in this PEM bundle for an https
+    /// Backstage (else GOVDECK_CA_FILE, else `ca_file` in config.toml, else
+    /// the system's trust store).
+    #[arg(long, value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
     /// Catalog filter sent to Backstage, e.g. `kind=component,spec.type=website`;
     /// repeat for OR. Only the kinds it names become apps. [default: kind=component]
     #[arg(long = "filter", value_name = "FILTER")]
@@ -105,18 +111,21 @@ fn summary_line(summary: &Summary) -> String {
 
 /// The CA file for an https Backstage: `--ca-file` or GOVDECK_CA_FILE, else
 /// `ca_file` in config.toml, as for the catalog server.
-fn ca_file(client: &ClientArgs) -> color_eyre::Result<Option<PathBuf>> {
-    if let Some(path) = &client.ca_file {
-        return Ok(Some(path.clone()));
+fn ca_file(flag: Option<PathBuf>) -> color_eyre::Result<Option<PathBuf>> {
+    if let Some(path) =
+        flag.or_else(|| std::env::var_os("GOVDECK_CA_FILE").filter(|v| !v.is_empty()).map(PathBuf::from))
+    {
+        return Ok(Some(path));
     }
     // No home directory to find config.toml in: no setting.
     let Ok(dirs) = crate::config::paths::from_env() else { return Ok(None) };
     Ok(settings::load(&dirs.config)?.ca_file)
 }
 
-pub fn import_backstage(args: ImportBackstageArgs, client: &ClientArgs) -> color_eyre::Result<ExitCode> {
+/// `outer_ca_file`: a `--ca-file` given before the subcommand's name.
+pub fn import_backstage(args: ImportBackstageArgs, outer_ca_file: Option<PathBuf>) -> color_eyre::Result<ExitCode> {
     let token = args.token_file.as_deref().map(settings::read_token_file).transpose()?;
-    let trust = ClientTrust::from_option(ca_file(client)?.as_deref())?;
+    let trust = ClientTrust::from_option(ca_file(args.ca_file.clone().or(outer_ca_file))?.as_deref())?;
     let mut store = if !args.dry_run {
         Store::open(&args.db).wrap_err_with(|| format!("cannot open the server database {}", args.db.display()))?
     } else if args.db.exists() {

@@ -1,9 +1,14 @@
 //! The command line: clap definitions and the dispatch to each layer.
 //!
-//! Exit codes: 0 success, 1 error, 2 usage error, 3 authentication or
-//! permission error, 4 conflict (someone decided first, or the state forbids
-//! it), 5 the action was queued offline, 6 the audit chain failed
-//! verification, 7 the server's audit history was rewritten under the cache.
+//! Exit codes: 0 success, 1 error (also a sync that cannot reach the server
+//! with nothing queued), 2 usage error (a bad flag, no server configured, a
+//! server URL no client can use, a console option given to a command that
+//! does not take it), 3 authentication or permission error (no token, an
+//! unreadable token file, a token the server refused), 4 conflict (someone
+//! decided first, or the state forbids it), 5 the action was queued offline
+//! (or `sync` could not reach the server and actions are still queued), 6 the
+//! audit chain failed verification, 7 the server's audit history was
+//! rewritten under the cache.
 
 /// `println!` for the commands' output: a reader that stops early
 /// (`govdeck audit verify | head -1`) ends the command quietly instead of
@@ -22,14 +27,17 @@ mod import;
 mod lookup;
 mod server;
 mod table;
+mod verify;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::builder::TypedValueParser;
 use clap::{Args, Parser, Subcommand};
 
 use crate::domain::{AppState, Role};
+use crate::sync::client::ClientError;
 
 pub const EXIT_ERROR: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
@@ -42,6 +50,10 @@ pub const EXIT_HISTORY_REWRITTEN: u8 = 7;
 /// The default address `govdeck serve` listens on.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8470";
 
+/// The command line. The options before a subcommand are the console's
+/// (`govdeck --server URL`); a command that talks to the server takes the
+/// same client options after its name too, and the later ones win. A
+/// command never shows, nor accepts, an option it does not use.
 #[derive(Debug, Parser)]
 #[command(name = "govdeck", version, about = "Govern micro-apps: a terminal console and its catalog server")]
 pub struct Cli {
@@ -53,30 +65,69 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
-/// How the console and the scriptable commands reach the server.
-#[derive(Debug, Clone, Args)]
+/// How the console and the scriptable commands reach the server. The
+/// environment is read in [`ClientArgs::with_env`], not by clap, so that a
+/// flag before the subcommand is not overridden by the environment after it.
+#[derive(Debug, Clone, Default, Args)]
 pub struct ClientArgs {
     /// Catalog server URL (else GOVDECK_SERVER, else `server` in config.toml).
-    #[arg(long, global = true, env = "GOVDECK_SERVER")]
+    #[arg(long, value_name = "URL")]
     pub server: Option<String>,
     /// File holding the bearer token, mode 600 (GOVDECK_TOKEN wins when set).
-    #[arg(long, global = true)]
+    #[arg(long, value_name = "FILE")]
     pub token_file: Option<PathBuf>,
     /// Trust only the CA certificates in this PEM bundle for https:// servers
     /// (else GOVDECK_CA_FILE, else `ca_file` in config.toml, else the system's trust store).
-    #[arg(long, global = true, env = "GOVDECK_CA_FILE", value_name = "PEM")]
+    #[arg(long, value_name = "PEM")]
     pub ca_file: Option<PathBuf>,
 }
 
+impl ClientArgs {
+    /// These options, each one not given taken from `outer` (the options
+    /// given before the subcommand's name).
+    pub fn or(self, outer: ClientArgs) -> ClientArgs {
+        ClientArgs {
+            server: self.server.or(outer.server),
+            token_file: self.token_file.or(outer.token_file),
+            ca_file: self.ca_file.or(outer.ca_file),
+        }
+    }
+
+    /// Fills what was not given on the command line from GOVDECK_SERVER and
+    /// GOVDECK_CA_FILE (an empty variable counts as unset).
+    pub fn with_env(self) -> ClientArgs {
+        let var = |name: &str| std::env::var_os(name).filter(|value| !value.is_empty());
+        ClientArgs {
+            server: self.server.or_else(|| var("GOVDECK_SERVER").map(|value| value.to_string_lossy().into_owned())),
+            token_file: self.token_file,
+            ca_file: self.ca_file.or_else(|| var("GOVDECK_CA_FILE").map(PathBuf::from)),
+        }
+    }
+
+    fn given(&self) -> bool {
+        self.server.is_some() || self.token_file.is_some() || self.ca_file.is_some()
+    }
+}
+
 /// How the console looks and which keys it takes.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Default, Args)]
 pub struct UiArgs {
     /// Theme: dark, light, ansi16, or a file NAME.toml in the config's themes/ directory.
-    #[arg(long, global = true)]
+    #[arg(long, value_name = "NAME")]
     pub theme: Option<String>,
     /// Keymap: default, vim, or a file NAME.toml in the config's keymaps/ directory.
-    #[arg(long, global = true)]
+    #[arg(long, value_name = "NAME")]
     pub keymap: Option<String>,
+}
+
+impl UiArgs {
+    fn or(self, outer: UiArgs) -> UiArgs {
+        UiArgs { theme: self.theme.or(outer.theme), keymap: self.keymap.or(outer.keymap) }
+    }
+
+    fn given(&self) -> bool {
+        self.theme.is_some() || self.keymap.is_some()
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -93,6 +144,8 @@ pub enum Command {
         /// already holds a demo) instead of a temporary directory removed on exit.
         #[arg(long)]
         dir: Option<PathBuf>,
+        #[command(flatten)]
+        ui: UiArgs,
     },
     /// Run the catalog server (the system of record).
     Serve(ServeArgs),
@@ -102,7 +155,7 @@ pub enum Command {
     /// Fill an empty server database with deterministic demo data at scale.
     Seed(SeedArgs),
     /// Bring the local cache up to date with the server (and send queued actions).
-    Sync,
+    Sync(SyncArgs),
     /// List apps from the cache.
     Apps(AppsArgs),
     /// List pending approval requests from the cache.
@@ -114,18 +167,25 @@ pub enum Command {
     Approve {
         /// Approval request id.
         id: String,
+        /// A comment recorded with the approval (optional).
         #[arg(long, default_value = "")]
         comment: String,
+        #[command(flatten)]
+        client: ClientArgs,
     },
     /// Reject a request; a reason is required.
     Reject {
         /// Approval request id.
         id: String,
-        #[arg(long)]
+        /// The reason for the rejection (required), recorded with it and shown to the requester.
+        #[arg(long, value_name = "REASON")]
         comment: String,
+        #[command(flatten)]
+        client: ClientArgs,
     },
     /// Renew an app (by id or exact name).
     Renew {
+        /// The app's id or exact name.
         app: String,
         /// Days from now; the app's TTL class when absent.
         #[arg(long)]
@@ -134,6 +194,8 @@ pub enum Command {
         /// nothing is sent).
         #[arg(long)]
         shorten: bool,
+        #[command(flatten)]
+        client: ClientArgs,
     },
     /// Show the audit log from the cache, or verify a chain.
     Audit(AuditArgs),
@@ -175,15 +237,18 @@ pub struct ServeArgs {
 pub enum UsersCommand {
     /// Create a user; prints its bearer token once, alone on stdout.
     Add {
+        /// The user's name: 1-64 letters, digits, '-', '_', '.' or '@'.
         name: String,
-        /// reviewer, lead, owner, ingest or admin; repeat for several.
-        #[arg(long = "role", required = true, value_parser = parse_role)]
+        /// A role the user holds; repeat for several.
+        #[arg(long = "role", required = true, value_parser = role_parser())]
         roles: Vec<Role>,
+        /// The server database.
         #[arg(long, env = "GOVDECK_DB")]
         db: PathBuf,
     },
     /// List users, their roles and whether they are revoked.
     List {
+        /// The server database.
         #[arg(long, env = "GOVDECK_DB")]
         db: PathBuf,
         /// Leave out the header row (for scripts).
@@ -192,22 +257,28 @@ pub enum UsersCommand {
     },
     /// Revoke a user's token at once.
     Revoke {
+        /// The user whose token stops working.
         name: String,
+        /// The server database.
         #[arg(long, env = "GOVDECK_DB")]
         db: PathBuf,
     },
 }
 
-fn parse_role(text: &str) -> Result<Role, String> {
-    text.parse()
+/// `--role`: one of the role names, listed in the help and in the error.
+fn role_parser() -> impl TypedValueParser<Value = Role> {
+    clap::builder::PossibleValuesParser::new(Role::ALL.map(Role::as_str)).try_map(|text| text.parse::<Role>())
 }
 
-fn parse_state(text: &str) -> Result<AppState, String> {
-    text.parse()
+/// `--state`: one of the lifecycle states, listed in the help and in the error.
+fn state_parser() -> impl TypedValueParser<Value = AppState> {
+    clap::builder::PossibleValuesParser::new(AppState::ALL.iter().map(|state| state.as_str()))
+        .try_map(|text| text.parse::<AppState>())
 }
 
 #[derive(Debug, Args)]
 pub struct SeedArgs {
+    /// The server database (it must hold no apps yet).
     #[arg(long, env = "GOVDECK_DB")]
     pub db: PathBuf,
     /// Number of apps.
@@ -226,6 +297,18 @@ pub struct JsonArgs {
     /// JSON output (stable; see README).
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Print a summary object on stdout: changes, events, sent, refused,
+    /// queued, the audit head; on failure the error and what is still queued.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub client: ClientArgs,
 }
 
 #[derive(Debug, Args)]
@@ -236,6 +319,8 @@ pub struct TableArgs {
     /// Leave out the header row (for scripts).
     #[arg(long)]
     pub no_headers: bool,
+    #[command(flatten)]
+    pub client: ClientArgs,
 }
 
 #[derive(Debug, Args)]
@@ -243,15 +328,20 @@ pub struct AppsArgs {
     /// Fuzzy filter over name, owner, team and purpose; best matches first.
     #[arg(long)]
     pub filter: Option<String>,
-    #[arg(long, value_parser = parse_state)]
+    /// Only apps in this lifecycle state.
+    #[arg(long, value_parser = state_parser())]
     pub state: Option<AppState>,
+    /// Only apps of this owner (user name).
     #[arg(long)]
     pub owner: Option<String>,
+    /// JSON output: the full app records (stable; see README).
     #[arg(long)]
     pub json: bool,
     /// Leave out the header row (for scripts).
     #[arg(long)]
     pub no_headers: bool,
+    #[command(flatten)]
+    pub client: ClientArgs,
 }
 
 #[derive(Debug, Args)]
@@ -264,11 +354,14 @@ pub struct AuditArgs {
     /// At most this many events, newest first.
     #[arg(long, default_value_t = 50)]
     pub limit: u32,
+    /// JSON output: the events (stable; see README).
     #[arg(long)]
     pub json: bool,
     /// Leave out the header row (for scripts).
     #[arg(long)]
     pub no_headers: bool,
+    #[command(flatten)]
+    pub client: ClientArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -277,6 +370,7 @@ pub enum AuditCommand {
     /// the first bad seq: of a server database with --db, else of the local
     /// cache (with the key pinned for its server).
     Verify {
+        /// Verify this server database instead of the local cache.
         #[arg(long)]
         db: Option<PathBuf>,
         /// With --db: the key file to check checkpoint signatures with
@@ -284,6 +378,12 @@ pub enum AuditCommand {
         /// A file with only `public_key = "HEX"` will do.
         #[arg(long = "key-file", requires = "db")]
         key_files: Vec<PathBuf>,
+        /// Print the result as one JSON object: ok, events checked, where the
+        /// chain breaks, what the checkpoints vouch for.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        client: ClientArgs,
     },
 }
 
@@ -300,40 +400,133 @@ pub fn run() -> ExitCode {
         Ok(code) => code,
         Err(err) => {
             eprintln!("govdeck: {err:#}");
-            ExitCode::from(EXIT_ERROR)
+            ExitCode::from(exit_code_of(&err))
         }
     }
 }
 
+/// A mistake in the command line or the settings (no server, say): exit 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// The exit code for a command that failed with `err`: 3 when the token is
+/// missing or unusable, 2 for a usage error or a server URL no client could
+/// use, else 1.
+pub fn exit_code_of(err: &color_eyre::Report) -> u8 {
+    for cause in err.chain() {
+        if cause.is::<crate::config::settings::TokenError>() {
+            return EXIT_AUTH;
+        }
+        if cause.is::<UsageError>()
+            || matches!(cause.downcast_ref::<crate::sync::client::ClientError>(), Some(ClientError::BadUrl { .. }))
+        {
+            return EXIT_USAGE;
+        }
+    }
+    EXIT_ERROR
+}
+
+impl Command {
+    /// Which of the console's options (given before the subcommand) this
+    /// command uses: (client options, ui options).
+    fn uses_options(&self) -> (bool, bool) {
+        match self {
+            Command::Demo { .. } => (false, true),
+            Command::Serve(_) | Command::Users(_) | Command::Seed(_) | Command::Export(_) => (false, false),
+            // Only --ca-file, for an https Backstage: see check_outer_options.
+            Command::Import(_) => (false, false),
+            Command::Audit(AuditArgs { command: Some(AuditCommand::Verify { db: Some(_), .. }), .. }) => (false, false),
+            _ => (true, false),
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            Command::Demo { .. } => "demo",
+            Command::Serve(_) => "serve",
+            Command::Users(_) => "users",
+            Command::Seed(_) => "seed",
+            Command::Sync(_) => "sync",
+            Command::Apps(_) => "apps",
+            Command::Approvals(_) => "approvals",
+            Command::Approve { .. } => "approve",
+            Command::Reject { .. } => "reject",
+            Command::Renew { .. } => "renew",
+            Command::Audit(AuditArgs { command: Some(AuditCommand::Verify { db: Some(_), .. }), .. }) => {
+                "audit verify --db"
+            }
+            Command::Audit(_) => "audit",
+            Command::Kpi(_) => "kpi",
+            Command::Import(_) => "import",
+            Command::Export(_) => "export",
+        }
+    }
+}
+
+/// Refuses the console's options before a subcommand that does not use them
+/// (`govdeck --theme light serve`), instead of ignoring them.
+fn check_outer_options(client: &ClientArgs, ui: &UiArgs, command: &Command) -> Result<(), UsageError> {
+    let (uses_client, uses_ui) = command.uses_options();
+    let name = command.name();
+    if ui.given() && !uses_ui {
+        return Err(UsageError(format!("--theme and --keymap are for the console and `demo`, not `{name}`")));
+    }
+    let ca_only = matches!(command, Command::Import(_)) && client.server.is_none() && client.token_file.is_none();
+    if client.given() && !uses_client && !ca_only {
+        return Err(UsageError(format!(
+            "--server, --token-file and --ca-file are for the console and the commands that talk to it, not `{name}`"
+        )));
+    }
+    Ok(())
+}
+
 fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
-    let client = cli.client;
+    let outer = cli.client;
     let ui = cli.ui;
-    match cli.command {
-        None => console::console(&client, &ui),
-        Some(Command::Demo { role, apps, dir }) => console::demo(role, apps, dir, &ui),
-        Some(Command::Serve(args)) => server::serve(args),
-        Some(Command::Users(command)) => server::users(command),
-        Some(Command::Seed(args)) => server::seed(args),
-        Some(Command::Audit(AuditArgs { command: Some(AuditCommand::Verify { db: Some(db), key_files }), .. })) => {
-            server::verify_server_db(&db, &key_files)
+    let Some(command) = cli.command else { return console::console(&outer.with_env(), &ui) };
+    check_outer_options(&outer, &ui, &command)?;
+    // The client options given after the subcommand win over those before it.
+    let client = |inner: ClientArgs| inner.or(outer.clone()).with_env();
+    match command {
+        Command::Demo { role, apps, dir, ui: inner } => console::demo(role, apps, dir, &inner.or(ui)),
+        Command::Serve(args) => server::serve(args),
+        Command::Users(command) => server::users(command),
+        Command::Seed(args) => server::seed(args),
+        Command::Audit(AuditArgs {
+            command: Some(AuditCommand::Verify { db: Some(db), key_files, json, client: after_verify }),
+            client: after_audit,
+            ..
+        }) => {
+            if after_verify.given() || after_audit.given() {
+                return Err(UsageError(
+                    "--server, --token-file and --ca-file are for verifying the cache; --db verifies a server \
+                     database on its own"
+                        .into(),
+                )
+                .into());
+            }
+            verify::verify_server_db(&db, &key_files, json)
         }
-        Some(Command::Audit(AuditArgs { command: Some(AuditCommand::Verify { db: None, .. }), .. })) => {
-            client::verify_cache(&client)
+        Command::Audit(AuditArgs {
+            command: Some(AuditCommand::Verify { db: None, json, client: after_verify, .. }),
+            client: after_audit,
+            ..
+        }) => verify::verify_cache(&client(after_verify.or(after_audit)), json),
+        Command::Audit(args) => audit_log::audit(&client(args.client.clone()), &args),
+        Command::Sync(args) => client::sync(&client(args.client), args.json),
+        Command::Apps(args) => client::apps(&client(args.client.clone()), &args),
+        Command::Approvals(args) => client::approvals(&client(args.client), args.json, args.no_headers),
+        Command::Approve { id, comment, client: inner } => {
+            client::decide(&client(inner), &id, crate::domain::DecisionKind::Approve, &comment)
         }
-        Some(Command::Audit(args)) => audit_log::audit(&client, &args),
-        Some(Command::Sync) => client::sync(&client),
-        Some(Command::Apps(args)) => client::apps(&client, &args),
-        Some(Command::Approvals(args)) => client::approvals(&client, args.json, args.no_headers),
-        Some(Command::Approve { id, comment }) => {
-            client::decide(&client, &id, crate::domain::DecisionKind::Approve, &comment)
+        Command::Reject { id, comment, client: inner } => {
+            client::decide(&client(inner), &id, crate::domain::DecisionKind::Reject, &comment)
         }
-        Some(Command::Reject { id, comment }) => {
-            client::decide(&client, &id, crate::domain::DecisionKind::Reject, &comment)
-        }
-        Some(Command::Renew { app, days, shorten }) => client::renew(&client, &app, days, shorten),
-        Some(Command::Kpi(args)) => client::kpi(&client, args.json),
-        Some(Command::Import(import::ImportCommand::Backstage(args))) => import::import_backstage(args, &client),
-        Some(Command::Export(args)) => import::export(args),
+        Command::Renew { app, days, shorten, client: inner } => client::renew(&client(inner), &app, days, shorten),
+        Command::Kpi(args) => client::kpi(&client(args.client), args.json),
+        Command::Import(import::ImportCommand::Backstage(args)) => import::import_backstage(args, outer.ca_file),
+        Command::Export(args) => import::export(args),
     }
 }
 

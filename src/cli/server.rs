@@ -1,22 +1,21 @@
-//! The server-side commands: `serve`, `users`, `seed` and `audit verify --db`.
+//! The server-side commands: `serve`, `users` and `seed`.
 
-use std::path::{Path, PathBuf};
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{EXIT_ERROR, EXIT_TAMPERED, SeedArgs, ServeArgs, UsersCommand};
+use super::{EXIT_ERROR, SeedArgs, ServeArgs, UsersCommand};
 use crate::clock::{Clock, SystemClock};
-use crate::domain::checkpoint::PublicKey;
-use crate::server::signing::{self, KeyFileError};
 use crate::server::{self, ServerOptions, ServerState};
-use crate::store::checkpoints::CheckpointReport;
 use crate::store::{self, Store};
 
 pub fn init_logging(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("GOVDECK_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    // Colour only for a person at a terminal: a log file or a pipe gets plain text.
+    let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty());
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi).try_init();
 }
 
 pub fn runtime() -> color_eyre::Result<tokio::runtime::Runtime> {
@@ -133,96 +132,4 @@ pub fn seed(args: SeedArgs) -> color_eyre::Result<ExitCode> {
         args.db.display()
     );
     Ok(ExitCode::SUCCESS)
-}
-
-/// `audit verify --db`: the hash chain, then the signed checkpoints, with
-/// the keys of `key_files` (`<db>.key` when none is named).
-pub fn verify_server_db(db: &Path, key_files: &[PathBuf]) -> color_eyre::Result<ExitCode> {
-    if !db.exists() {
-        color_eyre::eyre::bail!("{} does not exist", db.display());
-    }
-    let store = Store::open_read_only(db)?;
-    let report = store::audit::verify(store.conn())?;
-    let secs = report.elapsed.as_secs_f64();
-    let rate = if secs > 0.0 { report.verified as f64 / secs } else { 0.0 };
-    let chain_ok = match &report.result {
-        Ok(()) => {
-            outln!(
-                "audit chain ok: {} events verified in {secs:.2} s ({rate:.0} events/s); head seq {} {}",
-                report.verified,
-                report.head.seq,
-                report.head.hash
-            );
-            true
-        }
-        Err(broken) => {
-            outln!("audit chain BROKEN at seq {}: {broken}", broken.seq());
-            outln!("{} events verified before it in {secs:.2} s", report.verified);
-            false
-        }
-    };
-
-    let default_key = signing::default_key_path(db);
-    let (keys, source) = if key_files.is_empty() {
-        match signing::read_public(&default_key) {
-            Ok(key) => (vec![key], default_key.display().to_string()),
-            Err(KeyFileError::Read { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
-                (Vec::new(), format!("no key file at {} (pass --key-file)", default_key.display()))
-            }
-            Err(err) => return Err(err.into()),
-        }
-    } else {
-        let keys = key_files.iter().map(|path| signing::read_public(path)).collect::<Result<Vec<_>, _>>()?;
-        (keys, key_files.iter().map(|path| path.display().to_string()).collect::<Vec<_>>().join(", "))
-    };
-    let checkpoints = store::checkpoints::verify(store.conn(), &keys, false)?;
-    let every = store::checkpoints::every(store.conn())?;
-    let checkpoints_ok = print_checkpoints(&checkpoints, &keys, &source, every);
-    Ok(if chain_ok && checkpoints_ok { ExitCode::SUCCESS } else { ExitCode::from(EXIT_TAMPERED) })
-}
-
-/// Prints what checking the checkpoints found; `source` says where `keys`
-/// came from (or why there are none). True when nothing is wrong.
-pub(super) fn print_checkpoints(
-    report: &CheckpointReport,
-    keys: &[PublicKey],
-    source: &str,
-    every: Option<u64>,
-) -> bool {
-    if keys.is_empty() && report.checkpoints > 0 {
-        outln!(
-            "WARNING: {source}: checkpoint signatures NOT checked; only their (seq, hash) were compared with the chain"
-        );
-    }
-    if let Err(broken) = &report.result {
-        outln!("checkpoints BROKEN at seq {}: {broken}", broken.seq());
-        return false;
-    }
-    let ids = keys.iter().map(|key| key.id()).collect::<Vec<_>>().join(", ");
-    match &report.newest {
-        None => outln!("checkpoints: none signed yet"),
-        Some(newest) => outln!(
-            "checkpoints ok: {} {} the chain{}; newest seq {} signed {}",
-            report.checkpoints,
-            if report.checkpoints == 1 { "checkpoint matches" } else { "checkpoints match" },
-            if keys.is_empty() { String::new() } else { format!("; signatures valid for key {ids} ({source})") },
-            newest.seq,
-            crate::domain::audit::format_timestamp(newest.signed_at)
-        ),
-    }
-    let tail = report.unsigned_tail();
-    if tail > 0 {
-        let from = report.chain_end - tail + 1;
-        outln!(
-            "note: the newest {tail} events (seq {from}-{}) are not covered by a signed checkpoint yet",
-            report.chain_end
-        );
-        if let Some(every) = every.filter(|every| tail >= *every) {
-            outln!(
-                "WARNING: the server signs one every {every} events and hourly: checkpoints may have been deleted, \
-                 or these events were written while it was not running (seed, import)"
-            );
-        }
-    }
-    true
 }

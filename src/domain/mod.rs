@@ -8,6 +8,7 @@ pub mod approval;
 pub mod audit;
 pub mod checkpoint;
 pub mod kpi;
+pub mod naming;
 pub mod risk;
 pub mod role;
 pub mod ttl;

@@ -105,7 +105,9 @@ pub fn normalize_base_url(url: &str) -> Result<String, FetchError> {
         return Err(bad("the URL has no host"));
     }
     if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err(bad("credentials do not belong in the URL: put the token in a file and pass --token-file"));
+        return Err(bad(
+            "credentials do not belong in the URL: put the token in a file and pass --backstage-token-file",
+        ));
     }
     if parsed.query().is_some() || parsed.fragment().is_some() {
         return Err(bad("give the base URL only, without a query or fragment"));
@@ -218,9 +220,9 @@ impl Backstage {
             let message = upstream_message(&body, status);
             if matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) {
                 let hint = if self.has_token {
-                    "check the token in --token-file (a Backstage static token or service token)"
+                    "check the token in --backstage-token-file (a Backstage static token or service token)"
                 } else {
-                    "no token was sent: pass --token-file with a Backstage token"
+                    "no token was sent: pass --backstage-token-file with a Backstage token"
                 };
                 return Err(FetchError::Unauthorized { page, status: status.as_u16(), message, hint });
             }

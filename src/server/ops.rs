@@ -12,6 +12,7 @@ use super::error::ApiError;
 use super::request::Origin;
 use crate::domain::api::{ApprovalResponse, IngestRequest, IngestResponse, IntakeResponse, MAX_INGEST_EVENTS};
 use crate::domain::approval::{self, DecisionKind};
+use crate::domain::naming;
 use crate::domain::risk::{self, IntakeReview, Tier};
 use crate::domain::ttl::{self, PolicyStep, Renewal};
 use crate::domain::{Actor, App, AppState, Approval, ApprovalKind, ApprovalStatus, Manifest, NewAuditEvent, Role};
@@ -86,6 +87,11 @@ pub fn intake(conn: &Connection, ctx: &Ctx<'_>, manifest: Manifest) -> Result<(S
     if owner != ctx.actor.user && !users::exists(conn, &owner)? {
         return Err(ApiError::bad_request(format!("owner {owner:?} is not an active user")));
     }
+
+    // Checked inside the write transaction, so two intakes cannot both pass.
+    let carriers = apps::carriers_of_name(conn, &manifest.name)?;
+    naming::check_name_free(&manifest.name, carriers.iter().map(|(id, state)| (id.as_str(), *state)))
+        .map_err(|taken| ApiError::new(StatusCode::CONFLICT, "name_taken", taken.to_string()))?;
 
     let mut app = App::from_manifest(new_id("app"), owner, manifest, ctx.now);
     let review = risk::intake_review(&app.risk, &app.controls);

@@ -141,6 +141,7 @@ pub async fn audit_head(State(state): State<ServerState>, _caller: Caller) -> Re
         (status = 400, description = "Bad manifest", body = ErrorBody),
         (status = 401, description = "No or bad token", body = ErrorBody),
         (status = 403, description = "Role does not allow it", body = ErrorBody),
+        (status = 409, description = "`name_taken`: another app that is not decommissioned or rejected holds this name; the message names its id", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 422, description = "Idempotency-Key reused for a different request", body = ErrorBody),
     ))]

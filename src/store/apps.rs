@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::domain::api::ChangeKind;
 use crate::domain::audit::format_timestamp;
-use crate::domain::{App, ttl};
+use crate::domain::{App, AppState, ttl};
 
 pub fn get(conn: &Connection, id: &str) -> Result<App> {
     find(conn, id)?.ok_or_else(|| StoreError::NotFound { kind: "app", id: id.to_string() })
@@ -65,6 +65,20 @@ pub fn lifecycle_candidates(conn: &Connection, now: DateTime<Utc>) -> Result<Vec
         apps.push(serde_json::from_str(&json?)?);
     }
     Ok(apps)
+}
+
+/// The `(id, state)` of every app named exactly `name`, in any state.
+pub fn carriers_of_name(conn: &Connection, name: &str) -> Result<Vec<(String, AppState)>> {
+    let mut stmt = conn.prepare_cached("SELECT id, state FROM apps WHERE json_extract(data, '$.name') = ?1")?;
+    let rows = stmt.query_map([name], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)))?;
+    let mut carriers = Vec::new();
+    for row in rows {
+        let (id, state) = row?;
+        let state =
+            state.parse().map_err(|_| StoreError::Invalid(format!("app {id} has the unknown state {state:?}")))?;
+        carriers.push((id, state));
+    }
+    Ok(carriers)
 }
 
 pub fn count(conn: &Connection) -> Result<u64> {

@@ -27,6 +27,9 @@ pub enum StoreError {
     Json(#[from] serde_json::Error),
     #[error("stored value is invalid: {0}")]
     Invalid(String),
+    /// A new entry whose name is taken, e.g. `user "x" already exists`.
+    #[error("{kind} {name:?} already exists{hint}")]
+    AlreadyExists { kind: &'static str, name: String, hint: &'static str },
     #[error("the database was written by a newer govdeck (schema {found}, this build knows {known})")]
     SchemaTooNew { found: i64, known: i64 },
 }

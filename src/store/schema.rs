@@ -137,6 +137,11 @@ const MIGRATIONS: &[&str] = &[
     ",
     // 3: signed checkpoints of the audit chain (see store::checkpoints).
     super::checkpoints::TABLE_SQL,
+    // 4: apps found by name, for the rule that two apps do not share one
+    // (domain::naming; checked in the transaction that registers an app).
+    // Not a unique index: a database from before the rule may hold
+    // duplicates, and migrating it must not fail on them.
+    "CREATE INDEX apps_by_name ON apps(json_extract(data, '$.name'));",
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<()> {
@@ -158,4 +163,43 @@ pub fn apply(conn: &mut Connection, migrations: &[&str]) -> Result<()> {
         tx.commit()?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::AppState;
+    use crate::store::apps;
+
+    /// Two rows of one name, as a database from before the naming rule may hold.
+    fn insert_app(conn: &Connection, id: &str, name: &str, state: &str) {
+        let data = serde_json::json!({"id": id, "name": name}).to_string();
+        conn.execute(
+            "INSERT INTO apps(id, owner, state, rev, data) VALUES (?1, 'olive', ?2, 1, ?3)",
+            rusqlite::params![id, state, data],
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn a_database_holding_two_live_apps_of_one_name_still_migrates() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        apply(&mut conn, &MIGRATIONS[..3]).unwrap();
+        insert_app(&conn, "app_1", "crm-sync", "active");
+        insert_app(&conn, "app_2", "crm-sync", "pending");
+        insert_app(&conn, "app_3", "other", "active");
+        migrate(&mut conn).unwrap();
+
+        let carriers = apps::carriers_of_name(&conn, "crm-sync").unwrap();
+        assert_eq!(carriers, [("app_1".to_string(), AppState::Active), ("app_2".to_string(), AppState::Pending)]);
+        assert!(apps::carriers_of_name(&conn, "crm").unwrap().is_empty(), "names match whole, not by prefix");
+        let plan: String = conn
+            .query_row(
+                "EXPLAIN QUERY PLAN SELECT id, state FROM apps WHERE json_extract(data, '$.name') = 'x'",
+                [],
+                |row| row.get(3),
+            )
+            .unwrap();
+        assert!(plan.contains("apps_by_name"), "the lookup uses the index: {plan}");
+    }
 }

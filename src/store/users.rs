@@ -57,7 +57,11 @@ pub fn add(conn: &Connection, name: &str, roles: &[Role], now: DateTime<Utc>) ->
         .query_row([name], |row| row.get(0))
         .optional()?;
     if let Some(None) = existing {
-        return Err(StoreError::Invalid(format!("user {name:?} exists; revoke it first to issue a new token")));
+        return Err(StoreError::AlreadyExists {
+            kind: "user",
+            name: name.to_string(),
+            hint: "; revoke it first to issue a new token",
+        });
     }
     let token = new_token();
     conn.prepare_cached(

@@ -77,6 +77,16 @@ pub struct Posted {
     pub body: String,
 }
 
+/// The server's URL, if it is one a client can talk to: http or https, with a host.
+pub fn parse_server_url(server: &str) -> Result<reqwest::Url, ClientError> {
+    let bad = |reason: &str| ClientError::BadUrl { url: server.to_string(), reason: reason.to_string() };
+    let url = reqwest::Url::parse(server).map_err(|err| bad(&err.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(bad("use http://HOST:PORT or https://HOST:PORT"));
+    }
+    Ok(url)
+}
+
 impl Client {
     /// A client that trusts the system's certificate store.
     pub fn new(server: &str, token: &Token) -> Result<Client, ClientError> {
@@ -86,10 +96,7 @@ impl Client {
     /// A client that checks an `https` server's certificate with `trust`.
     pub fn with_trust(server: &str, token: &Token, trust: &ClientTrust) -> Result<Client, ClientError> {
         let bad = |reason: &str| ClientError::BadUrl { url: server.to_string(), reason: reason.to_string() };
-        let url = reqwest::Url::parse(server).map_err(|err| bad(&err.to_string()))?;
-        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-            return Err(bad("use http://HOST:PORT or https://HOST:PORT"));
-        }
+        let url = parse_server_url(server)?;
         let mut auth = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
             .map_err(|_| bad("the token has characters a header cannot carry"))?;
         auth.set_sensitive(true);
