@@ -11,6 +11,7 @@ pub mod audit;
 pub mod data;
 pub mod filters;
 pub mod inventory;
+pub mod list_filter;
 pub mod kpis;
 pub mod renewals;
 
