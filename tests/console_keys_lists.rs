@@ -196,3 +196,106 @@ fn a_sort_change_goes_to_the_top() {
     assert!(marked.contains(&first_name[..8.min(first_name.len())]), "{shown}");
     assert_eq!(app.active_pane(), PaneId::Inventory);
 }
+
+fn approval_ids(app: &App) -> Vec<String> {
+    app.approvals().visible_ids(app.context()).iter().map(|id| id.to_string()).collect()
+}
+
+fn approval(app: &App, id: &str) -> govdeck::domain::Approval {
+    app.data().approvals.iter().find(|a| a.id == id).cloned().unwrap()
+}
+
+#[test]
+fn slash_filters_the_approval_queue_by_app_requester_kind_and_tier() {
+    let mut app = console(fixture_data(fixture_now()));
+    chars(&mut app, "2");
+    let queue = approval_ids(&app);
+    for _ in 0..4 {
+        app.handle_key(key(KeyCode::Down));
+    }
+    // By kind: the app named like it first (a name hit), then the renewals.
+    chars(&mut app, "/renewal");
+    let shown = approval_ids(&app);
+    assert_eq!(approval(&app, &shown[0]).app_name, "renewal-reminder", "{shown:?}");
+    assert!(shown.len() < queue.len());
+    let renewals: Vec<&String> =
+        queue.iter().filter(|id| approval(&app, id).kind == govdeck::domain::ApprovalKind::Renewal).collect();
+    assert!(!renewals.is_empty() && renewals.iter().all(|id| shown.contains(id)), "{shown:?}");
+    assert_eq!(app.approvals().selected_id(app.context()), Some(shown[0].as_str()), "the best match is selected");
+    assert!(screen(&app, 80, 24).contains("/ renewal"));
+    // Enter keeps the query; `a` acts on what the highlight shows.
+    app.handle_key(key(KeyCode::Enter));
+    chars(&mut app, "a");
+    assert_eq!(app.overlay_name(), Some("confirm"));
+    app.handle_key(key(KeyCode::Esc));
+
+    // By requester and by tier, with the same selection rule.
+    chars(&mut app, "/");
+    app.handle_key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL));
+    assert_eq!(approval_ids(&app), queue, "an empty query shows the whole queue");
+    assert_eq!(app.approvals().selected_id(app.context()), Some(queue[0].as_str()));
+    chars(&mut app, "sam");
+    let by_sam: Vec<String> =
+        queue.iter().filter(|id| approval(&app, id).requested_by == "sam").cloned().collect();
+    let shown = approval_ids(&app);
+    assert!(by_sam.iter().all(|id| shown.contains(id)), "{shown:?}");
+    app.handle_key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL));
+    chars(&mut app, "medium");
+    let shown = approval_ids(&app);
+    assert!(!shown.is_empty());
+    assert!(shown.iter().all(|id| approval(&app, id).risk.tier == govdeck::domain::Tier::Medium), "{shown:?}");
+    assert_eq!(app.approvals().selected_id(app.context()), Some(shown[0].as_str()));
+
+    // Esc while typing clears it; esc in the list clears a kept query.
+    app.handle_key(key(KeyCode::Esc));
+    assert_eq!(approval_ids(&app), queue);
+    chars(&mut app, "/omar");
+    app.handle_key(key(KeyCode::Enter));
+    assert!(approval_ids(&app).len() < queue.len());
+    app.handle_key(key(KeyCode::Esc));
+    assert_eq!(approval_ids(&app), queue);
+    // The tab badge counts the whole queue.
+    assert_eq!(app.active_pane(), PaneId::Approvals);
+}
+
+#[test]
+fn slash_filters_renewals_by_app_owner_team_and_state() {
+    let mut app = console(fixture_data_for(pat(), fixture_now()));
+    chars(&mut app, "5");
+    let all: Vec<String> = app.renewals().visible_ids(app.context()).iter().map(|s| s.to_string()).collect();
+    let shown = |app: &App| -> Vec<String> {
+        app.renewals().visible_ids(app.context()).iter().map(|s| s.to_string()).collect()
+    };
+    let of = |app: &App, id: &str| app.context().app(id).cloned().unwrap();
+    app.handle_key(key(KeyCode::End));
+    chars(&mut app, "/quarantined");
+    let rows = shown(&app);
+    let quarantined: Vec<&String> =
+        all.iter().filter(|id| of(&app, id).state == govdeck::domain::AppState::Quarantined).collect();
+    assert!(!quarantined.is_empty());
+    assert!(quarantined.iter().all(|id| rows.contains(id)), "{rows:?}");
+    assert!(rows.len() < all.len());
+    assert_eq!(app.renewals().selected_id(app.context()), Some(rows[0].as_str()), "the best match is selected");
+
+    for (query, holds) in [
+        ("priya", &(|a: &govdeck::domain::AppSummary| a.owner == "priya") as &dyn Fn(&govdeck::domain::AppSummary) -> bool),
+        ("facilities", &|a: &govdeck::domain::AppSummary| a.team == "facilities"),
+        ("travel-planner", &|a: &govdeck::domain::AppSummary| a.name == "travel-planner"),
+    ] {
+        app.handle_key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL));
+        chars(&mut app, query);
+        let rows = shown(&app);
+        let expected: Vec<&String> = all.iter().filter(|id| holds(&of(&app, id))).collect();
+        assert!(!expected.is_empty(), "{query}");
+        assert!(expected.iter().all(|id| rows.contains(id)), "{query}: {rows:?}");
+        assert!(rows.len() < all.len(), "{query}");
+        assert_eq!(app.renewals().selected_id(app.context()), Some(rows[0].as_str()), "{query}");
+    }
+    // `n` renews what the highlight shows.
+    app.handle_key(key(KeyCode::Enter));
+    let effects = app.handle_key(KeyEvent::new(KeyCode::Char('n'), KeyModifiers::NONE));
+    let travel = all.iter().find(|id| of(&app, id).name == "travel-planner").unwrap();
+    assert_eq!(effects, vec![govdeck::app::Effect::Renew { app_id: travel.clone(), days: None }]);
+    app.handle_key(key(KeyCode::Esc));
+    assert_eq!(shown(&app), all);
+}
