@@ -60,8 +60,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use nucleo_matcher::pattern::{Atom, AtomKind, CaseMatching, Normalization};
 
-use query::Query;
 use nucleo_matcher::{Config, Matcher, Utf32Str};
+use query::Query;
 
 pub use index::{Index, IndexBuilder, Ranking};
 
@@ -218,9 +218,8 @@ pub fn narrows(previous: &str, query: &str) -> bool {
         return false;
     }
     let added = &query[previous.len()..];
-    let grows_last_term = !added.is_empty()
-        && !added.starts_with(char::is_whitespace)
-        && !previous.ends_with(char::is_whitespace);
+    let grows_last_term =
+        !added.is_empty() && !added.starts_with(char::is_whitespace) && !previous.ends_with(char::is_whitespace);
     let last = previous.split_whitespace().last().unwrap_or_default();
     !(grows_last_term && (last.starts_with('!') || last.ends_with('$')))
 }

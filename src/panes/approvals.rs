@@ -284,7 +284,8 @@ impl ApprovalsPane {
         );
 
         if self.rows.is_empty() {
-            let text = if self.queue.is_empty() { "no pending requests" } else { "no pending request matches the filter" };
+            let text =
+                if self.queue.is_empty() { "no pending requests" } else { "no pending request matches the filter" };
             frame.render_widget(Paragraph::new(Span::styled(format!("  {text}"), theme.muted)), rows_area);
             return;
         }

@@ -11,8 +11,8 @@ pub mod audit;
 pub mod data;
 pub mod filters;
 pub mod inventory;
-pub mod list_filter;
 pub mod kpis;
+pub mod list_filter;
 pub mod renewals;
 
 use std::cell::Cell;

@@ -431,7 +431,8 @@ mod tests {
         let records = prop::collection::vec([field, field, field], 1..10);
         let prefix = prop_oneof![6 => Just(""), 1 => Just("!"), 1 => Just("'"), 1 => Just("^"), 1 => Just("!^")];
         let suffix = prop_oneof![6 => Just(""), 1 => Just("$")];
-        let term = (prefix, "[a-eA-EéÉüÜßK販._-]{1,4}", suffix).prop_map(|(pre, body, post)| format!("{pre}{body}{post}"));
+        let term =
+            (prefix, "[a-eA-EéÉüÜßK販._-]{1,4}", suffix).prop_map(|(pre, body, post)| format!("{pre}{body}{post}"));
         let joint = prop_oneof![4 => Just(" "), 1 => Just(" | ")];
         let query = (term.clone(), prop::collection::vec((joint, term), 0..2))
             .prop_map(|(first, rest)| rest.into_iter().fold(first, |query, (joint, term)| query + joint + &term));

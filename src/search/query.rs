@@ -244,7 +244,6 @@ fn is_subsequence_by_hops(needle: &[u8], mut haystack: &[u8], ignore_case: bool)
     true
 }
 
-
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
