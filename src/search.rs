@@ -58,7 +58,7 @@ use std::cell::RefCell;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use nucleo_matcher::pattern::{Atom, AtomKind, CaseMatching, Normalization};
+use nucleo_matcher::pattern::Atom;
 
 use nucleo_matcher::{Config, Matcher, Utf32Str};
 use query::Query;
@@ -240,6 +240,7 @@ fn terms(query: &str) -> Vec<&str> {
 /// character literal (what every term was before the syntax).
 #[cfg(test)]
 fn atom(term: &str) -> Atom {
+    use nucleo_matcher::pattern::{AtomKind, CaseMatching, Normalization};
     Atom::new(term, CaseMatching::Smart, Normalization::Smart, AtomKind::Fuzzy, false)
 }
 

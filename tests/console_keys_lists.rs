@@ -235,8 +235,7 @@ fn slash_filters_the_approval_queue_by_app_requester_kind_and_tier() {
     assert_eq!(approval_ids(&app), queue, "an empty query shows the whole queue");
     assert_eq!(app.approvals().selected_id(app.context()), Some(queue[0].as_str()));
     chars(&mut app, "sam");
-    let by_sam: Vec<String> =
-        queue.iter().filter(|id| approval(&app, id).requested_by == "sam").cloned().collect();
+    let by_sam: Vec<String> = queue.iter().filter(|id| approval(&app, id).requested_by == "sam").cloned().collect();
     let shown = approval_ids(&app);
     assert!(by_sam.iter().all(|id| shown.contains(id)), "{shown:?}");
     app.handle_key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL));
@@ -278,7 +277,10 @@ fn slash_filters_renewals_by_app_owner_team_and_state() {
     assert_eq!(app.renewals().selected_id(app.context()), Some(rows[0].as_str()), "the best match is selected");
 
     for (query, holds) in [
-        ("priya", &(|a: &govdeck::domain::AppSummary| a.owner == "priya") as &dyn Fn(&govdeck::domain::AppSummary) -> bool),
+        (
+            "priya",
+            &(|a: &govdeck::domain::AppSummary| a.owner == "priya") as &dyn Fn(&govdeck::domain::AppSummary) -> bool,
+        ),
         ("facilities", &|a: &govdeck::domain::AppSummary| a.team == "facilities"),
         ("travel-planner", &|a: &govdeck::domain::AppSummary| a.name == "travel-planner"),
     ] {
