@@ -143,7 +143,8 @@ where
 }
 
 /// [`rank`] with a chosen engine: for comparing them; everything else calls
-/// [`rank`].
+/// [`rank`]. The skim engine reads every character of the query literally
+/// (it predates the extended syntax), so compare them on plain queries.
 pub fn rank_with<R, S>(engine: Engine, query: &str, records: impl IntoIterator<Item = R>) -> Vec<Match>
 where
     R: AsRef<[S]> + Sync,
