@@ -6,9 +6,10 @@
 //!
 //! A record is a list of fields; the first is the one shown with its matched
 //! characters highlighted (an app's name), the rest only count for matching
-//! (owner, team, purpose). The query is split on whitespace into terms, as in
-//! fzf's extended search, but every character is literal (no `^`, `'`, `!` or
-//! `$` syntax): every term must match some field as a subsequence.
+//! (owner, team, purpose). The query is fzf's extended search syntax (the
+//! `query` module): terms split on whitespace, every one must match some
+//! field — fuzzy (a subsequence) by default, `'exact`, `^prefix`,
+//! `suffix$`, `!not` (in no field), and `a | b` for alternatives.
 //!
 //! * Smart case: a term is case-insensitive unless it holds a capital
 //!   (Unicode case, so `École` is case-sensitive and `école` matches it).
@@ -23,8 +24,10 @@
 //!   nucleo's fuzzy score (optimal alignment, bonuses for consecutive
 //!   letters and word starts); else in the best other field, nucleo's score
 //!   as a substring (word starts highest), or a token score below any
-//!   substring for scattered letters. So a term in the name ranks above any
-//!   match elsewhere. Results come best first; equal scores keep the
+//!   substring for scattered letters (a term of another kind: nucleo's
+//!   score of that kind in any field). So a term in the name ranks above
+//!   any match elsewhere; of alternatives the best counts, a negation counts
+//!   nothing. Results come best first; equal scores keep the
 //!   records' order. An empty query matches everything in the original
 //!   order.
 //! * Positions are `char` indexes into the first field (the haystack is
@@ -48,14 +51,17 @@
 //! looked at (a selection, not a sort, when 65k match and 40 show). Its scores and order are [`rank`]'s (tested).
 
 mod index;
+mod query;
 mod skim;
 
 use std::cell::RefCell;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use nucleo_matcher::pattern::{Atom, AtomKind, CaseMatching, Normalization};
+use nucleo_matcher::pattern::Atom;
+
 use nucleo_matcher::{Config, Matcher, Utf32Str};
+use query::Query;
 
 pub use index::{Index, IndexBuilder, Ranking};
 
@@ -112,7 +118,8 @@ where
 {
     let records: Vec<R> = records.into_iter().collect();
     let mut matches = rank(query, &records);
-    let atoms = atoms(&terms(query));
+    let query = Query::parse(query);
+    let atoms: Vec<&Atom> = query.positive_atoms().collect();
     let mut buf = Vec::new();
     let mut indices = Vec::new();
     MATCHER.with_borrow_mut(|matcher| {
@@ -136,24 +143,27 @@ where
 }
 
 /// [`rank`] with a chosen engine: for comparing them; everything else calls
-/// [`rank`].
+/// [`rank`]. The skim engine reads every character of the query literally
+/// (it predates the extended syntax), so compare them on plain queries.
 pub fn rank_with<R, S>(engine: Engine, query: &str, records: impl IntoIterator<Item = R>) -> Vec<Match>
 where
     R: AsRef<[S]> + Sync,
     S: AsRef<str>,
 {
-    let terms = terms(query);
-    if terms.is_empty() {
+    let parsed = Query::parse(query);
+    if parsed.is_empty() {
         return records
             .into_iter()
             .enumerate()
             .map(|(index, _)| Match { index, score: 0, positions: Vec::new() })
             .collect();
     }
+    let terms = terms(query);
+    let query = &parsed;
     let records: Vec<R> = records.into_iter().collect();
     let threads = if records.len() < PARALLEL_MIN_RECORDS { 1 } else { cores() };
     if threads <= 1 {
-        let mut ranked = score_chunk(engine, &terms, &records, 0);
+        let mut ranked = score_chunk(engine, query, &terms, &records, 0);
         ranked.sort_unstable();
         return ranked.into_iter().map(Hit::into_match).collect();
     }
@@ -167,7 +177,7 @@ where
         loop {
             let start = next.fetch_add(1, Ordering::Relaxed) * SLICE_RECORDS;
             let Some(slice) = records.get(start..) else { break };
-            hits.extend(score_chunk(engine, &terms, &slice[..slice.len().min(SLICE_RECORDS)], start));
+            hits.extend(score_chunk(engine, query, &terms, &slice[..slice.len().min(SLICE_RECORDS)], start));
         }
         hits.sort_unstable();
         hits
@@ -188,7 +198,8 @@ where
 
 /// Char positions of `text` matched by the terms of `query`, for highlighting.
 pub fn positions(query: &str, text: &str) -> Vec<usize> {
-    let atoms = atoms(&terms(query));
+    let query = Query::parse(query);
+    let atoms: Vec<&Atom> = query.positive_atoms().collect();
     MATCHER.with_borrow_mut(|matcher| highlight(&atoms, text, matcher, &mut Vec::new(), &mut Vec::new()))
 }
 
@@ -197,28 +208,41 @@ pub fn positions(query: &str, text: &str) -> Vec<usize> {
 /// (more characters of the last term, or more terms). Sound for nucleo's
 /// smart case and normalisation too: a longer term is never looser than its
 /// prefix (it can only gain a capital or an accent, which make it stricter).
+/// Not where the syntax loosens as it grows: an alternative (`a | b`), a
+/// negation growing (`!cr` → `!crm` excludes less), text after a `$`, or an
+/// escape.
 pub fn narrows(previous: &str, query: &str) -> bool {
-    !previous.trim().is_empty() && query.starts_with(previous)
+    if previous.trim().is_empty() || !query.starts_with(previous) {
+        return false;
+    }
+    if query.contains('\\') || query.split_whitespace().any(|term| term == "|") {
+        return false;
+    }
+    let added = &query[previous.len()..];
+    let grows_last_term =
+        !added.is_empty() && !added.starts_with(char::is_whitespace) && !previous.ends_with(char::is_whitespace);
+    let last = previous.split_whitespace().last().unwrap_or_default();
+    !(grows_last_term && (last.starts_with('!') || last.ends_with('$')))
 }
 
 /// The characters (as masks, see the `index` module) a record must hold,
 /// over its fields, to match `query`: 0 for a query any record matches.
+/// A negation needs nothing, alternatives only what they all need.
 pub fn required_chars(query: &str) -> u64 {
-    terms(query).iter().fold(0, |needs, term| needs | NucleoTerm::new(term).needs)
+    Query::parse(query).needs()
 }
 
+/// The query's words, every character literal: what the skim engine reads.
 fn terms(query: &str) -> Vec<&str> {
     query.split_whitespace().collect()
 }
 
 /// A term as a nucleo atom: fuzzy, smart case, smart normalisation, every
-/// character literal.
+/// character literal (what every term was before the syntax).
+#[cfg(test)]
 fn atom(term: &str) -> Atom {
+    use nucleo_matcher::pattern::{AtomKind, CaseMatching, Normalization};
     Atom::new(term, CaseMatching::Smart, Normalization::Smart, AtomKind::Fuzzy, false)
-}
-
-fn atoms(terms: &[&str]) -> Vec<Atom> {
-    terms.iter().map(|term| atom(term)).collect()
 }
 
 /// The cores to split a large search over, read once.
@@ -239,7 +263,7 @@ fn utf32<'a>(text: &'a str, buf: &'a mut Vec<char>) -> Utf32Str<'a> {
 }
 
 fn highlight(
-    atoms: &[Atom],
+    atoms: &[&Atom],
     text: &str,
     matcher: &mut Matcher,
     buf: &mut Vec<char>,
@@ -288,14 +312,14 @@ impl Hit {
 }
 
 /// The matches among `records` (numbered from `offset`), in input order.
-fn score_chunk<R, S>(engine: Engine, terms: &[&str], records: &[R], offset: usize) -> Vec<Hit>
+fn score_chunk<R, S>(engine: Engine, query: &Query, terms: &[&str], records: &[R], offset: usize) -> Vec<Hit>
 where
     R: AsRef<[S]>,
     S: AsRef<str>,
 {
     match engine {
         Engine::Nucleo => {
-            MATCHER.with_borrow_mut(|matcher| hits(&mut NucleoScorer::new(terms, matcher), records, offset))
+            MATCHER.with_borrow_mut(|matcher| hits(&mut NucleoScorer::new(query, matcher), records, offset))
         }
         Engine::Skim => hits(&mut skim::SkimScorer::new(terms), records, offset),
     }
@@ -331,122 +355,6 @@ fn merge(a: &[Hit], b: &[Hit]) -> Vec<Hit> {
     merged
 }
 
-/// One term for nucleo: an atom for the first field, and what the other
-/// fields' cheaper matching needs.
-struct NucleoTerm {
-    /// Fuzzy, optimal alignment: for the first field, short and highlighted.
-    atom: Atom,
-    /// The atom's case and accent handling, set on the matcher for the
-    /// other fields.
-    ignore_case: bool,
-    normalize: bool,
-    /// For an ASCII term, its rarest letter in English text: a field without
-    /// it is rejected by one vectorised scan.
-    rarest: Option<u8>,
-    /// The character bits a field needs to match (see the `index` module).
-    needs: u64,
-}
-
-impl NucleoTerm {
-    fn new(term: &str) -> NucleoTerm {
-        let atom = atom(term);
-        let needs = index::needle_bits(atom.needle_text().chars());
-        NucleoTerm {
-            atom,
-            // As the atom decides them for smart case and smart normalisation.
-            ignore_case: !term.chars().any(nucleo_matcher::chars::is_upper_case),
-            normalize: term.chars().all(|c| nucleo_matcher::chars::normalize(c) == c),
-            rarest: term.is_ascii().then(|| term.bytes().max_by_key(|&b| rarity(b))).flatten(),
-            needs,
-        }
-    }
-
-    /// Whether `field` holds the characters the term needs: when not, it
-    /// cannot match there.
-    fn may_match(&self, field: &FieldText<'_>) -> bool {
-        self.needs & !field.mask == 0
-    }
-
-    /// The term's score in a field other than the first: nucleo's score as
-    /// a substring (word starts score highest) if it is one, else
-    /// [`SCATTERED_SCORE`] if it is a subsequence. These matches are not
-    /// shown, so the subsequence needs no alignment: a linear check, where
-    /// nucleo's scoring of a scattered match in a long purpose would cost
-    /// most of a search.
-    fn score_other(&self, prepared: &FieldText<'_>, field: Utf32Str<'_>, matcher: &mut Matcher) -> Option<u16> {
-        if !self.may_match(prepared) {
-            return None;
-        }
-        matcher.config.ignore_case = self.ignore_case;
-        matcher.config.normalize = self.normalize;
-        let needle = self.atom.needle_text();
-        let scattered = match (field, needle, self.rarest) {
-            // Prepared: the mask found the needle's characters in the field,
-            // so what is left to check is their order, a `memchr` hop each.
-            (Utf32Str::Ascii(field), Utf32Str::Ascii(needle), _) if prepared.mask & index::ASCII_FIELD != 0 => {
-                is_subsequence_by_hops(needle, field, self.ignore_case)
-            }
-            (Utf32Str::Ascii(field), Utf32Str::Ascii(needle), Some(rarest)) => {
-                let upper = rarest.to_ascii_uppercase();
-                let present = if self.ignore_case && upper != rarest {
-                    memchr::memchr2(rarest, upper, field).is_some()
-                } else {
-                    memchr::memchr(rarest, field).is_some()
-                };
-                present && is_subsequence(needle, field, self.ignore_case)
-            }
-            _ => matcher.fuzzy_match_greedy(field, needle).is_some(),
-        };
-        if !scattered {
-            return None;
-        }
-        Some(matcher.substring_match(field, needle).map_or(SCATTERED_SCORE, |score| score.max(SCATTERED_SCORE + 1)))
-    }
-}
-
-/// How rare an ASCII byte is in English text (higher: rarer); anything but a
-/// letter counts as rarer than every letter.
-fn rarity(byte: u8) -> usize {
-    const BY_FREQUENCY: &[u8] = b"etaoinshrdlcumwfgypbvkjxqz";
-    let letter = byte.to_ascii_lowercase();
-    BY_FREQUENCY.iter().position(|&b| b == letter).unwrap_or(BY_FREQUENCY.len())
-}
-
-/// Whether the ASCII `needle` is a subsequence of the ASCII `haystack`
-/// (`needle` already lower-case when `ignore_case`, as nucleo keeps it).
-fn is_subsequence(needle: &[u8], haystack: &[u8], ignore_case: bool) -> bool {
-    let mut wanted = needle.iter();
-    let Some(mut want) = wanted.next() else { return true };
-    for &byte in haystack {
-        let byte = if ignore_case { byte.to_ascii_lowercase() } else { byte };
-        if byte == *want {
-            match wanted.next() {
-                Some(next) => want = next,
-                None => return true,
-            }
-        }
-    }
-    false
-}
-
-/// [`is_subsequence`] by a `memchr` hop per needle byte (`memchr2` for a
-/// letter when `ignore_case`), for fields known to hold every needle byte.
-fn is_subsequence_by_hops(needle: &[u8], mut haystack: &[u8], ignore_case: bool) -> bool {
-    for &byte in needle {
-        let upper = byte.to_ascii_uppercase();
-        let found = if ignore_case && upper != byte {
-            memchr::memchr2(byte, upper, haystack)
-        } else {
-            memchr::memchr(byte, haystack)
-        };
-        match found {
-            Some(at) => haystack = &haystack[at + 1..],
-            None => return false,
-        }
-    }
-    true
-}
-
 /// A field as the scorer sees it: its text, and what an [`Index`] prepared
 /// for it (nothing, for records ranked as they come).
 #[derive(Debug, Clone, Copy)]
@@ -473,73 +381,85 @@ impl<'a> FieldText<'a> {
 }
 
 /// The nucleo engine, prepared for one query.
-struct NucleoScorer<'m> {
-    terms: Vec<NucleoTerm>,
+struct NucleoScorer<'q, 'm> {
+    query: &'q Query,
     matcher: &'m mut Matcher,
     /// The first field as chars, when it is not ASCII.
     name_buf: Vec<char>,
     /// Another field as chars, when it is not ASCII.
     field_buf: Vec<char>,
-    /// Per term missed by the first field: its index and best score so far.
+    /// Per group the first field missed: its index and best score so far.
     missed: Vec<(usize, Option<u16>)>,
 }
 
-impl<'m> NucleoScorer<'m> {
-    fn new(terms: &[&str], matcher: &'m mut Matcher) -> NucleoScorer<'m> {
-        NucleoScorer {
-            terms: terms.iter().map(|t| NucleoTerm::new(t)).collect(),
-            matcher,
-            name_buf: Vec::new(),
-            field_buf: Vec::new(),
-            missed: Vec::new(),
-        }
+impl<'q, 'm> NucleoScorer<'q, 'm> {
+    fn new(query: &'q Query, matcher: &'m mut Matcher) -> NucleoScorer<'q, 'm> {
+        NucleoScorer { query, matcher, name_buf: Vec::new(), field_buf: Vec::new(), missed: Vec::new() }
     }
 }
 
-impl NucleoScorer<'_> {
+impl NucleoScorer<'_, '_> {
     /// The character bits every record that matches holds, over its fields.
     fn needs(&self) -> u64 {
-        self.terms.iter().fold(0, |needs, term| needs | term.needs)
+        self.query.needs()
     }
 
-    /// The score of a record given as its fields, first the highlighted one.
-    fn score_fields<'f>(&mut self, mut fields: impl Iterator<Item = FieldText<'f>>) -> Option<i64> {
-        let first = fields.next()?;
-        let name = first.utf32(&mut self.name_buf);
+    /// The score of a record given as its fields, first the highlighted
+    /// one: per group, its best alternative found in the first field, else
+    /// in another field, else a negation that holds (worth nothing).
+    fn score_fields<'f>(&mut self, fields: impl Iterator<Item = FieldText<'f>> + Clone) -> Option<i64> {
+        let NucleoScorer { query, matcher, name_buf, field_buf, missed } = self;
+        let mut rest = fields.clone();
+        let first = rest.next()?;
+        let name = first.utf32(name_buf);
         let mut named = 0i64;
         let mut points = 0i64;
-        self.missed.clear();
-        for (i, term) in self.terms.iter().enumerate() {
-            match term.may_match(&first).then(|| term.atom.score(name, self.matcher)).flatten() {
+        missed.clear();
+        for (g, group) in query.groups.iter().enumerate() {
+            let mut best: Option<u16> = None;
+            for term in group.positives() {
+                if term.may_match(&first)
+                    && let Some(score) = term.atom.score(name, matcher)
+                {
+                    best = best.max(Some(score));
+                }
+            }
+            match best {
                 Some(score) => {
                     named += 1;
                     points += i64::from(score);
                 }
-                None => self.missed.push((i, None)),
+                None => missed.push((g, None)),
             }
         }
-        if !self.missed.is_empty() {
-            // Each other field once, for every term the name missed.
-            for field in fields {
-                if self.missed.iter().all(|(i, _)| !self.terms[*i].may_match(&field)) {
+        if !missed.is_empty() {
+            // Each other field once, for every group the name missed.
+            for field in rest {
+                if missed.iter().all(|(g, _)| !query.groups[*g].may_match_positive(&field)) {
                     continue;
                 }
-                let text = field.utf32(&mut self.field_buf);
-                for (i, best) in &mut self.missed {
-                    if let Some(score) = self.terms[*i].score_other(&field, text, self.matcher) {
-                        *best = (*best).max(Some(score));
+                let text = field.utf32(field_buf);
+                for (g, best) in missed.iter_mut() {
+                    for term in query.groups[*g].positives() {
+                        if let Some(score) = term.score_other(&field, text, matcher) {
+                            *best = (*best).max(Some(score));
+                        }
                     }
                 }
             }
-            for (_, best) in &self.missed {
-                points += i64::from((*best)?);
+            for (g, best) in missed.iter() {
+                match best {
+                    Some(score) => points += i64::from(*score),
+                    None if query.groups[*g].negation_holds(fields.clone(), matcher, field_buf) => {}
+                    None => return None,
+                }
             }
         }
         Some(named * FIRST_FIELD_WEIGHT + points.min(FIRST_FIELD_WEIGHT - 1))
     }
 }
 
-impl Score for NucleoScorer<'_> {
+impl Score for NucleoScorer<'_, '_> {
     fn score<S: AsRef<str>>(&mut self, fields: &[S]) -> Option<i64> {
         self.score_fields(fields.iter().map(|field| FieldText::plain(field.as_ref())))
     }
@@ -704,7 +624,7 @@ mod tests {
             })
             .collect();
         let one_thread = |engine, query| -> Vec<Match> {
-            let mut hits = score_chunk(engine, &terms(query), &recs, 0);
+            let mut hits = score_chunk(engine, &Query::parse(query), &terms(query), &recs, 0);
             hits.sort_unstable();
             hits.into_iter().map(Hit::into_match).collect()
         };

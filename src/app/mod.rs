@@ -379,8 +379,10 @@ impl App {
     pub(crate) fn pane_is_typing(&self) -> bool {
         match self.active {
             PaneId::Inventory => crate::panes::Pane::is_typing(&self.inventory),
+            PaneId::Approvals => crate::panes::Pane::is_typing(&self.approvals),
             PaneId::Audit => crate::panes::Pane::is_typing(&self.audit),
-            _ => false,
+            PaneId::Renewals => crate::panes::Pane::is_typing(&self.renewals),
+            PaneId::Kpis => false,
         }
     }
 

@@ -117,7 +117,13 @@ fn render_message_line(app: &App, frame: &mut Frame, area: Rect) {
     } else if app.overlay.is_some() {
         Vec::new()
     } else if app.pane_is_typing() {
-        vec![("enter".into(), "keep filter"), ("esc".into(), "clear"), ("↑↓".into(), "move")]
+        let mut pairs = vec![("enter".into(), "keep filter"), ("esc".into(), "clear"), ("↑↓".into(), "move")];
+        if app.active != PaneId::Audit {
+            // The extended search syntax of the list filters, in short.
+            let syntax = [("'", "exact"), ("^", "start"), ("$", "end"), ("!", "not"), ("|", "or")];
+            pairs.extend(syntax.map(|(key, label)| (key.to_string(), label)));
+        }
+        pairs
     } else {
         let section = app.active.section();
         let pane_hints = match app.active {

@@ -89,8 +89,10 @@ impl App {
             let ctx = &self.ctx;
             let intents = match self.active {
                 PaneId::Inventory => self.inventory.on_typing_key(key, ctx),
+                PaneId::Approvals => self.approvals.on_typing_key(key, ctx),
                 PaneId::Audit => self.audit.on_typing_key(key, ctx),
-                _ => Vec::new(),
+                PaneId::Renewals => self.renewals.on_typing_key(key, ctx),
+                PaneId::Kpis => Vec::new(),
             };
             return self.apply(intents);
         }

@@ -9,23 +9,29 @@
 //! Status column and refused with a toast; the rules are
 //! [`crate::domain::approval::may_decide`]'s. Someone who decides nothing (an
 //! owner) sees their own requests, without the deciding keys. A request with
-//! an action in the outbox shows `queued`, `sending`, or the server's refusal.
+//! an action in the outbox shows `queued`, `sending`, or the server's refusal. `/` filters the queue by
+//! app, requester, kind and tier (the shared
+//! [`ListFilter`](super::list_filter::ListFilter): best match first, ties in
+//! queue order).
 
 use std::collections::BTreeSet;
 
+use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
 use super::data::QueuedStatus;
+use super::list_filter::{FilterKey, ListFilter, corpus_of};
 use super::{Context, DetailScroll, Intent, ListCursor, Pane, render_detail};
 use crate::config::keymap::{Action, Section};
 use crate::domain::approval::{DecisionError, may_decide, queue_key};
 use crate::domain::{Approval, ApprovalStatus, DecisionKind, Role, Tier};
 use crate::sanitize::{fit, sanitize};
+use crate::search::{self, Index};
 use crate::widgets::app_detail::{compliance_lines, field, heading, kind_label, manifest_lines, risk_lines};
-use crate::widgets::text::{Row, date_time, hints, relative, sla};
+use crate::widgets::text::{Row, date_time, highlighted, hints, relative, sla};
 use crate::widgets::toast::Toast;
 
 /// Why `approval` cannot be decided by the user right now, if it cannot.
@@ -84,14 +90,30 @@ fn queue(ctx: &Context) -> Vec<usize> {
     rows
 }
 
+/// What `/` searches in a request, as the row shows it: the app (the
+/// highlighted field), the requester, the kind and the risk tier.
+fn searched_fields(approval: &Approval) -> [String; 4] {
+    [
+        sanitize(&approval.app_name).into_owned(),
+        sanitize(&approval.requested_by).into_owned(),
+        kind_label(approval).to_string(),
+        approval.risk.tier.as_str().to_string(),
+    ]
+}
+
 #[derive(Debug, Default)]
 pub struct ApprovalsPane {
+    /// Every pending request, in review order.
+    queue: Vec<usize>,
+    /// The requests shown: the queue, or its matches best first.
     rows: Vec<usize>,
     cursor: ListCursor,
+    /// The `/` query and where the selection goes when it changes.
+    filter: ListFilter,
     /// Requests picked for bulk approval.
     pub selection: BTreeSet<String>,
     detail: Option<(String, DetailScroll)>,
-    computed_for: Option<(u64, i64)>,
+    computed_for: Option<(u64, i64, String)>,
     /// The selected request's id across a snapshot change.
     anchor: Option<String>,
 }
@@ -135,27 +157,48 @@ impl ApprovalsPane {
 
     fn recompute(&mut self, ctx: &Context) {
         // The order depends on the clock (overdue first): re-sort each minute.
-        let key = (ctx.version, ctx.now.timestamp() / 60);
-        if self.computed_for == Some(key) {
+        let key = (ctx.version, ctx.now.timestamp() / 60, self.filter.query().to_string());
+        if self.computed_for.as_ref() == Some(&key) {
             return;
         }
+        let changed = self.computed_for.as_ref().is_none_or(|(_, _, query)| *query != key.2);
         let selected_id = self.anchor.take().or_else(|| {
             self.rows.get(self.cursor.selected).and_then(|&i| ctx.data.approvals.get(i)).map(|a| a.id.clone())
         });
-        self.rows = queue(ctx);
+        self.queue = queue(ctx);
+        self.rows = if self.filter.is_active() {
+            let queue = &self.queue;
+            let approvals = &ctx.data.approvals;
+            let build = || Index::build(queue.iter().map(|&i| searched_fields(&approvals[i])));
+            let ranking = self.filter.search_rows(corpus_of((key.0, key.1)), build);
+            ranking.into_matches().into_iter().map(|m| queue[m.index]).collect()
+        } else {
+            self.queue.clone()
+        };
         // A request that left the cache (or was decided elsewhere and is no
         // longer readable) has no detail to show: back to the queue.
         if self.detail.as_ref().is_some_and(|(id, _)| !ctx.data.approvals.iter().any(|a| &a.id == id)) {
             self.detail = None;
         }
-        self.cursor.selected = selected_id
-            .and_then(|id| self.rows.iter().position(|&i| ctx.data.approvals[i].id == id))
-            .unwrap_or(self.cursor.selected);
-        self.cursor.clamp(self.rows.len());
+        let kept = selected_id.and_then(|id| self.rows.iter().position(|&i| ctx.data.approvals[i].id == id));
+        self.filter.place(&mut self.cursor, self.rows.len(), changed, kept);
         let approvals = &ctx.data.approvals;
         self.selection
             .retain(|id| approvals.iter().any(|a| &a.id == id && refusal(a, ctx, DecisionKind::Approve).is_none()));
         self.computed_for = Some(key);
+    }
+
+    /// `/` starts the filter; esc clears it, else the bulk selection.
+    fn on_filter_action(&mut self, action: Action, ctx: &Context) -> Vec<Intent> {
+        match action {
+            Action::Filter => self.filter.open(),
+            _ if self.filter.is_active() => {
+                self.filter.clear();
+                self.recompute(ctx);
+            }
+            _ => self.selection.clear(),
+        }
+        Vec::new()
     }
 
     fn toggle_select(&mut self, ctx: &Context) -> Vec<Intent> {
@@ -231,15 +274,25 @@ impl ApprovalsPane {
     fn render_table(&self, frame: &mut Frame, area: Rect, ctx: &Context) {
         let theme = &ctx.theme;
         let glyphs = theme.glyphs();
-        let overdue = self.rows.iter().filter(|&&i| ctx.data.approvals[i].is_overdue(ctx.now)).count();
+        let overdue = self.queue.iter().filter(|&&i| ctx.data.approvals[i].is_overdue(ctx.now)).count();
         let whose = if decides(ctx) { "" } else { "your requests · " };
-        let mut title = format!(" Approvals · {whose}{} pending · {overdue} overdue ", self.rows.len());
+        let mut title = format!(" Approvals · {whose}{} pending · {overdue} overdue ", self.queue.len());
+        if self.filter.is_active() {
+            title.push_str(&format!("· {} match ", self.rows.len()));
+        }
         if !self.selection.is_empty() {
             title.push_str(&format!("· {} selected ", self.selection.len()));
         }
         let block = Block::bordered().title(Span::styled(title, theme.title)).border_style(theme.border);
-        let inner = block.inner(area);
+        let mut inner = block.inner(area);
         frame.render_widget(block, area);
+        // The filter line shows while the filter is typed or holds a query.
+        if self.filter.is_typing() || self.filter.is_active() {
+            let [filter_area, rest] = Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(inner);
+            let placeholder = "filter: app, requester, kind, tier";
+            self.filter.render(frame, filter_area, ctx, Section::Approvals, placeholder, None);
+            inner = rest;
+        }
         let [header_area, rows_area, footer_area] =
             Layout::vertical([Constraint::Length(1), Constraint::Fill(1), Constraint::Length(1)]).areas(inner);
 
@@ -266,9 +319,12 @@ impl ApprovalsPane {
         );
 
         if self.rows.is_empty() {
-            frame.render_widget(Paragraph::new(Span::styled("  no pending requests", theme.muted)), rows_area);
+            let text =
+                if self.queue.is_empty() { "no pending requests" } else { "no pending request matches the filter" };
+            frame.render_widget(Paragraph::new(Span::styled(format!("  {text}"), theme.muted)), rows_area);
             return;
         }
+        let query = self.filter.query();
         let window = self.cursor.window(self.rows.len(), rows_area.height as usize);
         let lines: Vec<Line<'static>> = window
             .clone()
@@ -287,11 +343,16 @@ impl ApprovalsPane {
                 let sla_style = if overdue { theme.danger } else { base };
                 let risk = format!("{} {}", approval.risk.tier.as_str(), approval.risk_score_at_time);
                 let (status, status_style) = self.status_text(approval, ctx);
+                let positions = if self.filter.is_active() {
+                    search::positions(query, &sanitize(&approval.app_name))
+                } else {
+                    Vec::new()
+                };
                 let mut row = Row::new()
                     .cell(&marker, 2, theme.text)
                     .cell(&sla_text, sla_w, sla_style)
                     .cell(&risk, risk_w, theme.risk(approval.risk.tier))
-                    .cell(&approval.app_name, app_w, base)
+                    .spans(highlighted(&approval.app_name, &positions, app_w, base, theme.matched), app_w)
                     .cell(kind_label(approval), kind_w, base)
                     .cell(&approval.requested_by, by_w, base);
                 if wide {
@@ -413,6 +474,11 @@ impl Pane for ApprovalsPane {
 
     fn on_action(&mut self, action: Action, ctx: &Context) -> Vec<Intent> {
         self.recompute(ctx);
+        if self.detail.is_none() && matches!(action, Action::Filter | Action::Back) {
+            return self.on_filter_action(action, ctx);
+        }
+        // Acting on the selected request keeps it selected when rows change.
+        self.filter.pin();
         match action {
             Action::Approve | Action::Reject => {
                 let Some(approval) = self.selected(ctx) else { return Vec::new() };
@@ -435,11 +501,14 @@ impl Pane for ApprovalsPane {
                         ctx.now,
                     ))];
                 }
+                // Every selected request, in queue order, also those the
+                // filter hides: the confirm lists them all.
                 let ids = self
-                    .visible_ids(ctx)
-                    .into_iter()
-                    .filter(|id| self.selection.contains(*id))
-                    .map(str::to_string)
+                    .queue
+                    .iter()
+                    .filter_map(|&i| ctx.data.approvals.get(i))
+                    .filter(|a| self.selection.contains(&a.id))
+                    .map(|a| a.id.clone())
                     .collect();
                 vec![Intent::Approve(ids)]
             }
@@ -451,10 +520,6 @@ impl Pane for ApprovalsPane {
                 self.detail = None;
                 Vec::new()
             }
-            Action::Back => {
-                self.selection.clear();
-                Vec::new()
-            }
             other => {
                 match &mut self.detail {
                     Some((_, scroll)) => scroll.apply(other),
@@ -463,6 +528,17 @@ impl Pane for ApprovalsPane {
                 Vec::new()
             }
         }
+    }
+
+    fn is_typing(&self) -> bool {
+        self.filter.is_typing() && self.detail.is_none()
+    }
+
+    fn on_typing_key(&mut self, key: KeyEvent, ctx: &Context) -> Vec<Intent> {
+        if self.filter.handle_key(key, &mut self.cursor, self.rows.len()) == FilterKey::Changed {
+            self.recompute(ctx);
+        }
+        Vec::new()
     }
 
     fn hints(&self, ctx: &Context) -> Vec<(Action, &'static str)> {
@@ -488,7 +564,7 @@ impl Pane for ApprovalsPane {
     }
 
     fn badge(&self, _ctx: &Context) -> Option<usize> {
-        Some(self.rows.len())
+        Some(self.queue.len())
     }
 
     fn render(&self, frame: &mut Frame, area: Rect, ctx: &Context) {

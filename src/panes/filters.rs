@@ -1,6 +1,8 @@
 //! The inventory's filters, kept apart from the pane that draws them: the
-//! facets (tier, data class, state, owner), the sort columns, and the search
-//! index that lets the fuzzy filter run over 100k apps per keystroke.
+//! facets (tier, data class, state, owner), the sort columns and their one
+//! direction rule, and the search index that lets the fuzzy filter run over
+//! 100k apps per keystroke. The `/` query itself is the shared
+//! [`ListFilter`](super::list_filter::ListFilter).
 
 use std::cell::RefCell;
 use std::ops::Range;
@@ -53,7 +55,7 @@ impl SortColumn {
 }
 
 /// Facet filters; `None` means any.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Facets {
     pub tier: Option<Tier>,
     pub data: Option<DataClass>,
@@ -211,29 +213,22 @@ impl Rows {
     }
 }
 
-/// The last fuzzy search: its query, facets and snapshot, and the apps it
-/// matched (ascending), so a query that only grew searches those alone.
-#[derive(Debug, Default)]
-pub(super) struct LastSearch {
-    pub(super) query: String,
-    pub(super) facets: Facets,
-    pub(super) version: u64,
-    pub(super) hits: Vec<usize>,
-}
-
+/// Sorts `rows` by `column`, ascending: the smallest, earliest or
+/// alphabetically first value first (`▲`) — A→Z, the lowest risk, the least
+/// sensitive data, the earliest lifecycle state, the soonest expiry (none
+/// last), the fewest users. Descending (`▼`) is this order reversed.
 pub(super) fn sort_rows(rows: &mut [usize], apps: &[AppSummary], column: SortColumn) {
+    use std::cmp::Reverse;
     let app = |r: &usize| &apps[*r];
     match column {
         SortColumn::Name => rows.sort_by_cached_key(|r| sanitize(&app(r).name).to_lowercase()),
         SortColumn::Owner => rows.sort_by_cached_key(|r| sanitize(&app(r).owner).to_lowercase()),
-        SortColumn::Tier => {
-            rows.sort_by_key(|r| (rank(app(r).risk.tier, &TIER_ORDER), std::cmp::Reverse(app(r).risk.score)))
-        }
-        SortColumn::Data => rows.sort_by_key(|r| rank(app(r).data_classification, &DATA_ORDER)),
+        SortColumn::Tier => rows.sort_by_key(|r| (Reverse(rank(app(r).risk.tier, &TIER_ORDER)), app(r).risk.score)),
+        SortColumn::Data => rows.sort_by_key(|r| Reverse(rank(app(r).data_classification, &DATA_ORDER))),
         SortColumn::State => rows.sort_by_key(|r| rank(app(r).state, &STATE_ORDER)),
         SortColumn::Expires => {
             rows.sort_by_key(|r| app(r).expires_at.map_or(i64::MAX, |at: DateTime<Utc>| at.timestamp()))
         }
-        SortColumn::Users => rows.sort_by_key(|r| std::cmp::Reverse(app(r).expected_users)),
+        SortColumn::Users => rows.sort_by_key(|r| app(r).expected_users),
     }
 }

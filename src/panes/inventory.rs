@@ -11,35 +11,31 @@
 //! put in order (`filters::Rows`). The filter re-runs only when the query,
 //! facets, sort or snapshot changed.
 
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::KeyEvent;
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Position, Rect};
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
-use super::filters::{DATA_ORDER, LastSearch, Rows, STATE_ORDER, SearchIndex, TIER_ORDER, cycle, sort_rows};
+use super::filters::{DATA_ORDER, Rows, STATE_ORDER, SearchIndex, TIER_ORDER, cycle, sort_rows};
 pub use super::filters::{Facets, SortColumn};
+use super::list_filter::{FilterKey, ListFilter, corpus_of};
 use super::{Context, DetailScroll, Intent, ListCursor, Pane};
 use crate::config::keymap::{Action, Section};
 use crate::domain::{AppState, AppSummary, Role};
-use crate::sanitize::{display_width, fit, sanitize};
+use crate::sanitize::{fit, sanitize};
 use crate::search;
 use crate::widgets::app_detail::state_style;
-use crate::widgets::line_input::{InputReply, LineInput};
 use crate::widgets::text::{Row, highlighted, left};
 
 /// What the rows were computed for (query, facets, sort, direction,
 /// snapshot version), to skip work when nothing changed.
 type ComputedFor = (String, Facets, Option<SortColumn>, bool, u64);
 
-/// How many searches of the query being typed are kept (one per character,
-/// the first ones holding most apps); a longer query drops the oldest.
-const MAX_KEPT_SEARCHES: usize = 16;
-
 #[derive(Debug, Default)]
 pub struct InventoryPane {
-    filter: LineInput,
-    typing: bool,
+    /// The `/` query, where the selection goes, and the kept searches.
+    filter: ListFilter,
     pub facets: Facets,
     /// `None`: by relevance while filtering, else by name.
     pub sort: Option<SortColumn>,
@@ -47,9 +43,6 @@ pub struct InventoryPane {
     /// Indexes into the snapshot's apps, in display order.
     rows: Rows,
     cursor: ListCursor,
-    /// The searches of the query being typed, each extending the one
-    /// before: a backspace returns to the hits of an earlier one.
-    searches: Vec<LastSearch>,
     /// All apps by name, computed once per snapshot: the default order.
     by_name: Option<(u64, Vec<usize>)>,
     /// The searchable text of the snapshot, built on the first search.
@@ -66,12 +59,12 @@ impl InventoryPane {
     }
 
     pub fn query(&self) -> &str {
-        self.filter.text()
+        self.filter.query()
     }
 
     /// Sets the `/` filter as if typed.
     pub fn set_query(&mut self, query: &str, ctx: &Context) {
-        self.filter.set_text(query);
+        self.filter.set_query(query);
         self.recompute(ctx);
     }
 
@@ -112,17 +105,22 @@ impl InventoryPane {
     fn recompute(&mut self, ctx: &Context) {
         let apps = &ctx.data.apps;
         let key: ComputedFor =
-            (self.filter.text().to_string(), self.facets.clone(), self.sort, self.descending, ctx.version);
+            (self.filter.query().to_string(), self.facets.clone(), self.sort, self.descending, ctx.version);
         if self.computed_for.as_ref() == Some(&key) {
             return;
         }
+        // A new query, facet or sort puts the best row first and selects
+        // it; a new snapshot alone keeps the selection where it was.
+        let changed = self.computed_for.as_ref().is_none_or(|(query, facets, sort, descending, _)| {
+            (query, facets, sort, descending) != (&key.0, &key.1, &key.2, &key.3)
+        });
         // The selected app as an index into the snapshot: compared by index,
         // not id, so finding it again touches no app.
         let selected = match self.anchor.take() {
             Some(id) => ctx.app_index(&id),
             None => self.rows.get(self.cursor.selected),
         };
-        let query = self.filter.text().to_string();
+        let query = self.filter.query().to_string();
         let column = match (self.sort, query.trim().is_empty()) {
             (Some(column), _) => Some(column),
             (None, true) => Some(SortColumn::Name),
@@ -143,10 +141,10 @@ impl InventoryPane {
                 self.faceted(ctx)
             }
         } else {
-            let ranking = self.search(&query, ctx);
+            let ranking = self.search(ctx);
             if column.is_none() && !self.descending {
                 // By relevance: ordered as far as it is drawn.
-                self.set_rows(Rows::Ranked(ranking.into()), selected, key);
+                self.set_rows(Rows::Ranked(ranking.into()), selected, key, changed);
                 return;
             }
             // Sorted by a column (stable: relevance breaks its ties), or
@@ -161,14 +159,15 @@ impl InventoryPane {
         if self.descending {
             rows.reverse();
         }
-        self.set_rows(Rows::Listed(rows), selected, key);
+        self.set_rows(Rows::Listed(rows), selected, key, changed);
     }
 
-    /// Shows `rows`, keeping `selected` (an app) selected if it is among them.
-    fn set_rows(&mut self, rows: Rows, selected: Option<usize>, key: ComputedFor) {
+    /// Shows `rows`: the first selected when `changed` (see
+    /// [`ListFilter::place`]), else `selected` (an app) if among them.
+    fn set_rows(&mut self, rows: Rows, selected: Option<usize>, key: ComputedFor, changed: bool) {
         self.rows = rows;
-        self.cursor.selected = selected.and_then(|s| self.rows.position(s)).unwrap_or(0);
-        self.cursor.clamp(self.rows.len());
+        let kept = if changed { None } else { selected.and_then(|s| self.rows.position(s)) };
+        self.filter.place(&mut self.cursor, self.rows.len(), changed, kept);
         self.computed_for = Some(key);
     }
 
@@ -198,49 +197,23 @@ impl InventoryPane {
         }
     }
 
-    /// Apps matching `query` and the facets, best first. Starts from the
-    /// hits of the longest earlier query of the same typing that this one
-    /// extends or repeats, so an appended character searches the last hits
-    /// only and a backspace the hits of the query it returns to.
-    fn search(&mut self, query: &str, ctx: &Context) -> search::Ranking {
-        if self.searches.first().is_some_and(|s| s.version != ctx.version || s.facets != self.facets) {
-            self.searches.clear();
-        }
-        while self.searches.last().is_some_and(|s| !search::narrows(&s.query, query)) {
-            self.searches.pop();
-        }
-        let candidates: Vec<usize> = match self.searches.last() {
-            Some(last) => last.hits.clone(),
-            None => self.faceted(ctx),
-        };
+    /// Apps matching the query and the facets, best first (the kept
+    /// searches of the same snapshot and facets narrow it as it grows).
+    fn search(&mut self, ctx: &Context) -> search::Ranking {
         self.ensure_index(ctx);
-        let empty = SearchIndex::default();
-        let index = self.index.as_ref().unwrap_or(&empty);
-        // The candidates ascend, so equal scores keep the snapshot's order
-        // and the hits come back in it without a sort.
-        let ranking = index.index.rank(query, &candidates);
-        let hits = ranking.matched();
-        if self.searches.last().is_some_and(|s| s.query == query) {
-            self.searches.pop();
-        }
-        if self.searches.len() == MAX_KEPT_SEARCHES {
-            self.searches.remove(0);
-        }
-        self.searches.push(LastSearch {
-            query: query.to_string(),
-            facets: self.facets.clone(),
-            version: ctx.version,
-            hits,
-        });
-        ranking
+        let index = self.index.as_ref().map(|index| index.index.clone()).unwrap_or_default();
+        let corpus = corpus_of((ctx.version, &self.facets));
+        let (apps, facets) = (&ctx.data.apps, &self.facets);
+        let faceted = || (0..apps.len()).filter(|&i| facets.is_empty() || facets.matches(&apps[i])).collect();
+        self.filter.search(&index, corpus, faceted)
     }
 
     fn render_table(&self, frame: &mut Frame, area: Rect, ctx: &Context) {
         let theme = &ctx.theme;
         let glyphs = theme.glyphs();
         let total = ctx.data.apps.len();
-        let query = self.filter.text();
-        let sort = match (self.sort, self.filter.text().trim().is_empty()) {
+        let query = self.filter.query();
+        let sort = match (self.sort, self.filter.query().trim().is_empty()) {
             (Some(c), _) => c.name(),
             (None, true) => "name",
             (None, false) => "relevance",
@@ -338,7 +311,6 @@ impl InventoryPane {
 
     fn render_filter_line(&self, frame: &mut Frame, area: Rect, ctx: &Context) {
         let theme = &ctx.theme;
-        let width = area.width as usize;
         let facets = self.facets.describe();
         let right = if facets.is_empty() {
             let key = |a| ctx.key(Section::Inventory, a).unwrap_or_default();
@@ -353,28 +325,10 @@ impl InventoryPane {
                 theme.muted,
             )
         } else {
-            Span::styled(fit(&facets, width / 2), theme.warning)
+            Span::styled(fit(&facets, area.width as usize / 2), theme.warning)
         };
-        let right_w = display_width(&right.content);
-        let left_w = width.saturating_sub(right_w + 2);
-        let slash = ctx.key(Section::Inventory, Action::Filter).unwrap_or_else(|| "/".into());
-        let mut spans = vec![Span::styled(format!("{slash} "), theme.key)];
-        let prefix_w = display_width(&slash) + 1;
-        if self.typing {
-            let (line, cursor) = self.filter.view(left_w.saturating_sub(prefix_w), theme.input);
-            spans.extend(line.spans);
-            frame.set_cursor_position(Position::new(area.x + (prefix_w as u16) + cursor, area.y));
-        } else if self.filter.text().is_empty() {
-            spans.push(Span::styled("fuzzy filter: name, owner, team, purpose", theme.muted));
-        } else {
-            spans.push(Span::styled(fit(self.filter.text(), left_w.saturating_sub(prefix_w)), theme.input));
-        }
-        let used: usize = spans.iter().map(|s| display_width(&s.content)).sum();
-        let left_line = Line::from(spans);
-        frame.render_widget(Paragraph::new(left_line), area);
-        if used + right_w < width {
-            frame.render_widget(Paragraph::new(Line::from(right).right_aligned()), area);
-        }
+        let placeholder = "fuzzy filter: name, owner, team, purpose";
+        self.filter.render(frame, area, ctx, Section::Inventory, placeholder, Some(right));
     }
 }
 
@@ -389,7 +343,9 @@ impl Pane for InventoryPane {
         if self.index.as_ref().is_some_and(|index| index.version != ctx.version) {
             self.index = None;
         }
-        self.searches.retain(|search| search.version == ctx.version);
+        if self.computed_for.as_ref().is_some_and(|computed| computed.4 != ctx.version) {
+            self.filter.forget_searches();
+        }
         self.recompute(ctx);
     }
 
@@ -411,8 +367,11 @@ impl Pane for InventoryPane {
             return Vec::new();
         }
         match action {
-            Action::Filter => self.typing = true,
-            Action::Open => self.detail = self.selected_app(ctx).map(|a| (a.id.to_string(), DetailScroll::default())),
+            Action::Filter => self.filter.open(),
+            Action::Open => {
+                self.filter.pin();
+                self.detail = self.selected_app(ctx).map(|a| (a.id.to_string(), DetailScroll::default()));
+            }
             Action::Back | Action::ClearFilters => {
                 self.filter.clear();
                 self.facets = Facets::default();
@@ -435,7 +394,9 @@ impl Pane for InventoryPane {
             }
             Action::SortReverse => self.descending = !self.descending,
             other => {
-                self.cursor.apply(other, self.rows.len());
+                if self.cursor.apply(other, self.rows.len()) {
+                    self.filter.pin();
+                }
             }
         }
         self.recompute(ctx);
@@ -443,31 +404,12 @@ impl Pane for InventoryPane {
     }
 
     fn is_typing(&self) -> bool {
-        self.typing && self.detail.is_none()
+        self.filter.is_typing() && self.detail.is_none()
     }
 
     fn on_typing_key(&mut self, key: KeyEvent, ctx: &Context) -> Vec<Intent> {
-        match self.filter.handle(key) {
-            InputReply::Changed => self.recompute(ctx),
-            InputReply::Submit => self.typing = false,
-            InputReply::Cancel => {
-                self.typing = false;
-                self.filter.clear();
-                self.recompute(ctx);
-            }
-            InputReply::Moved => {}
-            InputReply::Ignored => {
-                let action = match key.code {
-                    KeyCode::Up => Some(Action::Up),
-                    KeyCode::Down => Some(Action::Down),
-                    KeyCode::PageUp => Some(Action::PageUp),
-                    KeyCode::PageDown => Some(Action::PageDown),
-                    _ => None,
-                };
-                if let Some(action) = action {
-                    self.cursor.apply(action, self.rows.len());
-                }
-            }
+        if self.filter.handle_key(key, &mut self.cursor, self.rows.len()) == FilterKey::Changed {
+            self.recompute(ctx);
         }
         Vec::new()
     }

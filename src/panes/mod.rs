@@ -12,6 +12,7 @@ pub mod data;
 pub mod filters;
 pub mod inventory;
 pub mod kpis;
+pub mod list_filter;
 pub mod renewals;
 
 use std::cell::Cell;

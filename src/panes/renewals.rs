@@ -5,8 +5,12 @@
 //! quarantined apps, as a re-approval request for read-only ones (after a
 //! confirm, as for a renewal that would shorten the time left). The result
 //! comes back as a toast. [`renew_or_refuse`] is what `n` does in every pane.
+//! `/` filters by app, owner, team and state (the shared
+//! [`ListFilter`](super::list_filter::ListFilter): best match first, ties by
+//! urgency).
 
 use chrono::{DateTime, Utc};
+use crossterm::event::KeyEvent;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
@@ -14,13 +18,15 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use super::data::QueuedStatus;
+use super::list_filter::{FilterKey, ListFilter, corpus_of};
 use super::{Context, DetailScroll, Intent, ListCursor, Pane};
 use crate::config::keymap::{Action, Section};
 use crate::domain::ttl::{RenewalError, days_left};
 use crate::domain::{AppState, AppSummary, Approval, ApprovalKind, ApprovalStatus, Role};
 use crate::sanitize::{fit, sanitize};
+use crate::search::{self, Index};
 use crate::widgets::app_detail::{lifecycle_sentence, next_step, renewal_sentence, state_style};
-use crate::widgets::text::{Row, date, left};
+use crate::widgets::text::{Row, date, highlighted, left};
 use crate::widgets::toast::Toast;
 
 /// How soon an app needs its owner, most urgent first.
@@ -120,12 +126,28 @@ pub fn renew_or_refuse(app: &AppSummary, ctx: &Context) -> Intent {
     }
 }
 
+/// What `/` searches in an app here: its name (the highlighted field),
+/// owner, team and state.
+fn searched_fields(app: &AppSummary) -> [String; 4] {
+    [
+        sanitize(&app.name).into_owned(),
+        sanitize(&app.owner).into_owned(),
+        sanitize(&app.team).into_owned(),
+        app.state.as_str().to_string(),
+    ]
+}
+
 #[derive(Debug, Default)]
 pub struct RenewalsPane {
+    /// Every app listed, most urgent first.
+    listed: Vec<(usize, Urgency)>,
+    /// The apps shown: all listed, or their matches best first.
     rows: Vec<(usize, Urgency)>,
     cursor: ListCursor,
+    /// The `/` query and where the selection goes when it changes.
+    filter: ListFilter,
     detail: Option<(String, DetailScroll)>,
-    computed_for: Option<(u64, i64)>,
+    computed_for: Option<(u64, i64, String)>,
     /// The selected app's id across a snapshot change.
     anchor: Option<String>,
 }
@@ -162,14 +184,16 @@ impl RenewalsPane {
         self.recompute(ctx);
         if let Some(pos) = self.rows.iter().position(|(i, _)| ctx.data.apps[*i].id == app_id) {
             self.cursor.selected = pos;
+            self.filter.pin();
         }
     }
 
     fn recompute(&mut self, ctx: &Context) {
-        let key = (ctx.version, ctx.now.timestamp() / 60);
-        if self.computed_for == Some(key) {
+        let key = (ctx.version, ctx.now.timestamp() / 60, self.filter.query().to_string());
+        if self.computed_for.as_ref() == Some(&key) {
             return;
         }
+        let changed = self.computed_for.as_ref().is_none_or(|(_, _, query)| *query != key.2);
         let selected_id = self.anchor.take().or_else(|| {
             self.rows.get(self.cursor.selected).and_then(|(i, _)| ctx.data.apps.get(*i)).map(|a| a.id.to_string())
         });
@@ -186,12 +210,18 @@ impl RenewalsPane {
             })
             .collect();
         keyed.sort_unstable();
-        let rows: Vec<(usize, Urgency)> = keyed.into_iter().map(|(u, _, i)| (i, u)).collect();
-        self.rows = rows;
-        self.cursor.selected = selected_id
-            .and_then(|id| self.rows.iter().position(|(i, _)| ctx.data.apps[*i].id == id))
-            .unwrap_or(self.cursor.selected);
-        self.cursor.clamp(self.rows.len());
+        self.listed = keyed.into_iter().map(|(u, _, i)| (i, u)).collect();
+        self.rows = if self.filter.is_active() {
+            let listed = &self.listed;
+            let apps = &ctx.data.apps;
+            let build = || Index::build(listed.iter().map(|(i, _)| searched_fields(&apps[*i])));
+            let ranking = self.filter.search_rows(corpus_of((key.0, key.1)), build);
+            ranking.into_matches().into_iter().map(|m| listed[m.index]).collect()
+        } else {
+            self.listed.clone()
+        };
+        let kept = selected_id.and_then(|id| self.rows.iter().position(|(i, _)| ctx.data.apps[*i].id == id));
+        self.filter.place(&mut self.cursor, self.rows.len(), changed, kept);
         self.computed_for = Some(key);
     }
 
@@ -221,12 +251,21 @@ impl RenewalsPane {
         } else {
             format!("apps of {}", sanitize(&ctx.actor.user))
         };
-        let attention = self.rows.iter().filter(|(_, u)| u.needs_attention()).count();
-        let block = Block::bordered()
-            .title(Span::styled(format!(" Renewals · {whose} · {attention} need attention "), theme.title))
-            .border_style(theme.border);
-        let inner = block.inner(area);
+        let attention = self.listed.iter().filter(|(_, u)| u.needs_attention()).count();
+        let mut title = format!(" Renewals · {whose} · {attention} need attention ");
+        if self.filter.is_active() {
+            title.push_str(&format!("· {} match ", self.rows.len()));
+        }
+        let block = Block::bordered().title(Span::styled(title, theme.title)).border_style(theme.border);
+        let mut inner = block.inner(area);
         frame.render_widget(block, area);
+        // The filter line shows while the filter is typed or holds a query.
+        if self.filter.is_typing() || self.filter.is_active() {
+            let [filter_area, rest] = Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(inner);
+            let placeholder = "filter: app, owner, team, state";
+            self.filter.render(frame, filter_area, ctx, Section::Renewals, placeholder, None);
+            inner = rest;
+        }
         let [header_area, rows_area, panel_area] =
             Layout::vertical([Constraint::Length(1), Constraint::Fill(1), Constraint::Length(6)]).areas(inner);
 
@@ -249,11 +288,14 @@ impl RenewalsPane {
         frame.render_widget(Paragraph::new(header.line(width, theme.header)), header_area);
 
         if self.rows.is_empty() {
-            frame.render_widget(
-                Paragraph::new(Span::styled("  no apps of yours under the TTL lifecycle", theme.muted)),
-                rows_area,
-            );
+            let text = if self.listed.is_empty() {
+                "no apps of yours under the TTL lifecycle"
+            } else {
+                "no app matches the filter"
+            };
+            frame.render_widget(Paragraph::new(Span::styled(format!("  {text}"), theme.muted)), rows_area);
         } else {
+            let query = self.filter.query();
             let window = self.cursor.window(self.rows.len(), rows_area.height as usize);
             let lines: Vec<Line<'static>> = window
                 .clone()
@@ -262,10 +304,15 @@ impl RenewalsPane {
                     let app = ctx.data.apps.get(index)?;
                     let selected = pos == self.cursor.selected;
                     let (next, next_style) = Self::next_step(app, ctx);
+                    let positions = if self.filter.is_active() {
+                        search::positions(query, &sanitize(&app.name))
+                    } else {
+                        Vec::new()
+                    };
                     let mut row = Row::new()
                         .cell(if selected { glyphs.cursor } else { " " }, 1, theme.text)
                         .cell(urgency.label(), urgency_w, urgency.style(ctx))
-                        .cell(&app.name, app_w, theme.text)
+                        .spans(highlighted(&app.name, &positions, app_w, theme.text, theme.matched), app_w)
                         .cell(app.state.as_str(), state_w, state_style(app.state, theme))
                         .cell(&next, next_w, next_style);
                     if wide {
@@ -326,6 +373,22 @@ impl Pane for RenewalsPane {
 
     fn on_action(&mut self, action: Action, ctx: &Context) -> Vec<Intent> {
         self.recompute(ctx);
+        if self.detail.is_none() {
+            match action {
+                Action::Filter => {
+                    self.filter.open();
+                    return Vec::new();
+                }
+                Action::Back if self.filter.is_active() => {
+                    self.filter.clear();
+                    self.recompute(ctx);
+                    return Vec::new();
+                }
+                _ => {}
+            }
+        }
+        // Acting on the selected app keeps it selected when rows change.
+        self.filter.pin();
         match action {
             Action::Renew => self.selected(ctx).map(|app| renew_or_refuse(app, ctx)).into_iter().collect(),
             Action::Open if self.detail.is_none() => {
@@ -346,12 +409,29 @@ impl Pane for RenewalsPane {
         }
     }
 
+    fn is_typing(&self) -> bool {
+        self.filter.is_typing() && self.detail.is_none()
+    }
+
+    fn on_typing_key(&mut self, key: KeyEvent, ctx: &Context) -> Vec<Intent> {
+        if self.filter.handle_key(key, &mut self.cursor, self.rows.len()) == FilterKey::Changed {
+            self.recompute(ctx);
+        }
+        Vec::new()
+    }
+
     fn hints(&self, _ctx: &Context) -> Vec<(Action, &'static str)> {
-        vec![(Action::Renew, "renew"), (Action::Open, "detail"), (Action::Help, "help"), (Action::Quit, "quit")]
+        vec![
+            (Action::Renew, "renew"),
+            (Action::Filter, "filter"),
+            (Action::Open, "detail"),
+            (Action::Help, "help"),
+            (Action::Quit, "quit"),
+        ]
     }
 
     fn badge(&self, _ctx: &Context) -> Option<usize> {
-        Some(self.rows.iter().filter(|(_, u)| u.needs_attention()).count())
+        Some(self.listed.iter().filter(|(_, u)| u.needs_attention()).count())
     }
 
     fn render(&self, frame: &mut Frame, area: Rect, ctx: &Context) {

@@ -26,7 +26,8 @@ use nucleo_matcher::chars::{normalize, to_lower_case};
 use crate::domain::AppSummary;
 use crate::sanitize::sanitize;
 
-use super::{FieldText, Hit, MATCHER, Match, NucleoScorer, PARALLEL_MIN_RECORDS, SLICE_RECORDS, cores, terms};
+use super::query::Query;
+use super::{FieldText, Hit, MATCHER, Match, NucleoScorer, PARALLEL_MIN_RECORDS, SLICE_RECORDS, cores};
 
 /// Set in a field's mask when its text is ASCII (no term mask holds it).
 pub(super) const ASCII_FIELD: u64 = 1 << 63;
@@ -142,7 +143,7 @@ impl Index {
     }
 
     /// The fields of record `record` as the scorer reads them.
-    fn field_texts(&self, record: usize) -> impl Iterator<Item = FieldText<'_>> {
+    fn field_texts(&self, record: usize) -> impl Iterator<Item = FieldText<'_>> + Clone {
         let first = self.record_fields.get(record).copied().unwrap_or(0) as usize;
         let end = self.record_fields.get(record + 1).copied().map_or(first, |e| e as usize);
         (first..end).map(|field| FieldText {
@@ -157,15 +158,15 @@ impl Index {
     /// candidates' order when they ascend. An empty query matches every
     /// candidate in the given order.
     pub fn rank(&self, query: &str, candidates: &[usize]) -> Ranking {
-        let terms = terms(query);
-        if terms.is_empty() {
+        let query = Query::parse(query);
+        if query.is_empty() {
             let hits: Vec<Hit> = candidates.iter().filter(|&&c| c < self.len()).map(|&c| Hit::new(0, c)).collect();
             return Ranking { sorted: hits.len(), hits };
         }
         let threads = if candidates.len() < PARALLEL_MIN_RECORDS { 1 } else { cores() };
         let slice = |start: usize| &candidates[start..(start + SLICE_RECORDS).min(candidates.len())];
         if threads <= 1 {
-            return Ranking { hits: self.score(&terms, candidates), sorted: 0 };
+            return Ranking { hits: self.score(&query, candidates), sorted: 0 };
         }
         // As in `rank`: slices taken as each thread goes; here each slice's
         // hits are kept apart and joined in the candidates' order.
@@ -178,7 +179,7 @@ impl Index {
                 if start >= candidates.len() {
                     break done;
                 }
-                done.push((number, self.score(&terms, slice(start))));
+                done.push((number, self.score(&query, slice(start))));
             }
         };
         let mut slices = std::thread::scope(|scope| {
@@ -198,9 +199,9 @@ impl Index {
     }
 
     /// The matches among `candidates`, in their order.
-    fn score(&self, terms: &[&str], candidates: &[usize]) -> Vec<Hit> {
+    fn score(&self, query: &Query, candidates: &[usize]) -> Vec<Hit> {
         MATCHER.with_borrow_mut(|matcher| {
-            let mut scorer = NucleoScorer::new(terms, matcher);
+            let mut scorer = NucleoScorer::new(query, matcher);
             let needs = scorer.needs();
             let mut hits = Vec::new();
             for &record in candidates {
@@ -422,12 +423,19 @@ mod tests {
     }
 
     /// Fields from a small alphabet with capitals, accents, a non-Latin
-    /// script and punctuation, and queries made of their letters.
+    /// script and punctuation, and queries made of their letters, with the
+    /// extended syntax now and then: `!`, `'`, `^` before a term, `$` after
+    /// it, ` | ` between terms.
     fn mixed_case() -> impl Strategy<Value = (Vec<[String; 3]>, String)> {
         let field = "[a-eA-EéÉüÜßK販 ._-]{0,14}";
         let records = prop::collection::vec([field, field, field], 1..10);
-        let term = "[a-eA-EéÉüÜßK販._-]{1,4}";
-        let query = prop::collection::vec(term, 1..3).prop_map(|terms| terms.join(" "));
+        let prefix = prop_oneof![6 => Just(""), 1 => Just("!"), 1 => Just("'"), 1 => Just("^"), 1 => Just("!^")];
+        let suffix = prop_oneof![6 => Just(""), 1 => Just("$")];
+        let term =
+            (prefix, "[a-eA-EéÉüÜßK販._-]{1,4}", suffix).prop_map(|(pre, body, post)| format!("{pre}{body}{post}"));
+        let joint = prop_oneof![4 => Just(" "), 1 => Just(" | ")];
+        let query = (term.clone(), prop::collection::vec((joint, term), 0..2))
+            .prop_map(|(first, rest)| rest.into_iter().fold(first, |query, (joint, term)| query + joint + &term));
         (records, query)
     }
 

@@ -39,6 +39,17 @@ const COMMAND_NOTES: &[(&str, &str)] = &[
     ("tab  up, down", "Complete a command or its argument; earlier commands"),
 ];
 
+/// The `/` filter's syntax in the inventory, approvals and renewals (fzf's
+/// extended search, see `search`).
+const FILTER_NOTES: &[(&str, &str)] = &[
+    ("crm", "Fuzzy: the letters in order, in one field"),
+    ("'crm", "Exact: the letters together"),
+    ("^crm  sync$", "A field starts / ends with them"),
+    ("!crm", "No field holds crm"),
+    ("crm badge", "Both (space = and)"),
+    ("crm | badge", "Either"),
+];
+
 const AUDIT_NOTES: &[(&str, &str)] =
     &[("/ app:crm actor:riley", "Audit filter terms; field: app, actor, action, outcome")];
 
@@ -139,6 +150,13 @@ pub fn help_lines(keymap: &Keymap, section: Section, theme: &Theme, width: usize
         lines.push(heading(section_title(s)));
         for (keys, desc) in entries {
             lines.push(entry(&keys, &desc, key_width, theme, width));
+        }
+        lines.push(Line::default());
+    }
+    if matches!(section, Section::Inventory | Section::Approvals | Section::Renewals) {
+        lines.push(heading("Filter (/): best match first, and selected"));
+        for (keys, desc) in FILTER_NOTES {
+            lines.push(entry(keys, desc, key_width, theme, width));
         }
         lines.push(Line::default());
     }
