@@ -1,0 +1,161 @@
+//! What the KPI charts and the audit timeline show, and which colour codes
+//! each shipped theme sends: snapshots from the fixture data and a fixed
+//! clock at 80x24 and 120x40 (stored in the top-level `snapshots/`), and
+//! the bytes the console's backend writes for every pane in every theme.
+
+use std::cell::RefCell;
+use std::io::Write;
+use std::rc::Rc;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use govdeck::app::fixtures::{fixture_data, fixture_now};
+use govdeck::app::{App, ConsoleData, SyncStatus, UiSettings, render};
+use govdeck::backend::{ConsoleBackend, sgr_sequences};
+use govdeck::config::theme::SHIPPED;
+use ratatui::backend::TestBackend;
+use ratatui::layout::Rect;
+use ratatui::{Terminal, TerminalOptions, Viewport};
+
+const SIZES: [(u16, u16); 2] = [(80, 24), (120, 40)];
+
+fn console_with(data: ConsoleData, theme: &str, no_color: bool) -> App {
+    let settings = UiSettings::load(theme, "default", None, no_color);
+    assert!(settings.messages.is_empty(), "{:?}", settings.messages);
+    let mut app = App::new(data, settings, fixture_now());
+    app.handle_event(govdeck::app::Event::Sync(SyncStatus {
+        online: true,
+        syncing: false,
+        last_sync: Some(fixture_now() - chrono::Duration::seconds(12)),
+        error: None,
+        tls_refused: false,
+    }));
+    app
+}
+
+fn console(theme: &str) -> App {
+    console_with(fixture_data(fixture_now()), theme, false)
+}
+
+fn key(code: KeyCode) -> KeyEvent {
+    KeyEvent::new(code, KeyModifiers::NONE)
+}
+
+fn press(app: &mut App, keys: &str) {
+    for c in keys.chars() {
+        app.handle_key(key(KeyCode::Char(c)));
+    }
+}
+
+fn snap_sizes(name: &str, make: impl Fn() -> App) {
+    for (width, height) in SIZES {
+        let app = make();
+        let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+        terminal.draw(|frame| render(&app, frame)).unwrap();
+        insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
+            insta::assert_snapshot!(format!("{name}_{width}x{height}"), terminal.backend());
+        });
+    }
+}
+
+/// A writer whose bytes the test keeps.
+#[derive(Clone, Default)]
+struct Captured(Rc<RefCell<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The bytes the console's backend writes for one frame of `app`.
+fn frame_bytes(app: &App, width: u16, height: u16) -> Vec<u8> {
+    let captured = Captured::default();
+    let viewport = Viewport::Fixed(Rect::new(0, 0, width, height));
+    let mut terminal =
+        Terminal::with_options(ConsoleBackend::new(captured.clone()), TerminalOptions { viewport }).unwrap();
+    terminal.draw(|frame| render(app, frame)).unwrap();
+    captured.0.borrow().clone()
+}
+
+/// Every SGR parameter of every pane (and the help overlay) drawn in `theme`.
+fn theme_parameters(theme: &str, no_color: bool) -> Vec<String> {
+    let mut parameters = Vec::new();
+    for keys in ["1", "2", "3", "4", "5", "?"] {
+        let mut app = console_with(fixture_data(fixture_now()), theme, no_color);
+        press(&mut app, keys);
+        for (width, height) in SIZES {
+            for sequence in sgr_sequences(&frame_bytes(&app, width, height)) {
+                parameters.extend(sequence.split(';').map(str::to_string));
+            }
+        }
+    }
+    parameters
+}
+
+/// Whether an SGR parameter list holds a 256-colour or true-colour code.
+fn extended_colours(sequence: &[String]) -> bool {
+    sequence.iter().any(|p| p == "38" || p == "48" || p == "58")
+}
+
+/// 16-colour codes: 30–37, 90–97 (fore), 40–47, 100–107 (back), 39/49 (default).
+fn is_sixteen_colour(code: u32) -> bool {
+    matches!(code, 30..=37 | 39 | 40..=47 | 49 | 90..=97 | 100..=107)
+}
+
+/// Attributes: reset, bold, dim, italic, underline, blink, reverse, hidden,
+/// crossed out, and their "off" codes.
+fn is_attribute(code: u32) -> bool {
+    matches!(code, 0..=9 | 21..=29)
+}
+
+#[test]
+fn the_ansi16_theme_and_no_color_send_only_sixteen_colour_codes() {
+    for (theme, no_color) in [("ansi16", false), ("ansi16", true), ("dark", true), ("light", true)] {
+        let parameters = theme_parameters(theme, no_color);
+        assert!(!parameters.is_empty(), "{theme}: no SGR written at all");
+        assert!(!extended_colours(&parameters), "{theme} (NO_COLOR {no_color}) sent a 256/true colour code");
+        for parameter in &parameters {
+            let code: u32 = parameter.parse().unwrap_or_else(|_| panic!("{theme}: odd SGR parameter {parameter:?}"));
+            assert!(
+                is_sixteen_colour(code) || is_attribute(code),
+                "{theme} (NO_COLOR {no_color}) sent SGR {code}, not a 16-colour code or an attribute"
+            );
+            if no_color {
+                assert!(
+                    is_attribute(code) || code == 39 || code == 49,
+                    "{theme} with NO_COLOR sent colour code {code}"
+                );
+            }
+        }
+        if !no_color {
+            // Cyan titles and a black-on-cyan selection, as the theme names them.
+            assert!(parameters.iter().any(|p| p == "36"), "ansi16 cyan is SGR 36");
+            assert!(parameters.iter().any(|p| p == "46"), "ansi16 cyan background is SGR 46");
+            assert!(parameters.iter().any(|p| p == "90"), "ansi16 dark_gray is SGR 90");
+        }
+    }
+}
+
+#[test]
+fn every_shipped_theme_sends_the_colour_codes_it_names() {
+    for (theme, _) in SHIPPED {
+        let parameters = theme_parameters(theme, false);
+        for parameter in &parameters {
+            assert!(parameter.parse::<u32>().is_ok(), "{theme}: odd SGR parameter {parameter:?}");
+        }
+        match *theme {
+            // True-colour themes: their #rrggbb palette as 38;2 / 48;2.
+            "dark" | "light" => {
+                let text = parameters.join(";");
+                assert!(text.contains("38;2;"), "{theme}: its palette is true colour");
+                assert!(!text.contains("38;5;") && !text.contains("48;5;"), "{theme}: no 256-colour index is named");
+            }
+            _ => assert!(!extended_colours(&parameters), "{theme}: only 16-colour codes"),
+        }
+    }
+}
