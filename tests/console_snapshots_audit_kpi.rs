@@ -159,3 +159,86 @@ fn every_shipped_theme_sends_the_colour_codes_it_names() {
         }
     }
 }
+
+/// The KPI pane's rows as text, at `width` x `height`.
+fn kpi_rows(width: u16, height: u16) -> Vec<Vec<char>> {
+    let mut app = console("dark");
+    press(&mut app, "4");
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|frame| render(&app, frame)).unwrap();
+    let buffer = terminal.backend().buffer();
+    (0..height).map(|y| (0..width).map(|x| buffer[(x, y)].symbol().chars().next().unwrap_or(' ')).collect()).collect()
+}
+
+fn is_bar(c: char) -> bool {
+    ('▁'..='█').contains(&c)
+}
+
+#[test]
+fn kpi_values_sit_above_their_bars_never_inside_them() {
+    for (width, height) in SIZES {
+        for (y, row) in kpi_rows(width, height).iter().enumerate() {
+            for pair in row.windows(2) {
+                let touching =
+                    (pair[0].is_ascii_digit() && is_bar(pair[1])) || (is_bar(pair[0]) && pair[1].is_ascii_digit());
+                assert!(
+                    !touching,
+                    "{width}x{height} row {y}: a value touches a bar: {}",
+                    row.iter().collect::<String>()
+                );
+            }
+        }
+    }
+}
+
+/// The rows of the chart titled `title`: from below its title to the next
+/// chart's title (or the pane's border), in its own columns.
+fn chart_rows(rows: &[Vec<char>], title: &str) -> Vec<String> {
+    let text: Vec<String> = rows.iter().map(|r| r.iter().collect()).collect();
+    let (top, column) = text
+        .iter()
+        .enumerate()
+        .find_map(|(y, l)| l.find(title).map(|byte| (y, l[..byte].chars().count())))
+        .expect("the chart is drawn");
+    let width = rows[0].len();
+    let (from, to) = if column < width / 2 { (1, width / 2) } else { (width / 2, width - 1) };
+    text[top + 1..]
+        .iter()
+        .take_while(|l| !l.contains(" ─") && !l.starts_with('└'))
+        .map(|l| l.chars().skip(from).take(to - from).collect())
+        .collect()
+}
+
+#[test]
+fn dlp_values_are_shown_at_80_columns_and_weekly_charts_name_their_weeks() {
+    let blocks: Vec<u64> =
+        fixture_data(fixture_now()).kpis.expect("fixture KPIs").dlp_blocks_per_month.iter().map(|(_, n)| *n).collect();
+    for (width, height) in SIZES {
+        let rows = kpi_rows(width, height);
+        let dlp = chart_rows(&rows, "DLP blocks per month");
+        let (axis, bars) = dlp.split_last().expect("an x-axis row");
+        let mut shown: Vec<u64> =
+            bars.iter().flat_map(|l| l.split_whitespace()).filter_map(|t| t.parse().ok()).collect();
+        let mut expected: Vec<u64> = blocks.iter().copied().filter(|n| *n > 0).collect();
+        shown.sort_unstable();
+        expected.sort_unstable();
+        assert_eq!(shown, expected, "{width}x{height}: every month's value is readable:\n{}", dlp.join("\n"));
+        assert!(axis.contains("Nov") || axis.contains("11"), "{width}x{height}: months on the axis: {axis}");
+        for title in ["Approved per week", "Median hours to approve", "Expiring in the next 12 weeks"] {
+            let chart = chart_rows(&rows, title);
+            let axis = chart.last().expect("an x-axis row");
+            let week = if title.starts_with("Expiring") { "Nov 30" } else { "Nov 16" };
+            let week = if width < 120 && title.starts_with("Expiring") { "Dec 7" } else { week };
+            assert!(axis.contains(week), "{width}x{height} {title}: the weeks are named on the x-axis: {axis:?}");
+        }
+    }
+}
+
+#[test]
+fn kpis() {
+    snap_sizes("kpis_dark", || {
+        let mut app = console("dark");
+        press(&mut app, "4");
+        app
+    });
+}
