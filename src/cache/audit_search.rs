@@ -1,0 +1,300 @@
+//! The audit filter over the whole cache, through indexes.
+//!
+//! `audit_values` holds every distinct value of the filtered fields (app id,
+//! actor id and role, action, outcome, error code) with how many events
+//! carry it; it is kept with each appended page. A term (see
+//! [`crate::domain::audit_query`]) is first resolved against it (and against
+//! the apps' names): a few thousand values at most, not a million events.
+//! A term no value contains answers at once with nothing. Otherwise the
+//! events are read newest first in one of two ways, whichever reads fewer
+//! rows:
+//!
+//! * through the indexes on app, actor and action (`audit_by_app`,
+//!   `audit_by_actor`, `audit_by_action_type`) for the term that matches the
+//!   fewest events, when that term names only indexed fields and its events
+//!   are few (their count squared below the page size times all events): the
+//!   matching rows are found by index, the other terms checked on each, the
+//!   few sorted;
+//! * else newest first along the table, every term checked on each row,
+//!   until a page is full: a term that matches many events fills it soon.
+
+use std::collections::BTreeMap;
+
+use rusqlite::types::Value;
+use rusqlite::{Connection, params_from_iter};
+
+use super::Result;
+use crate::domain::AuditEvent;
+use crate::domain::audit_query::{AuditPage, AuditQuery, Field, Term, terms};
+use crate::store;
+
+/// A filtered column: its name in `audit_values`, its column in `audit`,
+/// and whether an index leads with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Column {
+    App,
+    Actor,
+    Role,
+    Action,
+    Outcome,
+    Error,
+}
+
+impl Column {
+    fn key(self) -> &'static str {
+        match self {
+            Column::App => "app",
+            Column::Actor => "actor",
+            Column::Role => "role",
+            Column::Action => "action",
+            Column::Outcome => "outcome",
+            Column::Error => "error",
+        }
+    }
+
+    fn from_key(key: &str) -> Option<Column> {
+        [Column::App, Column::Actor, Column::Role, Column::Action, Column::Outcome, Column::Error]
+            .into_iter()
+            .find(|c| c.key() == key)
+    }
+
+    fn sql(self) -> &'static str {
+        match self {
+            Column::App => "app_id",
+            Column::Actor => "actor_id",
+            Column::Role => "actor_role",
+            Column::Action => "action_type",
+            Column::Outcome => "outcome",
+            Column::Error => "error_code",
+        }
+    }
+
+    fn indexed(self) -> bool {
+        matches!(self, Column::App | Column::Actor | Column::Action)
+    }
+
+    fn of(field: Field) -> &'static [Column] {
+        match field {
+            Field::App => &[Column::App],
+            Field::Actor => &[Column::Actor, Column::Role],
+            Field::Action => &[Column::Action],
+            Field::Outcome => &[Column::Outcome],
+            Field::Any => &[Column::App, Column::Actor, Column::Role, Column::Action, Column::Outcome, Column::Error],
+        }
+    }
+}
+
+/// Adds the counts of the events `first_seq..=last_seq` (just appended) to
+/// `audit_values`.
+pub fn count_values(conn: &Connection, first_seq: u64, last_seq: u64) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO audit_values(field, value, events)
+         SELECT * FROM (
+             SELECT 'actor', actor_id, COUNT(*) FROM audit WHERE seq BETWEEN ?1 AND ?2 GROUP BY actor_id
+             UNION ALL SELECT 'role', actor_role, COUNT(*) FROM audit WHERE seq BETWEEN ?1 AND ?2 GROUP BY actor_role
+             UNION ALL SELECT 'action', action_type, COUNT(*) FROM audit WHERE seq BETWEEN ?1 AND ?2 GROUP BY action_type
+             UNION ALL SELECT 'outcome', outcome, COUNT(*) FROM audit WHERE seq BETWEEN ?1 AND ?2 GROUP BY outcome
+             UNION ALL SELECT 'app', app_id, COUNT(*) FROM audit
+                 WHERE seq BETWEEN ?1 AND ?2 AND app_id IS NOT NULL GROUP BY app_id
+             UNION ALL SELECT 'error', error_code, COUNT(*) FROM audit
+                 WHERE seq BETWEEN ?1 AND ?2 AND error_code IS NOT NULL GROUP BY error_code
+         ) WHERE true
+         ON CONFLICT(field, value) DO UPDATE SET events = events + excluded.events",
+    )?
+    .execute([first_seq as i64, last_seq as i64])?;
+    Ok(())
+}
+
+/// How many events the cache holds.
+pub fn count(conn: &Connection) -> Result<u64> {
+    let total: i64 = conn
+        .prepare_cached("SELECT COALESCE(SUM(events), 0) FROM audit_values WHERE field = 'outcome'")?
+        .query_row([], |row| row.get(0))?;
+    Ok(total.max(0) as u64)
+}
+
+/// `text` as a LIKE pattern that matches it anywhere, wildcards escaped.
+fn like_anywhere(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// A term resolved: the values of each column that contain it, and how
+/// many events carry them.
+#[derive(Debug, Default)]
+struct Resolved {
+    values: BTreeMap<Column, Vec<String>>,
+    events: u64,
+}
+
+impl Resolved {
+    fn indexed(&self) -> bool {
+        self.values.keys().all(|c| c.indexed())
+    }
+}
+
+fn resolve(conn: &Connection, term: &Term) -> Result<Resolved> {
+    let columns = Column::of(term.field);
+    let keys: Vec<String> = columns.iter().map(|c| format!("'{}'", c.key())).collect();
+    let mut sql = format!(
+        "SELECT field, value, events FROM audit_values WHERE field IN ({}) AND value LIKE ?1 ESCAPE '\\'",
+        keys.join(", ")
+    );
+    if columns.contains(&Column::App) {
+        sql.push_str(
+            " UNION SELECT field, value, events FROM audit_values WHERE field = 'app'
+               AND value IN (SELECT id FROM apps WHERE name LIKE ?1 ESCAPE '\\')",
+        );
+    }
+    let mut resolved = Resolved::default();
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query([like_anywhere(&term.text)])?;
+    while let Some(row) = rows.next()? {
+        let field: String = row.get(0)?;
+        let value: String = row.get(1)?;
+        let events: i64 = row.get(2)?;
+        if events <= 0 {
+            continue;
+        }
+        if let Some(column) = Column::from_key(&field) {
+            resolved.values.entry(column).or_default().push(value);
+            resolved.events += events as u64;
+        }
+    }
+    Ok(resolved)
+}
+
+/// One page of the events `query` selects, newest first.
+pub fn search(conn: &Connection, query: &AuditQuery) -> Result<AuditPage> {
+    let limit = query.limit.max(1);
+    let mut resolved = Vec::new();
+    for term in terms(&query.text) {
+        let term = resolve(conn, &term)?;
+        if term.values.is_empty() {
+            return Ok(AuditPage { query: query.clone(), events: Vec::new(), more: false });
+        }
+        resolved.push(term);
+    }
+    // The term to find rows by: the one with the fewest events, when the
+    // index reads fewer rows than a scan of the table would (see the module docs).
+    let total = count(conn)?;
+    let driving = resolved
+        .iter()
+        .enumerate()
+        .filter(|(_, term)| term.indexed())
+        .min_by_key(|(_, term)| term.events)
+        .filter(|(_, term)| (term.events as u128).pow(2) < u128::from(limit) * u128::from(total.max(1)))
+        .map(|(index, _)| index);
+
+    let mut sql = format!("SELECT {} FROM audit WHERE seq < ?1", store::audit::COLUMNS);
+    let mut params: Vec<Value> = vec![Value::Integer(query.before_seq.map_or(i64::MAX, |seq| seq as i64))];
+    if let Some(outcome) = query.outcome {
+        params.push(Value::Text(outcome.as_str().to_string()));
+        sql.push_str(&format!(" AND +outcome = ?{}", params.len()));
+    }
+    for (index, term) in resolved.iter().enumerate() {
+        // `+column` keeps SQLite off that column's index: only the driving term uses one.
+        let plus = if Some(index) == driving { "" } else { "+" };
+        let mut any = Vec::new();
+        for (column, values) in &term.values {
+            params.push(Value::Text(serde_json::to_string(values)?));
+            any.push(format!("{plus}{} IN (SELECT value FROM json_each(?{}))", column.sql(), params.len()));
+        }
+        sql.push_str(&format!(" AND ({})", any.join(" OR ")));
+    }
+    params.push(Value::Integer(i64::from(limit) + 1));
+    sql.push_str(&format!(" ORDER BY seq DESC LIMIT ?{}", params.len()));
+
+    let mut stmt = conn.prepare(&sql)?;
+    let mut events: Vec<AuditEvent> =
+        stmt.query_map(params_from_iter(params), store::audit::from_row)?.collect::<rusqlite::Result<_>>()?;
+    let more = events.len() > limit as usize;
+    events.truncate(limit as usize);
+    Ok(AuditPage { query: query.clone(), events, more })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cache::Cache;
+    use crate::cache::audit::append_verified;
+    use crate::domain::audit::sealed_chain;
+    use crate::domain::audit_query::matches;
+    use crate::domain::{NewAuditEvent, Outcome};
+    use chrono::TimeZone;
+
+    fn cache_with(n: u64) -> (Cache, Vec<AuditEvent>) {
+        let at = chrono::Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap();
+        let events = sealed_chain(n, at, |seq| NewAuditEvent {
+            actor_id: if seq % 10 == 0 { "riley".into() } else { format!("svc-{}", seq % 7) },
+            actor_role: if seq % 10 == 0 { "reviewer".into() } else { "service".into() },
+            app_id: (seq % 5 != 0).then(|| format!("app_{}", seq % 13)),
+            action_type: if seq % 50 == 0 { "dlp.block".into() } else { "app.login".into() },
+            outcome: Some(if seq % 50 == 0 { Outcome::Blocked } else { Outcome::Success }),
+            error_code: (seq % 50 == 0).then(|| "E_100%".to_string()),
+            timestamp: Some(at + chrono::Duration::seconds(seq as i64)),
+            ..NewAuditEvent::default()
+        });
+        let mut cache = Cache::open_in_memory().unwrap();
+        cache.write(|conn| append_verified(conn, &events)).unwrap();
+        (cache, events)
+    }
+
+    fn query(text: &str, outcome: Option<Outcome>, before: Option<u64>, limit: u32) -> AuditQuery {
+        AuditQuery { id: 1, text: text.into(), outcome, before_seq: before, limit }
+    }
+
+    /// What the filter selects, computed over every event in memory.
+    fn expected(events: &[AuditEvent], q: &AuditQuery) -> Vec<u64> {
+        let terms = terms(&q.text);
+        events
+            .iter()
+            .rev()
+            .filter(|e| q.before_seq.is_none_or(|b| e.seq < b))
+            .filter(|e| q.outcome.is_none_or(|o| o == e.outcome))
+            .filter(|e| matches(e, None, &terms))
+            .map(|e| e.seq)
+            .take(q.limit as usize)
+            .collect()
+    }
+
+    #[test]
+    fn the_search_finds_what_the_filter_matches_in_the_whole_cache() {
+        let (cache, events) = cache_with(600);
+        for text in
+            ["", "riley", "actor:svc-3", "app:app_1", "dlp", "action:login app:app_12", "e_100%", "blocked", "zzz", "_"]
+        {
+            for (outcome, before, limit) in [(None, None, 50), (Some(Outcome::Success), Some(300), 1000)] {
+                let q = query(text, outcome, before, limit);
+                let page = search(cache.conn(), &q).unwrap();
+                let seqs: Vec<u64> = page.events.iter().map(|e| e.seq).collect();
+                assert_eq!(seqs, expected(&events, &q), "{text:?} {outcome:?} before {before:?}");
+                let all = expected(&events, &AuditQuery { limit: u32::MAX, ..q.clone() }).len();
+                assert_eq!(page.more, all > limit as usize, "{text:?}: more");
+            }
+        }
+    }
+
+    #[test]
+    fn counts_follow_every_appended_page() {
+        let (mut cache, events) = cache_with(120);
+        assert_eq!(count(cache.conn()).unwrap(), 120);
+        let at = events.last().unwrap().timestamp;
+        let next = crate::domain::audit::sealed_chain(121, at, |_| NewAuditEvent {
+            actor_id: "newcomer".into(),
+            ..NewAuditEvent::default()
+        });
+        cache.write(|conn| append_verified(conn, &next[120..])).unwrap();
+        assert_eq!(count(cache.conn()).unwrap(), 121);
+        let page = search(cache.conn(), &query("newcomer", None, None, 10)).unwrap();
+        assert_eq!(page.events.len(), 1);
+    }
+}
