@@ -9,9 +9,11 @@ use std::rc::Rc;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use govdeck::app::fixtures::{fixture_data, fixture_now};
-use govdeck::app::{App, ConsoleData, SyncStatus, UiSettings, render};
+use govdeck::app::{App, ConsoleData, Effect, Event, SyncStatus, UiSettings, render};
 use govdeck::backend::{ConsoleBackend, sgr_sequences};
 use govdeck::config::theme::SHIPPED;
+use govdeck::domain::AuditEvent;
+use govdeck::domain::audit_query::{AuditPage, AuditQuery};
 use ratatui::backend::TestBackend;
 use ratatui::layout::Rect;
 use ratatui::{Terminal, TerminalOptions, Viewport};
@@ -22,7 +24,7 @@ fn console_with(data: ConsoleData, theme: &str, no_color: bool) -> App {
     let settings = UiSettings::load(theme, "default", None, no_color);
     assert!(settings.messages.is_empty(), "{:?}", settings.messages);
     let mut app = App::new(data, settings, fixture_now());
-    app.handle_event(govdeck::app::Event::Sync(SyncStatus {
+    app.handle_event(Event::Sync(SyncStatus {
         online: true,
         syncing: false,
         last_sync: Some(fixture_now() - chrono::Duration::seconds(12)),
@@ -241,4 +243,126 @@ fn kpis() {
         press(&mut app, "4");
         app
     });
+}
+
+/// The fixture's 60 events as the newest of a cache that holds 20,011.
+fn big_cache() -> ConsoleData {
+    let mut data = fixture_data(fixture_now());
+    data.audit_total = 20_011;
+    // The newest 60 of 20,011: seqs 19,952 to 20,011.
+    for event in &mut data.audit {
+        event.seq += 20_011 - 60;
+    }
+    data
+}
+
+fn queries(effects: &[Effect]) -> Vec<AuditQuery> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::QueryAudit(query) => Some(query.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn title(app: &App, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|frame| render(app, frame)).unwrap();
+    let buffer = terminal.backend().buffer();
+    (0..width).map(|x| buffer[(x, 1)].symbol().to_string()).collect()
+}
+
+/// Older copies of the fixture's events, below `below`, as a page of the cache.
+fn older_events(app: &App, count: usize, below: u64) -> Vec<AuditEvent> {
+    let mut events: Vec<AuditEvent> = app.data().audit.iter().take(count).cloned().collect();
+    for (i, event) in events.iter_mut().enumerate() {
+        event.seq = below - 1 - i as u64;
+        event.event_id = format!("older-{i}");
+        event.timestamp -= chrono::Duration::days(30);
+    }
+    events
+}
+
+#[test]
+fn the_audit_title_says_how_many_of_the_cached_events_it_shows() {
+    snap_sizes("audit_newest_of_total", || {
+        let mut app = console_with(big_cache(), "dark", false);
+        press(&mut app, "3");
+        app
+    });
+    let mut app = console_with(big_cache(), "dark", false);
+    press(&mut app, "3");
+    assert!(title(&app, 120, 40).contains("Audit · newest 60 of 20,011 events"), "{}", title(&app, 120, 40));
+}
+
+#[test]
+fn the_audit_filter_asks_the_whole_cache_and_keeps_only_the_newest_answer() {
+    let mut app = console_with(big_cache(), "dark", false);
+    press(&mut app, "3");
+    let mut sent = Vec::new();
+    for c in "/riley".chars() {
+        sent.extend(queries(&app.handle_key(key(KeyCode::Char(c)))));
+    }
+    let texts: Vec<&str> = sent.iter().map(|q| q.text.as_str()).collect();
+    assert_eq!(texts, ["r", "ri", "ril", "rile", "riley"], "a query a keystroke");
+    assert!(sent.windows(2).all(|w| w[0].id < w[1].id));
+    assert!(sent.iter().all(|q| q.before_seq.is_none() && q.limit == govdeck::panes::audit::AUDIT_PAGE));
+    assert!(title(&app, 120, 40).contains("searching 20,011 events…"), "{}", title(&app, 120, 40));
+
+    // Matches among the newest events meanwhile; an answer to an older query is dropped.
+    let older = older_events(&app, 3, 100);
+    let stale = AuditPage { query: sent[2].clone(), events: older.clone(), more: false };
+    app.handle_event(Event::AuditPage(Box::new(stale)));
+    assert!(title(&app, 120, 40).contains("searching"), "a stale answer is not shown");
+
+    let newest = sent.last().unwrap().clone();
+    app.handle_event(Event::AuditPage(Box::new(AuditPage {
+        query: newest.clone(),
+        events: older.clone(),
+        more: true,
+    })));
+    assert!(title(&app, 120, 40).contains("newest 3 matching of 20,011 events"), "{}", title(&app, 120, 40));
+    assert_eq!(app.audit().selected_event(app.context()).map(|e| e.event_id.as_str()), Some("older-0"));
+
+    // Past the last match: the next page of matches, below the oldest shown.
+    app.handle_key(key(KeyCode::Enter));
+    let mut more = Vec::new();
+    for _ in 0..4 {
+        more.extend(queries(&app.handle_key(key(KeyCode::Down))));
+    }
+    assert_eq!(more.len(), 1, "one page asked: {more:?}");
+    assert_eq!((more[0].text.as_str(), more[0].before_seq), ("riley", Some(older[2].seq)));
+    let next = older_events(&app, 2, older[2].seq);
+    app.handle_event(Event::AuditPage(Box::new(AuditPage { query: more[0].clone(), events: next, more: false })));
+    assert!(title(&app, 120, 40).contains("5 matching of 20,011 events"), "{}", title(&app, 120, 40));
+}
+
+#[test]
+fn scrolling_past_the_newest_events_pages_in_older_ones() {
+    let mut app = console_with(big_cache(), "dark", false);
+    press(&mut app, "3");
+    let asked = queries(&app.handle_key(key(KeyCode::End)));
+    let oldest = app.data().audit.last().unwrap().seq;
+    assert_eq!(asked.len(), 1, "End reaches the last row and asks for the page below it");
+    assert_eq!((asked[0].text.as_str(), asked[0].outcome, asked[0].before_seq), ("", None, Some(oldest)));
+    let page = older_events(&app, 10, oldest);
+    app.handle_event(Event::AuditPage(Box::new(AuditPage { query: asked[0].clone(), events: page, more: true })));
+    assert!(title(&app, 120, 40).contains("newest 70 of 20,011 events"), "{}", title(&app, 120, 40));
+    let selected = app.audit().selected_event(app.context()).map(|e| e.seq);
+    assert_eq!(selected, Some(oldest), "the cursor stays on the event it was on");
+    app.handle_key(key(KeyCode::End));
+    assert_eq!(app.audit().selected_event(app.context()).map(|e| e.event_id.as_str()), Some("older-9"));
+}
+
+#[test]
+fn a_cache_the_snapshot_holds_whole_is_filtered_without_asking() {
+    let mut app = console("dark");
+    press(&mut app, "3");
+    let mut effects = Vec::new();
+    for c in "/riley".chars() {
+        effects.extend(app.handle_key(key(KeyCode::Char(c))));
+    }
+    assert!(queries(&effects).is_empty(), "{effects:?}");
+    assert!(title(&app, 120, 40).contains("matching of 60 events"), "{}", title(&app, 120, 40));
 }

@@ -58,6 +58,8 @@ pub enum Event {
     Detail(Box<AppDetail>),
     /// The KPIs of the last snapshot, computed after it was sent.
     Kpis(Box<crate::domain::kpi::Kpis>),
+    /// The answer to [`Effect::QueryAudit`].
+    AuditPage(Box<crate::domain::audit_query::AuditPage>),
 }
 
 /// From the UI to the runtime.
@@ -79,6 +81,8 @@ pub enum Effect {
     LoadDetail {
         app_id: String,
     },
+    /// Read a page of the audit events a filter selects, from the whole cache.
+    QueryAudit(crate::domain::audit_query::AuditQuery),
     Quit,
 }
 

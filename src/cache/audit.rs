@@ -12,17 +12,18 @@ use crate::store;
 /// The audit index a first bulk load drops and builds after it (random
 /// inserts into it would cost more than one sort at the end). The partial
 /// `audit_dlp_by_time` (schema step 3) stays: few rows, appended in order.
-/// `audit_by_actor` and `audit_by_action_type` serve the timeline's filter
+/// `audit_by_actor`, `audit_by_action_type` and `audit_by_error` serve the timeline's filter
 /// ([`super::audit_search`]).
 pub const SECONDARY_INDEXES: &str = "CREATE INDEX IF NOT EXISTS audit_by_app ON audit(app_id, seq);
     CREATE INDEX IF NOT EXISTS audit_by_actor ON audit(actor_id);
-    CREATE INDEX IF NOT EXISTS audit_by_action_type ON audit(action_type);";
+    CREATE INDEX IF NOT EXISTS audit_by_action_type ON audit(action_type);
+    CREATE INDEX IF NOT EXISTS audit_by_error ON audit(error_code);";
 
 /// Drops the secondary indexes before a bulk load (much faster to build once after).
 pub fn drop_secondary_indexes(conn: &Connection) -> Result<()> {
     conn.execute_batch(
         "DROP INDEX IF EXISTS audit_by_app; DROP INDEX IF EXISTS audit_by_actor;
-         DROP INDEX IF EXISTS audit_by_action_type;",
+         DROP INDEX IF EXISTS audit_by_action_type; DROP INDEX IF EXISTS audit_by_error;",
     )?;
     Ok(())
 }

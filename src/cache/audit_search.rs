@@ -10,7 +10,7 @@
 //! rows:
 //!
 //! * through the indexes on app, actor and action (`audit_by_app`,
-//!   `audit_by_actor`, `audit_by_action_type`) for the term that matches the
+//!   `audit_by_actor`, `audit_by_action_type`, `audit_by_error`) for the term that matches the
 //!   fewest events, when that term names only indexed fields and its events
 //!   are few (their count squared below the page size times all events): the
 //!   matching rows are found by index, the other terms checked on each, the
@@ -52,12 +52,6 @@ impl Column {
         }
     }
 
-    fn from_key(key: &str) -> Option<Column> {
-        [Column::App, Column::Actor, Column::Role, Column::Action, Column::Outcome, Column::Error]
-            .into_iter()
-            .find(|c| c.key() == key)
-    }
-
     fn sql(self) -> &'static str {
         match self {
             Column::App => "app_id",
@@ -70,7 +64,7 @@ impl Column {
     }
 
     fn indexed(self) -> bool {
-        matches!(self, Column::App | Column::Actor | Column::Action)
+        matches!(self, Column::App | Column::Actor | Column::Action | Column::Error)
     }
 
     fn of(field: Field) -> &'static [Column] {
@@ -127,46 +121,50 @@ fn like_anywhere(text: &str) -> String {
     pattern
 }
 
-/// A term resolved: the values of each column that contain it, and how
+/// A term resolved: for each column with values that contain it, how
 /// many events carry them.
 #[derive(Debug, Default)]
 struct Resolved {
-    values: BTreeMap<Column, Vec<String>>,
-    events: u64,
+    pattern: String,
+    columns: BTreeMap<Column, u64>,
 }
 
 impl Resolved {
+    fn events(&self) -> u64 {
+        self.columns.values().sum()
+    }
+
     fn indexed(&self) -> bool {
-        self.values.keys().all(|c| c.indexed())
+        self.columns.keys().all(|c| c.indexed())
+    }
+}
+
+/// The values of `column` that contain the term (app ids also by the app's
+/// name), as SQL over `audit_values`; `?{p}` is the term's pattern.
+fn values_sql(column: Column, p: usize) -> String {
+    let by_value = format!("field = '{}' AND value LIKE ?{p} ESCAPE '\\'", column.key());
+    if column == Column::App {
+        format!(
+            "SELECT value FROM audit_values WHERE field = 'app'
+             AND (value LIKE ?{p} ESCAPE '\\' OR value IN (SELECT id FROM apps WHERE name LIKE ?{p} ESCAPE '\\'))"
+        )
+    } else {
+        format!("SELECT value FROM audit_values WHERE {by_value}")
     }
 }
 
 fn resolve(conn: &Connection, term: &Term) -> Result<Resolved> {
-    let columns = Column::of(term.field);
-    let keys: Vec<String> = columns.iter().map(|c| format!("'{}'", c.key())).collect();
-    let mut sql = format!(
-        "SELECT field, value, events FROM audit_values WHERE field IN ({}) AND value LIKE ?1 ESCAPE '\\'",
-        keys.join(", ")
-    );
-    if columns.contains(&Column::App) {
-        sql.push_str(
-            " UNION SELECT field, value, events FROM audit_values WHERE field = 'app'
-               AND value IN (SELECT id FROM apps WHERE name LIKE ?1 ESCAPE '\\')",
+    let pattern = like_anywhere(&term.text);
+    let mut resolved = Resolved { pattern: pattern.clone(), columns: BTreeMap::new() };
+    for column in Column::of(term.field) {
+        let sql = format!(
+            "SELECT COALESCE(SUM(events), 0) FROM audit_values WHERE field = '{}' AND value IN ({})",
+            column.key(),
+            values_sql(*column, 1)
         );
-    }
-    let mut resolved = Resolved::default();
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let mut rows = stmt.query([like_anywhere(&term.text)])?;
-    while let Some(row) = rows.next()? {
-        let field: String = row.get(0)?;
-        let value: String = row.get(1)?;
-        let events: i64 = row.get(2)?;
-        if events <= 0 {
-            continue;
-        }
-        if let Some(column) = Column::from_key(&field) {
-            resolved.values.entry(column).or_default().push(value);
-            resolved.events += events as u64;
+        let events: i64 = conn.prepare_cached(&sql)?.query_row([&pattern], |row| row.get(0))?;
+        if events > 0 {
+            resolved.columns.insert(*column, events as u64);
         }
     }
     Ok(resolved)
@@ -178,7 +176,7 @@ pub fn search(conn: &Connection, query: &AuditQuery) -> Result<AuditPage> {
     let mut resolved = Vec::new();
     for term in terms(&query.text) {
         let term = resolve(conn, &term)?;
-        if term.values.is_empty() {
+        if term.columns.is_empty() {
             return Ok(AuditPage { query: query.clone(), events: Vec::new(), more: false });
         }
         resolved.push(term);
@@ -190,8 +188,8 @@ pub fn search(conn: &Connection, query: &AuditQuery) -> Result<AuditPage> {
         .iter()
         .enumerate()
         .filter(|(_, term)| term.indexed())
-        .min_by_key(|(_, term)| term.events)
-        .filter(|(_, term)| (term.events as u128).pow(2) < u128::from(limit) * u128::from(total.max(1)))
+        .min_by_key(|(_, term)| term.events())
+        .filter(|(_, term)| (term.events() as u128).pow(2) < u128::from(limit) * u128::from(total.max(1)))
         .map(|(index, _)| index);
 
     let mut sql = format!("SELECT {} FROM audit WHERE seq < ?1", store::audit::COLUMNS);
@@ -201,19 +199,32 @@ pub fn search(conn: &Connection, query: &AuditQuery) -> Result<AuditPage> {
         sql.push_str(&format!(" AND +outcome = ?{}", params.len()));
     }
     for (index, term) in resolved.iter().enumerate() {
-        // `+column` keeps SQLite off that column's index: only the driving term uses one.
-        let plus = if Some(index) == driving { "" } else { "+" };
-        let mut any = Vec::new();
-        for (column, values) in &term.values {
-            params.push(Value::Text(serde_json::to_string(values)?));
-            any.push(format!("{plus}{} IN (SELECT value FROM json_each(?{}))", column.sql(), params.len()));
-        }
+        params.push(Value::Text(term.pattern.clone()));
+        let p = params.len();
+        let any: Vec<String> = term
+            .columns
+            .keys()
+            .map(|column| {
+                let name = column.sql();
+                if Some(index) == driving {
+                    // Found by the column's index, one lookup per value.
+                    format!("{name} IN ({})", values_sql(*column, p))
+                } else if *column == Column::App {
+                    // Checked on each row; `+` keeps SQLite off the index.
+                    format!(
+                        "+{name} LIKE ?{p} ESCAPE '\\' OR +{name} IN (SELECT id FROM apps WHERE name LIKE ?{p} ESCAPE '\\')"
+                    )
+                } else {
+                    format!("+{name} LIKE ?{p} ESCAPE '\\'")
+                }
+            })
+            .collect();
         sql.push_str(&format!(" AND ({})", any.join(" OR ")));
     }
     params.push(Value::Integer(i64::from(limit) + 1));
     sql.push_str(&format!(" ORDER BY seq DESC LIMIT ?{}", params.len()));
 
-    let mut stmt = conn.prepare(&sql)?;
+    let mut stmt = conn.prepare_cached(&sql)?;
     let mut events: Vec<AuditEvent> =
         stmt.query_map(params_from_iter(params), store::audit::from_row)?.collect::<rusqlite::Result<_>>()?;
     let more = events.len() > limit as usize;

@@ -1,0 +1,124 @@
+//! The audit timeline's filter over the whole cache (target: any filter
+//! over 1,000,000 cached events answers in ≤ 100 ms): one page of 1,000
+//! matches, newest first, as the console asks for it
+//! (`cache::audit_search::search`).
+//!
+//! The cache holds the seeded catalog's events and apps as a reviewer's
+//! synced cache does: the rows of a seeded server database copied in, the
+//! filter's value counts taken as an appended page takes them, and the
+//! indexes built as at open. The filters: a person, a service prefix, a busy
+//! and a quiet app by name, a rare action, DLP, an outcome, an error code,
+//! several terms, nothing matching, and the worst case for the plan: two
+//! terms each matching most events whose intersection is empty, so every
+//! event is read.
+//!
+//! Sizes: see `support` (GOVDECK_BENCH_QUICK, GOVDECK_BENCH_APPS, GOVDECK_BENCH_EVENTS).
+
+mod support;
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use divan::{Bencher, black_box};
+use govdeck::cache::{Cache, audit, audit_search, catalog};
+use govdeck::domain::audit_query::AuditQuery;
+
+/// Matches per page, as the console pages the timeline.
+const PAGE: u32 = 1000;
+
+struct Fixture {
+    seeded: support::Seeded,
+    cache_path: PathBuf,
+    busy_app: String,
+    quiet_app: String,
+}
+
+static FIXTURE: OnceLock<Fixture> = OnceLock::new();
+
+fn fixture() -> &'static Fixture {
+    FIXTURE.get_or_init(|| {
+        let sizes = support::sizes();
+        let seeded = support::seeded(sizes.apps, sizes.events);
+        let started = Instant::now();
+        let cache_path = seeded.dir.path().join("cache.sqlite");
+        let mut cache = Cache::open(&cache_path).expect("open cache");
+        let apps = support::apps_of(&seeded.db);
+        let db = seeded.db.to_string_lossy().to_string();
+        cache.conn().execute("ATTACH DATABASE ?1 AS server", [db]).expect("attach");
+        cache
+            .write(|conn| {
+                audit::drop_secondary_indexes(conn)?;
+                conn.execute_batch("INSERT INTO main.audit SELECT * FROM server.audit")?;
+                for app in &apps {
+                    catalog::put_app(conn, app)?;
+                }
+                audit_search::count_values(conn, 0, i64::MAX as u64)?;
+                audit::create_secondary_indexes(conn)
+            })
+            .expect("fill the cache");
+        cache.conn().execute("DETACH DATABASE server", []).expect("detach");
+        let conn = cache.conn();
+        let name_by_events = |order: &str| -> String {
+            conn.query_row(
+                &format!(
+                    "SELECT a.name FROM audit_values v JOIN apps a ON a.id = v.value WHERE v.field = 'app'
+                     ORDER BY v.events {order}, a.name LIMIT 1"
+                ),
+                [],
+                |row| row.get(0),
+            )
+            .expect("an app with events")
+        };
+        let (busy_app, quiet_app) = (name_by_events("DESC"), name_by_events("ASC"));
+        let events = audit_search::count(conn).expect("count");
+        support::note(&format!("cache of {} apps and {events} events", apps.len()), started);
+        drop(cache);
+        Fixture { seeded, cache_path, busy_app, quiet_app }
+    })
+}
+
+fn main() {
+    if !std::env::args().any(|arg| arg == "--list") {
+        fixture();
+    }
+    divan::main();
+    if let Some(fixture) = FIXTURE.get() {
+        support::remove(&fixture.seeded);
+    }
+}
+
+fn filter_text(which: &str, fixture: &Fixture) -> String {
+    match which {
+        "busy app" => format!("app:{}", fixture.busy_app),
+        "quiet app" => format!("app:{}", fixture.quiet_app),
+        other => other.to_string(),
+    }
+}
+
+#[divan::bench(
+    sample_count = 20,
+    args = [
+        "", "riley", "actor:svc-", "busy app", "quiet app", "action:lifecycle", "dlp", "outcome:blocked",
+        "AUTH-MFA", "action:login outcome:failure", "zzzq", "action:app.login actor:svc-",
+    ]
+)]
+fn audit_filter(bencher: Bencher, which: &str) {
+    let fixture = fixture();
+    let cache = Cache::open(&fixture.cache_path).expect("open cache");
+    let query = AuditQuery { id: 1, text: filter_text(which, fixture), outcome: None, before_seq: None, limit: PAGE };
+    let page = audit_search::search(cache.conn(), &query).expect("search");
+    eprintln!("[bench] {which:?} → {:?}: {} events, more {}", query.text, page.events.len(), page.more);
+    bencher.bench_local(|| audit_search::search(cache.conn(), black_box(&query)).expect("search"));
+}
+
+/// The second page of a filter that matches many events.
+#[divan::bench(sample_count = 20)]
+fn audit_filter_next_page(bencher: Bencher) {
+    let fixture = fixture();
+    let cache = Cache::open(&fixture.cache_path).expect("open cache");
+    let mut query = AuditQuery { id: 1, text: "actor:svc-".into(), outcome: None, before_seq: None, limit: PAGE };
+    let first = audit_search::search(cache.conn(), &query).expect("search");
+    query.before_seq = first.events.last().map(|e| e.seq);
+    bencher.bench_local(|| audit_search::search(cache.conn(), black_box(&query)).expect("search"));
+}
