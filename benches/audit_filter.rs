@@ -13,6 +13,8 @@
 //! event is read.
 //!
 //! Sizes: see `support` (GOVDECK_BENCH_QUICK, GOVDECK_BENCH_APPS, GOVDECK_BENCH_EVENTS).
+//! `GOVDECK_BENCH_AUDIT_CACHE=PATH` keeps the cache built at PATH (and uses
+//! it as it is when it exists), so a second run skips the seeding.
 
 mod support;
 
@@ -28,7 +30,8 @@ use govdeck::domain::audit_query::AuditQuery;
 const PAGE: u32 = 1000;
 
 struct Fixture {
-    seeded: support::Seeded,
+    /// `None` when the cache was kept from an earlier run.
+    seeded: Option<support::Seeded>,
     cache_path: PathBuf,
     busy_app: String,
     quiet_app: String,
@@ -38,26 +41,18 @@ static FIXTURE: OnceLock<Fixture> = OnceLock::new();
 
 fn fixture() -> &'static Fixture {
     FIXTURE.get_or_init(|| {
-        let sizes = support::sizes();
-        let seeded = support::seeded(sizes.apps, sizes.events);
-        let started = Instant::now();
-        let cache_path = seeded.dir.path().join("cache.sqlite");
-        let mut cache = Cache::open(&cache_path).expect("open cache");
-        let apps = support::apps_of(&seeded.db);
-        let db = seeded.db.to_string_lossy().to_string();
-        cache.conn().execute("ATTACH DATABASE ?1 AS server", [db]).expect("attach");
-        cache
-            .write(|conn| {
-                audit::drop_secondary_indexes(conn)?;
-                conn.execute_batch("INSERT INTO main.audit SELECT * FROM server.audit")?;
-                for app in &apps {
-                    catalog::put_app(conn, app)?;
-                }
-                audit_search::count_values(conn, 0, i64::MAX as u64)?;
-                audit::create_secondary_indexes(conn)
-            })
-            .expect("fill the cache");
-        cache.conn().execute("DETACH DATABASE server", []).expect("detach");
+        let kept = std::env::var_os("GOVDECK_BENCH_AUDIT_CACHE").map(PathBuf::from);
+        let (seeded, cache_path) = match kept {
+            Some(path) if path.exists() => (None, path),
+            kept => {
+                let sizes = support::sizes();
+                let seeded = support::seeded(sizes.apps, sizes.events);
+                let path = kept.unwrap_or_else(|| seeded.dir.path().join("cache.sqlite"));
+                fill(&seeded, &path);
+                (Some(seeded), path)
+            }
+        };
+        let cache = Cache::open(&cache_path).expect("open cache");
         let conn = cache.conn();
         let name_by_events = |order: &str| -> String {
             conn.query_row(
@@ -72,10 +67,32 @@ fn fixture() -> &'static Fixture {
         };
         let (busy_app, quiet_app) = (name_by_events("DESC"), name_by_events("ASC"));
         let events = audit_search::count(conn).expect("count");
-        support::note(&format!("cache of {} apps and {events} events", apps.len()), started);
+        eprintln!("[bench setup] a cache of {events} events at {}", cache_path.display());
         drop(cache);
         Fixture { seeded, cache_path, busy_app, quiet_app }
     })
+}
+
+/// A reviewer's cache at `path` holding the seeded server's events and apps.
+fn fill(seeded: &support::Seeded, path: &std::path::Path) {
+    let started = Instant::now();
+    let mut cache = Cache::open(path).expect("open cache");
+    let apps = support::apps_of(&seeded.db);
+    let db = seeded.db.to_string_lossy().to_string();
+    cache.conn().execute("ATTACH DATABASE ?1 AS server", [db]).expect("attach");
+    cache
+        .write(|conn| {
+            audit::drop_secondary_indexes(conn)?;
+            conn.execute_batch("INSERT INTO main.audit SELECT * FROM server.audit")?;
+            for app in &apps {
+                catalog::put_app(conn, app)?;
+            }
+            audit_search::count_values(conn, 0, i64::MAX as u64)?;
+            audit::create_secondary_indexes(conn)
+        })
+        .expect("fill the cache");
+    cache.conn().execute("DETACH DATABASE server", []).expect("detach");
+    support::note(&format!("cache of {} apps", apps.len()), started);
 }
 
 fn main() {
@@ -83,8 +100,8 @@ fn main() {
         fixture();
     }
     divan::main();
-    if let Some(fixture) = FIXTURE.get() {
-        support::remove(&fixture.seeded);
+    if let Some(seeded) = FIXTURE.get().and_then(|f| f.seeded.as_ref()) {
+        support::remove(seeded);
     }
 }
 

@@ -139,35 +139,47 @@ impl Resolved {
     }
 }
 
-/// The values of `column` that contain the term (app ids also by the app's
-/// name), as SQL over `audit_values`; `?{p}` is the term's pattern.
-fn values_sql(column: Column, p: usize) -> String {
-    let by_value = format!("field = '{}' AND value LIKE ?{p} ESCAPE '\\'", column.key());
-    if column == Column::App {
-        format!(
-            "SELECT value FROM audit_values WHERE field = 'app'
-             AND (value LIKE ?{p} ESCAPE '\\' OR value IN (SELECT id FROM apps WHERE name LIKE ?{p} ESCAPE '\\'))"
-        )
-    } else {
-        format!("SELECT value FROM audit_values WHERE {by_value}")
-    }
-}
-
+/// Resolves a term in one pass over `audit_values`: per column, how many
+/// events carry a value that contains it (app ids also by the app's name).
 fn resolve(conn: &Connection, term: &Term) -> Result<Resolved> {
     let pattern = like_anywhere(&term.text);
-    let mut resolved = Resolved { pattern: pattern.clone(), columns: BTreeMap::new() };
-    for column in Column::of(term.field) {
-        let sql = format!(
-            "SELECT COALESCE(SUM(events), 0) FROM audit_values WHERE field = '{}' AND value IN ({})",
-            column.key(),
-            values_sql(*column, 1)
+    let columns = Column::of(term.field);
+    let keys: Vec<String> = columns.iter().map(|c| format!("'{}'", c.key())).collect();
+    let mut sql = format!(
+        "SELECT field, SUM(events) FROM audit_values WHERE field IN ({}) AND value LIKE ?1 ESCAPE '\\'
+         GROUP BY field",
+        keys.join(", ")
+    );
+    if columns.contains(&Column::App) {
+        sql.push_str(
+            " UNION ALL SELECT 'app', SUM(events) FROM audit_values WHERE field = 'app'
+               AND NOT value LIKE ?1 ESCAPE '\\' AND value IN (SELECT id FROM apps WHERE name LIKE ?1 ESCAPE '\\')",
         );
-        let events: i64 = conn.prepare_cached(&sql)?.query_row([&pattern], |row| row.get(0))?;
-        if events > 0 {
-            resolved.columns.insert(*column, events as u64);
+    }
+    let mut resolved = Resolved { pattern: pattern.clone(), columns: BTreeMap::new() };
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query([&pattern])?;
+    while let Some(row) = rows.next()? {
+        let field: String = row.get(0)?;
+        let events: Option<i64> = row.get(1)?;
+        let column = columns.iter().find(|c| c.key() == field);
+        if let (Some(column), Some(events @ 1..)) = (column, events) {
+            *resolved.columns.entry(*column).or_default() += events as u64;
         }
     }
     Ok(resolved)
+}
+
+/// The values of `column` that contain the term: few, for the term the
+/// rows are found by.
+fn values(conn: &Connection, column: Column, pattern: &str) -> Result<Vec<String>> {
+    let mut sql = "SELECT value FROM audit_values WHERE field = ?1 AND (value LIKE ?2 ESCAPE '\\'".to_string();
+    if column == Column::App {
+        sql.push_str(" OR value IN (SELECT id FROM apps WHERE name LIKE ?2 ESCAPE '\\')");
+    }
+    sql.push(')');
+    let mut stmt = conn.prepare_cached(&sql)?;
+    Ok(stmt.query_map([column.key(), pattern], |row| row.get(0))?.collect::<rusqlite::Result<_>>()?)
 }
 
 /// One page of the events `query` selects, newest first.
@@ -201,24 +213,22 @@ pub fn search(conn: &Connection, query: &AuditQuery) -> Result<AuditPage> {
     for (index, term) in resolved.iter().enumerate() {
         params.push(Value::Text(term.pattern.clone()));
         let p = params.len();
-        let any: Vec<String> = term
-            .columns
-            .keys()
-            .map(|column| {
-                let name = column.sql();
-                if Some(index) == driving {
-                    // Found by the column's index, one lookup per value.
-                    format!("{name} IN ({})", values_sql(*column, p))
-                } else if *column == Column::App {
-                    // Checked on each row; `+` keeps SQLite off the index.
-                    format!(
-                        "+{name} LIKE ?{p} ESCAPE '\\' OR +{name} IN (SELECT id FROM apps WHERE name LIKE ?{p} ESCAPE '\\')"
-                    )
-                } else {
-                    format!("+{name} LIKE ?{p} ESCAPE '\\'")
-                }
-            })
-            .collect();
+        let mut any = Vec::new();
+        for column in term.columns.keys() {
+            let name = column.sql();
+            if Some(index) == driving {
+                // Found by the column's index, one lookup per value.
+                params.push(Value::Text(serde_json::to_string(&values(conn, *column, &term.pattern)?)?));
+                any.push(format!("{name} IN (SELECT value FROM json_each(?{}))", params.len()));
+            } else if *column == Column::App {
+                // Checked on each row; `+` keeps SQLite off the index.
+                any.push(format!(
+                    "+{name} LIKE ?{p} ESCAPE '\\' OR +{name} IN (SELECT id FROM apps WHERE name LIKE ?{p} ESCAPE '\\')"
+                ));
+            } else {
+                any.push(format!("+{name} LIKE ?{p} ESCAPE '\\'"));
+            }
+        }
         sql.push_str(&format!(" AND ({})", any.join(" OR ")));
     }
     params.push(Value::Integer(i64::from(limit) + 1));
