@@ -10,7 +10,9 @@
 //! and a quiet app by name, a rare action, DLP, an outcome, an error code,
 //! several terms, nothing matching, and the worst case for the plan: two
 //! terms each matching most events whose intersection is empty, so every
-//! event is read.
+//! event is read: answered in bounded steps (`cache::audit_search::SCAN_ROWS`
+//! events each), the first step timed by `audit_filter`, all of them by
+//! `audit_filter_every_step_of_the_worst_case`.
 //!
 //! Sizes: see `support` (GOVDECK_BENCH_QUICK, GOVDECK_BENCH_APPS, GOVDECK_BENCH_EVENTS).
 //! `GOVDECK_BENCH_AUDIT_CACHE=PATH` keeps the cache built at PATH (and uses
@@ -138,4 +140,27 @@ fn audit_filter_next_page(bencher: Bencher) {
     let first = audit_search::search(cache.conn(), &query).expect("search");
     query.before_seq = first.events.last().map(|e| e.seq);
     bencher.bench_local(|| audit_search::search(cache.conn(), black_box(&query)).expect("search"));
+}
+
+/// The worst filter answered whole: every bounded step the console asks
+/// for in turn until the cache is exhausted (the first step is what
+/// `audit_filter` times).
+#[divan::bench(sample_count = 10)]
+fn audit_filter_every_step_of_the_worst_case(bencher: Bencher) {
+    let fixture = fixture();
+    let cache = Cache::open(&fixture.cache_path).expect("open cache");
+    let first =
+        AuditQuery { id: 1, text: "action:app.login actor:svc-".into(), outcome: None, before_seq: None, limit: PAGE };
+    bencher.bench_local(|| {
+        let mut query = first.clone();
+        let mut steps = 0;
+        loop {
+            let page = audit_search::search(cache.conn(), black_box(&query)).expect("search");
+            steps += 1;
+            if !page.more {
+                break steps;
+            }
+            query.before_seq = page.next_before;
+        }
+    });
 }

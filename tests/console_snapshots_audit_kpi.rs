@@ -312,30 +312,57 @@ fn the_audit_filter_asks_the_whole_cache_and_keeps_only_the_newest_answer() {
 
     // Matches among the newest events meanwhile; an answer to an older query is dropped.
     let older = older_events(&app, 3, 100);
-    let stale = AuditPage { query: sent[2].clone(), events: older.clone(), more: false };
+    let stale = AuditPage { query: sent[2].clone(), events: older.clone(), more: false, next_before: None };
     app.handle_event(Event::AuditPage(Box::new(stale)));
     assert!(title(&app, 120, 40).contains("searching"), "a stale answer is not shown");
 
     let newest = sent.last().unwrap().clone();
-    app.handle_event(Event::AuditPage(Box::new(AuditPage {
-        query: newest.clone(),
-        events: older.clone(),
-        more: true,
-    })));
-    assert!(title(&app, 120, 40).contains("newest 3 matching of 20,011 events"), "{}", title(&app, 120, 40));
+    let answer = AuditPage { query: newest, events: older.clone(), more: false, next_before: None };
+    app.handle_event(Event::AuditPage(Box::new(answer)));
+    assert!(title(&app, 120, 40).contains("3 matching of 20,011 events"), "{}", title(&app, 120, 40));
     assert_eq!(app.audit().selected_event(app.context()).map(|e| e.event_id.as_str()), Some("older-0"));
+    assert!(queries(&app.detail_effects()).is_empty(), "a complete answer asks for nothing more");
+}
 
-    // Past the last match: the next page of matches, below the oldest shown.
-    app.handle_key(key(KeyCode::Enter));
-    let mut more = Vec::new();
-    for _ in 0..4 {
-        more.extend(queries(&app.handle_key(key(KeyCode::Down))));
+#[test]
+fn a_rare_filter_is_answered_in_steps_and_a_full_page_pages_on_when_scrolled_past() {
+    let mut app = console_with(big_cache(), "dark", false);
+    press(&mut app, "3");
+    let mut sent = Vec::new();
+    for c in "/zz".chars() {
+        sent.extend(queries(&app.handle_key(key(KeyCode::Char(c)))));
     }
+    app.handle_key(key(KeyCode::Enter));
+    // A step: two matches, and the search goes on below where it stopped.
+    let first = older_events(&app, 2, 15_000);
+    let step = AuditPage { query: sent[1].clone(), events: first, more: true, next_before: Some(12_000) };
+    app.handle_event(Event::AuditPage(Box::new(step)));
+    let next = queries(&app.detail_effects());
+    assert_eq!(next.iter().map(|q| q.before_seq).collect::<Vec<_>>(), [Some(12_000)], "the next step at once");
+    assert!(title(&app, 120, 40).contains("2 matching so far, searching 20,011 events…"), "{}", title(&app, 120, 40));
+
+    // The next step fills a page: the rest comes when the user moves past it.
+    let page: Vec<AuditEvent> = (0..govdeck::panes::audit::AUDIT_PAGE as u64)
+        .map(|i| {
+            let mut event = app.data().audit[0].clone();
+            event.seq = 11_999 - i;
+            event.event_id = format!("page-{i}");
+            event
+        })
+        .collect();
+    let last_seq = page.last().unwrap().seq;
+    app.handle_event(Event::AuditPage(Box::new(AuditPage {
+        query: next[0].clone(),
+        events: page,
+        more: true,
+        next_before: Some(last_seq),
+    })));
+    assert!(queries(&app.detail_effects()).is_empty(), "a full page waits for the user");
+    assert!(title(&app, 120, 40).contains("newest 1,002 matching of 20,011 events"), "{}", title(&app, 120, 40));
+    let mut more = queries(&app.handle_key(key(KeyCode::End)));
+    more.extend(queries(&app.handle_key(key(KeyCode::Down))));
     assert_eq!(more.len(), 1, "one page asked: {more:?}");
-    assert_eq!((more[0].text.as_str(), more[0].before_seq), ("riley", Some(older[2].seq)));
-    let next = older_events(&app, 2, older[2].seq);
-    app.handle_event(Event::AuditPage(Box::new(AuditPage { query: more[0].clone(), events: next, more: false })));
-    assert!(title(&app, 120, 40).contains("5 matching of 20,011 events"), "{}", title(&app, 120, 40));
+    assert_eq!((more[0].text.as_str(), more[0].before_seq), ("zz", Some(last_seq)));
 }
 
 #[test]
@@ -347,7 +374,13 @@ fn scrolling_past_the_newest_events_pages_in_older_ones() {
     assert_eq!(asked.len(), 1, "End reaches the last row and asks for the page below it");
     assert_eq!((asked[0].text.as_str(), asked[0].outcome, asked[0].before_seq), ("", None, Some(oldest)));
     let page = older_events(&app, 10, oldest);
-    app.handle_event(Event::AuditPage(Box::new(AuditPage { query: asked[0].clone(), events: page, more: true })));
+    let next_before = page.last().map(|e| e.seq);
+    app.handle_event(Event::AuditPage(Box::new(AuditPage {
+        query: asked[0].clone(),
+        events: page,
+        more: true,
+        next_before,
+    })));
     assert!(title(&app, 120, 40).contains("newest 70 of 20,011 events"), "{}", title(&app, 120, 40));
     let selected = app.audit().selected_event(app.context()).map(|e| e.seq);
     assert_eq!(selected, Some(oldest), "the cursor stays on the event it was on");

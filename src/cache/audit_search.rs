@@ -17,6 +17,9 @@
 //!   few sorted;
 //! * else newest first along the table, every term checked on each row,
 //!   until a page is full: a term that matches many events fills it soon.
+//!   A scan reads at most [`SCAN_ROWS`] sequence numbers an answer; where
+//!   matches are rare it answers with what it found (maybe nothing), `more`
+//!   and where the next step starts, and the console asks for the next.
 
 use std::collections::BTreeMap;
 
@@ -182,14 +185,23 @@ fn values(conn: &Connection, column: Column, pattern: &str) -> Result<Vec<String
     Ok(stmt.query_map([column.key(), pattern], |row| row.get(0))?.collect::<rusqlite::Result<_>>()?)
 }
 
+/// Events a scan of the table reads at most for one answer: a filter whose
+/// matches are rare answers in steps, each bounded, each saying where the
+/// next one starts.
+pub const SCAN_ROWS: u64 = 200_000;
+
 /// One page of the events `query` selects, newest first.
 pub fn search(conn: &Connection, query: &AuditQuery) -> Result<AuditPage> {
+    search_in_steps(conn, query, SCAN_ROWS)
+}
+
+fn search_in_steps(conn: &Connection, query: &AuditQuery, scan_rows: u64) -> Result<AuditPage> {
     let limit = query.limit.max(1);
     let mut resolved = Vec::new();
     for term in terms(&query.text) {
         let term = resolve(conn, &term)?;
         if term.columns.is_empty() {
-            return Ok(AuditPage { query: query.clone(), events: Vec::new(), more: false });
+            return Ok(AuditPage { query: query.clone(), events: Vec::new(), more: false, next_before: None });
         }
         resolved.push(term);
     }
@@ -231,15 +243,41 @@ pub fn search(conn: &Connection, query: &AuditQuery) -> Result<AuditPage> {
         }
         sql.push_str(&format!(" AND ({})", any.join(" OR ")));
     }
+    // A scan with a filter reads at most `scan_rows` sequence numbers.
+    // (One aggregate a statement: SQLite reads MIN and MAX of the key from
+    // the ends of the table only when each is alone.)
+    let edge = |sql: &str| -> Result<Option<i64>> { Ok(conn.prepare_cached(sql)?.query_row([], |row| row.get(0))?) };
+    let filtered = !resolved.is_empty() || query.outcome.is_some();
+    let floor = match (driving, filtered) {
+        (None, true) => edge("SELECT MAX(seq) FROM audit")?.map(|newest| {
+            let top = query.before_seq.map_or(newest, |before| (before as i64 - 1).min(newest));
+            (top - scan_rows as i64 + 1).max(0)
+        }),
+        _ => None,
+    };
+    let oldest = match floor {
+        Some(_) => edge("SELECT MIN(seq) FROM audit")?,
+        None => None,
+    };
+    if let Some(floor) = floor {
+        params.push(Value::Integer(floor));
+        sql.push_str(&format!(" AND seq >= ?{}", params.len()));
+    }
     params.push(Value::Integer(i64::from(limit) + 1));
     sql.push_str(&format!(" ORDER BY seq DESC LIMIT ?{}", params.len()));
 
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut events: Vec<AuditEvent> =
         stmt.query_map(params_from_iter(params), store::audit::from_row)?.collect::<rusqlite::Result<_>>()?;
-    let more = events.len() > limit as usize;
+    let full = events.len() > limit as usize;
     events.truncate(limit as usize);
-    Ok(AuditPage { query: query.clone(), events, more })
+    let (more, next_before) = match floor {
+        _ if full => (true, events.last().map(|e| e.seq)),
+        // The scan stopped at its floor with older events below it.
+        Some(floor) if oldest.is_some_and(|oldest| oldest < floor) => (true, Some(floor as u64)),
+        _ => (false, None),
+    };
+    Ok(AuditPage { query: query.clone(), events, more, next_before })
 }
 
 #[cfg(test)]
@@ -300,6 +338,31 @@ mod tests {
                 assert_eq!(seqs, expected(&events, &q), "{text:?} {outcome:?} before {before:?}");
                 let all = expected(&events, &AuditQuery { limit: u32::MAX, ..q.clone() }).len();
                 assert_eq!(page.more, all > limit as usize, "{text:?}: more");
+            }
+        }
+    }
+
+    #[test]
+    fn a_scan_answers_in_bounded_steps_that_together_find_every_match() {
+        let (cache, events) = cache_with(600);
+        for text in ["blocked", "app.login svc-3", "zzz", ""] {
+            let mut q = query(text, None, None, 1000);
+            let mut found = Vec::new();
+            let mut steps = 0;
+            loop {
+                let page = search_in_steps(cache.conn(), &q, 64).unwrap();
+                assert!(page.events.iter().all(|e| q.before_seq.is_none_or(|b| e.seq < b)));
+                found.extend(page.events.iter().map(|e| e.seq));
+                steps += 1;
+                if !page.more {
+                    break;
+                }
+                q.before_seq = page.next_before;
+                assert!(steps < 20, "{text}: the steps go down");
+            }
+            assert_eq!(found, expected(&events, &query(text, None, None, 1000)), "{text:?}");
+            if text == "blocked" {
+                assert!(steps > 1, "a rare match is found in steps");
             }
         }
     }

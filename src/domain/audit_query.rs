@@ -97,12 +97,16 @@ impl AuditQuery {
     }
 }
 
-/// The cache's answer: matches newest first, and whether older ones exist.
+/// The cache's answer: matches newest first, and whether older ones may
+/// exist. A rare filter is answered in steps (each reads a bounded part of
+/// the cache): a step may bring few matches or none and still say `more`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditPage {
     pub query: AuditQuery,
     pub events: Vec<AuditEvent>,
     pub more: bool,
+    /// Where the next page starts (its `before_seq`) when `more`.
+    pub next_before: Option<u64>,
 }
 
 #[cfg(test)]

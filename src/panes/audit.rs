@@ -10,8 +10,10 @@
 //! cache holds; the title says both. A filter searches the whole cache: the
 //! pane asks the runtime ([`AuditPane::take_query`]) and shows the matches
 //! among the events it has until the answer comes ([`AuditPane::on_page`]);
-//! only the answer to the newest query is kept. Moving past the last row
-//! pages in older events (or older matches), a page at a time.
+//! only the answer to the newest query is kept. A rare filter's answer
+//! comes in bounded steps, each asked as the last arrives, until a page is
+//! full or the cache is searched. Moving past the last row pages in older
+//! events (or older matches), a page at a time.
 
 use chrono::NaiveDate;
 use crossterm::event::{KeyCode, KeyEvent};
@@ -64,6 +66,8 @@ struct Found {
     outcome: Option<Outcome>,
     events: Vec<AuditEvent>,
     more: bool,
+    /// Where the next page starts, when `more`.
+    next_before: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -215,11 +219,25 @@ impl AuditPane {
                 Some(found) if query.before_seq.is_some() => {
                     found.events.extend(page.events);
                     found.more = page.more;
+                    found.next_before = page.next_before;
                 }
                 _ => {
-                    self.found =
-                        Some(Found { text: query.text, outcome: query.outcome, events: page.events, more: page.more })
+                    self.found = Some(Found {
+                        text: query.text,
+                        outcome: query.outcome,
+                        events: page.events,
+                        more: page.more,
+                        next_before: page.next_before,
+                    })
                 }
+            }
+            // A rare filter is answered in steps: the next one until a page is full.
+            if let Some(found) = &self.found
+                && found.more
+                && found.events.len() < AUDIT_PAGE as usize
+                && let Some(next) = found.next_before
+            {
+                self.ask(Some(next), AUDIT_PAGE);
             }
         }
         self.pages += 1;
@@ -241,12 +259,12 @@ impl AuditPane {
         if self.asked.is_some() || !self.has_more(ctx) {
             return;
         }
-        let last = match self.source {
-            Source::Found => self.found.as_ref().and_then(|f| f.events.last()),
-            Source::Window => self.older.last().or(ctx.data.audit.last()),
+        let next = match self.source {
+            Source::Found => self.found.as_ref().and_then(|f| f.next_before),
+            Source::Window => self.older.last().or(ctx.data.audit.last()).map(|e| e.seq),
         };
-        if let Some(last) = last.map(|e| e.seq) {
-            self.ask(Some(last), AUDIT_PAGE);
+        if let Some(next) = next {
+            self.ask(Some(next), AUDIT_PAGE);
         }
     }
 
@@ -313,6 +331,9 @@ impl AuditPane {
         let shown = self.shown_events as u64;
         let events = |n: u64| format!("{} event{}", thousands(n), if n == 1 { "" } else { "s" });
         match (self.source, &self.found) {
+            (Source::Found, Some(found)) if found.more && self.asked.is_some() => {
+                format!("{} matching so far, searching {}…", thousands(shown), events(total))
+            }
             (Source::Found, Some(found)) if found.more => {
                 format!("newest {} matching of {}", thousands(shown), events(total))
             }
