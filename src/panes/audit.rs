@@ -24,30 +24,21 @@ use ratatui::widgets::{Block, Paragraph};
 
 use super::{Context, DetailScroll, Intent, ListCursor, Pane, render_detail};
 use crate::config::keymap::{Action, Section};
-use crate::domain::audit_query::{self, AuditPage, AuditQuery};
+use crate::domain::audit_query::{self, AuditQuery};
 use crate::domain::{AuditEvent, Outcome};
 use crate::sanitize::{display_width, fit, sanitize};
-use crate::widgets::app_detail::{field, outcome_style};
+use crate::widgets::app_detail::outcome_style;
 use crate::widgets::line_input::{InputReply, LineInput};
 use crate::widgets::text::Row;
+
+mod pages;
+
+use pages::Found;
 
 const OUTCOMES: [Outcome; 3] = [Outcome::Success, Outcome::Failure, Outcome::Blocked];
 
 /// Events asked of the cache at a time: a filter's first page, each older page.
 pub const AUDIT_PAGE: u32 = 1000;
-
-/// `20011` as `20,011`.
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
 
 /// Which list the rows index.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -59,35 +50,10 @@ enum Source {
     Found,
 }
 
-/// The cache's matches for one filter, newest first.
-#[derive(Debug, Clone)]
-struct Found {
-    text: String,
-    outcome: Option<Outcome>,
-    events: Vec<AuditEvent>,
-    more: bool,
-    /// Where the next page starts, when `more`.
-    next_before: Option<u64>,
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Entry {
     Day(NaiveDate, usize),
     Event(usize),
-}
-
-/// `value` with every string (keys too) sanitized, so that JSON escapes of
-/// control characters (`\u001b[2J`) do not show the sequences as text.
-fn clean_json(value: &serde_json::Value) -> serde_json::Value {
-    use serde_json::Value;
-    match value {
-        Value::String(text) => Value::String(sanitize(text).into_owned()),
-        Value::Array(items) => Value::Array(items.iter().map(clean_json).collect()),
-        Value::Object(map) => {
-            Value::Object(map.iter().map(|(k, v)| (sanitize(k).into_owned(), clean_json(v))).collect())
-        }
-        other => other.clone(),
-    }
 }
 
 #[derive(Debug, Default)]
@@ -164,110 +130,6 @@ impl AuditPane {
         self.filter_changed(ctx);
     }
 
-    /// Whether a filter (text or outcome) is set.
-    fn filtered(&self) -> bool {
-        !audit_query::terms(self.filter.text()).is_empty() || self.outcome.is_some()
-    }
-
-    /// The filter changed: ask the cache for its first page (nothing to
-    /// ask without one), and show the matches at hand meanwhile.
-    fn filter_changed(&mut self, ctx: &Context) {
-        self.found = None;
-        self.asked = None;
-        self.outgoing = None;
-        if self.filtered() && !Self::window_complete(ctx) {
-            self.ask(None, AUDIT_PAGE);
-        }
-        self.recompute(ctx);
-    }
-
-    /// Whether the snapshot holds every cached event: then the matches among
-    /// them are the whole answer, and nothing is asked of the cache.
-    fn window_complete(ctx: &Context) -> bool {
-        ctx.data.audit.len() as u64 >= ctx.data.audit_total
-    }
-
-    fn ask(&mut self, before_seq: Option<u64>, limit: u32) {
-        self.queries += 1;
-        let query = AuditQuery {
-            id: self.queries,
-            text: self.filter.text().to_string(),
-            outcome: self.outcome,
-            before_seq,
-            limit,
-        };
-        self.asked = Some(query.clone());
-        self.outgoing = Some(query);
-    }
-
-    /// The query the runtime should run, once.
-    pub fn take_query(&mut self) -> Option<AuditQuery> {
-        self.outgoing.take()
-    }
-
-    /// The runtime's answer: kept only if it answers the newest query.
-    pub fn on_page(&mut self, page: AuditPage, ctx: &Context) {
-        if self.asked.as_ref().map(|q| q.id) != Some(page.query.id) {
-            return;
-        }
-        self.asked = None;
-        let query = page.query;
-        if query.is_everything() {
-            self.older.extend(page.events);
-        } else {
-            match &mut self.found {
-                Some(found) if query.before_seq.is_some() => {
-                    found.events.extend(page.events);
-                    found.more = page.more;
-                    found.next_before = page.next_before;
-                }
-                _ => {
-                    self.found = Some(Found {
-                        text: query.text,
-                        outcome: query.outcome,
-                        events: page.events,
-                        more: page.more,
-                        next_before: page.next_before,
-                    })
-                }
-            }
-            // A rare filter is answered in steps: the next one until a page is full.
-            if let Some(found) = &self.found
-                && found.more
-                && found.events.len() < AUDIT_PAGE as usize
-                && let Some(next) = found.next_before
-            {
-                self.ask(Some(next), AUDIT_PAGE);
-            }
-        }
-        self.pages += 1;
-        self.recompute(ctx);
-    }
-
-    /// More events below the last row: older matches, or older events.
-    fn has_more(&self, ctx: &Context) -> bool {
-        match self.source {
-            Source::Found => self.found.as_ref().is_some_and(|f| f.more),
-            Source::Window => {
-                !self.filtered() && ((ctx.data.audit.len() + self.older.len()) as u64) < ctx.data.audit_total
-            }
-        }
-    }
-
-    /// Asks for the next older page, unless one is asked already.
-    fn page_in(&mut self, ctx: &Context) {
-        if self.asked.is_some() || !self.has_more(ctx) {
-            return;
-        }
-        let next = match self.source {
-            Source::Found => self.found.as_ref().and_then(|f| f.next_before),
-            Source::Window => self.older.last().or(ctx.data.audit.last()).map(|e| e.seq),
-        };
-        if let Some(next) = next {
-            self.ask(Some(next), AUDIT_PAGE);
-        }
-    }
-
     fn recompute(&mut self, ctx: &Context) {
         let key = (self.filter.text().to_string(), self.outcome, ctx.version, self.pages);
         if self.computed_for.as_ref() == Some(&key) {
@@ -323,28 +185,6 @@ impl AuditPane {
         self.cursor.clamp(self.lines.len());
         self.skip_header(true);
         self.computed_for = Some(key);
-    }
-
-    /// The title: how many events are shown of how many the cache holds.
-    fn title_counts(&self, ctx: &Context) -> String {
-        let total = ctx.data.audit_total.max(ctx.data.audit.len() as u64);
-        let shown = self.shown_events as u64;
-        let events = |n: u64| format!("{} event{}", thousands(n), if n == 1 { "" } else { "s" });
-        match (self.source, &self.found) {
-            (Source::Found, Some(found)) if found.more && self.asked.is_some() => {
-                format!("{} matching so far, searching {}…", thousands(shown), events(total))
-            }
-            (Source::Found, Some(found)) if found.more => {
-                format!("newest {} matching of {}", thousands(shown), events(total))
-            }
-            (Source::Found, _) => format!("{} matching of {}", thousands(shown), events(total)),
-            _ if self.filtered() && Self::window_complete(ctx) => {
-                format!("{} matching of {}", thousands(shown), events(total))
-            }
-            _ if self.filtered() => format!("searching {}…", events(total)),
-            _ if shown < total => format!("newest {} of {}", thousands(shown), events(total)),
-            _ => events(total),
-        }
     }
 
     /// Moves off a day header, in the direction of travel.
@@ -497,43 +337,6 @@ impl AuditPane {
             .collect();
         frame.render_widget(Paragraph::new(lines), rows_area);
     }
-
-    fn detail_lines(event: &AuditEvent, ctx: &Context) -> Vec<Line<'static>> {
-        let theme = &ctx.theme;
-        let s = |t: &str| sanitize(t).into_owned();
-        let opt = |t: &Option<String>| t.as_deref().map_or_else(|| "—".to_string(), |v| sanitize(v).into_owned());
-        let app = match event.app_id.as_deref() {
-            Some(id) => match ctx.app(id) {
-                Some(app) => format!("{} ({})", s(&app.name), s(id)),
-                None => s(id),
-            },
-            None => "—".into(),
-        };
-        vec![
-            Line::from(vec![
-                Span::styled(s(&event.action_type), theme.title),
-                Span::raw("  "),
-                Span::styled(event.outcome.as_str().to_string(), outcome_style(event.outcome, theme)),
-            ]),
-            field("Seq", event.seq.to_string(), theme),
-            field("Event id", s(&event.event_id), theme),
-            field("Time", event.timestamp.to_rfc3339(), theme),
-            field("Actor", format!("{} ({})", s(&event.actor_id), s(&event.actor_role)), theme),
-            field("App", app, theme),
-            field("Version", event.version.map_or_else(|| "—".into(), |v| v.to_string()), theme),
-            field("Environment", opt(&event.environment), theme),
-            field("Resource", format!("{} {}", s(&event.resource_type), opt(&event.resource_id)), theme),
-            field("Data class", opt(&event.data_classification), theme),
-            field("Error code", opt(&event.error_code), theme),
-            field("IP address", opt(&event.ip_address), theme),
-            field("User agent", opt(&event.user_agent), theme),
-            field("Context", s(&clean_json(&event.request_context).to_string()), theme),
-            field("Risk score", event.risk_score_at_time.map_or_else(|| "—".into(), |v| v.to_string()), theme),
-            field("Approval", opt(&event.approval_id), theme),
-            field("Prev hash", s(&event.prev_hash), theme),
-            field("Hash", s(&event.hash), theme),
-        ]
-    }
 }
 
 impl Pane for AuditPane {
@@ -657,7 +460,10 @@ impl Pane for AuditPane {
         if let Some((id, scroll)) = &self.detail {
             let event = self.find_event(ctx, id);
             let lines = match event {
-                Some(event) => Self::detail_lines(event, ctx),
+                Some(event) => {
+                    let app_name = event.app_id.as_deref().and_then(|id| ctx.app(id)).map(|a| a.name.as_str());
+                    crate::widgets::audit_event::event_lines(event, app_name, &ctx.theme)
+                }
                 None => vec![Line::from(Span::styled("this event is no longer in the cache window", ctx.theme.muted))],
             };
             render_detail(frame, area, "audit event", lines, scroll.scroll, ctx);
