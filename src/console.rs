@@ -16,8 +16,9 @@ use crate::app::{
     AppDetail, ConsoleData, Effect, Event, Prepared, QueuedAction, QueuedKind, QueuedStatus, SyncStatus, SyncSummary,
 };
 use crate::cache::outbox::{self, ActionKind, ActionStatus};
-use crate::cache::{self, CacheError, audit, catalog};
+use crate::cache::{self, CacheError, audit, audit_search, catalog};
 use crate::domain::api::Me;
+use crate::domain::audit_query::AuditQuery;
 use crate::domain::{DecisionKind, kpi};
 use crate::sync::engine::{ActionOutcome, SharedCache, SyncError, Syncer, with_cache};
 use crate::widgets::app_detail::DETAIL_EVENTS;
@@ -56,6 +57,7 @@ fn load_lists(conn: &rusqlite::Connection, server: &str) -> Result<ConsoleData, 
         full_apps: Default::default(),
         approvals: approvals?,
         audit: audit?,
+        audit_total: audit_search::count(conn)?,
         kpis: None,
         outbox: queued_actions(conn)?,
         loading: None,
@@ -96,6 +98,7 @@ fn load_page(conn: &rusqlite::Connection, server: &str, page: u32) -> Result<Con
         full_apps: Default::default(),
         approvals: Vec::new(),
         audit: audit::recent(conn, page)?,
+        audit_total: audit_search::count(conn)?,
         kpis: None,
         outbox: queued_actions(conn)?,
         loading: Some(total_apps as usize),
@@ -364,6 +367,54 @@ impl Runtime {
     }
 }
 
+impl Runtime {
+    /// Does what `effect` asks; false for quit.
+    async fn handle(&mut self, effect: Effect) -> bool {
+        match effect {
+            Effect::Quit => return false,
+            Effect::SyncNow => {
+                self.sync().await;
+            }
+            Effect::VerifyAudit => self.verify().await,
+            Effect::LoadDetail { app_id } => self.load_detail(app_id).await,
+            Effect::Dismiss { action_id } => self.dismiss(action_id).await,
+            Effect::QueryAudit(query) => self.query_audit(query).await,
+            Effect::Decide { approval_id, decision, comment, rev } => {
+                let kind = match decision {
+                    DecisionKind::Approve => ActionKind::Approve,
+                    DecisionKind::Reject => ActionKind::Reject,
+                };
+                let body = serde_json::json!({"decision": decision, "comment": comment, "rev": rev});
+                self.act(kind, approval_id, body, Some(rev)).await;
+            }
+            Effect::Renew { app_id, days } => {
+                let body = match days {
+                    Some(days) => serde_json::json!({"days": days}),
+                    None => serde_json::json!({}),
+                };
+                self.act(ActionKind::Renew, app_id, body, None).await;
+            }
+        }
+        true
+    }
+
+    /// A page of the events a filter selects, from the whole cache.
+    async fn query_audit(&self, query: AuditQuery) {
+        let asked = query.clone();
+        match with_cache(self.cache(), move |cache| audit_search::search(cache.conn(), &asked)).await {
+            Ok(page) => {
+                let _ = self.events.send(Event::AuditPage(Box::new(page)));
+            }
+            Err(err) => {
+                let _ = self.events.send(Event::ActionResult {
+                    target_id: String::new(),
+                    outcome: Err(format!("cannot search the audit events: {err}")),
+                });
+            }
+        }
+    }
+}
+
 /// Serves the UI's effects until it quits, syncing every `interval`.
 pub async fn run_runtime(
     syncer: Syncer,
@@ -387,30 +438,33 @@ pub async fn run_runtime(
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
-            effect = effects.recv() => match effect {
-                None | Some(Effect::Quit) => break,
-                Some(Effect::SyncNow) => {
-                    runtime.sync().await;
+            effect = effects.recv() => {
+                let Some(first) = effect else { break };
+                let mut batch = vec![first];
+                if matches!(batch[0], Effect::QueryAudit(_)) {
+                    // Typing sends a query a key: only the newest is worth answering.
+                    while let Ok(next) = effects.try_recv() {
+                        batch.push(next);
+                    }
+                    let newest = batch.iter().rposition(|e| matches!(e, Effect::QueryAudit(_)));
+                    let mut at = 0;
+                    batch.retain(|e| {
+                        let keep = !matches!(e, Effect::QueryAudit(_)) || Some(at) == newest;
+                        at += 1;
+                        keep
+                    });
                 }
-                Some(Effect::VerifyAudit) => runtime.verify().await,
-                Some(Effect::LoadDetail { app_id }) => runtime.load_detail(app_id).await,
-                Some(Effect::Dismiss { action_id }) => runtime.dismiss(action_id).await,
-                Some(Effect::Decide { approval_id, decision, comment, rev }) => {
-                    let kind = match decision {
-                        DecisionKind::Approve => ActionKind::Approve,
-                        DecisionKind::Reject => ActionKind::Reject,
-                    };
-                    let body = serde_json::json!({"decision": decision, "comment": comment, "rev": rev});
-                    runtime.act(kind, approval_id, body, Some(rev)).await;
+                let mut quit = false;
+                for effect in batch {
+                    if !runtime.handle(effect).await {
+                        quit = true;
+                        break;
+                    }
                 }
-                Some(Effect::Renew { app_id, days }) => {
-                    let body = match days {
-                        Some(days) => serde_json::json!({"days": days}),
-                        None => serde_json::json!({}),
-                    };
-                    runtime.act(ActionKind::Renew, app_id, body, None).await;
+                if quit {
+                    break;
                 }
-            },
+            }
             _ = ticks.tick() => {
                 runtime.sync().await;
             }

@@ -19,12 +19,14 @@
 //! * [`sync`]: the HTTP client, the sync plan and the background worker.
 //! * [`search`]: the fuzzy filter. [`sanitize`]: untrusted text made safe to draw.
 //! * [`config`]: paths, settings, themes and keymaps.
-//! * [`app`], [`panes`], [`widgets`], [`tui`]: the console; [`console`] wires it to the cache and sync.
+//! * [`app`], [`panes`], [`widgets`], [`tui`]: the console; [`console`] wires it to the cache and sync;
+//!   [`backend`]: the terminal backend, which writes named colours as 16-colour codes.
 //! * [`errors`]: an error and its causes on one line.
 //! * [`tls`]: the crypto provider, which certificates the clients trust, a failed handshake in words.
 //! * [`clock`]: the injected clock. [`seed`]: deterministic demo and scale data.
 
 pub mod app;
+pub mod backend;
 pub mod cache;
 pub mod cli;
 pub mod clock;

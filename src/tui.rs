@@ -21,12 +21,13 @@ use chrono::Utc;
 use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
 use crossterm::{cursor, execute, terminal};
 use futures_util::StreamExt;
-use ratatui::backend::{CrosstermBackend, TestBackend};
+use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::{Terminal, TerminalOptions, Viewport};
 use tokio::sync::mpsc;
 
 use crate::app::{self, App, Effect, Event};
+use crate::backend::ConsoleBackend;
 
 /// How often the clock ticks to refresh relative times.
 pub const CLOCK_TICK_MILLIS: u64 = 1000;
@@ -60,7 +61,7 @@ fn install_panic_hook() {
 
 /// Raw mode and the alternate screen for as long as it lives.
 pub struct TerminalGuard {
-    pub terminal: Terminal<CrosstermBackend<Stdout>>,
+    pub terminal: Terminal<ConsoleBackend<Stdout>>,
 }
 
 impl TerminalGuard {
@@ -73,7 +74,7 @@ impl TerminalGuard {
             restore_terminal();
             return Err(err);
         }
-        match Terminal::new(CrosstermBackend::new(stdout)) {
+        match Terminal::new(ConsoleBackend::new(stdout)) {
             Ok(terminal) => Ok(TerminalGuard { terminal }),
             Err(err) => {
                 restore_terminal();
@@ -122,7 +123,7 @@ impl Shadow {
 
 /// Draws `state` and remembers the frame, so the clock tick can tell
 /// whether anything visible changed since.
-fn draw(terminal: &mut Terminal<CrosstermBackend<Stdout>>, state: &App, shadow: &mut Shadow) -> io::Result<()> {
+fn draw(terminal: &mut Terminal<ConsoleBackend<Stdout>>, state: &App, shadow: &mut Shadow) -> io::Result<()> {
     let completed = terminal.draw(|frame| app::render(state, frame))?;
     shadow.last = Some(completed.buffer.clone());
     Ok(())

@@ -3,7 +3,7 @@
 //! server messages carry escape sequences (clear screen, OSC 52 clipboard
 //! write, OSC 0 title, OSC 8 hyperlink), a C1 CSI, a carriage return, a bidi
 //! override and a zero-width space. Every pane, detail and dialog is drawn
-//! with ratatui's real `CrosstermBackend` into a byte buffer, and the bytes
+//! with the console's real backend into a byte buffer, and the bytes
 //! are replayed through a strict parser: the only escape sequences allowed
 //! are the CSI sequences ratatui itself emits (cursor moves `H`, styles `m`,
 //! cursor show/hide `h`/`l`), no control character may appear, and the
@@ -16,9 +16,9 @@ use std::rc::Rc;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use govdeck::app::fixtures::{fixture_data, fixture_now};
 use govdeck::app::{App, ConsoleData, Event, QueuedAction, QueuedKind, QueuedStatus, UiSettings, render};
+use govdeck::backend::ConsoleBackend;
 use govdeck::domain::Role;
 use govdeck::domain::api::Me;
-use ratatui::backend::CrosstermBackend;
 use ratatui::layout::Rect;
 use ratatui::{Terminal, TerminalOptions, Viewport};
 use unicode_width::UnicodeWidthChar;
@@ -107,7 +107,7 @@ impl Write for Captured {
 /// Draws `app` with the real crossterm backend and returns the bytes.
 fn bytes(app: &App, width: u16, height: u16) -> Vec<u8> {
     let captured = Captured::default();
-    let backend = CrosstermBackend::new(captured.clone());
+    let backend = ConsoleBackend::new(captured.clone());
     let viewport = Viewport::Fixed(Rect::new(0, 0, width, height));
     let mut terminal = Terminal::with_options(backend, TerminalOptions { viewport }).unwrap();
     terminal.draw(|frame| render(app, frame)).unwrap();

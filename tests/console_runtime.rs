@@ -95,3 +95,47 @@ async fn a_detail_is_read_whole_from_the_cache_on_request() {
     effects_tx.send(Effect::Quit).unwrap();
     runtime.await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_audit_filter_is_answered_from_the_whole_cache() {
+    use govdeck::domain::audit_query::AuditQuery;
+    let server = Server::start().await;
+    let (app, _) = server.intake("olive", &manifest("sales-quoting", None, "medium")).await;
+    server.intake("omar", &manifest("shift-roster", None, "medium")).await;
+    let caches = Caches::new();
+    let syncer = syncer(&server.url(), &server.token("riley"), &caches.path("riley"));
+    let (effects_tx, effects_rx) = mpsc::unbounded_channel();
+    let (events_tx, mut events) = mpsc::unbounded_channel();
+    let runtime = tokio::spawn(run_runtime(syncer, effects_rx, events_tx, Duration::from_secs(3600)));
+    // The snapshot says how many events the cache holds.
+    let mut total = 0;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while total == 0 {
+        match tokio::time::timeout_at(deadline, events.recv()).await {
+            Ok(Some(Event::Data(data))) => total = data.audit_total,
+            Ok(Some(_)) => {}
+            Ok(None) | Err(_) => panic!("no snapshot with events"),
+        }
+    }
+    assert!(total >= 2, "{total} events");
+
+    // Typed fast: three queries; the answer to the newest names the app by its name.
+    for (id, text) in [(1, "s"), (2, "sales"), (3, "app:sales-quoting")] {
+        let query = AuditQuery { id, text: text.into(), outcome: None, before_seq: None, limit: 50 };
+        effects_tx.send(Effect::QueryAudit(query)).unwrap();
+    }
+    let page = loop {
+        match tokio::time::timeout_at(deadline, events.recv()).await {
+            Ok(Some(Event::AuditPage(page))) if page.query.id == 3 => break page,
+            Ok(Some(_)) => {}
+            Ok(None) | Err(_) => panic!("no answer to the newest query"),
+        }
+    };
+    let app_id = app["id"].as_str().unwrap();
+    assert!(!page.events.is_empty() && !page.more);
+    assert!(page.events.iter().all(|e| e.app_id.as_deref() == Some(app_id)), "{:?}", page.events);
+    assert!(page.events.windows(2).all(|w| w[0].seq > w[1].seq), "newest first");
+
+    effects_tx.send(Effect::Quit).unwrap();
+    runtime.await.unwrap();
+}

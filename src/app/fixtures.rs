@@ -324,6 +324,7 @@ pub fn fixture_data_for(me: Me, now: DateTime<Utc>) -> ConsoleData {
         apps: Vec::new(),
         full_apps: Default::default(),
         approvals,
+        audit_total: audit.len() as u64,
         audit,
         kpis: Some(kpis),
         outbox: Vec::new(),

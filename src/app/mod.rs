@@ -78,6 +78,8 @@ pub enum Event {
     /// The server refused the token (401): shown in the status bar until a
     /// sync succeeds.
     TokenRefused,
+    /// The answer to [`Effect::QueryAudit`].
+    AuditPage(Box<crate::domain::audit_query::AuditPage>),
 }
 
 /// What one successful sync did, for the message line.
@@ -118,6 +120,8 @@ pub enum Effect {
     Dismiss {
         action_id: i64,
     },
+    /// Read a page of the audit events a filter selects, from the whole cache.
+    QueryAudit(crate::domain::audit_query::AuditQuery),
     Quit,
 }
 

@@ -149,8 +149,16 @@ impl App {
     }
 
     /// Asks the runtime for the detail a view just opened (or one whose
-    /// data changed underneath it), once.
+    /// data changed underneath it), once; and for the audit pane's newest
+    /// query of the whole cache, when it has one.
     pub fn detail_effects(&mut self) -> Vec<Effect> {
+        // The audit pane's newest query of the whole cache, if it has one to send.
+        let mut effects: Vec<Effect> = self.audit.take_query().map(Effect::QueryAudit).into_iter().collect();
+        effects.extend(self.wanted_detail_effect());
+        effects
+    }
+
+    fn wanted_detail_effect(&mut self) -> Vec<Effect> {
         let wanted = self.wanted_detail();
         if wanted == self.detail_requested {
             return Vec::new();
@@ -540,6 +548,7 @@ impl App {
                 self.detail_requested = None;
             }
             Event::Detail(detail) => self.ctx.loaded_detail = Some(detail),
+            Event::AuditPage(page) => self.audit.on_page(*page, &self.ctx),
             Event::Kpis(kpis) => {
                 self.ctx.data.kpis = Some(*kpis);
                 self.kpis.refresh(&self.ctx);

@@ -5,6 +5,7 @@
 //! The console and the scriptable commands read only this.
 
 pub mod audit;
+pub mod audit_search;
 pub mod catalog;
 pub mod checkpoints;
 pub mod outbox;

@@ -99,6 +99,27 @@ const MIGRATIONS: &[&str] = &[
     -- A detail view reads one app's requests.
     CREATE INDEX approvals_by_app ON approvals(app_id);
     ",
+    // 5: the audit timeline's filter over the whole cache (cache::audit_search):
+    // every distinct value of the filtered fields with its event count, and
+    // the indexes on actor and action (built at open, see
+    // cache::audit::SECONDARY_INDEXES). Events cached before are counted here.
+    "
+    CREATE TABLE audit_values (
+        field   TEXT NOT NULL,
+        value   TEXT NOT NULL,
+        events  INTEGER NOT NULL,
+        PRIMARY KEY (field, value)
+    ) STRICT, WITHOUT ROWID;
+    INSERT INTO audit_values(field, value, events)
+    SELECT * FROM (
+        SELECT 'actor', actor_id, COUNT(*) FROM audit GROUP BY actor_id
+        UNION ALL SELECT 'role', actor_role, COUNT(*) FROM audit GROUP BY actor_role
+        UNION ALL SELECT 'action', action_type, COUNT(*) FROM audit GROUP BY action_type
+        UNION ALL SELECT 'outcome', outcome, COUNT(*) FROM audit GROUP BY outcome
+        UNION ALL SELECT 'app', app_id, COUNT(*) FROM audit WHERE app_id IS NOT NULL GROUP BY app_id
+        UNION ALL SELECT 'error', error_code, COUNT(*) FROM audit WHERE error_code IS NOT NULL GROUP BY error_code
+    ) WHERE true;
+    ",
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<()> {
@@ -144,5 +165,33 @@ mod tests {
             )
             .unwrap();
         assert_eq!(count, 1, "the row that was there is in the new index");
+    }
+
+    #[test]
+    fn a_cache_from_before_step_5_counts_its_events_for_the_filter() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::store::schema::apply(&mut conn, &MIGRATIONS[..4]).unwrap();
+        for (seq, actor) in [(1, "riley"), (2, "riley"), (3, "omar")] {
+            conn.execute(
+                "INSERT INTO audit(seq, event_id, timestamp, actor_id, actor_role, app_id, action_type, resource_type,
+                    outcome, request_context, prev_hash, hash)
+                 VALUES (?1, 'e', '2026-11-01T00:00:00.000000Z', ?2, 'reviewer', 'app-1', 'app.login', 't', 'success',
+                    '{}', 'p', 'h')",
+                rusqlite::params![seq, actor],
+            )
+            .unwrap();
+        }
+        migrate(&mut conn).unwrap();
+        let events = |field: &str, value: &str| -> i64 {
+            conn.query_row("SELECT events FROM audit_values WHERE field = ?1 AND value = ?2", [field, value], |r| {
+                r.get(0)
+            })
+            .unwrap()
+        };
+        assert_eq!((events("actor", "riley"), events("actor", "omar")), (2, 1));
+        assert_eq!((events("app", "app-1"), events("outcome", "success"), events("role", "reviewer")), (3, 3, 3));
+        crate::cache::audit::create_secondary_indexes(&conn).unwrap();
+        let after = indexes(&conn);
+        assert!(after.contains(&"audit_by_actor".to_string()) && after.contains(&"audit_by_action_type".to_string()));
     }
 }

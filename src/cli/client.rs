@@ -582,6 +582,12 @@ pub fn kpi(args: &ClientArgs, json: bool) -> color_eyre::Result<ExitCode> {
     if json {
         return Ok(code.after(print_json(&kpis)?));
     }
+    Ok(code.after(print_out(&kpi_text(&kpis))?))
+}
+
+/// The figures of `govdeck kpi`, one `label value` line each; each figure
+/// on its own line (quarantined and read-only apps are counted apart).
+fn kpi_text(kpis: &crate::domain::kpi::Kpis) -> String {
     let t = &kpis.active_by_tier;
     let d = &kpis.active_by_data_class;
     let lines = [
@@ -618,13 +624,27 @@ pub fn kpi(args: &ClientArgs, json: bool) -> color_eyre::Result<ExitCode> {
         ("high-risk apps", kpis.high_risk_apps.to_string()),
         ("TTL compliance", share(kpis.ttl_compliance_pct)),
         ("expiring", format!("{} in 7 days, {} in 30 days", kpis.expiring_7d, kpis.expiring_30d)),
-        ("quarantined", format!("{} (read-only {})", kpis.quarantined, kpis.read_only)),
+        ("quarantined", kpis.quarantined.to_string()),
+        ("read-only", kpis.read_only.to_string()),
         ("over budget", kpis.over_budget.to_string()),
         (
             "DLP blocks / month",
             kpis.dlp_blocks_per_month.iter().map(|(_, n)| n.to_string()).collect::<Vec<_>>().join(" "),
         ),
     ];
-    let text: String = lines.iter().map(|(label, value)| format!("{label:<20} {value}\n")).collect();
-    Ok(code.after(print_out(&text)?))
+    lines.iter().map(|(label, value)| format!("{label:<20} {value}\n")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kpi_prints_quarantined_and_read_only_as_separate_figures() {
+        let kpis = crate::domain::kpi::Kpis { quarantined: 17, read_only: 16, ..Default::default() };
+        let text = kpi_text(&kpis);
+        let line = |label: &str| text.lines().find(|l| l.starts_with(label)).map(str::to_string);
+        assert_eq!(line("quarantined ").as_deref(), Some(format!("{:<20} 17", "quarantined").as_str()), "{text}");
+        assert_eq!(line("read-only ").as_deref(), Some(format!("{:<20} 16", "read-only").as_str()), "{text}");
+    }
 }

@@ -20,6 +20,10 @@
 //! or broken user file, an unknown role or colour, each yields a message for
 //! the console to show, and the inherited style is used instead.
 //!
+//! Colour names resolve to ratatui's named colours, which the console's
+//! backend ([`crate::backend`]) writes as the 16-colour SGR codes: `ansi16`
+//! names nothing else, so it sends no 256-colour or true-colour code.
+//!
 //! With `NO_COLOR` every colour is dropped; modifiers stay, and the selection,
 //! active tab and fuzzy-match highlight get `reversed`/`underlined` so they
 //! remain visible.

@@ -6,6 +6,7 @@ pub mod api;
 pub mod app;
 pub mod approval;
 pub mod audit;
+pub mod audit_query;
 pub mod checkpoint;
 pub mod kpi;
 pub mod naming;

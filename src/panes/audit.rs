@@ -1,9 +1,19 @@
 //! The audit timeline: events newest first, grouped under a header per day.
 //! `/` filters by app, actor, action and outcome (plain terms match any of
-//! them; `app:`, `actor:`, `action:`, `outcome:` pick one), `o` cycles an
-//! outcome filter, `F` follows the newest event as new ones arrive, `v` asks
-//! the runtime to verify the cache's hash chain and shows the answer, and
-//! Enter shows every field of an event.
+//! them or the error code; `app:`, `actor:`, `action:`, `outcome:` pick one;
+//! see [`crate::domain::audit_query`]), `o` cycles an outcome filter, `F`
+//! follows the newest event as new ones arrive, `v` asks the runtime to
+//! verify the cache's hash chain and shows the answer, and Enter shows every
+//! field of an event.
+//!
+//! The snapshot carries the newest few thousand events and how many the
+//! cache holds; the title says both. A filter searches the whole cache: the
+//! pane asks the runtime ([`AuditPane::take_query`]) and shows the matches
+//! among the events it has until the answer comes ([`AuditPane::on_page`]);
+//! only the answer to the newest query is kept. A rare filter's answer
+//! comes in bounded steps, each asked as the last arrives, until a page is
+//! full or the cache is searched. Moving past the last row pages in older
+//! events (or older matches), a page at a time.
 
 use chrono::NaiveDate;
 use crossterm::event::{KeyCode, KeyEvent};
@@ -14,52 +24,36 @@ use ratatui::widgets::{Block, Paragraph};
 
 use super::{Context, DetailScroll, Intent, ListCursor, Pane, render_detail};
 use crate::config::keymap::{Action, Section};
+use crate::domain::audit_query::{self, AuditQuery};
 use crate::domain::{AuditEvent, Outcome};
 use crate::sanitize::{display_width, fit, sanitize};
-use crate::widgets::app_detail::{field, outcome_style};
+use crate::widgets::app_detail::outcome_style;
 use crate::widgets::line_input::{InputReply, LineInput};
 use crate::widgets::text::Row;
 
+mod pages;
+
+use pages::Found;
+
 const OUTCOMES: [Outcome; 3] = [Outcome::Success, Outcome::Failure, Outcome::Blocked];
+
+/// Events asked of the cache at a time: a filter's first page, each older page.
+pub const AUDIT_PAGE: u32 = 1000;
+
+/// Which list the rows index.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum Source {
+    /// The snapshot's events, then the older ones paged in.
+    #[default]
+    Window,
+    /// The cache's answer to the filter.
+    Found,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Entry {
     Day(NaiveDate, usize),
     Event(usize),
-}
-
-/// Whether `event` matches every term of `query` (see the module docs).
-pub fn matches(event: &AuditEvent, app_name: Option<&str>, query: &str) -> bool {
-    let app = format!("{} {}", event.app_id.as_deref().unwrap_or(""), app_name.unwrap_or("")).to_lowercase();
-    let actor = format!("{} {}", event.actor_id, event.actor_role).to_lowercase();
-    let action = event.action_type.to_lowercase();
-    let outcome = event.outcome.as_str();
-    let other = format!("{} {}", event.resource_id.as_deref().unwrap_or(""), event.error_code.as_deref().unwrap_or(""))
-        .to_lowercase();
-    query.split_whitespace().all(|term| {
-        let term = term.to_lowercase();
-        match term.split_once(':') {
-            Some(("app", v)) => app.contains(v),
-            Some(("actor", v)) => actor.contains(v),
-            Some(("action", v)) => action.contains(v),
-            Some(("outcome", v)) => outcome.contains(v),
-            _ => [&app, &actor, &action, outcome, &other].iter().any(|field| field.contains(&term)),
-        }
-    })
-}
-
-/// `value` with every string (keys too) sanitized, so that JSON escapes of
-/// control characters (`\u001b[2J`) do not show the sequences as text.
-fn clean_json(value: &serde_json::Value) -> serde_json::Value {
-    use serde_json::Value;
-    match value {
-        Value::String(text) => Value::String(sanitize(text).into_owned()),
-        Value::Array(items) => Value::Array(items.iter().map(clean_json).collect()),
-        Value::Object(map) => {
-            Value::Object(map.iter().map(|(k, v)| (sanitize(k).into_owned(), clean_json(v))).collect())
-        }
-        other => other.clone(),
-    }
 }
 
 #[derive(Debug, Default)]
@@ -76,9 +70,24 @@ pub struct AuditPane {
     pub verifying: bool,
     /// The last verification's answer.
     pub verified: Option<Result<String, String>>,
-    computed_for: Option<(String, Option<Outcome>, u64)>,
+    computed_for: Option<(String, Option<Outcome>, u64, u64)>,
     /// The selected event's id across a snapshot change.
     anchor: Option<String>,
+    /// What `lines` index.
+    source: Source,
+    /// The filter's matches from the whole cache, once answered.
+    found: Option<Found>,
+    /// Events older than the snapshot's, paged in without a filter.
+    older: Vec<AuditEvent>,
+    /// The newest query sent, whose answer is awaited.
+    asked: Option<AuditQuery>,
+    /// A query for the app to send ([`AuditPane::take_query`]).
+    outgoing: Option<AuditQuery>,
+    queries: u64,
+    /// Bumped when `found` or `older` change.
+    pages: u64,
+    /// The snapshot version last seen, to refresh the matches when it changes.
+    seen_version: u64,
 }
 
 impl AuditPane {
@@ -96,36 +105,65 @@ impl AuditPane {
         self.verified = Some(result);
     }
 
-    /// The id of the selected event.
-    pub fn selected_event<'a>(&self, ctx: &'a Context) -> Option<&'a AuditEvent> {
+    /// The selected event.
+    pub fn selected_event<'a>(&'a self, ctx: &'a Context) -> Option<&'a AuditEvent> {
         match self.lines.get(self.cursor.selected) {
-            Some(Entry::Event(i)) => ctx.data.audit.get(*i),
+            Some(Entry::Event(i)) => self.event_at(ctx, *i),
             _ => None,
         }
     }
 
+    /// The `i`-th event of the list the rows index.
+    fn event_at<'a>(&'a self, ctx: &'a Context, i: usize) -> Option<&'a AuditEvent> {
+        match self.source {
+            Source::Found => self.found.as_ref()?.events.get(i),
+            Source::Window => {
+                let window = &ctx.data.audit;
+                window.get(i).or_else(|| self.older.get(i.checked_sub(window.len())?))
+            }
+        }
+    }
+
+    /// The event with id `id` among those the pane holds.
+    fn find_event<'a>(&'a self, ctx: &'a Context, id: &str) -> Option<&'a AuditEvent> {
+        let found = self.found.iter().flat_map(|f| f.events.iter());
+        ctx.data.audit.iter().chain(self.older.iter()).chain(found).find(|e| e.event_id == id)
+    }
+
     pub fn set_query(&mut self, query: &str, ctx: &Context) {
         self.filter.set_text(query);
-        self.recompute(ctx);
+        self.filter_changed(ctx);
     }
 
     fn recompute(&mut self, ctx: &Context) {
-        let key = (self.filter.text().to_string(), self.outcome, ctx.version);
+        let key = (self.filter.text().to_string(), self.outcome, ctx.version, self.pages);
         if self.computed_for.as_ref() == Some(&key) {
             return;
         }
         let selected_id = self.anchor.take().or_else(|| self.selected_event(ctx).map(|e| e.event_id.clone()));
-        let query = self.filter.text();
+        let terms = audit_query::terms(self.filter.text());
+        let outcome = self.outcome;
+        let answered = self.found.as_ref().is_some_and(|f| f.text == self.filter.text() && f.outcome == outcome);
+        self.source = if answered { Source::Found } else { Source::Window };
+        // Until the cache answers, the matches among the snapshot's events.
+        let preview = !answered && self.filtered();
+        let events: Box<dyn Iterator<Item = &AuditEvent>> = match (&self.found, answered) {
+            (Some(found), true) => Box::new(found.events.iter()),
+            _ if preview => Box::new(ctx.data.audit.iter()),
+            _ => Box::new(ctx.data.audit.iter().chain(self.older.iter())),
+        };
         let mut lines = Vec::new();
         let mut current_day: Option<(NaiveDate, usize)> = None;
         let mut shown = 0;
-        for (i, event) in ctx.data.audit.iter().enumerate() {
-            if self.outcome.is_some_and(|o| o != event.outcome) {
-                continue;
-            }
-            let app_name = event.app_id.as_deref().and_then(|id| ctx.app(id)).map(|a| a.name.as_str());
-            if !query.trim().is_empty() && !matches(event, app_name, query) {
-                continue;
+        for (i, event) in events.enumerate() {
+            if preview {
+                if outcome.is_some_and(|o| o != event.outcome) {
+                    continue;
+                }
+                let app_name = event.app_id.as_deref().and_then(|id| ctx.app(id)).map(|a| a.name.as_str());
+                if !audit_query::matches(event, app_name, &terms) {
+                    continue;
+                }
             }
             let day = event.timestamp.date_naive();
             if current_day.map(|(d, _)| d) != Some(day) {
@@ -143,11 +181,12 @@ impl AuditPane {
         self.lines = lines;
         self.shown_events = shown;
         let keep = if self.follow { None } else { selected_id };
-        self.cursor.selected = keep
-            .and_then(|id| {
-                self.lines.iter().position(|l| matches!(l, Entry::Event(i) if ctx.data.audit[*i].event_id == id))
+        let position = keep.and_then(|id| {
+            (0..self.lines.len()).find(|&pos| {
+                matches!(self.lines[pos], Entry::Event(i) if self.event_at(ctx, i).is_some_and(|e| e.event_id == id))
             })
-            .unwrap_or(1);
+        });
+        self.cursor.selected = position.unwrap_or(1);
         self.cursor.clamp(self.lines.len());
         self.skip_header(true);
         self.computed_for = Some(key);
@@ -164,12 +203,18 @@ impl AuditPane {
         }
     }
 
-    fn move_by(&mut self, action: Action) {
+    fn move_by(&mut self, action: Action, ctx: &Context) {
+        let at_end = self.cursor.selected + 1 >= self.lines.len();
         if self.cursor.apply(action, self.lines.len()) {
             let down = matches!(action, Action::Down | Action::PageDown | Action::Bottom | Action::Top);
             self.skip_header(down);
             if action != Action::Top {
                 self.follow = false;
+            }
+            // Past the last row (or onto it by a page or End): the next older page.
+            let towards_end = matches!(action, Action::PageDown | Action::Bottom) || (at_end && action == Action::Down);
+            if towards_end && self.cursor.selected + 1 >= self.lines.len() {
+                self.page_in(ctx);
             }
         }
     }
@@ -181,10 +226,7 @@ impl AuditPane {
         let follow = if self.follow { "on" } else { "off" };
         let block = Block::bordered()
             .title(Span::styled(
-                format!(
-                    " Audit · {} · outcome {outcome} · follow {follow} ",
-                    crate::widgets::text::count(self.shown_events as u64, "event")
-                ),
+                format!(" Audit · {} · outcome {outcome} · follow {follow} ", self.title_counts(ctx)),
                 theme.title,
             ))
             .border_style(theme.border);
@@ -243,8 +285,10 @@ impl AuditPane {
         }
         frame.render_widget(Paragraph::new(header.line(width, theme.header)), header_area);
         if self.lines.is_empty() {
-            let text = if ctx.data.audit.is_empty() {
+            let text = if ctx.data.audit.is_empty() && ctx.data.audit_total == 0 {
                 "no audit events in the cache yet"
+            } else if self.source == Source::Window && self.filtered() && !Self::window_complete(ctx) {
+                "no match among the newest events; searching the whole cache…"
             } else {
                 "no event matches the filter"
             };
@@ -265,7 +309,7 @@ impl AuditPane {
                     Some(Line::from(Span::styled(format!("{label}{fill}"), theme.day_header)))
                 }
                 Entry::Event(i) => {
-                    let event = ctx.data.audit.get(i)?;
+                    let event = self.event_at(ctx, i)?;
                     let selected = pos == self.cursor.selected;
                     let app = match event.app_id.as_deref() {
                         Some(id) => ctx.app(id).map_or_else(|| id.to_string(), |a| a.name.to_string()),
@@ -298,51 +342,33 @@ impl AuditPane {
             .collect();
         frame.render_widget(Paragraph::new(lines), rows_area);
     }
-
-    fn detail_lines(event: &AuditEvent, ctx: &Context) -> Vec<Line<'static>> {
-        let theme = &ctx.theme;
-        let s = |t: &str| sanitize(t).into_owned();
-        let opt = |t: &Option<String>| t.as_deref().map_or_else(|| "—".to_string(), |v| sanitize(v).into_owned());
-        let app = match event.app_id.as_deref() {
-            Some(id) => match ctx.app(id) {
-                Some(app) => format!("{} ({})", s(&app.name), s(id)),
-                None => s(id),
-            },
-            None => "—".into(),
-        };
-        vec![
-            Line::from(vec![
-                Span::styled(s(&event.action_type), theme.title),
-                Span::raw("  "),
-                Span::styled(event.outcome.as_str().to_string(), outcome_style(event.outcome, theme)),
-            ]),
-            field("Seq", event.seq.to_string(), theme),
-            field("Event id", s(&event.event_id), theme),
-            field("Time", event.timestamp.to_rfc3339(), theme),
-            field("Actor", format!("{} ({})", s(&event.actor_id), s(&event.actor_role)), theme),
-            field("App", app, theme),
-            field("Version", event.version.map_or_else(|| "—".into(), |v| v.to_string()), theme),
-            field("Environment", opt(&event.environment), theme),
-            field("Resource", format!("{} {}", s(&event.resource_type), opt(&event.resource_id)), theme),
-            field("Data class", opt(&event.data_classification), theme),
-            field("Error code", opt(&event.error_code), theme),
-            field("IP address", opt(&event.ip_address), theme),
-            field("User agent", opt(&event.user_agent), theme),
-            field("Context", s(&clean_json(&event.request_context).to_string()), theme),
-            field("Risk score", event.risk_score_at_time.map_or_else(|| "—".into(), |v| v.to_string()), theme),
-            field("Approval", opt(&event.approval_id), theme),
-            field("Prev hash", s(&event.prev_hash), theme),
-            field("Hash", s(&event.hash), theme),
-        ]
-    }
 }
 
 impl Pane for AuditPane {
     fn before_data(&mut self, ctx: &Context) {
         self.anchor = self.selected_event(ctx).map(|e| e.event_id.clone());
+        // The new snapshot's window moves up by the events that came: the
+        // ones it drops stay shown above the pages already paged in.
+        if !self.older.is_empty() {
+            let mut kept = ctx.data.audit.clone();
+            kept.append(&mut self.older);
+            self.older = kept;
+        }
     }
 
     fn refresh(&mut self, ctx: &Context) {
+        if ctx.version != self.seen_version {
+            self.seen_version = ctx.version;
+            if let Some(oldest) = ctx.data.audit.last().map(|e| e.seq) {
+                self.older.retain(|e| e.seq < oldest);
+            }
+            // New events may match: the filter's pages again, as many as were shown.
+            if self.filtered() && !Self::window_complete(ctx) {
+                let shown = self.found.as_ref().map_or(0, |f| f.events.len());
+                self.ask(None, AUDIT_PAGE.max(u32::try_from(shown).unwrap_or(u32::MAX)));
+            }
+            self.pages += 1;
+        }
         self.recompute(ctx);
     }
 
@@ -360,6 +386,7 @@ impl Pane for AuditPane {
                 }
             }
         }
+        let filter_before = (self.filter.text().to_string(), self.outcome);
         match action {
             Action::Filter => self.typing = true,
             Action::CycleOutcome => {
@@ -386,7 +413,10 @@ impl Pane for AuditPane {
                 self.filter.clear();
                 self.outcome = None;
             }
-            other => self.move_by(other),
+            other => self.move_by(other, ctx),
+        }
+        if (self.filter.text().to_string(), self.outcome) != filter_before {
+            self.filter_changed(ctx);
         }
         self.recompute(ctx);
         Vec::new()
@@ -398,19 +428,19 @@ impl Pane for AuditPane {
 
     fn on_typing_key(&mut self, key: KeyEvent, ctx: &Context) -> Vec<Intent> {
         match self.filter.handle(key) {
-            InputReply::Changed => self.recompute(ctx),
+            InputReply::Changed => self.filter_changed(ctx),
             InputReply::Submit => self.typing = false,
             InputReply::Cancel => {
                 self.typing = false;
                 self.filter.clear();
-                self.recompute(ctx);
+                self.filter_changed(ctx);
             }
             InputReply::Moved => {}
             InputReply::Ignored => match key.code {
-                KeyCode::Up => self.move_by(Action::Up),
-                KeyCode::Down => self.move_by(Action::Down),
-                KeyCode::PageUp => self.move_by(Action::PageUp),
-                KeyCode::PageDown => self.move_by(Action::PageDown),
+                KeyCode::Up => self.move_by(Action::Up, ctx),
+                KeyCode::Down => self.move_by(Action::Down, ctx),
+                KeyCode::PageUp => self.move_by(Action::PageUp, ctx),
+                KeyCode::PageDown => self.move_by(Action::PageDown, ctx),
                 _ => {}
             },
         }
@@ -433,43 +463,17 @@ impl Pane for AuditPane {
 
     fn render(&self, frame: &mut Frame, area: Rect, ctx: &Context) {
         if let Some((id, scroll)) = &self.detail {
-            let event = ctx.data.audit.iter().find(|e| &e.event_id == id);
+            let event = self.find_event(ctx, id);
             let lines = match event {
-                Some(event) => Self::detail_lines(event, ctx),
+                Some(event) => {
+                    let app_name = event.app_id.as_deref().and_then(|id| ctx.app(id)).map(|a| a.name.as_str());
+                    crate::widgets::audit_event::event_lines(event, app_name, &ctx.theme)
+                }
                 None => vec![Line::from(Span::styled("this event is no longer in the cache window", ctx.theme.muted))],
             };
             render_detail(frame, area, "audit event", lines, scroll.scroll, ctx);
             return;
         }
         self.render_list(frame, area, ctx);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::NewAuditEvent;
-
-    fn event(action: &str, actor: &str, app: &str, outcome: Outcome) -> AuditEvent {
-        let new = NewAuditEvent {
-            actor_id: actor.into(),
-            actor_role: "reviewer".into(),
-            app_id: Some(app.into()),
-            action_type: action.into(),
-            outcome: Some(outcome),
-            ..NewAuditEvent::default()
-        };
-        AuditEvent::seal(new, "e1".into(), 1, chrono::Utc::now(), crate::domain::audit::GENESIS_HASH)
-    }
-
-    #[test]
-    fn filter_terms_match_any_field_or_the_named_one() {
-        let e = event("dlp.block", "bot", "app-7", Outcome::Blocked);
-        assert!(matches(&e, Some("crm-sync"), "dlp"));
-        assert!(matches(&e, Some("crm-sync"), "crm blocked"));
-        assert!(matches(&e, Some("crm-sync"), "app:crm action:dlp"));
-        assert!(!matches(&e, Some("crm-sync"), "actor:crm"));
-        assert!(!matches(&e, Some("crm-sync"), "outcome:success"));
-        assert!(matches(&e, None, "APP-7"));
     }
 }

@@ -31,6 +31,8 @@ pub struct ConsoleData {
     pub approvals: Vec<Approval>,
     /// Newest first, at most a few thousand.
     pub audit: Vec<AuditEvent>,
+    /// How many events the cache holds (`audit` is the newest of them).
+    pub audit_total: u64,
     /// `None` until computed: the runtime sends the lists first and the
     /// KPIs ([`crate::app::Event::Kpis`]) when it has streamed the cache.
     pub kpis: Option<Kpis>,
@@ -109,6 +111,7 @@ impl ConsoleData {
             full_apps: HashMap::new(),
             approvals: Vec::new(),
             audit: Vec::new(),
+            audit_total: 0,
             kpis: None,
             outbox: Vec::new(),
             loading: None,

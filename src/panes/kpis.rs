@@ -2,13 +2,16 @@
 //! compliance, approvals) over four trend charts (approvals per week, median
 //! time to approve per week, DLP blocks per month, apps expiring per week).
 //! The figures come from [`crate::domain::kpi`], computed from the cache, so
-//! they work offline. Laid out to stay readable at 80x24.
+//! they work offline. Laid out to stay readable at 80x24: each chart writes
+//! its values above the bars (never inside them) and names its buckets on an
+//! x-axis (months; the first day of each week, every few bars when the
+//! dates are wider than a bar).
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Bar, BarChart, BarGroup, Block, Borders, Paragraph};
+use ratatui::widgets::{Block, Borders, Paragraph};
 
 use super::{Context, Intent, Pane};
 use crate::config::keymap::Action;
@@ -113,22 +116,135 @@ fn columns(k: &Kpis, theme: &Theme, widths: [usize; 3]) -> [Vec<Line<'static>>; 
     [inventory, compliance, approvals]
 }
 
-/// A trend as a bar chart titled with its summary.
-fn chart(frame: &mut Frame, area: Rect, title: String, bars: Vec<Bar<'static>>, theme: &Theme) {
+/// A trend: one bar a bucket, oldest first, with the value drawn above its
+/// bar (never inside it) and the buckets named on an x-axis below.
+struct Trend {
+    /// `None`: nothing to show for that bucket (no bar, no value).
+    values: Vec<Option<u64>>,
+    /// What is written above each bar; empty for none.
+    value_labels: Vec<String>,
+    /// Each bucket's name on the x-axis; labels wider than a bar are shown
+    /// for every few bars (always the newest), left-aligned under their bar.
+    x_labels: Vec<String>,
+}
+
+impl Trend {
+    fn counts(values: &[u64], x_labels: Vec<String>) -> Trend {
+        Trend {
+            values: values.iter().map(|v| Some(*v)).collect(),
+            value_labels: values.iter().map(|v| v.to_string()).collect(),
+            x_labels,
+        }
+    }
+}
+
+/// Eighths of a cell, for the top of a bar.
+const EIGHTHS: [&str; 8] = [" ", "▁", "▂", "▃", "▄", "▅", "▆", "▇"];
+
+/// `text` if it fits in `width` columns, else a shorter form of a count
+/// (`1.2k`, `12k`), else nothing: a value never spills onto its neighbour.
+fn fit_value(text: &str, width: usize) -> String {
+    if display_width(text) <= width {
+        return text.to_string();
+    }
+    if let Ok(n) = text.parse::<u64>() {
+        let short = match n {
+            1_000..=9_999 if width >= 4 => format!("{:.1}k", n as f64 / 1000.0),
+            1_000..=999_999 => format!("{}k", n / 1000),
+            _ => format!("{}M", n / 1_000_000),
+        };
+        if display_width(&short) <= width {
+            return short;
+        }
+    }
+    String::new()
+}
+
+/// A trend as a column chart titled with its summary.
+fn chart(frame: &mut Frame, area: Rect, title: String, trend: &Trend, theme: &Theme) {
     let block =
         Block::default().borders(Borders::TOP).border_style(theme.border).title(Span::styled(title, theme.title));
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let count = bars.len().max(1) as u16;
-    let bar_width = ((inner.width + 1) / count).saturating_sub(1).clamp(1, 6);
-    let chart = BarChart::default()
-        .data(BarGroup::default().bars(&bars))
-        .bar_width(bar_width)
-        .bar_gap(1)
-        .bar_style(theme.chart)
-        .value_style(theme.status_bar)
-        .label_style(theme.muted);
-    frame.render_widget(chart, inner);
+    let count = trend.values.len();
+    if count == 0 || inner.height < 3 || inner.width == 0 {
+        return;
+    }
+    let slot = (inner.width as usize + 1) / count;
+    let (bar_w, gap) = match slot {
+        0 => return,
+        1 => (1, 0),
+        _ => ((slot - 1).min(6), 1),
+    };
+    let slot = bar_w + gap;
+    // The bottom row is the x-axis; the row above the tallest bar holds its value.
+    let axis_row = inner.height as usize - 1;
+    let bar_rows = axis_row - 1;
+    let max = trend.values.iter().flatten().copied().max().unwrap_or(0).max(1);
+    let mut lines: Vec<Vec<Span<'static>>> = vec![Vec::new(); inner.height as usize];
+    let glyph_bar = theme.glyphs().bar;
+    for (i, value) in trend.values.iter().enumerate() {
+        let gap_text = if i + 1 < count { " ".repeat(gap) } else { String::new() };
+        let eighths = match value {
+            Some(0) | None => 0,
+            Some(v) => ((*v as f64 * (bar_rows * 8) as f64 / max as f64).round() as usize).max(1),
+        };
+        let full = eighths / 8;
+        let part = eighths % 8;
+        let top = full + usize::from(part > 0);
+        let label =
+            value.map(|_| fit_value(trend.value_labels.get(i).map_or("", String::as_str), bar_w)).unwrap_or_default();
+        // Rows from the top: empty, the value, the partial top, full blocks.
+        for (row, spans) in lines.iter_mut().take(axis_row).enumerate() {
+            let height = axis_row - row; // 1 = the row just above the axis
+            let (text, style) = if height <= full {
+                (glyph_bar.repeat(bar_w), theme.chart)
+            } else if height == full + 1 && part > 0 {
+                let top = if theme.ascii { glyph_bar } else { EIGHTHS[part] };
+                (top.repeat(bar_w), theme.chart)
+            } else if height == top + 1 && !label.is_empty() {
+                (cell_right(&label, bar_w), theme.text)
+            } else {
+                (" ".repeat(bar_w), theme.text)
+            };
+            spans.push(Span::styled(text, style));
+            spans.push(Span::raw(gap_text.clone()));
+        }
+    }
+    // The x-axis: every label when they fit a bar, else every few, counted
+    // from the newest; each ends under the right edge of its bar.
+    let widest = trend.x_labels.iter().map(|l| display_width(l)).max().unwrap_or(0);
+    let stride = if widest <= bar_w { 1 } else { (widest + 1).div_ceil(slot) };
+    let mut axis = String::new();
+    for (i, label) in trend.x_labels.iter().enumerate().take(count) {
+        if !(count - 1 - i).is_multiple_of(stride) {
+            continue;
+        }
+        let end = i * slot + bar_w;
+        let start = end.saturating_sub(display_width(label));
+        let taken = display_width(&axis);
+        if start < taken + usize::from(taken > 0) {
+            continue;
+        }
+        axis.push_str(&" ".repeat(start - taken));
+        axis.push_str(label);
+    }
+    lines[axis_row] = vec![Span::styled(axis, theme.muted)];
+    let lines: Vec<Line<'static>> = lines.into_iter().map(Line::from).collect();
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// The first day of each of `TREND_BUCKETS` weeks, as `Nov 16`: the weeks
+/// ending at `now` (`past`) or starting at it.
+fn week_labels(now: chrono::DateTime<chrono::Utc>, past: bool) -> Vec<String> {
+    let buckets = crate::domain::kpi::TREND_BUCKETS as i64;
+    (0..buckets)
+        .map(|i| {
+            let start =
+                if past { now - chrono::Duration::weeks(buckets - i) } else { now + chrono::Duration::weeks(i) };
+            start.format("%b %-d").to_string()
+        })
+        .collect()
 }
 
 fn short_hours(h: u64) -> String {
@@ -172,41 +288,42 @@ impl Pane for KpisPane {
         let [bl, br] = Layout::horizontal([Constraint::Ratio(1, 2); 2]).spacing(2).areas(bottom);
         let wide = tl.width >= 48;
 
-        let approvals: Vec<Bar<'static>> = k.approvals_per_week.iter().map(|v| Bar::default().value(*v)).collect();
+        let approvals = Trend::counts(&k.approvals_per_week, week_labels(ctx.now, true));
         let total: u64 = k.approvals_per_week.iter().sum();
-        chart(frame, tl, format!(" Approved per week · {total} in 12 weeks "), approvals, theme);
+        chart(frame, tl, format!(" Approved per week · {total} in 12 weeks "), &approvals, theme);
 
-        let tta: Vec<Bar<'static>> = k
-            .median_hours_to_approve_per_week
-            .iter()
-            .map(|v| {
-                let v = v.unwrap_or(0);
-                Bar::default().value(v).text_value(short_hours(v))
-            })
-            .collect();
-        chart(frame, tr, format!(" Median hours to approve · {} ", hours(k.median_hours_to_approve)), tta, theme);
+        let tta = Trend {
+            values: k.median_hours_to_approve_per_week.clone(),
+            value_labels: k
+                .median_hours_to_approve_per_week
+                .iter()
+                .map(|v| v.map(short_hours).unwrap_or_default())
+                .collect(),
+            x_labels: week_labels(ctx.now, true),
+        };
+        chart(frame, tr, format!(" Median hours to approve · {} ", hours(k.median_hours_to_approve)), &tta, theme);
 
-        let dlp: Vec<Bar<'static>> = k
+        let months: Vec<String> = k
             .dlp_blocks_per_month
             .iter()
-            .map(|(month, v)| {
+            .map(|(month, _)| {
                 let number = month.get(5..).unwrap_or("");
-                let label = match number.parse::<usize>() {
+                match number.parse::<usize>() {
                     Ok(n @ 1..=12) if wide => MONTHS[n - 1].to_string(),
                     _ => number.to_string(),
-                };
-                Bar::default().value(*v).label(Line::from(label))
+                }
             })
             .collect();
-        let dlp_total: u64 = k.dlp_blocks_per_month.iter().map(|(_, v)| v).sum();
-        chart(frame, bl, format!(" DLP blocks per month · {dlp_total} "), dlp, theme);
+        let blocks: Vec<u64> = k.dlp_blocks_per_month.iter().map(|(_, v)| *v).collect();
+        let dlp_total: u64 = blocks.iter().sum();
+        chart(frame, bl, format!(" DLP blocks per month · {dlp_total} "), &Trend::counts(&blocks, months), theme);
 
-        let expiring: Vec<Bar<'static>> = k.expiring_per_week.iter().map(|v| Bar::default().value(*v)).collect();
+        let expiring = Trend::counts(&k.expiring_per_week, week_labels(ctx.now, false));
         chart(
             frame,
             br,
             format!(" Expiring in the next 12 weeks · {} ", k.expiring_per_week.iter().sum::<u64>()),
-            expiring,
+            &expiring,
             theme,
         );
     }

@@ -254,7 +254,7 @@ fn full_chain(me: &Me) -> bool {
 /// Forgets the catalog and the audit events (not the outbox): used when what
 /// the user may read changed, so the next pull starts clean.
 fn reset_catalog(conn: &Connection) -> Result<(), CacheError> {
-    conn.execute_batch("DELETE FROM apps; DELETE FROM approvals; DELETE FROM audit;")?;
+    conn.execute_batch("DELETE FROM apps; DELETE FROM approvals; DELETE FROM audit; DELETE FROM audit_values;")?;
     conn.execute("DELETE FROM meta WHERE key IN (?1, 'audit_head_seq', 'audit_head_hash')", [cache::CHANGES_CURSOR])?;
     checkpoints::forget(conn)
 }

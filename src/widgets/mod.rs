@@ -5,6 +5,7 @@
 //! domain, sanitize and config, never the panes or the app state.
 
 pub mod app_detail;
+pub mod audit_event;
 pub mod command_line;
 pub mod comment;
 pub mod confirm;

@@ -10,17 +10,23 @@ use unicode_width::UnicodeWidthChar;
 
 use crate::sanitize::{display_width, fit, sanitize};
 
-/// `1 event`, `12 events`, `1,204 apps`: a count with its noun, the
-/// thousands grouped.
-pub fn count(n: u64, singular: &str) -> String {
+/// `20011` as `20,011`.
+pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
-    let mut grouped = String::new();
+    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
         if i > 0 && (digits.len() - i).is_multiple_of(3) {
             grouped.push(',');
         }
         grouped.push(c);
     }
+    grouped
+}
+
+/// `1 event`, `12 events`, `1,204 apps`: a count with its noun, the
+/// thousands grouped.
+pub fn count(n: u64, singular: &str) -> String {
+    let grouped = thousands(n);
     if n == 1 { format!("{grouped} {singular}") } else { format!("{grouped} {singular}s") }
 }
 
