@@ -393,6 +393,7 @@ fn the_app_detail_writes_a_dash_where_a_value_is_missing() {
 fn one_audit_event_is_counted_in_the_singular() {
     let mut data = fixture_data(fixture_now());
     data.audit.truncate(1);
+    data.audit_total = 1;
     let mut app = console(data);
     chars(&mut app, "3");
     let text = screen(&app, 120, 40);

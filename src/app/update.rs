@@ -26,8 +26,8 @@ use crate::widgets::comment::CommentBox;
 use crate::widgets::confirm::{ConfirmDialog, DialogReply};
 use crate::widgets::help::HelpOverlay;
 use crate::widgets::line_input::InputReply;
-use crate::widgets::text::date;
 use crate::widgets::queue::QueueReply;
+use crate::widgets::text::date;
 use crate::widgets::toast::Toast;
 
 /// Requests listed by name in a bulk confirm dialog; the rest are counted.
