@@ -164,7 +164,11 @@ fn every_shipped_theme_sends_the_colour_codes_it_names() {
 
 /// The KPI pane's rows as text, at `width` x `height`.
 fn kpi_rows(width: u16, height: u16) -> Vec<Vec<char>> {
-    let mut app = console("dark");
+    kpi_rows_of(fixture_data(fixture_now()), width, height)
+}
+
+fn kpi_rows_of(data: ConsoleData, width: u16, height: u16) -> Vec<Vec<char>> {
+    let mut app = console_with(data, "dark", false);
     press(&mut app, "4");
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
     terminal.draw(|frame| render(&app, frame)).unwrap();
@@ -234,6 +238,37 @@ fn dlp_values_are_shown_at_80_columns_and_weekly_charts_name_their_weeks() {
             assert!(axis.contains(week), "{width}x{height} {title}: the weeks are named on the x-axis: {axis:?}");
         }
     }
+}
+
+#[test]
+fn three_digit_dlp_values_at_80_columns_are_written_whole_for_the_newest_months_that_fit() {
+    let mut data = fixture_data(fixture_now());
+    let kpis = data.kpis.as_mut().expect("fixture KPIs");
+    let values = [0, 0, 0, 0, 0, 0, 0, 0, 134, 211, 241, 16];
+    for ((_, n), v) in kpis.dlp_blocks_per_month.iter_mut().zip(values) {
+        *n = v;
+    }
+    let months: Vec<String> = kpis.dlp_blocks_per_month.iter().map(|(m, _)| m.clone()).collect();
+    let rows = kpi_rows_of(data, 80, 24);
+    let text: Vec<String> = rows.iter().map(|r| r.iter().collect()).collect();
+    let title = text.iter().find(|l| l.contains("DLP blocks per month")).expect("the DLP chart");
+    let dlp = chart_rows(&rows, "DLP blocks per month");
+    let (axis, bars) = dlp.split_last().expect("an x-axis row");
+    let shown: Vec<&str> = bars.iter().flat_map(|l| l.split_whitespace()).filter(|t| !t.contains('█')).collect();
+    for token in &shown {
+        assert!(
+            token.chars().all(|c| c.is_ascii_digit() || ('▁'..='█').contains(&c)),
+            "{token:?} in\n{}",
+            dlp.join("\n")
+        );
+    }
+    let numbers: Vec<u64> = shown.iter().filter_map(|t| t.parse().ok()).collect();
+    for value in [134, 211, 241, 16] {
+        assert!(numbers.contains(&value), "{value} is written whole:\n{}", dlp.join("\n"));
+    }
+    let newest = months.last().and_then(|m| m.get(5..)).expect("a month").to_string();
+    assert!(axis.contains(&newest), "the newest month is on the axis: {axis}");
+    assert!(title.contains("· last 9 "), "the title says how many months are shown: {title}");
 }
 
 #[test]

@@ -151,7 +151,8 @@ fn fit_value(text: &str, width: usize) -> String {
         let short = match n {
             1_000..=9_999 if width >= 4 => format!("{:.1}k", n as f64 / 1000.0),
             1_000..=999_999 => format!("{}k", n / 1000),
-            _ => format!("{}M", n / 1_000_000),
+            1_000_000.. => format!("{}M", n / 1_000_000),
+            _ => return String::new(),
         };
         if display_width(&short) <= width {
             return short;
@@ -160,12 +161,26 @@ fn fit_value(text: &str, width: usize) -> String {
     String::new()
 }
 
-/// A trend as a column chart titled with its summary.
+/// A trend as a column chart titled with its summary. Every value is
+/// written whole above its bar: when the bars that would hold the widest
+/// value do not all fit, the newest that do are drawn and the title says how
+/// many of the buckets are shown.
 fn chart(frame: &mut Frame, area: Rect, title: String, trend: &Trend, theme: &Theme) {
+    let inner = Block::default().borders(Borders::TOP).inner(area);
+    let all = trend.values.len();
+    let widest_value = trend.value_labels.iter().map(|l| display_width(l)).max().unwrap_or(0).max(1);
+    let room = (inner.width as usize + 1) / (widest_value + 1);
+    let shown = if (inner.width as usize + 1) / all.max(1) > widest_value { all } else { room.clamp(1, all.max(1)) };
+    let first = all - shown.min(all);
+    let title = if first > 0 { format!("{title}· last {shown} ") } else { title };
     let block =
         Block::default().borders(Borders::TOP).border_style(theme.border).title(Span::styled(title, theme.title));
-    let inner = block.inner(area);
     frame.render_widget(block, area);
+    let trend = Trend {
+        values: trend.values[first..].to_vec(),
+        value_labels: trend.value_labels.iter().skip(first).cloned().collect(),
+        x_labels: trend.x_labels.iter().skip(first).cloned().collect(),
+    };
     let count = trend.values.len();
     if count == 0 || inner.height < 3 || inner.width == 0 {
         return;
