@@ -356,3 +356,18 @@ fn days_left_labels_and_buckets_follow_one_rounding_rule() {
     let text = screen(&app, 120, 40);
     assert!(text.contains("(in 365d)"), "{text}");
 }
+
+#[test]
+fn the_renew_key_is_offered_in_renewals_only_to_those_who_may_renew() {
+    let mut reviewer = console(fixture_data(fixture_now()));
+    chars(&mut reviewer, "5");
+    let footer = screen(&reviewer, 120, 40).lines().last().unwrap_or_default().to_string();
+    assert!(!footer.contains("n renew"), "a reviewer renews nothing: {footer}");
+    assert!(footer.contains("/ filter"), "{footer}");
+    for user in [olive(), pat()] {
+        let mut app = console(fixture_data_for(user, fixture_now()));
+        chars(&mut app, "5");
+        let footer = screen(&app, 120, 40).lines().last().unwrap_or_default().to_string();
+        assert!(footer.contains("n renew"), "{footer}");
+    }
+}

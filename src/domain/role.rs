@@ -105,6 +105,12 @@ impl Actor {
         self.has(Role::Lead) || (self.has(Role::Owner) && self.user == owner)
     }
 
+    /// Whether some app may be renewed by this user (an owner's own, any for
+    /// a lead): the console offers the renew key only then.
+    pub fn may_renew_some(&self) -> bool {
+        self.has(Role::Lead) || self.has(Role::Owner)
+    }
+
     pub fn may_submit_intake(&self) -> bool {
         self.has(Role::Owner) || self.has(Role::Lead) || self.has(Role::Admin)
     }
@@ -134,6 +140,9 @@ mod tests {
         assert!(!olive.may_renew_app_of("omar"));
         assert!(Actor::new("pat", [Role::Lead]).may_renew_app_of("omar"));
         assert!(!Actor::new("riley", [Role::Reviewer]).may_renew_app_of("omar"));
+        assert!(olive.may_renew_some() && Actor::new("pat", [Role::Lead]).may_renew_some());
+        assert!(!Actor::new("riley", [Role::Reviewer]).may_renew_some());
+        assert!(!Actor::new("bot", [Role::Ingest]).may_renew_some());
     }
 
     #[test]

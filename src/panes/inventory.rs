@@ -22,7 +22,7 @@ pub use super::filters::{Facets, SortColumn};
 use super::list_filter::{FilterKey, ListFilter, corpus_of};
 use super::{Context, DetailScroll, Intent, ListCursor, Pane};
 use crate::config::keymap::{Action, Section};
-use crate::domain::{AppState, AppSummary, Role};
+use crate::domain::{AppState, AppSummary};
 use crate::sanitize::{fit, sanitize};
 use crate::search;
 use crate::widgets::app_detail::state_style;
@@ -416,8 +416,7 @@ impl Pane for InventoryPane {
 
     fn hints(&self, ctx: &Context) -> Vec<(Action, &'static str)> {
         // `n` is offered to those who may renew something: owners and leads.
-        let renews = ctx.actor.has(Role::Owner) || ctx.actor.has(Role::Lead);
-        let renew = renews.then_some((Action::Renew, "renew"));
+        let renew = ctx.actor.may_renew_some().then_some((Action::Renew, "renew"));
         if self.detail.is_some() {
             return [Some((Action::Back, "back")), renew, Some((Action::Help, "help"))].into_iter().flatten().collect();
         }

@@ -420,14 +420,19 @@ impl Pane for RenewalsPane {
         Vec::new()
     }
 
-    fn hints(&self, _ctx: &Context) -> Vec<(Action, &'static str)> {
-        vec![
-            (Action::Renew, "renew"),
-            (Action::Filter, "filter"),
-            (Action::Open, "detail"),
-            (Action::Help, "help"),
-            (Action::Quit, "quit"),
+    fn hints(&self, ctx: &Context) -> Vec<(Action, &'static str)> {
+        // `n` is offered to those who may renew something: owners and leads.
+        let renew = ctx.actor.may_renew_some().then_some((Action::Renew, "renew"));
+        [
+            renew,
+            Some((Action::Filter, "filter")),
+            Some((Action::Open, "detail")),
+            Some((Action::Help, "help")),
+            Some((Action::Quit, "quit")),
         ]
+        .into_iter()
+        .flatten()
+        .collect()
     }
 
     fn badge(&self, _ctx: &Context) -> Option<usize> {
