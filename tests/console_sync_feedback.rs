@@ -195,3 +195,13 @@ fn while_the_terminal_is_too_small_only_quit_works() {
     app.resize(40, 10);
     assert_eq!(chars(&mut app, "q"), vec![Effect::Quit]);
 }
+
+#[test]
+fn an_empty_inventory_behind_a_refused_token_says_why_it_is_empty() {
+    let mut app = console(ConsoleData::empty(fixture_data(fixture_now()).me, "http://127.0.0.1:41234"));
+    assert!(screen(&app, 80, 24).contains("no apps in the cache yet"));
+    app.handle_event(Event::TokenRefused);
+    let text = screen(&app, 80, 24);
+    assert!(text.contains("nothing to show: the server refused this token"), "{text}");
+    assert!(!text.contains("no apps in the cache yet"), "{text}");
+}

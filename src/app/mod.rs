@@ -223,8 +223,6 @@ pub struct App {
     pub(crate) batch: Option<feedback::Batch>,
     /// The user asked for the running sync (`ctrl-r`, `:sync`): its result is said.
     pub(crate) sync_requested: bool,
-    /// The server refused the token on the last sync.
-    pub(crate) token_refused: bool,
 }
 
 /// Command lines kept for ↑/↓.
@@ -257,7 +255,6 @@ impl App {
             command_history: Vec::new(),
             batch: None,
             sync_requested: false,
-            token_refused: false,
         };
         app.refresh_panes();
         if let Some(first) = settings.messages.first() {
@@ -294,7 +291,7 @@ impl App {
 
     /// Whether the server refused the token on the last sync.
     pub fn token_refused(&self) -> bool {
-        self.token_refused
+        self.ctx.token_refused
     }
 
     pub fn now(&self) -> DateTime<Utc> {

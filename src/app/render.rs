@@ -54,7 +54,7 @@ pub fn render(app: &App, frame: &mut Frame) {
         server: &ctx.data.server,
         online: app.sync.online,
         tls_refused: app.sync.tls_refused,
-        token_refused: app.token_refused,
+        token_refused: app.ctx.token_refused,
         // A periodic sync that changes nothing takes milliseconds: flashing
         // "syncing…" for it would repaint an idle screen every interval.
         syncing: app.syncing_since.is_some_and(|since| ctx.now - since >= chrono::Duration::seconds(1)),

@@ -602,7 +602,7 @@ impl App {
                 self.refresh_panes();
             }
             Event::Synced(summary) => {
-                self.token_refused = false;
+                self.ctx.token_refused = false;
                 let asked = std::mem::take(&mut self.sync_requested);
                 let sent = summary.sent > 0 || !summary.refused.is_empty();
                 if asked || sent {
@@ -612,7 +612,7 @@ impl App {
                     self.notify(if good { Toast::success(text, now) } else { Toast::error(text, now) });
                 }
             }
-            Event::TokenRefused => self.token_refused = true,
+            Event::TokenRefused => self.ctx.token_refused = true,
             Event::Verified(result) => {
                 let toast = match &result {
                     Ok(message) => Toast::success(message.clone(), now),

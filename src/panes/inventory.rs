@@ -264,7 +264,11 @@ impl InventoryPane {
         frame.render_widget(Paragraph::new(header), header_area);
 
         if self.rows.is_empty() {
-            let text = if total == 0 { "no apps in the cache yet" } else { "no app matches the filter" };
+            let text = match total {
+                0 if ctx.token_refused => "nothing to show: the server refused this token (see the status bar)",
+                0 => "no apps in the cache yet",
+                _ => "no app matches the filter",
+            };
             frame.render_widget(Paragraph::new(Span::styled(format!("  {text}"), theme.muted)), rows_area);
             return;
         }

@@ -100,6 +100,9 @@ pub struct Context {
     pub version: u64,
     /// The detail the runtime read for the app a detail view shows.
     pub loaded_detail: Option<Box<AppDetail>>,
+    /// The server refused the token on the last try (until a sync succeeds):
+    /// an empty pane says so instead of looking like an empty catalog.
+    pub token_refused: bool,
 }
 
 /// One app's detail as a view draws it.
@@ -123,6 +126,7 @@ impl Context {
             now,
             version: 0,
             loaded_detail: None,
+            token_refused: false,
         };
         ctx.index();
         ctx
