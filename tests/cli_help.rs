@@ -121,6 +121,14 @@ fn state_and_role_list_their_values_and_reject_says_its_comment_is_the_reason() 
 }
 
 #[test]
+fn apps_filter_help_names_the_extended_search_syntax() {
+    let text = help(&["apps", "--help"]);
+    for term in ["'exact", "^prefix", "suffix$", "!not", "a | b"] {
+        assert!(text.contains(term), "{term} in:\n{text}");
+    }
+}
+
+#[test]
 fn the_backstage_token_is_named_for_backstage_and_the_old_name_still_works() {
     let import = help(&["import", "backstage", "--help"]);
     assert!(import.contains("--backstage-token-file <FILE> File holding the Backstage token"), "{import}");

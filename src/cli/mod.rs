@@ -325,7 +325,8 @@ pub struct TableArgs {
 
 #[derive(Debug, Args)]
 pub struct AppsArgs {
-    /// Fuzzy filter over name, owner, team and purpose; best matches first.
+    /// Fuzzy filter over name, owner, team and purpose; best matches first. fzf's extended syntax:
+    /// terms separated by spaces must all match; `'exact`, `^prefix`, `suffix$`, `!not`, `a | b`.
     #[arg(long)]
     pub filter: Option<String>,
     /// Only apps in this lifecycle state.
