@@ -3,21 +3,14 @@
 //! page by page, after a backspace and reversed must be exactly the order
 //! `search::rank` gives (the order `govdeck apps --filter` prints).
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use govdeck::app::fixtures::{fixture_now, scaled_fixture};
-use govdeck::app::{App, ConsoleData, UiSettings, render};
+mod console_support;
+
+use console_support::*;
+use crossterm::event::KeyCode;
+use govdeck::app::fixtures::scaled_fixture;
+use govdeck::app::{App, ConsoleData, render};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-
-fn type_text(app: &mut App, text: &str) {
-    for c in text.chars() {
-        app.handle_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
-    }
-}
-
-fn key(app: &mut App, code: KeyCode) {
-    app.handle_key(KeyEvent::new(code, KeyModifiers::NONE));
-}
 
 /// The ids `search::rank` puts first to last for `query` over the apps'
 /// sanitized name, owner, team and purpose: the order `govdeck apps
@@ -39,21 +32,21 @@ fn rows_ordered_as_drawn_match_the_full_ranking() {
     // by name), so the search starts at the top.
     let expected = ranked_ids(&data, "se 2");
     assert!(expected.len() > 5_000, "{}", expected.len());
-    let mut app = App::new(data.clone(), UiSettings::default(), fixture_now());
+    let mut app = console(data.clone());
     let selected = |app: &App| app.inventory().selected_app(app.context()).map(|a| a.id.to_string());
     assert!(!expected.contains(&selected(&app).unwrap()));
     let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
-    type_text(&mut app, "/se 2");
-    key(&mut app, KeyCode::Enter);
+    press(&mut app, "/se 2");
+    app.handle_key(key(KeyCode::Enter));
     // Every row from the top, as drawn, past what the first draw ordered.
     for (row, id) in expected.iter().enumerate().take(300) {
         terminal.draw(|frame| render(&app, frame)).unwrap();
         assert_eq!(selected(&app).as_ref(), Some(id), "row {row}");
-        key(&mut app, KeyCode::Down);
+        app.handle_key(key(KeyCode::Down));
     }
     // Pages far down, each drawn.
     for _ in 0..100 {
-        key(&mut app, KeyCode::PageDown);
+        app.handle_key(key(KeyCode::PageDown));
         terminal.draw(|frame| render(&app, frame)).unwrap();
     }
     let row = 300 + 100 * 33;
@@ -64,20 +57,20 @@ fn rows_ordered_as_drawn_match_the_full_ranking() {
     assert!(screen.contains(&format!("{} of 20000 apps", expected.len())), "{screen}");
     // A backspace to "se" selects the best match of the wider query, as
     // every change of the query does.
-    type_text(&mut app, "/");
-    key(&mut app, KeyCode::Backspace);
-    key(&mut app, KeyCode::Backspace);
-    key(&mut app, KeyCode::Enter);
+    press(&mut app, "/");
+    app.handle_key(key(KeyCode::Backspace));
+    app.handle_key(key(KeyCode::Backspace));
+    app.handle_key(key(KeyCode::Enter));
     let widened = ranked_ids(&data, "se");
     assert_eq!(selected(&app).as_ref(), widened.first());
     assert_eq!(app.inventory().visible_ids(app.context()), widened);
     // Reversed, then back and to the last row.
-    key(&mut app, KeyCode::Char('S'));
+    app.handle_key(key(KeyCode::Char('S')));
     let mut reversed = widened.clone();
     reversed.reverse();
     assert_eq!(app.inventory().visible_ids(app.context()), reversed);
-    key(&mut app, KeyCode::Char('S'));
-    key(&mut app, KeyCode::End);
+    app.handle_key(key(KeyCode::Char('S')));
+    app.handle_key(key(KeyCode::End));
     terminal.draw(|frame| render(&app, frame)).unwrap();
     assert_eq!(selected(&app).as_ref(), widened.last());
 }

@@ -9,18 +9,14 @@
 //! cursor show/hide `h`/`l`), no control character may appear, and the
 //! sanitized text must be on the screen while the payloads must not.
 
-use std::cell::RefCell;
-use std::io::Write;
-use std::rc::Rc;
+mod console_support;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use console_support::*;
+use crossterm::event::KeyCode;
 use govdeck::app::fixtures::{fixture_data, fixture_now};
-use govdeck::app::{App, ConsoleData, Event, QueuedAction, QueuedKind, QueuedStatus, UiSettings, render};
-use govdeck::backend::ConsoleBackend;
+use govdeck::app::{App, ConsoleData, Event, QueuedAction, QueuedKind, QueuedStatus};
 use govdeck::domain::Role;
 use govdeck::domain::api::Me;
-use ratatui::layout::Rect;
-use ratatui::{Terminal, TerminalOptions, Viewport};
 use unicode_width::UnicodeWidthChar;
 
 /// (hostile value, what must be shown instead, what must not be shown)
@@ -79,41 +75,6 @@ fn hostile_data() -> ConsoleData {
     data
 }
 
-fn key(code: KeyCode) -> KeyEvent {
-    KeyEvent::new(code, KeyModifiers::NONE)
-}
-
-fn chars(app: &mut App, text: &str) {
-    for c in text.chars() {
-        app.handle_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
-    }
-}
-
-/// A `Vec<u8>` the test can still read after handing it to the backend.
-#[derive(Clone, Default)]
-struct Captured(Rc<RefCell<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.borrow_mut().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Draws `app` with the real crossterm backend and returns the bytes.
-fn bytes(app: &App, width: u16, height: u16) -> Vec<u8> {
-    let captured = Captured::default();
-    let backend = ConsoleBackend::new(captured.clone());
-    let viewport = Viewport::Fixed(Rect::new(0, 0, width, height));
-    let mut terminal = Terminal::with_options(backend, TerminalOptions { viewport }).unwrap();
-    terminal.draw(|frame| render(app, frame)).unwrap();
-    captured.0.borrow().clone()
-}
-
 /// Replays the bytes like a terminal would, refusing anything but the CSI
 /// sequences ratatui emits, and returns the screen's rows.
 fn replay(bytes: &[u8], width: usize, height: usize) -> Vec<String> {
@@ -166,7 +127,7 @@ fn replay(bytes: &[u8], width: usize, height: usize) -> Vec<String> {
 fn check(app: &App, view: &str) -> String {
     let mut big = String::new();
     for (width, height) in [(120u16, 40u16), (80, 24)] {
-        let rows = replay(&bytes(app, width, height), width as usize, height as usize);
+        let rows = replay(&frame_bytes(app, width, height), width as usize, height as usize);
         let screen = rows.join("\n");
         for (_, _, payload) in SAMPLES {
             assert!(!screen.contains(payload), "{view} {width}x{height}: {payload:?} is on screen:\n{screen}");
@@ -179,13 +140,9 @@ fn check(app: &App, view: &str) -> String {
     big
 }
 
-fn console() -> App {
-    App::new(hostile_data(), UiSettings::default(), fixture_now())
-}
-
 #[test]
 fn the_inventory_shows_sanitized_names_and_nothing_else() {
-    let app = console();
+    let app = console(hostile_data());
     let screen = check(&app, "inventory");
     for (_, shown, _) in SAMPLES {
         assert!(screen.contains(shown), "{shown:?} missing from the inventory:\n{screen}");
@@ -196,7 +153,7 @@ fn the_inventory_shows_sanitized_names_and_nothing_else() {
 #[test]
 fn every_app_detail_is_sanitized() {
     for (i, (_, shown, _)) in SAMPLES.iter().enumerate() {
-        let mut app = console();
+        let mut app = console(hostile_data());
         let target = app.data().apps[i].id.clone();
         while app.inventory().selected_app(app.context()).map(|a| a.id.clone()) != Some(target.clone()) {
             app.handle_key(key(KeyCode::Down));
@@ -210,16 +167,16 @@ fn every_app_detail_is_sanitized() {
 
 #[test]
 fn the_fuzzy_filter_highlights_sanitized_text() {
-    let mut app = console();
-    chars(&mut app, "/gnp");
+    let mut app = console(hostile_data());
+    press(&mut app, "/gnp");
     let screen = check(&app, "filtered inventory");
     assert!(screen.contains("gnp.exe"), "{screen}");
 }
 
 #[test]
 fn approvals_details_and_dialogs_are_sanitized() {
-    let mut app = console();
-    chars(&mut app, "2");
+    let mut app = console(hostile_data());
+    press(&mut app, "2");
     let screen = check(&app, "approvals");
     assert!(screen.contains("clipboard") || screen.contains("wipescreen") || screen.contains("gnp.exe"), "{screen}");
     for _ in 0..30 {
@@ -227,10 +184,10 @@ fn approvals_details_and_dialogs_are_sanitized() {
         app.handle_key(key(KeyCode::Enter));
         check(&app, &format!("approval detail {id}"));
         app.handle_key(key(KeyCode::Esc));
-        chars(&mut app, "a");
+        press(&mut app, "a");
         check(&app, &format!("approve dialog {id}"));
         app.handle_key(key(KeyCode::Esc));
-        chars(&mut app, "r");
+        press(&mut app, "r");
         check(&app, &format!("reject dialog {id}"));
         app.handle_key(key(KeyCode::Esc));
         app.handle_key(key(KeyCode::Down));
@@ -239,8 +196,8 @@ fn approvals_details_and_dialogs_are_sanitized() {
 
 #[test]
 fn audit_timeline_and_event_detail_are_sanitized() {
-    let mut app = console();
-    chars(&mut app, "3");
+    let mut app = console(hostile_data());
+    press(&mut app, "3");
     check(&app, "audit");
     for _ in 0..12 {
         app.handle_key(key(KeyCode::Enter));
@@ -255,16 +212,16 @@ fn audit_timeline_and_event_detail_are_sanitized() {
 
 #[test]
 fn kpis_renewals_help_and_toasts_are_sanitized() {
-    let mut app = console();
-    chars(&mut app, "4");
+    let mut app = console(hostile_data());
+    press(&mut app, "4");
     check(&app, "kpis");
-    chars(&mut app, "5");
+    press(&mut app, "5");
     let screen = check(&app, "renewals");
     assert!(screen.contains("lead-scorer") || screen.contains("titlebar") || screen.contains("link"), "{screen}");
     app.handle_key(key(KeyCode::Enter));
     check(&app, "renewal detail");
     app.handle_key(key(KeyCode::Esc));
-    chars(&mut app, "?");
+    press(&mut app, "?");
     check(&app, "help");
     app.handle_key(key(KeyCode::Esc));
     app.handle_event(Event::ActionResult {

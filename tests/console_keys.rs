@@ -3,54 +3,18 @@
 //! reject (with and without a reason), renew, bulk approve, refusals, the
 //! outbox while offline, filters, the command line and the help overlay.
 
+mod console_support;
+
 use chrono::Duration;
+use console_support::*;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use govdeck::app::fixtures::{fixture_data, fixture_data_for, fixture_now, olive, pat};
 use govdeck::app::{
-    App, ConsoleData, Effect, Event, PaneId, QueuedAction, QueuedKind, QueuedStatus, SyncStatus, UiSettings, render,
+    App, ConsoleData, Effect, Event, PaneId, QueuedAction, QueuedKind, QueuedStatus, SyncStatus, UiSettings,
 };
 use govdeck::domain::{AuditEvent, DecisionKind, NewAuditEvent};
 use govdeck::widgets::comment::REASON_REQUIRED;
 use govdeck::widgets::toast::ToastLevel;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
-
-fn console(data: ConsoleData) -> App {
-    App::new(data, UiSettings::default(), fixture_now())
-}
-
-fn key(code: KeyCode) -> KeyEvent {
-    KeyEvent::new(code, KeyModifiers::NONE)
-}
-
-fn chars(app: &mut App, text: &str) -> Vec<Effect> {
-    let keys: Vec<KeyEvent> = text
-        .chars()
-        .map(|c| {
-            let modifiers = if c.is_ascii_uppercase() { KeyModifiers::SHIFT } else { KeyModifiers::NONE };
-            KeyEvent::new(KeyCode::Char(c), modifiers)
-        })
-        .collect();
-    app.handle_keys(keys)
-}
-
-fn screen(app: &App, width: u16, height: u16) -> String {
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal.draw(|frame| render(app, frame)).unwrap();
-    terminal.backend().to_string()
-}
-
-/// Moves the approvals cursor onto request `id`.
-fn select_approval(app: &mut App, id: &str) {
-    app.handle_key(key(KeyCode::Home));
-    for _ in 0..60 {
-        if app.approvals().selected_id(app.context()) == Some(id) {
-            return;
-        }
-        app.handle_key(key(KeyCode::Down));
-    }
-    panic!("request {id} is not in the queue");
-}
 
 fn select_renewal(app: &mut App, id: &str) {
     app.handle_key(key(KeyCode::Home));
@@ -65,10 +29,6 @@ fn select_renewal(app: &mut App, id: &str) {
 
 fn rev_of(app: &App, id: &str) -> u64 {
     app.data().approvals.iter().find(|a| a.id == id).unwrap().rev
-}
-
-fn toast_text(app: &App) -> String {
-    app.toast().map(|t| t.text.clone()).unwrap_or_default()
 }
 
 #[test]

@@ -3,32 +3,12 @@
 //! list pane; the sort arrows say the direction applied and a sort change
 //! goes to the top; the extended search syntax narrows as fzf's does.
 
+mod console_support;
+
+use console_support::*;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use govdeck::app::fixtures::{fixture_data, fixture_data_for, fixture_now, pat};
-use govdeck::app::{App, ConsoleData, Event, PaneId, UiSettings, render};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
-
-fn console(data: ConsoleData) -> App {
-    App::new(data, UiSettings::default(), fixture_now())
-}
-
-fn key(code: KeyCode) -> KeyEvent {
-    KeyEvent::new(code, KeyModifiers::NONE)
-}
-
-fn chars(app: &mut App, text: &str) {
-    for c in text.chars() {
-        let modifiers = if c.is_ascii_uppercase() { KeyModifiers::SHIFT } else { KeyModifiers::NONE };
-        app.handle_key(KeyEvent::new(KeyCode::Char(c), modifiers));
-    }
-}
-
-fn screen(app: &App, width: u16, height: u16) -> String {
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal.draw(|frame| render(app, frame)).unwrap();
-    terminal.backend().to_string()
-}
+use govdeck::app::{App, ConsoleData, Event, PaneId};
 
 fn selected(app: &App) -> String {
     app.inventory().selected_app(app.context()).map(|a| a.id.to_string()).unwrap_or_default()

@@ -5,65 +5,17 @@
 //! order, an owner's Approvals, the words of the lead rule, and one rounding
 //! rule for days left.
 
+mod console_support;
+
 use chrono::Duration;
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use console_support::*;
+use crossterm::event::KeyCode;
 use govdeck::app::fixtures::{fixture_data, fixture_data_for, fixture_now, olive, pat};
-use govdeck::app::{App, ConsoleData, Effect, Event, PaneId, UiSettings, render};
+use govdeck::app::{ConsoleData, Effect, Event, PaneId};
 use govdeck::domain::{App as CatalogApp, ApprovalStatus, DecisionKind};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
-
-fn console(data: ConsoleData) -> App {
-    App::new(data, UiSettings::default(), fixture_now())
-}
-
-fn key(code: KeyCode) -> KeyEvent {
-    KeyEvent::new(code, KeyModifiers::NONE)
-}
-
-fn chars(app: &mut App, text: &str) -> Vec<Effect> {
-    let keys: Vec<KeyEvent> = text
-        .chars()
-        .map(|c| {
-            let modifiers = if c.is_ascii_uppercase() { KeyModifiers::SHIFT } else { KeyModifiers::NONE };
-            KeyEvent::new(KeyCode::Char(c), modifiers)
-        })
-        .collect();
-    app.handle_keys(keys)
-}
-
-fn screen(app: &App, width: u16, height: u16) -> String {
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal.draw(|frame| render(app, frame)).unwrap();
-    terminal.backend().to_string()
-}
-
-fn toast_text(app: &App) -> String {
-    app.toast().map(|t| t.text.clone()).unwrap_or_default()
-}
 
 fn renew(app_id: &str) -> Vec<Effect> {
     vec![Effect::Renew { app_id: app_id.into(), days: None }]
-}
-
-/// Moves the cursor of the active pane (inventory, approvals or renewals)
-/// onto `id`.
-fn select(app: &mut App, id: &str) {
-    app.handle_key(key(KeyCode::Home));
-    for _ in 0..60 {
-        let ctx = app.context();
-        let selected = match app.active_pane() {
-            PaneId::Inventory => app.inventory().selected_app(ctx).map(|a| a.id.as_str()),
-            PaneId::Approvals => app.approvals().selected_id(ctx),
-            PaneId::Renewals => app.renewals().selected_id(ctx),
-            other => panic!("no list in {other:?}"),
-        };
-        if selected == Some(id) {
-            return;
-        }
-        app.handle_key(key(KeyCode::Down));
-    }
-    panic!("{id} is not listed in {:?}", app.active_pane());
 }
 
 /// The fixture with one app changed, as a new sync would bring it.

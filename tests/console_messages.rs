@@ -6,66 +6,20 @@
 //! before a key acts as both, help scrolls to its end, and `q` in a detail
 //! goes back. Key-sequence tests on `App`, from the fixture data.
 
+mod console_support;
+
 use chrono::Duration;
+use console_support::*;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use govdeck::app::fixtures::{fixture_data, fixture_now};
-use govdeck::app::{
-    App, ConsoleData, Effect, Event, Overlay, PaneId, QueuedAction, QueuedKind, QueuedStatus, UiSettings, render,
-};
+use govdeck::app::{App, Effect, Event, Overlay, PaneId, QueuedAction, QueuedKind, QueuedStatus, UiSettings};
 use govdeck::domain::{Decision, DecisionKind, Role};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
-
-fn console(data: ConsoleData) -> App {
-    App::new(data, UiSettings::default(), fixture_now())
-}
-
-fn key(code: KeyCode) -> KeyEvent {
-    KeyEvent::new(code, KeyModifiers::NONE)
-}
-
-fn chars(app: &mut App, text: &str) -> Vec<Effect> {
-    let keys: Vec<KeyEvent> = text
-        .chars()
-        .map(|c| {
-            let modifiers = if c.is_ascii_uppercase() { KeyModifiers::SHIFT } else { KeyModifiers::NONE };
-            KeyEvent::new(KeyCode::Char(c), modifiers)
-        })
-        .collect();
-    app.handle_keys(keys)
-}
-
-fn command(app: &mut App, line: &str) -> Vec<Effect> {
-    chars(app, &format!(":{line}"));
-    app.handle_key(key(KeyCode::Enter))
-}
-
-fn screen(app: &App, width: u16, height: u16) -> String {
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal.draw(|frame| render(app, frame)).unwrap();
-    terminal.backend().to_string()
-}
-
-fn toast_text(app: &App) -> String {
-    app.toast().map(|t| t.text.clone()).unwrap_or_default()
-}
 
 fn command_line_text(app: &App) -> String {
     match app.overlay() {
         Some(Overlay::Command(line)) => line.input.text().to_string(),
         other => panic!("the command line is not open: {:?}", other.map(|o| o.name())),
     }
-}
-
-fn select_approval(app: &mut App, id: &str) {
-    app.handle_key(key(KeyCode::Home));
-    for _ in 0..60 {
-        if app.approvals().selected_id(app.context()) == Some(id) {
-            return;
-        }
-        app.handle_key(key(KeyCode::Down));
-    }
-    panic!("request {id} is not in the queue");
 }
 
 #[test]

@@ -7,25 +7,22 @@
 //! `cargo test --release --test console_scale -- --ignored --nocapture`.
 //! The correctness test runs always, at 20,000 apps.
 
+mod console_support;
+
 use std::time::{Duration, Instant};
 
+use console_support::*;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use govdeck::app::fixtures::{fixture_now, scaled_fixture};
-use govdeck::app::{App, Event, UiSettings, render};
+use govdeck::app::fixtures::scaled_fixture;
+use govdeck::app::{Event, render};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
-fn type_text(app: &mut App, text: &str) {
-    for c in text.chars() {
-        app.handle_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
-    }
-}
-
 #[test]
 fn filtering_a_large_inventory_narrows_correctly() {
-    let mut app = App::new(scaled_fixture(20_000), UiSettings::default(), fixture_now());
+    let mut app = console(scaled_fixture(20_000));
     // quote-builder is the fixture's first app: copy 19994 is 769 × 26.
-    type_text(&mut app, "/quote-builder-19994");
+    press(&mut app, "/quote-builder-19994");
     let ids = app.inventory().visible_ids(app.context());
     assert_eq!(ids.first().copied(), Some("app-019994"), "{:?}", &ids[..ids.len().min(5)]);
     // Growing the query only narrows; shrinking it widens again, to exactly
@@ -36,12 +33,12 @@ fn filtering_a_large_inventory_narrows_correctly() {
     app.handle_key(KeyEvent::new(KeyCode::Backspace, KeyModifiers::NONE));
     let widened: Vec<String> = app.inventory().visible_ids(app.context()).iter().map(|s| s.to_string()).collect();
     assert!(widened.len() >= narrowed);
-    let mut fresh = App::new(scaled_fixture(20_000), UiSettings::default(), fixture_now());
-    type_text(&mut fresh, "/quote-builder-199");
+    let mut fresh = console(scaled_fixture(20_000));
+    press(&mut fresh, "/quote-builder-199");
     assert_eq!(widened, fresh.inventory().visible_ids(fresh.context()));
     // A different term after the backspace searches from the kept hits too.
-    type_text(&mut app, "4 cop");
-    type_text(&mut fresh, "4 cop");
+    press(&mut app, "4 cop");
+    press(&mut fresh, "4 cop");
     assert_eq!(app.inventory().visible_ids(app.context()), fresh.inventory().visible_ids(fresh.context()));
     // A new snapshot re-runs the search against it.
     let mut data = scaled_fixture(20_000);
@@ -58,7 +55,7 @@ fn filtering_a_large_inventory_narrows_correctly() {
 fn a_keystroke_over_100k_apps_stays_interactive() {
     let data = scaled_fixture(100_000);
     let started = Instant::now();
-    let mut app = App::new(data.clone(), UiSettings::default(), fixture_now());
+    let mut app = console(data.clone());
     println!("first snapshot: {:?}", started.elapsed());
     let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
     let mut slowest = Duration::ZERO;

@@ -5,81 +5,20 @@
 //! at least once and without colour. Stored in the top-level `snapshots/`.
 //! Text snapshots cannot show colour, so a few tests assert cell styles.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+mod console_support;
+
+use console_support::*;
+use crossterm::event::KeyCode;
 use govdeck::app::fixtures::{fixture_data, fixture_data_for, fixture_now, olive, pat};
-use govdeck::app::{App, ConsoleData, SyncStatus, UiSettings, render};
+use govdeck::app::{App, ConsoleData, SyncStatus};
 use govdeck::config::theme::Theme;
 use govdeck::domain::Tier;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::style::Color;
 
-const SIZES: [(u16, u16); 2] = [(80, 24), (120, 40)];
-
-fn settings(theme: &str, no_color: bool) -> UiSettings {
-    let settings = UiSettings::load(theme, "default", None, no_color);
-    assert!(settings.messages.is_empty(), "{:?}", settings.messages);
-    settings
-}
-
-fn console(data: ConsoleData, theme: &str) -> App {
-    let mut app = App::new(data, settings(theme, false), fixture_now());
-    app.handle_event(govdeck::app::Event::Sync(SyncStatus {
-        online: true,
-        syncing: false,
-        last_sync: Some(fixture_now() - chrono::Duration::seconds(12)),
-        error: None,
-        tls_refused: false,
-    }));
-    app
-}
-
-fn key(code: KeyCode) -> KeyEvent {
-    KeyEvent::new(code, KeyModifiers::NONE)
-}
-
-fn press(app: &mut App, keys: &str) {
-    for c in keys.chars() {
-        app.handle_key(key(KeyCode::Char(c)));
-    }
-}
-
-fn draw(app: &App, width: u16, height: u16) -> Terminal<TestBackend> {
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal.draw(|frame| render(app, frame)).unwrap();
-    terminal
-}
-
-fn snap(name: &str, app: &App, width: u16, height: u16) {
-    let terminal = draw(app, width, height);
-    insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
-        insta::assert_snapshot!(format!("{name}_{width}x{height}"), terminal.backend());
-    });
-}
-
-/// Each size, from a fresh console prepared by `setup`.
-fn snap_sizes(name: &str, make: impl Fn() -> App) {
-    for (width, height) in SIZES {
-        let app = make();
-        snap(name, &app, width, height);
-    }
-}
-
-fn select_approval(app: &mut App, id: &str) {
-    app.handle_key(key(KeyCode::Home));
-    for _ in 0..60 {
-        if app.approvals().selected_id(app.context()) == Some(id) {
-            return;
-        }
-        app.handle_key(key(KeyCode::Down));
-    }
-    panic!("request {id} is not in the queue");
-}
-
 #[test]
 fn inventory() {
-    snap_sizes("inventory", || console(fixture_data(fixture_now()), "dark"));
+    snap_sizes("inventory", || console_with(fixture_data(fixture_now()), "dark", false));
 }
 
 /// The first frame of a large cache: the first page of the inventory by
@@ -97,9 +36,9 @@ fn first_page() -> ConsoleData {
 
 #[test]
 fn first_page_while_the_rest_loads() {
-    snap_sizes("first_page_inventory", || console(first_page(), "dark"));
+    snap_sizes("first_page_inventory", || console_with(first_page(), "dark", false));
     snap_sizes("first_page_approvals", || {
-        let mut app = console(first_page(), "dark");
+        let mut app = console_with(first_page(), "dark", false);
         press(&mut app, "2");
         app
     });
@@ -108,12 +47,12 @@ fn first_page_while_the_rest_loads() {
 #[test]
 fn inventory_filtered_and_faceted() {
     snap_sizes("inventory_filtered", || {
-        let mut app = console(fixture_data(fixture_now()), "dark");
+        let mut app = console_with(fixture_data(fixture_now()), "dark", false);
         press(&mut app, "/sales");
         app
     });
     snap_sizes("inventory_faceted", || {
-        let mut app = console(fixture_data(fixture_now()), "dark");
+        let mut app = console_with(fixture_data(fixture_now()), "dark", false);
         press(&mut app, "tds");
         app
     });
@@ -122,7 +61,7 @@ fn inventory_filtered_and_faceted() {
 #[test]
 fn app_detail() {
     snap_sizes("app_detail", || {
-        let mut app = console(fixture_data(fixture_now()), "dark");
+        let mut app = console_with(fixture_data(fixture_now()), "dark", false);
         press(&mut app, "/quote-builder");
         app.handle_key(key(KeyCode::Enter));
         app.handle_key(key(KeyCode::Enter));
@@ -133,7 +72,7 @@ fn app_detail() {
 #[test]
 fn approvals() {
     snap_sizes("approvals", || {
-        let mut app = console(fixture_data(fixture_now()), "dark");
+        let mut app = console_with(fixture_data(fixture_now()), "dark", false);
         press(&mut app, "2");
         app
     });
@@ -142,7 +81,7 @@ fn approvals() {
 #[test]
 fn approval_detail() {
     snap_sizes("approval_detail", || {
-        let mut app = console(fixture_data(fixture_now()), "dark");
+        let mut app = console_with(fixture_data(fixture_now()), "dark", false);
         press(&mut app, "2");
         select_approval(&mut app, "apr-004");
         app.handle_key(key(KeyCode::Enter));
@@ -150,7 +89,7 @@ fn approval_detail() {
     });
     // One the user may not decide: their own request.
     snap_sizes("approval_detail_own_request", || {
-        let mut app = console(fixture_data(fixture_now()), "dark");
+        let mut app = console_with(fixture_data(fixture_now()), "dark", false);
         press(&mut app, "2");
         select_approval(&mut app, "apr-014");
         app.handle_key(key(KeyCode::Enter));
@@ -161,7 +100,7 @@ fn approval_detail() {
 #[test]
 fn audit() {
     snap_sizes("audit", || {
-        let mut app = console(fixture_data(fixture_now()), "dark");
+        let mut app = console_with(fixture_data(fixture_now()), "dark", false);
         press(&mut app, "3");
         app
     });
@@ -170,13 +109,13 @@ fn audit() {
 #[test]
 fn audit_filtered_and_detail() {
     snap_sizes("audit_filtered", || {
-        let mut app = console(fixture_data(fixture_now()), "dark");
+        let mut app = console_with(fixture_data(fixture_now()), "dark", false);
         press(&mut app, "3/dlp");
         app.handle_key(key(KeyCode::Enter));
         app
     });
     snap_sizes("audit_detail", || {
-        let mut app = console(fixture_data(fixture_now()), "dark");
+        let mut app = console_with(fixture_data(fixture_now()), "dark", false);
         press(&mut app, "3");
         app.handle_key(key(KeyCode::Enter));
         app
@@ -186,7 +125,7 @@ fn audit_filtered_and_detail() {
 #[test]
 fn kpis_in_the_light_theme() {
     snap_sizes("kpis", || {
-        let mut app = console(fixture_data(fixture_now()), "light");
+        let mut app = console_with(fixture_data(fixture_now()), "light", false);
         press(&mut app, "4");
         app
     });
@@ -195,7 +134,7 @@ fn kpis_in_the_light_theme() {
 #[test]
 fn renewals_as_an_owner_in_the_ansi16_theme() {
     snap_sizes("renewals", || {
-        let mut app = console(fixture_data_for(olive(), fixture_now()), "ansi16");
+        let mut app = console_with(fixture_data_for(olive(), fixture_now()), "ansi16", false);
         press(&mut app, "5");
         app
     });
@@ -204,7 +143,7 @@ fn renewals_as_an_owner_in_the_ansi16_theme() {
 #[test]
 fn renewals_as_a_lead() {
     snap_sizes("renewals_lead", || {
-        let mut app = console(fixture_data_for(pat(), fixture_now()), "dark");
+        let mut app = console_with(fixture_data_for(pat(), fixture_now()), "dark", false);
         press(&mut app, "5");
         app
     });
@@ -213,7 +152,7 @@ fn renewals_as_a_lead() {
 #[test]
 fn help_overlay() {
     snap_sizes("help", || {
-        let mut app = console(fixture_data(fixture_now()), "dark");
+        let mut app = console_with(fixture_data(fixture_now()), "dark", false);
         press(&mut app, "2?");
         app
     });
@@ -222,7 +161,7 @@ fn help_overlay() {
 #[test]
 fn comment_box() {
     snap_sizes("comment_box", || {
-        let mut app = console(fixture_data(fixture_now()), "dark");
+        let mut app = console_with(fixture_data(fixture_now()), "dark", false);
         press(&mut app, "2");
         select_approval(&mut app, "apr-011");
         press(&mut app, "r");
@@ -235,14 +174,14 @@ fn comment_box() {
 #[test]
 fn confirm_dialog() {
     snap_sizes("confirm", || {
-        let mut app = console(fixture_data(fixture_now()), "dark");
+        let mut app = console_with(fixture_data(fixture_now()), "dark", false);
         press(&mut app, "2");
         select_approval(&mut app, "apr-004");
         press(&mut app, "a");
         app
     });
     snap_sizes("confirm_bulk", || {
-        let mut app = console(fixture_data(fixture_now()), "dark");
+        let mut app = console_with(fixture_data(fixture_now()), "dark", false);
         press(&mut app, "2");
         select_approval(&mut app, "apr-011");
         press(&mut app, " ");
@@ -255,14 +194,14 @@ fn confirm_dialog() {
 
 #[test]
 fn command_line() {
-    let mut app = console(fixture_data(fixture_now()), "dark");
+    let mut app = console_with(fixture_data(fixture_now()), "dark", false);
     press(&mut app, ":theme ans");
     snap("command_line", &app, 80, 24);
 }
 
 #[test]
 fn too_small() {
-    let app = console(fixture_data(fixture_now()), "dark");
+    let app = console_with(fixture_data(fixture_now()), "dark", false);
     snap("too_small", &app, 79, 24);
     snap("too_small", &app, 40, 10);
 }
@@ -319,7 +258,7 @@ fn find(buffer: &Buffer, text: &str) -> Option<(u16, u16)> {
 #[test]
 fn risk_tiers_are_drawn_in_their_theme_styles() {
     for theme_name in ["dark", "light", "ansi16"] {
-        let app = console(fixture_data(fixture_now()), theme_name);
+        let app = console_with(fixture_data(fixture_now()), theme_name, false);
         let theme: &Theme = app.theme();
         let terminal = draw(&app, 120, 40);
         let buffer = terminal.backend().buffer();
@@ -335,7 +274,7 @@ fn risk_tiers_are_drawn_in_their_theme_styles() {
 
 #[test]
 fn the_selected_row_and_the_active_tab_use_their_styles() {
-    let app = console(fixture_data(fixture_now()), "dark");
+    let app = console_with(fixture_data(fixture_now()), "dark", false);
     let theme = app.theme().clone();
     let terminal = draw(&app, 80, 24);
     let buffer = terminal.backend().buffer();
@@ -349,7 +288,7 @@ fn the_selected_row_and_the_active_tab_use_their_styles() {
 
 #[test]
 fn fuzzy_matches_are_highlighted() {
-    let mut app = console(fixture_data(fixture_now()), "dark");
+    let mut app = console_with(fixture_data(fixture_now()), "dark", false);
     press(&mut app, "/qb");
     let theme = app.theme().clone();
     let terminal = draw(&app, 80, 24);

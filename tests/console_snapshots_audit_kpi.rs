@@ -3,86 +3,18 @@
 //! clock at 80x24 and 120x40 (stored in the top-level `snapshots/`), and
 //! the bytes the console's backend writes for every pane in every theme.
 
-use std::cell::RefCell;
-use std::io::Write;
-use std::rc::Rc;
+mod console_support;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use console_support::*;
+use crossterm::event::KeyCode;
 use govdeck::app::fixtures::{fixture_data, fixture_now};
-use govdeck::app::{App, ConsoleData, Effect, Event, SyncStatus, UiSettings, render};
-use govdeck::backend::{ConsoleBackend, sgr_sequences};
+use govdeck::app::{App, ConsoleData, Effect, Event, render};
+use govdeck::backend::sgr_sequences;
 use govdeck::config::theme::SHIPPED;
 use govdeck::domain::AuditEvent;
 use govdeck::domain::audit_query::{AuditPage, AuditQuery};
+use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use ratatui::layout::Rect;
-use ratatui::{Terminal, TerminalOptions, Viewport};
-
-const SIZES: [(u16, u16); 2] = [(80, 24), (120, 40)];
-
-fn console_with(data: ConsoleData, theme: &str, no_color: bool) -> App {
-    let settings = UiSettings::load(theme, "default", None, no_color);
-    assert!(settings.messages.is_empty(), "{:?}", settings.messages);
-    let mut app = App::new(data, settings, fixture_now());
-    app.handle_event(Event::Sync(SyncStatus {
-        online: true,
-        syncing: false,
-        last_sync: Some(fixture_now() - chrono::Duration::seconds(12)),
-        error: None,
-        tls_refused: false,
-    }));
-    app
-}
-
-fn console(theme: &str) -> App {
-    console_with(fixture_data(fixture_now()), theme, false)
-}
-
-fn key(code: KeyCode) -> KeyEvent {
-    KeyEvent::new(code, KeyModifiers::NONE)
-}
-
-fn press(app: &mut App, keys: &str) {
-    for c in keys.chars() {
-        app.handle_key(key(KeyCode::Char(c)));
-    }
-}
-
-fn snap_sizes(name: &str, make: impl Fn() -> App) {
-    for (width, height) in SIZES {
-        let app = make();
-        let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-        terminal.draw(|frame| render(&app, frame)).unwrap();
-        insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
-            insta::assert_snapshot!(format!("{name}_{width}x{height}"), terminal.backend());
-        });
-    }
-}
-
-/// A writer whose bytes the test keeps.
-#[derive(Clone, Default)]
-struct Captured(Rc<RefCell<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.borrow_mut().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// The bytes the console's backend writes for one frame of `app`.
-fn frame_bytes(app: &App, width: u16, height: u16) -> Vec<u8> {
-    let captured = Captured::default();
-    let viewport = Viewport::Fixed(Rect::new(0, 0, width, height));
-    let mut terminal =
-        Terminal::with_options(ConsoleBackend::new(captured.clone()), TerminalOptions { viewport }).unwrap();
-    terminal.draw(|frame| render(app, frame)).unwrap();
-    captured.0.borrow().clone()
-}
 
 /// Every SGR parameter of every pane (and the help overlay) drawn in `theme`.
 fn theme_parameters(theme: &str, no_color: bool) -> Vec<String> {
@@ -274,7 +206,7 @@ fn three_digit_dlp_values_at_80_columns_are_written_whole_for_the_newest_months_
 #[test]
 fn kpis() {
     snap_sizes("kpis_dark", || {
-        let mut app = console("dark");
+        let mut app = console_with(fixture_data(fixture_now()), "dark", false);
         press(&mut app, "4");
         app
     });
@@ -425,7 +357,7 @@ fn scrolling_past_the_newest_events_pages_in_older_ones() {
 
 #[test]
 fn a_cache_the_snapshot_holds_whole_is_filtered_without_asking() {
-    let mut app = console("dark");
+    let mut app = console_with(fixture_data(fixture_now()), "dark", false);
     press(&mut app, "3");
     let mut effects = Vec::new();
     for c in "/riley".chars() {

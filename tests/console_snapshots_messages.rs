@@ -3,50 +3,18 @@
 //! token, at 80x24 and 120x40, from the fixture data and a fixed clock.
 //! Stored in the top-level `snapshots/`.
 
+mod console_support;
+
 use chrono::Duration;
+use console_support::*;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use govdeck::app::fixtures::{fixture_data, fixture_now};
-use govdeck::app::{App, ConsoleData, Event, QueuedAction, QueuedKind, QueuedStatus, SyncStatus, UiSettings, render};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
-
-const SIZES: [(u16, u16); 2] = [(80, 24), (120, 40)];
-
-fn console(data: ConsoleData) -> App {
-    let settings = UiSettings::load("dark", "default", None, false);
-    let mut app = App::new(data, settings, fixture_now());
-    app.handle_event(Event::Sync(SyncStatus {
-        online: true,
-        syncing: false,
-        last_sync: Some(fixture_now() - Duration::seconds(12)),
-        error: None,
-        tls_refused: false,
-    }));
-    app
-}
-
-fn command(app: &mut App, line: &str) {
-    for c in format!(":{line}").chars() {
-        app.handle_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
-    }
-    app.handle_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
-}
-
-fn snap_sizes(name: &str, make: impl Fn() -> App) {
-    for (width, height) in SIZES {
-        let app = make();
-        let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-        terminal.draw(|frame| render(&app, frame)).unwrap();
-        insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
-            insta::assert_snapshot!(format!("{name}_{width}x{height}"), terminal.backend());
-        });
-    }
-}
+use govdeck::app::{App, Event, QueuedAction, QueuedKind, QueuedStatus, SyncStatus, UiSettings};
 
 #[test]
 fn message_log() {
     snap_sizes("messages", || {
-        let mut app = console(fixture_data(fixture_now()));
+        let mut app = console_with(fixture_data(fixture_now()), "dark", false);
         app.handle_event(Event::ActionResult {
             target_id: "apr-011".into(),
             outcome: Err("the server refused it: request apr-011 was decided by rosa at revision 7 before yours \
@@ -83,7 +51,7 @@ fn queue_view() {
             9,
         ));
         data.outbox.push(queued(6, QueuedKind::Renew, "app-01", QueuedStatus::Queued, 2));
-        let mut app = console(data);
+        let mut app = console_with(data, "dark", false);
         app.handle_event(Event::Sync(SyncStatus {
             online: false,
             syncing: false,

@@ -4,45 +4,18 @@
 //! token stays in the status bar until a sync succeeds, and while the
 //! terminal is too small only quitting works.
 
+mod console_support;
+
 use chrono::Duration;
+use console_support::*;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use govdeck::app::fixtures::{fixture_data, fixture_now};
 use govdeck::app::{
-    App, ConsoleData, Effect, Event, PaneId, QueuedAction, QueuedKind, QueuedStatus, SyncStatus, SyncSummary,
-    UiSettings, render,
+    ConsoleData, Effect, Event, PaneId, QueuedAction, QueuedKind, QueuedStatus, SyncStatus, SyncSummary,
 };
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
-
-fn console(data: ConsoleData) -> App {
-    App::new(data, UiSettings::default(), fixture_now())
-}
-
-fn key(code: KeyCode) -> KeyEvent {
-    KeyEvent::new(code, KeyModifiers::NONE)
-}
 
 fn ctrl(c: char) -> KeyEvent {
     KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL)
-}
-
-fn chars(app: &mut App, text: &str) -> Vec<Effect> {
-    app.handle_keys(text.chars().map(|c| key(KeyCode::Char(c))).collect::<Vec<_>>())
-}
-
-fn command(app: &mut App, line: &str) -> Vec<Effect> {
-    chars(app, &format!(":{line}"));
-    app.handle_key(key(KeyCode::Enter))
-}
-
-fn screen(app: &App, width: u16, height: u16) -> String {
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal.draw(|frame| render(app, frame)).unwrap();
-    terminal.backend().to_string()
-}
-
-fn toast_text(app: &App) -> String {
-    app.toast().map(|t| t.text.clone()).unwrap_or_default()
 }
 
 fn status(error: Option<&str>, last_sync: Option<chrono::DateTime<chrono::Utc>>) -> SyncStatus {
