@@ -102,6 +102,41 @@ pub fn count_values(conn: &Connection, first_seq: u64, last_seq: u64) -> Result<
     Ok(())
 }
 
+/// Set while a first bulk load leaves the value counts to its end; a load
+/// killed halfway leaves it set, and the next sync counts before it pulls.
+const COUNTS_DEFERRED: &str = "audit_values_deferred";
+
+/// Marks the counts as owed by [`count_all`] (the start of a bulk load).
+pub fn defer_counts(conn: &Connection) -> Result<()> {
+    super::meta_set(conn, COUNTS_DEFERRED, "1")
+}
+
+/// Counts every event the cache holds afresh: the end of a first bulk load
+/// (or of one that failed or was killed halfway), after the indexes are built.
+pub fn count_all(conn: &Connection) -> Result<()> {
+    conn.execute("DELETE FROM audit_values", [])?;
+    // Over the whole table the indexes on app, actor, action and error give
+    // each group in order (no sort); role and outcome share one scan.
+    conn.execute_batch(
+        "WITH role_outcome AS MATERIALIZED (
+             SELECT actor_role, outcome, COUNT(*) AS events FROM audit GROUP BY actor_role, outcome
+         )
+         INSERT INTO audit_values(field, value, events)
+             SELECT 'actor', actor_id, COUNT(*) FROM audit GROUP BY actor_id
+             UNION ALL SELECT 'app', app_id, COUNT(*) FROM audit WHERE app_id IS NOT NULL GROUP BY app_id
+             UNION ALL SELECT 'action', action_type, COUNT(*) FROM audit GROUP BY action_type
+             UNION ALL SELECT 'error', error_code, COUNT(*) FROM audit WHERE error_code IS NOT NULL GROUP BY error_code
+             UNION ALL SELECT 'role', actor_role, SUM(events) FROM role_outcome GROUP BY actor_role
+             UNION ALL SELECT 'outcome', outcome, SUM(events) FROM role_outcome GROUP BY outcome;",
+    )?;
+    super::meta_delete(conn, COUNTS_DEFERRED)
+}
+
+/// Whether a bulk load was cut short before it counted: [`count_all`] owed.
+pub fn counts_deferred(conn: &Connection) -> Result<bool> {
+    Ok(super::meta_get(conn, COUNTS_DEFERRED)?.is_some())
+}
+
 /// How many events the cache holds.
 pub fn count(conn: &Connection) -> Result<u64> {
     let total: i64 = conn
@@ -380,5 +415,28 @@ mod tests {
         assert_eq!(count(cache.conn()).unwrap(), 121);
         let page = search(cache.conn(), &query("newcomer", None, None, 10)).unwrap();
         assert_eq!(page.events.len(), 1);
+    }
+
+    #[test]
+    fn counts_left_to_the_end_of_a_bulk_load_match_counts_kept_per_page() {
+        let (per_page, _) = cache_with(240);
+        let values = |cache: &Cache| -> Vec<(String, String, i64)> {
+            let mut stmt =
+                cache.conn().prepare("SELECT field, value, events FROM audit_values ORDER BY field, value").unwrap();
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().map(|r| r.unwrap()).collect()
+        };
+        // The same events written as a bulk load does: counts owed, then paid.
+        let (mut bulk, _) = cache_with(240);
+        bulk.write(|conn| {
+            conn.execute("DELETE FROM audit_values", [])?;
+            defer_counts(conn)
+        })
+        .unwrap();
+        assert!(counts_deferred(bulk.conn()).unwrap());
+        assert_eq!(count(bulk.conn()).unwrap(), 0, "nothing counted until the end");
+        bulk.write(count_all).unwrap();
+        assert!(!counts_deferred(bulk.conn()).unwrap());
+        assert_eq!(values(&bulk), values(&per_page));
+        assert_eq!(count(bulk.conn()).unwrap(), 240);
     }
 }

@@ -24,7 +24,8 @@ use super::engine::{
 use super::plan::PageCheck;
 use super::wal::{self, WalCopier};
 use crate::cache;
-use crate::cache::audit::{self, AuditBatch};
+use crate::cache::audit::{self, AuditBatch, ValueCounts};
+use crate::cache::audit_search;
 use crate::cache::catalog::{self, DecodedChanges};
 use crate::domain::api::{AuditHead, ChangeKind, ChangeOp};
 use crate::domain::audit::EventView;
@@ -232,14 +233,38 @@ impl Syncer {
         let audit_total = full.then(|| server_head.seq.saturating_sub(head.seq));
         let bulk = audit_total.is_some_and(|total| total >= BULK_AUDIT_EVENTS) && head.seq == 0;
         let audit_started = Instant::now();
+        if !bulk {
+            // A first load killed before its end left the counts owed.
+            with_cache(&self.cache, |cache| {
+                if audit_search::counts_deferred(cache.conn())? {
+                    cache.write(audit_search::count_all)?;
+                }
+                Ok(())
+            })
+            .await?;
+        }
         if bulk {
-            with_cache(&self.cache, |cache| audit::drop_secondary_indexes(cache.conn())).await?;
+            with_cache(&self.cache, |cache| {
+                cache.write(|conn| {
+                    audit::drop_secondary_indexes(conn)?;
+                    audit_search::defer_counts(conn)
+                })
+            })
+            .await?;
         }
         let expect_up_to = full.then_some(server_head.seq);
-        let pulled = self.pull_audit(head, full, expect_up_to, audit_total, progress).await;
+        let counts = if bulk { ValueCounts::AtEnd } else { ValueCounts::PerBatch };
+        let pulled = self.pull_audit(head, full, expect_up_to, audit_total, counts, progress).await;
         if bulk && pulled.is_err() {
-            // Whatever was written is read through the index; the error is the one to report.
-            let _ = with_cache(&self.cache, |cache| audit::create_secondary_indexes(cache.conn())).await;
+            // Whatever was written is read through the indexes and counted;
+            // the error is the one to report.
+            let _ = with_cache(&self.cache, |cache| {
+                cache.write(|conn| {
+                    audit::create_secondary_indexes(conn)?;
+                    audit_search::count_all(conn)
+                })
+            })
+            .await;
         }
         let pulled = pulled?;
         report.events = pulled.events;
@@ -249,7 +274,13 @@ impl Syncer {
         let head = pulled.head;
         if bulk {
             let started = Instant::now();
-            with_cache(&self.cache, |cache| audit::create_secondary_indexes(cache.conn())).await?;
+            with_cache(&self.cache, |cache| {
+                cache.write(|conn| {
+                    audit::create_secondary_indexes(conn)?;
+                    audit_search::count_all(conn)
+                })
+            })
+            .await?;
             report.stages.audit_index = started.elapsed();
         }
         report.stages.audit_wall = audit_started.elapsed();
@@ -353,6 +384,7 @@ impl Syncer {
         full: bool,
         expect_up_to: Option<u64>,
         total: Option<u64>,
+        counts: ValueCounts,
         progress: &(dyn Fn(Progress) + Send + Sync),
     ) -> Result<Pulled, SyncError> {
         let (page_tx, page_rx) = mpsc::channel::<Vec<u8>>(1);
@@ -419,7 +451,7 @@ impl Syncer {
                 let count = batch.len() as u64;
                 pulled.write += with_cache(&syncer.cache, move |cache| {
                     let started = Instant::now();
-                    cache.write(|conn| audit::append_batch(conn, &batch))?;
+                    cache.write(|conn| audit::append_batch(conn, &batch, counts))?;
                     Ok(started.elapsed())
                 })
                 .await?;
