@@ -556,6 +556,10 @@ impl Pane for ApprovalsPane {
                 hints.push((Action::ApproveSelected, "approve selected"));
             }
         }
+        // `/` gives way to `A` while requests are selected: one line at 80 columns.
+        if self.selection.is_empty() {
+            hints.push((Action::Filter, "filter"));
+        }
         hints.extend([(Action::Open, "detail"), (Action::Help, "help")]);
         if !decides(ctx) {
             hints.push((Action::Quit, "quit"));
