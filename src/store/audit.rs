@@ -35,10 +35,11 @@ pub fn set_head(conn: &Connection, head: &AuditHead) -> Result<()> {
     meta_set(conn, HEAD_HASH, &head.hash)
 }
 
-/// Appends one event after the head; the caller's transaction covers both.
-pub fn append(conn: &Connection, event: NewAuditEvent, now: DateTime<Utc>) -> Result<AuditEvent> {
+/// Appends one event after the head, written by the principal
+/// `reported_by` at `now`; the caller's transaction covers both.
+pub fn append(conn: &Connection, event: NewAuditEvent, reported_by: &str, now: DateTime<Utc>) -> Result<AuditEvent> {
     let mut appender = Appender::start(conn)?;
-    let sealed = appender.push(conn, event, now)?;
+    let sealed = appender.push(conn, event, reported_by, now)?;
     appender.finish(conn)?;
     Ok(sealed)
 }
@@ -53,9 +54,16 @@ impl Appender {
         Ok(Appender { head: head(conn)? })
     }
 
-    pub fn push(&mut self, conn: &Connection, event: NewAuditEvent, now: DateTime<Utc>) -> Result<AuditEvent> {
+    /// Seals `event` as written by the principal `reported_by` at `now` and inserts it.
+    pub fn push(
+        &mut self,
+        conn: &Connection,
+        event: NewAuditEvent,
+        reported_by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<AuditEvent> {
         let seq = self.head.seq + 1;
-        let sealed = AuditEvent::seal(event, uuid::Uuid::new_v4().to_string(), seq, now, &self.head.hash);
+        let sealed = AuditEvent::seal(event, reported_by, uuid::Uuid::new_v4().to_string(), seq, now, &self.head.hash);
         insert(conn, &sealed)?;
         self.head = AuditHead { seq, hash: sealed.hash.clone() };
         Ok(sealed)
@@ -71,8 +79,9 @@ pub fn insert(conn: &Connection, event: &AuditEvent) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO audit(seq, event_id, timestamp, actor_id, actor_role, app_id, version, environment,
             action_type, resource_type, resource_id, data_classification, outcome, error_code, ip_address,
-            user_agent, request_context, risk_score_at_time, approval_id, prev_hash, hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+            user_agent, request_context, risk_score_at_time, approval_id, prev_hash, hash, reported_by, recorded_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,
+            ?22, ?23)",
     )?
     .execute(params![
         event.seq as i64,
@@ -96,13 +105,22 @@ pub fn insert(conn: &Connection, event: &AuditEvent) -> Result<()> {
         event.approval_id,
         event.prev_hash,
         event.hash,
+        event.reported_by,
+        event.recorded_at.map(format_timestamp),
     ])?;
     Ok(())
 }
 
+/// Every column of an event, in the order [`from_row`] and [`view_from_row`]
+/// read them: the provenance columns (schema step 5) come last.
 pub const COLUMNS: &str = "seq, event_id, timestamp, actor_id, actor_role, app_id, version, environment,
     action_type, resource_type, resource_id, data_classification, outcome, error_code, ip_address,
-    user_agent, request_context, risk_score_at_time, approval_id, prev_hash, hash";
+    user_agent, request_context, risk_score_at_time, approval_id, prev_hash, hash, reported_by, recorded_at";
+
+fn timestamp_at(row: &Row<'_>, index: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
+    let Some(text) = row.get_ref(index)?.as_str_or_null()? else { return Ok(None) };
+    Ok(Some(DateTime::parse_from_rfc3339(text).map_err(|err| conversion_error(index, err))?.to_utc()))
+}
 
 fn conversion_error(column: usize, err: impl std::error::Error + Send + Sync + 'static) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, Box::new(err))
@@ -117,8 +135,10 @@ pub fn from_row(row: &Row<'_>) -> rusqlite::Result<AuditEvent> {
         seq: row.get::<_, i64>(0)? as u64,
         event_id: row.get(1)?,
         timestamp: DateTime::parse_from_rfc3339(&timestamp).map_err(|err| conversion_error(2, err))?.to_utc(),
+        recorded_at: timestamp_at(row, 22)?,
         actor_id: row.get(3)?,
         actor_role: row.get(4)?,
+        reported_by: row.get(21)?,
         app_id: row.get(5)?,
         version: row.get(6)?,
         environment: row.get(7)?,
@@ -167,8 +187,10 @@ struct WireEvent<'a> {
     event_id: &'a str,
     seq: i64,
     timestamp: &'a str,
+    recorded_at: Option<&'a str>,
     actor_id: &'a str,
     actor_role: &'a str,
+    reported_by: Option<&'a str>,
     app_id: Option<&'a str>,
     version: Option<i64>,
     environment: Option<&'a str>,
@@ -195,8 +217,10 @@ fn wire_event<'a>(row: &'a Row<'_>) -> rusqlite::Result<WireEvent<'a>> {
         event_id: text(1)?,
         seq: row.get(0)?,
         timestamp: text(2)?,
+        recorded_at: optional(22)?,
         actor_id: text(3)?,
         actor_role: text(4)?,
+        reported_by: optional(21)?,
         app_id: optional(5)?,
         version: row.get(6)?,
         environment: optional(7)?,
@@ -285,8 +309,10 @@ pub fn view_from_row<'a>(row: &'a Row<'_>) -> rusqlite::Result<EventView<'a>> {
         seq: row.get::<_, i64>(0)? as u64,
         event_id: text(1)?,
         timestamp: DateTime::parse_from_rfc3339(&timestamp).map_err(|err| conversion_error(2, err))?.to_utc(),
+        recorded_at: timestamp_at(row, 22)?,
         actor_id: text(3)?,
         actor_role: text(4)?,
+        reported_by: optional(21)?,
         app_id: optional(5)?,
         version: row.get(6)?,
         environment: optional(7)?,
@@ -459,7 +485,7 @@ mod tests {
                         request_context: serde_json::json!({"n": n}),
                         ..NewAuditEvent::default()
                     };
-                    appender.push(conn, event, at)?;
+                    appender.push(conn, event, "ingest-bot", at)?;
                 }
                 appender.finish(conn).map(|_| ())
             })
