@@ -283,8 +283,11 @@ async fn ingest_may_not_report_governance_events() {
     let head = server.head().await;
     let runtime = json!({"action_type": "data.export", "app_id": app_id});
     for (what, event) in [
-        ("an approval", json!({"action_type": "approval.approve", "app_id": app_id, "approval_id": approval["id"],
-            "actor_id": "riley", "actor_role": "reviewer"})),
+        (
+            "an approval",
+            json!({"action_type": "approval.approve", "app_id": app_id, "approval_id": approval["id"],
+            "actor_id": "riley", "actor_role": "reviewer"}),
+        ),
         ("a lifecycle step", json!({"action_type": "lifecycle.quarantine", "app_id": app_id})),
         ("a lifecycle step in capitals", json!({"action_type": "Lifecycle.Quarantined", "app_id": app_id})),
         ("an app registration", json!({"action_type": "app.registered", "app_id": app_id})),
@@ -334,7 +337,8 @@ async fn governance_events_are_reported_by_the_acting_principal() {
     assert_eq!(by("app.activated"), [("riley".to_string(), "riley".to_string())]);
     // The policy's approval inside olive's intake call: reported by her.
     assert_eq!(by("approval.auto_approved"), [("policy".to_string(), "olive".to_string())]);
-    let lifecycle: Vec<_> = events.iter().filter(|e| e["action_type"].as_str().unwrap().starts_with("lifecycle.")).collect();
+    let lifecycle: Vec<_> =
+        events.iter().filter(|e| e["action_type"].as_str().unwrap().starts_with("lifecycle.")).collect();
     assert!(!lifecycle.is_empty(), "400 days on, the lifecycle ran");
     assert!(lifecycle.iter().all(|e| e["actor_id"] == "policy" && e["reported_by"] == "policy"), "{lifecycle:?}");
     assert!(events.iter().all(|e| e["recorded_at"].is_string()), "every new event has its recording time");
@@ -506,7 +510,10 @@ async fn the_cli_audit_verify_names_the_first_bad_seq() {
     tamper(&truncated, &format!("DELETE FROM audit WHERE seq >= {}", head - 1));
     // Who reported an event is hashed: passing an ingested event off as the server's own fails.
     let reporter = copy_db(dir, "reporter");
-    tamper(&reporter, "UPDATE audit SET reported_by = actor_id WHERE seq = (SELECT MIN(seq) FROM audit WHERE reported_by != actor_id)");
+    tamper(
+        &reporter,
+        "UPDATE audit SET reported_by = actor_id WHERE seq = (SELECT MIN(seq) FROM audit WHERE reported_by != actor_id)",
+    );
     let reported_seq: u64 = rusqlite::Connection::open(copy_db(dir, "probe"))
         .unwrap()
         .query_row("SELECT MIN(seq) FROM audit WHERE reported_by != actor_id", [], |r| r.get::<_, i64>(0))

@@ -261,11 +261,8 @@ fn build_audit(apps: &[App], now: DateTime<Utc>) -> Vec<AuditEvent> {
         };
         // Runtime events are a platform's report, recorded a little after they
         // happened; governance events are the server's own, by their actor.
-        let (reported_by, recorded_at) = if is_governance_action(action) {
-            (actor, at)
-        } else {
-            ("ingest-bot", at + Duration::seconds(42))
-        };
+        let (reported_by, recorded_at) =
+            if is_governance_action(action) { (actor, at) } else { ("ingest-bot", at + Duration::seconds(42)) };
         let sealed = AuditEvent::seal(event, reported_by, format!("ev-{seq:03}"), seq, recorded_at, &prev);
         prev = sealed.hash.clone();
         events.push(sealed);

@@ -84,7 +84,8 @@ fn seeded_events_record_who_reported_them() {
         if !governance {
             runtime += 1;
             assert_eq!(by, "ingest-bot", "seq {}", event.seq);
-            let check = crate::domain::audit::check_runtime_event(&event.action_type, &event.actor_id, &event.actor_role);
+            let check =
+                crate::domain::audit::check_runtime_event(&event.action_type, &event.actor_id, &event.actor_role);
             assert_eq!(check, Ok(()), "seq {}: ingest would accept it", event.seq);
         } else if event.action_type == "approval.auto_approved" {
             assert_eq!(event.actor_id, "policy");

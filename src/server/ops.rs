@@ -112,7 +112,12 @@ pub fn intake(conn: &Connection, ctx: &Ctx<'_>, manifest: Manifest) -> Result<(S
             let mut approval =
                 Approval::new(new_id("apr"), &app, ApprovalKind::NewApp, ctx.actor.user.clone(), tier, ctx.now);
             approvals::save(conn, &mut approval)?;
-            audit::append(conn, approval_event(ctx.event("", &app), "approval.requested", &approval), &ctx.actor.user, ctx.now)?;
+            audit::append(
+                conn,
+                approval_event(ctx.event("", &app), "approval.requested", &approval),
+                &ctx.actor.user,
+                ctx.now,
+            )?;
             Some(approval)
         }
     };
@@ -225,7 +230,12 @@ pub fn renew(
             let mut approval =
                 Approval::new(new_id("apr"), &app, ApprovalKind::Renewal, ctx.actor.user.clone(), tier, ctx.now);
             approvals::save(conn, &mut approval)?;
-            audit::append(conn, approval_event(ctx.event("", &app), "approval.requested", &approval), &ctx.actor.user, ctx.now)?;
+            audit::append(
+                conn,
+                approval_event(ctx.event("", &app), "approval.requested", &approval),
+                &ctx.actor.user,
+                ctx.now,
+            )?;
             Ok((StatusCode::ACCEPTED, RenewalAnswer::Approval { approval: Box::new(approval) }))
         }
     }

@@ -246,8 +246,9 @@ mod tests {
         migrate(&mut conn).unwrap();
         let report = audit::verify(&conn).unwrap();
         assert_eq!((report.result, report.verified), (Ok(()), 5));
-        let legacy: (Option<String>, Option<String>) =
-            conn.query_row("SELECT reported_by, recorded_at FROM audit WHERE seq = 3", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+        let legacy: (Option<String>, Option<String>) = conn
+            .query_row("SELECT reported_by, recorded_at FROM audit WHERE seq = 3", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap();
         assert_eq!(legacy, (None, None), "history is not rewritten");
 
         // The log goes on with events that carry their provenance.

@@ -54,9 +54,7 @@ fn is_system_actor(actor_id: &str, actor_role: &str) -> bool {
 /// Why an event is not a runtime event an ingest token may report.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NotRuntime {
-    #[error(
-        "action {0:?} is a governance action; the server records those itself, ingest reports runtime events only"
-    )]
+    #[error("action {0:?} is a governance action; the server records those itself, ingest reports runtime events only")]
     GovernanceAction(String),
     #[error("actor {actor:?} (role {role:?}) is one of the server's own actors; ingest may not report as it")]
     SystemActor { actor: String, role: String },
@@ -292,7 +290,9 @@ mod tests {
         assert_eq!(new.timestamp, at(), "the claimed time is kept");
         let canonical = String::from_utf8(new.canonical()).unwrap();
         assert!(
-            canonical.ends_with(r#","approval_id":null,"reported_by":"ingest-bot","recorded_at":"2026-11-01T09:00:00.000000Z"}"#),
+            canonical.ends_with(
+                r#","approval_id":null,"reported_by":"ingest-bot","recorded_at":"2026-11-01T09:00:00.000000Z"}"#
+            ),
             "{canonical}"
         );
         // A legacy event read back from JSON (the new fields null or absent) hashes as before.
@@ -309,7 +309,8 @@ mod tests {
     #[test]
     fn the_provenance_of_a_new_event_is_hashed() {
         let events = continued(legacy_chain(2), 3);
-        let edits: [(&str, fn(&mut AuditEvent)); 4] = [
+        type Edit = fn(&mut AuditEvent);
+        let edits: [(&str, Edit); 4] = [
             ("reported_by edited", |e| e.reported_by = Some("olive".into())),
             ("reported_by removed", |e| e.reported_by = None),
             ("recorded_at edited", |e| e.recorded_at = Some(at())),
