@@ -117,6 +117,23 @@ pub const COLUMNS: &str = "seq, event_id, timestamp, actor_id, actor_role, app_i
     action_type, resource_type, resource_id, data_classification, outcome, error_code, ip_address,
     user_agent, request_context, risk_score_at_time, approval_id, prev_hash, hash, reported_by, recorded_at";
 
+/// [`COLUMNS`] for an audit table from before schema step 5 (a database
+/// opened read-only, which is not migrated): NULL for the provenance columns,
+/// which is what its rows would hold once migrated.
+const LEGACY_COLUMNS: &str = "seq, event_id, timestamp, actor_id, actor_role, app_id, version, environment,
+    action_type, resource_type, resource_id, data_classification, outcome, error_code, ip_address,
+    user_agent, request_context, risk_score_at_time, approval_id, prev_hash, hash, NULL, NULL";
+
+/// The columns to select an event with from `conn`'s audit table, migrated or not.
+fn columns_of(conn: &Connection) -> Result<&'static str> {
+    let migrated: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM pragma_table_info('audit') WHERE name = 'reported_by')",
+        [],
+        |row| row.get(0),
+    )?;
+    Ok(if migrated { COLUMNS } else { LEGACY_COLUMNS })
+}
+
 fn timestamp_at(row: &Row<'_>, index: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
     let Some(text) = row.get_ref(index)?.as_str_or_null()? else { return Ok(None) };
     Ok(Some(DateTime::parse_from_rfc3339(text).map_err(|err| conversion_error(index, err))?.to_utc()))
@@ -338,8 +355,8 @@ const PARALLEL_VERIFY_MIN_EVENTS: i64 = 50_000;
 const MAX_VERIFY_THREADS: usize = 8;
 
 /// Walks the rows with `lo <= seq <= hi` in seq order as one [`Run`].
-fn check_run(conn: &Connection, lo: i64, hi: i64) -> Result<Run> {
-    let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM audit WHERE seq BETWEEN ?1 AND ?2 ORDER BY seq"))?;
+fn check_run(conn: &Connection, columns: &str, lo: i64, hi: i64) -> Result<Run> {
+    let mut stmt = conn.prepare(&format!("SELECT {columns} FROM audit WHERE seq BETWEEN ?1 AND ?2 ORDER BY seq"))?;
     let mut rows = stmt.query(params![lo, hi])?;
     let mut checker = RunChecker::new();
     let mut scratch = HashScratch::default();
@@ -400,6 +417,7 @@ fn verify_with(conn: &Connection, threads: usize, min_events: i64) -> Result<Ver
     let own = if conn.is_autocommit() { Some(conn.unchecked_transaction()?) } else { None };
     let snapshot: &Connection = conn;
     let head = head(snapshot)?;
+    let columns = columns_of(snapshot)?;
     let (lo, hi): (Option<i64>, Option<i64>) =
         snapshot.query_row("SELECT MIN(seq), MAX(seq) FROM audit", [], |row| Ok((row.get(0)?, row.get(1)?)))?;
     let path = conn.path().filter(|path| !path.is_empty()).map(str::to_string);
@@ -421,11 +439,11 @@ fn verify_with(conn: &Connection, threads: usize, min_events: i64) -> Result<Ver
                         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
                     )?;
                     conn.busy_timeout(Duration::from_secs(5))?;
-                    check_run(&conn, lo, hi)
+                    check_run(&conn, columns, lo, hi)
                 })
             })
             .collect();
-        let newest = check_run(snapshot, newest.0, newest.1);
+        let newest = check_run(snapshot, columns, newest.0, newest.1);
         // A range whose thread failed (no connection) is walked here below.
         let mut runs: Vec<Option<Run>> =
             workers.into_iter().map(|worker| worker.join().ok().and_then(Result::ok)).collect();
@@ -437,7 +455,7 @@ fn verify_with(conn: &Connection, threads: usize, min_events: i64) -> Result<Ver
     for (index, range) in ranges.iter().enumerate() {
         let run = match runs[index].take() {
             Some(run) => run,
-            None => check_run(snapshot, range.0, range.1)?,
+            None => check_run(snapshot, columns, range.0, range.1)?,
         };
         if let Err(broken) = verifier.join(&run) {
             result = Err(broken);

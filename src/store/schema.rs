@@ -238,6 +238,21 @@ mod tests {
     }
 
     #[test]
+    fn a_log_from_before_provenance_verifies_read_only_without_migrating() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        let mut conn = Connection::open(&path).unwrap();
+        apply(&mut conn, &MIGRATIONS[..4]).unwrap();
+        insert_legacy_chain(&conn, 3);
+        drop(conn);
+        let store = crate::store::Store::open_read_only(&path).unwrap();
+        let report = crate::store::audit::verify(store.conn()).unwrap();
+        assert_eq!((report.result, report.verified), (Ok(()), 3));
+        let version: i64 = store.conn().pragma_query_value(None, "user_version", |row| row.get(0)).unwrap();
+        assert_eq!(version, 4, "a read-only verify changes nothing");
+    }
+
+    #[test]
     fn a_log_from_before_provenance_migrates_and_still_verifies() {
         use crate::store::audit;
         let mut conn = Connection::open_in_memory().unwrap();
