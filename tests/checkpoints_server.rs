@@ -172,7 +172,7 @@ async fn events_written_while_the_server_was_down_are_signed_before_it_serves() 
         store
             .write(|conn| {
                 let event = govdeck::domain::NewAuditEvent { action_type: "import".into(), ..Default::default() };
-                govdeck::store::audit::append(conn, event, t0())
+                govdeck::store::audit::append(conn, event, "import:backstage", t0())
             })
             .unwrap();
     }

@@ -384,6 +384,7 @@ fn audit_follow_filter_and_verify() {
     let newest = data.audit[0].clone();
     let event = AuditEvent::seal(
         NewAuditEvent { actor_id: "omar".into(), action_type: "data.export".into(), ..NewAuditEvent::default() },
+        "ingest-bot",
         "ev-061".into(),
         61,
         fixture_now() + Duration::minutes(1),
@@ -400,7 +401,8 @@ fn audit_follow_filter_and_verify() {
     data.audit.insert(
         0,
         AuditEvent::seal(
-            NewAuditEvent { actor_id: "sam".into(), action_type: "app.login".into(), ..NewAuditEvent::default() },
+            NewAuditEvent { actor_id: "sam".into(), action_type: "auth.login".into(), ..NewAuditEvent::default() },
+            "ingest-bot",
             "ev-062".into(),
             62,
             fixture_now() + Duration::minutes(2),

@@ -120,6 +120,14 @@ fn audit_filtered_and_detail() {
         app.handle_key(key(KeyCode::Enter));
         app
     });
+    // A runtime event: the platform's actor, reported by the ingest user, recorded after it happened.
+    snap_sizes("audit_detail_reported", || {
+        let mut app = console_with(fixture_data(fixture_now()), "dark", false);
+        press(&mut app, "3/dlp");
+        app.handle_key(key(KeyCode::Enter));
+        app.handle_key(key(KeyCode::Enter));
+        app
+    });
 }
 
 #[test]

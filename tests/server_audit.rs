@@ -218,10 +218,15 @@ async fn ingest_appends_runtime_events() {
     assert_eq!(new[0]["outcome"], "success");
     assert_eq!(new[0]["resource_type"], "dataset");
     assert_eq!(new[0]["request_context"], json!({"rows": 1200}));
-    assert_eq!(ts(&new[0]["timestamp"]), at, "ingest may backdate");
+    assert_eq!(ts(&new[0]["timestamp"]), at, "ingest may backdate: the platform's claim is kept");
     assert_eq!(new[1]["outcome"], "blocked");
     assert_eq!(new[1]["error_code"], "DLP-7");
-    assert_eq!(new[1]["actor_id"], "olive");
+    // The actor a platform names is kept as its claim; who reported it is the token's user.
+    assert_eq!((&new[1]["actor_id"], &new[1]["actor_role"]), (&json!("olive"), &json!("owner")));
+    for event in new {
+        assert_eq!(event["reported_by"], "ingo", "the ingest principal is recorded: {event}");
+        assert_eq!(ts(&event["recorded_at"]), server.clock.now(), "the server's own time of recording");
+    }
     assert!(new[2]["app_id"].is_null());
     assert_eq!(new[2]["prev_hash"], new[1]["hash"]);
     // The owner sees the events of her app, not the platform's.
@@ -270,6 +275,76 @@ async fn bad_ingest_is_refused_whole() {
     server.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingest_may_not_report_governance_events() {
+    let server = TestServer::start().await;
+    let (app, approval) = server.intake("olive", &medium_manifest("holidays")).await;
+    let app_id = app["id"].as_str().unwrap();
+    let head = server.head().await;
+    let runtime = json!({"action_type": "data.export", "app_id": app_id});
+    for (what, event) in [
+        (
+            "an approval",
+            json!({"action_type": "approval.approve", "app_id": app_id, "approval_id": approval["id"],
+            "actor_id": "riley", "actor_role": "reviewer"}),
+        ),
+        ("a lifecycle step", json!({"action_type": "lifecycle.quarantine", "app_id": app_id})),
+        ("a lifecycle step in capitals", json!({"action_type": "Lifecycle.Quarantined", "app_id": app_id})),
+        ("an app registration", json!({"action_type": "app.registered", "app_id": app_id})),
+        ("a policy change", json!({"action_type": "policy.updated"})),
+        ("a user change", json!({"action_type": "user.created"})),
+        ("a checkpoint", json!({"action_type": "checkpoint.signed"})),
+        ("the policy as actor", json!({"action_type": "data.export", "actor_id": "policy", "actor_role": "service"})),
+        ("the policy as role", json!({"action_type": "data.export", "actor_id": "x", "actor_role": "policy"})),
+        ("the importer as actor", json!({"action_type": "data.export", "actor_id": "import:backstage"})),
+    ] {
+        // Last in a batch of good events: the whole batch is refused.
+        let batch = json!({"events": [runtime, runtime, event]});
+        let resp = server.post("ingo", "/v1/audit/events", &batch).await;
+        assert_eq!(resp.status.as_u16(), 422, "{what}: {}", resp.text);
+        resp.expect_code(422, "governance_event");
+        assert!(resp.json()["error"]["message"].as_str().unwrap().contains("events[2]"), "{what}: {}", resp.text);
+    }
+    assert_eq!(server.head().await, head, "nothing of a refused batch is written");
+    assert_eq!(server.app(app_id).await["state"], app["state"], "the app is untouched");
+    assert_eq!(server.approval(approval["id"].as_str().unwrap()).await["status"], "pending");
+
+    // Runtime verbs that only look alike are runtime events.
+    let alike = json!({"events": [{"action_type": "approvals.exported"}, {"action_type": "auth.login"},
+        {"action_type": "application.start", "actor_id": "policy-bot"}]});
+    server.post("ingo", "/v1/audit/events", &alike).await.expect(201);
+    assert_eq!(server.head().await.0, head.0 + 3);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn governance_events_are_reported_by_the_acting_principal() {
+    let server = TestServer::start().await;
+    let (_, approval) = server.intake("olive", &medium_manifest("holidays")).await;
+    server.intake("olive", &low_manifest("menu", "prototype", true)).await;
+    server.decide("riley", &approval, "approve", "").await.expect(200);
+    server.advance_days(400).await;
+    let events = server.all_audit("riley").await;
+    let by = |action: &str| -> Vec<(String, String)> {
+        events
+            .iter()
+            .filter(|e| e["action_type"] == action)
+            .map(|e| (e["actor_id"].as_str().unwrap().to_string(), e["reported_by"].as_str().unwrap().to_string()))
+            .collect()
+    };
+    assert!(by("app.registered").iter().all(|(actor, reporter)| actor == "olive" && reporter == "olive"));
+    assert_eq!(by("approval.approve"), [("riley".to_string(), "riley".to_string())]);
+    assert_eq!(by("app.activated"), [("riley".to_string(), "riley".to_string())]);
+    // The policy's approval inside olive's intake call: reported by her.
+    assert_eq!(by("approval.auto_approved"), [("policy".to_string(), "olive".to_string())]);
+    let lifecycle: Vec<_> =
+        events.iter().filter(|e| e["action_type"].as_str().unwrap().starts_with("lifecycle.")).collect();
+    assert!(!lifecycle.is_empty(), "400 days on, the lifecycle ran");
+    assert!(lifecycle.iter().all(|e| e["actor_id"] == "policy" && e["reported_by"] == "policy"), "{lifecycle:?}");
+    assert!(events.iter().all(|e| e["recorded_at"].is_string()), "every new event has its recording time");
+    server.stop().await;
+}
+
 /// Runs a mixed history (intake, decisions, renewals, ingest, lifecycle),
 /// stops the server and checkpoints the WAL into the database file.
 async fn history_on_disk() -> (tempfile::TempDir, u64) {
@@ -313,7 +388,7 @@ fn tamper(path: &Path, sql: &str) {
 
 const AUDIT_FIELDS: &str = "event_id, timestamp, actor_id, actor_role, app_id, version, environment, action_type, \
     resource_type, resource_id, data_classification, outcome, error_code, ip_address, user_agent, request_context, \
-    risk_score_at_time, approval_id, prev_hash, hash";
+    risk_score_at_time, approval_id, prev_hash, hash, reported_by, recorded_at";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tampering_is_found_at_the_first_bad_seq() {
@@ -336,6 +411,10 @@ async fn tampering_is_found_at_the_first_bad_seq() {
         ("app_id", "NULL"),
         ("risk_score_at_time", "99"),
         ("action_type", "'approval.approve'"),
+        ("reported_by", "'riley'"),
+        ("reported_by", "NULL"),
+        ("recorded_at", "'2026-03-02T09:00:00.000001Z'"),
+        ("recorded_at", "'soon'"),
     ]
     .into_iter()
     .enumerate()
@@ -429,7 +508,17 @@ async fn the_cli_audit_verify_names_the_first_bad_seq() {
     tamper(&edited, "UPDATE audit SET actor_id = 'mallory' WHERE seq = 4");
     let truncated = copy_db(dir, "truncated");
     tamper(&truncated, &format!("DELETE FROM audit WHERE seq >= {}", head - 1));
-    for (copy, seq) in [(edited, 4), (truncated, head - 1)] {
+    // Who reported an event is hashed: passing an ingested event off as the server's own fails.
+    let reporter = copy_db(dir, "reporter");
+    tamper(
+        &reporter,
+        "UPDATE audit SET reported_by = actor_id WHERE seq = (SELECT MIN(seq) FROM audit WHERE reported_by != actor_id)",
+    );
+    let reported_seq: u64 = rusqlite::Connection::open(copy_db(dir, "probe"))
+        .unwrap()
+        .query_row("SELECT MIN(seq) FROM audit WHERE reported_by != actor_id", [], |r| r.get::<_, i64>(0))
+        .unwrap() as u64;
+    for (copy, seq) in [(edited, 4), (truncated, head - 1), (reporter, reported_seq)] {
         let broken = run(&copy);
         let stdout = String::from_utf8_lossy(&broken.stdout);
         assert!(!broken.status.success(), "tampering must fail the command: {stdout}");

@@ -76,7 +76,9 @@ fuzz_target!(|data: &[u8]| {
             request_context: serde_json::json!({ "note": input.text(), "n": input.byte() }),
             ..NewAuditEvent::default()
         };
-        let sealed = AuditEvent::seal(event, format!("evt_{seq}"), seq, at + Duration::seconds(seq as i64), &prev);
+        let reporter = input.text();
+        let sealed =
+            AuditEvent::seal(event, &reporter, format!("evt_{seq}"), seq, at + Duration::seconds(seq as i64), &prev);
         prev.clone_from(&sealed.hash);
         events.push(sealed);
     }

@@ -59,7 +59,7 @@ fuzz_target!(|data: &[u8]| {
 
     if let Ok(request) = serde_json::from_slice::<IngestRequest>(data) {
         for event in request.events {
-            let sealed = govdeck::domain::AuditEvent::seal(event, "evt_fuzz".into(), 1, now, GENESIS_HASH);
+            let sealed = govdeck::domain::AuditEvent::seal(event, "ingest-bot", "evt_fuzz".into(), 1, now, GENESIS_HASH);
             assert_eq!(sealed.compute_hash(), sealed.hash, "a sealed event verifies");
         }
     }

@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 
 use super::ConsoleData;
 use crate::domain::api::Me;
-use crate::domain::audit::GENESIS_HASH;
+use crate::domain::audit::{GENESIS_HASH, is_governance_action};
 use crate::domain::kpi::{self, compute};
 use crate::domain::{
     Actor, App, AppState, AppSummary, Approval, ApprovalKind, ApprovalStatus, AuditEvent, Connectivity, Controls,
@@ -221,7 +221,7 @@ const EVENT_KINDS: &[Ev] = {
         ("dlp-gateway", "ingest", "dlp.block", Some(0), Blocked, Some("DLP-PII-EXPORT")),
         ("olive", "owner", "data.export", Some(0), Success, None),
         ("policy", "policy", "lifecycle.expiring", Some(10), Success, None),
-        ("omar", "owner", "app.login", Some(8), Success, None),
+        ("omar", "owner", "auth.login", Some(8), Success, None),
         ("rosa", "reviewer", "approval.reject", Some(22), Success, None),
         ("priya", "owner", "data.export", Some(13), Failure, Some("EXPORT-TOO-LARGE")),
         ("policy", "policy", "lifecycle.quarantined", Some(2), Success, None),
@@ -259,7 +259,11 @@ fn build_audit(apps: &[App], now: DateTime<Utc>) -> Vec<AuditEvent> {
             approval_id: None,
             timestamp: Some(at),
         };
-        let sealed = AuditEvent::seal(event, format!("ev-{seq:03}"), seq, at, &prev);
+        // Runtime events are a platform's report, recorded a little after they
+        // happened; governance events are the server's own, by their actor.
+        let (reported_by, recorded_at) =
+            if is_governance_action(action) { (actor, at) } else { ("ingest-bot", at + Duration::seconds(42)) };
+        let sealed = AuditEvent::seal(event, reported_by, format!("ev-{seq:03}"), seq, recorded_at, &prev);
         prev = sealed.hash.clone();
         events.push(sealed);
     }

@@ -60,7 +60,9 @@ struct Span(Option<(u32, u32)>);
 
 /// The text columns of a row, in [`store::audit::COLUMNS`] order (seq,
 /// version, outcome and risk score are kept apart).
-const TEXT_COLUMNS: usize = 17;
+const TEXT_COLUMNS: usize = 19;
+/// Where the event's own hash is among them.
+const HASH_COLUMN: usize = 16;
 
 #[derive(Debug, Clone)]
 struct BatchRow {
@@ -119,8 +121,10 @@ impl AuditBatch {
             self.span(event.approval_id.as_deref()),
             self.span(Some(&event.prev_hash)),
             self.span(Some(&event.hash)),
+            self.span(event.reported_by.as_deref()),
+            self.span(scratch.recorded_at()),
         ];
-        self.last_hash = Some(text[TEXT_COLUMNS - 1]);
+        self.last_hash = Some(text[HASH_COLUMN]);
         self.rows.push(BatchRow {
             seq: event.seq,
             version: event.version,
@@ -162,15 +166,16 @@ pub fn append_batch(conn: &Connection, batch: &AuditBatch, counts: ValueCounts) 
     let mut insert = conn.prepare_cached(
         "INSERT INTO audit(seq, event_id, timestamp, actor_id, actor_role, app_id, version, environment,
             action_type, resource_type, resource_id, data_classification, outcome, error_code, ip_address,
-            user_agent, request_context, risk_score_at_time, approval_id, prev_hash, hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+            user_agent, request_context, risk_score_at_time, approval_id, prev_hash, hash, reported_by, recorded_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,
+            ?22, ?23)",
     )?;
     for row in &batch.rows {
         let text = |index: usize| batch.get(row.text[index]);
         insert.raw_bind_parameter(1, row.seq as i64)?;
-        // Parameters 2-21 in column order: text, but version (7), outcome (13) and risk score (18).
+        // Parameters 2-23 in column order: text, but version (7), outcome (13) and risk score (18).
         let mut next_text = 0;
-        for parameter in 2..=21 {
+        for parameter in 2..=23 {
             match parameter {
                 7 => insert.raw_bind_parameter(parameter, row.version)?,
                 13 => insert.raw_bind_parameter(parameter, row.outcome.as_str())?,

@@ -120,6 +120,9 @@ const MIGRATIONS: &[&str] = &[
         UNION ALL SELECT 'error', error_code, COUNT(*) FROM audit WHERE error_code IS NOT NULL GROUP BY error_code
     ) WHERE true;
     ",
+    // 6: who wrote each audit event, and when the server recorded it (as the
+    // server's step 5); NULL for the events cached before.
+    crate::store::schema::AUDIT_PROVENANCE_SQL,
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<()> {

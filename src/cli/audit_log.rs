@@ -1,6 +1,7 @@
 //! `govdeck audit`: the newest events of the cache's audit log, or of one
 //! app (by its id or its exact name), each row naming the app and its whole
-//! action. Verifying the chain is `audit verify`, in the client module.
+//! action, and, beside the actor, who reported the event when that is
+//! someone else (`olive (reported by ingest-bot)`). Verifying the chain is `audit verify`, in the client module.
 
 use std::process::ExitCode;
 
@@ -57,7 +58,10 @@ pub fn audit(args: &ClientArgs, audit_args: &AuditArgs) -> color_eyre::Result<Ex
         rows.push(vec![
             e.seq.to_string(),
             e.timestamp.format("%Y-%m-%d %H:%M").to_string(),
-            e.actor_id.clone(),
+            match e.reported_by_other() {
+                Some(by) => format!("{} (reported by {by})", e.actor_id),
+                None => e.actor_id.clone(),
+            },
             e.action_type.clone(),
             e.outcome.as_str().into(),
             app,

@@ -3,9 +3,38 @@
 //! canonical event is the JSON of every field but the two hashes, in a fixed
 //! order, with timestamps at microsecond precision. The first event chains
 //! onto [`GENESIS_HASH`].
+//!
+//! # The canonical form
+//!
+//! [`CanonicalParts::write`] writes, with no whitespace:
+//!
+//! ```text
+//! {"event_id":S,"seq":N,"timestamp":T,"actor_id":S,"actor_role":S,
+//!  "app_id":S?,"version":N?,"environment":S?,"action_type":S,
+//!  "resource_type":S,"resource_id":S?,"data_classification":S?,
+//!  "outcome":S,"error_code":S?,"ip_address":S?,"user_agent":S?,
+//!  "request_context":J,"risk_score_at_time":N?,"approval_id":S?
+//!  [,"reported_by":S][,"recorded_at":T]}
+//! ```
+//!
+//! `S` is a JSON string as `serde_json` escapes it (`"`, `\` and the control
+//! characters escaped, everything else as its UTF-8 bytes); `S?` and `N?` are
+//! that or `null`; `N` a decimal integer; `T` RFC 3339 UTC with six digits of
+//! microseconds and `Z` ([`format_timestamp`]); `J` the request context as
+//! compact `serde_json` with object keys sorted.
+//!
+//! The two bracketed members are the event's provenance ([`provenance`]):
+//! `reported_by`, the principal that wrote it, and `recorded_at`, the
+//! server's clock when it did. They are written only when the event has
+//! them, never as `null`: an event from before they existed (a legacy row,
+//! both columns NULL) hashes to exactly the bytes it was sealed with, and
+//! every event sealed since has both, so they are as covered by the hash as
+//! any other field (removing or editing either breaks the chain).
 
+pub mod provenance;
 pub mod view;
 
+pub use provenance::{GOVERNANCE_FAMILIES, NotRuntime, POLICY_ACTOR, check_runtime_event, is_governance_action};
 pub use view::{EventView, HashScratch, Run, RunChecker, write_timestamp};
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -93,9 +122,21 @@ pub struct NewAuditEvent {
 pub struct AuditEvent {
     pub event_id: String,
     pub seq: u64,
+    /// When it happened: the server's clock, or what an ingesting platform
+    /// claims (which may be earlier than `recorded_at`).
     pub timestamp: DateTime<Utc>,
+    /// When the server recorded it; absent on events from before it was kept.
+    #[serde(default)]
+    pub recorded_at: Option<DateTime<Utc>>,
+    /// Who it was done by, as its writer tells it (for an ingested runtime
+    /// event, the platform's claim).
     pub actor_id: String,
     pub actor_role: String,
+    /// The authenticated principal that wrote the event (the ingest token's
+    /// user, the deciding user, `policy` for the lifecycle job); absent on
+    /// events from before it was kept.
+    #[serde(default)]
+    pub reported_by: Option<String>,
     pub app_id: Option<String>,
     pub version: Option<u32>,
     pub environment: Option<String>,
@@ -141,11 +182,16 @@ pub struct CanonicalParts<'a> {
     pub request_context: &'a [u8],
     pub risk_score_at_time: Option<u32>,
     pub approval_id: Option<&'a str>,
+    /// Written only when present (see the module doc).
+    pub reported_by: Option<&'a str>,
+    /// In [`format_timestamp`]'s form; written only when present.
+    pub recorded_at: Option<&'a str>,
 }
 
 impl CanonicalParts<'_> {
     /// Appends the canonical bytes to `out`: the compact JSON object of the
-    /// fields above, as `serde_json` writes a struct of them.
+    /// fields above, as `serde_json` writes a struct of them, the two
+    /// provenance fields skipped when `None` (the module doc has the form).
     pub fn write(&self, out: &mut Vec<u8>) {
         fn text(out: &mut Vec<u8>, key: &str, value: &str) {
             out.push(b',');
@@ -194,6 +240,12 @@ impl CanonicalParts<'_> {
         out.extend_from_slice(self.request_context);
         number(out, "\"risk_score_at_time\":", self.risk_score_at_time.map(u64::from));
         optional_text(out, "\"approval_id\":", self.approval_id);
+        if let Some(reported_by) = self.reported_by {
+            text(out, "\"reported_by\":", reported_by);
+        }
+        if let Some(recorded_at) = self.recorded_at {
+            text(out, "\"recorded_at\":", recorded_at);
+        }
         out.push(b'}');
     }
 }
@@ -238,14 +290,26 @@ pub fn truncate_to_micros(at: DateTime<Utc>) -> DateTime<Utc> {
 }
 
 impl AuditEvent {
-    /// Places `event` at `seq` after `prev_hash` and computes its hash.
-    pub fn seal(event: NewAuditEvent, event_id: String, seq: u64, at: DateTime<Utc>, prev_hash: &str) -> AuditEvent {
+    /// Places `event`, written by the principal `reported_by` and recorded
+    /// at `at`, at `seq` after `prev_hash` and computes its hash. The event
+    /// happened at its own `timestamp` when it gives one, else at `at`.
+    pub fn seal(
+        event: NewAuditEvent,
+        reported_by: &str,
+        event_id: String,
+        seq: u64,
+        at: DateTime<Utc>,
+        prev_hash: &str,
+    ) -> AuditEvent {
+        let recorded_at = truncate_to_micros(at);
         let mut sealed = AuditEvent {
             event_id,
             seq,
-            timestamp: truncate_to_micros(event.timestamp.unwrap_or(at)),
+            timestamp: event.timestamp.map_or(recorded_at, truncate_to_micros),
+            recorded_at: Some(recorded_at),
             actor_id: event.actor_id,
             actor_role: event.actor_role,
+            reported_by: Some(reported_by.to_string()),
             app_id: event.app_id,
             version: event.version,
             environment: event.environment,
@@ -270,13 +334,14 @@ impl AuditEvent {
     /// The canonical bytes the hash covers.
     pub fn canonical(&self) -> Vec<u8> {
         let timestamp = format_timestamp(self.timestamp);
+        let recorded_at = self.recorded_at.map(format_timestamp);
         let context = serde_json::to_vec(&self.request_context).unwrap_or_default();
         let mut out = Vec::with_capacity(256 + context.len());
-        self.parts(&timestamp, &context).write(&mut out);
+        self.parts(&timestamp, recorded_at.as_deref(), &context).write(&mut out);
         out
     }
 
-    fn parts<'a>(&'a self, timestamp: &'a str, context: &'a [u8]) -> CanonicalParts<'a> {
+    fn parts<'a>(&'a self, timestamp: &'a str, recorded_at: Option<&'a str>, context: &'a [u8]) -> CanonicalParts<'a> {
         CanonicalParts {
             event_id: &self.event_id,
             seq: self.seq,
@@ -297,7 +362,16 @@ impl AuditEvent {
             request_context: context,
             risk_score_at_time: self.risk_score_at_time,
             approval_id: self.approval_id.as_deref(),
+            reported_by: self.reported_by.as_deref(),
+            recorded_at,
         }
+    }
+
+    /// Whether the principal that wrote the event is someone other than its
+    /// actor (a runtime event reported by an ingest token, say): the name to
+    /// show as "reported by", if so.
+    pub fn reported_by_other(&self) -> Option<&str> {
+        self.reported_by.as_deref().filter(|by| *by != self.actor_id)
     }
 
     /// `SHA-256(prev_hash ‖ canonical event)`, hex encoded.
@@ -422,7 +496,7 @@ pub(crate) fn sealed_chain(n: u64, at: DateTime<Utc>, event: impl Fn(u64) -> New
     let mut prev = GENESIS_HASH.to_string();
     (1..=n)
         .map(|seq| {
-            let sealed = AuditEvent::seal(event(seq), format!("e{seq}"), seq, at, &prev);
+            let sealed = AuditEvent::seal(event(seq), "tester", format!("e{seq}"), seq, at, &prev);
             prev.clone_from(&sealed.hash);
             sealed
         })
@@ -448,7 +522,7 @@ mod tests {
                     request_context: serde_json::json!({"b": 1, "a": [seq]}),
                     ..NewAuditEvent::default()
                 };
-                let sealed = AuditEvent::seal(event, format!("ev-{seq}"), seq, at, &prev);
+                let sealed = AuditEvent::seal(event, "riley", format!("ev-{seq}"), seq, at, &prev);
                 prev.clone_from(&sealed.hash);
                 sealed
             })

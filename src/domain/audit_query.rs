@@ -124,7 +124,7 @@ mod tests {
             error_code: error.map(str::to_string),
             ..NewAuditEvent::default()
         };
-        AuditEvent::seal(new, "e1".into(), 1, chrono::Utc::now(), crate::domain::audit::GENESIS_HASH)
+        AuditEvent::seal(new, "ingest-bot", "e1".into(), 1, chrono::Utc::now(), crate::domain::audit::GENESIS_HASH)
     }
 
     #[test]

@@ -370,7 +370,7 @@ fn apply(
                 "assumed": mapped.upstream.assumed,
                 "replaces_missing_app": previous.as_ref().map(|row| &row.app_id),
             });
-            appender.push(conn, import_event("import.create", &app, context), now)?;
+            appender.push(conn, import_event("import.create", &app, context), IMPORT_ACTOR, now)?;
             upstream::save(conn, &row(mapped, &app.id, entity), now)?;
             changes.push(Change {
                 kind: ChangeKind::Create,
@@ -397,7 +397,7 @@ fn apply(
                 "reappeared": previous.orphaned_at.is_some(),
                 "previous_version": current.version,
             });
-            appender.push(conn, import_event("import.update", &app, context), now)?;
+            appender.push(conn, import_event("import.update", &app, context), IMPORT_ACTOR, now)?;
             upstream::save(conn, &row(mapped, &app.id, entity), now)?;
             changes.push(Change {
                 kind: ChangeKind::Update,
@@ -457,7 +457,7 @@ fn finish(run: &mut Run<'_>, store: &mut Store, clock: &dyn Clock) -> Result<(),
                         "sweep": sweep,
                         "last_seen_in_sweep": row.seen_in,
                     });
-                    appender.push(conn, import_event("import.orphan", &app, context), now)?;
+                    appender.push(conn, import_event("import.orphan", &app, context), IMPORT_ACTOR, now)?;
                 }
                 upstream::mark_orphaned(conn, &instance, key, now)?;
                 changes.push(Change {

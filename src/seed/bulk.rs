@@ -86,9 +86,9 @@ impl Chain {
         Ok(Chain { head: store::audit::head(conn)? })
     }
 
-    /// Seals `event` at the next seq, happening at `at`.
-    pub fn seal(&mut self, event: NewAuditEvent, event_id: String, at: DateTime<Utc>) -> AuditEvent {
-        let sealed = AuditEvent::seal(event, event_id, self.head.seq + 1, at, &self.head.hash);
+    /// Seals `event` at the next seq, written by `reported_by` at `at`.
+    pub fn seal(&mut self, event: NewAuditEvent, reported_by: &str, event_id: String, at: DateTime<Utc>) -> AuditEvent {
+        let sealed = AuditEvent::seal(event, reported_by, event_id, self.head.seq + 1, at, &self.head.hash);
         self.head = AuditHead { seq: sealed.seq, hash: sealed.hash.clone() };
         sealed
     }

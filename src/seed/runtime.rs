@@ -130,7 +130,7 @@ pub fn event(rng: &mut StdRng, app: &AppFacts, people: &[String], at: DateTime<U
             NewAuditEvent {
                 actor_id: person(),
                 actor_role: "user".into(),
-                action_type: "app.login".into(),
+                action_type: "auth.login".into(),
                 resource_type: "app".into(),
                 resource_id: Some(app.id.clone()),
                 outcome: Some(if failed { Outcome::Failure } else { Outcome::Success }),

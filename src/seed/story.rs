@@ -38,7 +38,10 @@ pub enum What {
     Registered {
         by: Option<&'static str>,
     },
-    AutoApproved,
+    /// Approved by policy at intake, filed as for [`What::Registered`].
+    AutoApproved {
+        by: Option<&'static str>,
+    },
     Requested {
         approval: usize,
     },
@@ -309,7 +312,7 @@ impl Teller<'_> {
         match risk::intake_review(&self.app.risk, &self.app.controls) {
             IntakeReview::AutoApproved => {
                 self.register(at);
-                self.record(at, What::AutoApproved);
+                self.record(at, What::AutoApproved { by: self.filed_by });
             }
             IntakeReview::Review(tier) => {
                 let review_hours = pick_weighted(self.rng, &[((0, 24), 70), ((24, 72), 20), ((72, 140), 10)]);

@@ -69,6 +69,34 @@ fn seeded_audit_log_verifies() {
     assert_eq!(report.head.seq, 5_000);
 }
 
+/// Every seeded event names the principal that wrote it: the ingest user
+/// for runtime events (each one ingest would accept), the actor for the
+/// governance steps (the filer for an approval by policy at intake).
+#[test]
+fn seeded_events_record_who_reported_them() {
+    let store = seeded(300, 5_000, 7);
+    let (events, _) = store::audit::page(store.conn(), 0, 10_000, &crate::domain::Visibility::All).unwrap();
+    let mut runtime = 0;
+    for event in &events {
+        let by = event.reported_by.as_deref().unwrap_or_else(|| panic!("seq {} has no reporter", event.seq));
+        assert_eq!(event.recorded_at, Some(event.timestamp), "seq {}", event.seq);
+        let governance = crate::domain::audit::is_governance_action(&event.action_type);
+        if !governance {
+            runtime += 1;
+            assert_eq!(by, "ingest-bot", "seq {}", event.seq);
+            let check =
+                crate::domain::audit::check_runtime_event(&event.action_type, &event.actor_id, &event.actor_role);
+            assert_eq!(check, Ok(()), "seq {}: ingest would accept it", event.seq);
+        } else if event.action_type == "approval.auto_approved" {
+            assert_eq!(event.actor_id, "policy");
+            assert!(!by.is_empty() && by != "policy", "seq {}: the policy approves inside someone's intake", event.seq);
+        } else if event.action_type != "app.discovered" {
+            assert_eq!(by, event.actor_id, "seq {} ({})", event.seq, event.action_type);
+        }
+    }
+    assert!(runtime > 1000, "{runtime} runtime events");
+}
+
 #[test]
 fn seeds_are_deterministic() {
     let first = seeded(250, 3_000, 42);
@@ -200,7 +228,7 @@ fn seed_covers_every_state_tier_and_class() {
         "lifecycle.flag_inactive",
         "data.export",
         "dlp.block",
-        "app.login",
+        "auth.login",
         "connector.call",
         "record.update",
     ] {
@@ -307,7 +335,7 @@ fn seeding_a_database_that_holds_apps_or_events_is_refused() {
 
     let mut store = Store::open_in_memory().unwrap();
     let event = crate::domain::NewAuditEvent { action_type: "app.login".into(), ..Default::default() };
-    store.write(|conn| store::audit::append(conn, event, now())).unwrap();
+    store.write(|conn| store::audit::append(conn, event, "ingest-bot", now())).unwrap();
     let refused = seed(&mut store, &options);
     assert!(matches!(refused, Err(SeedError::AuditNotEmpty(1))), "{refused:?}");
 }

@@ -25,6 +25,9 @@ use crate::domain::{Approval, AuditEvent, NewAuditEvent, Role};
 use crate::server::ops::POLICY_ACTOR;
 use crate::store::{Result, StoreError, audit};
 
+/// The demo's ingest user: the principal that reports every runtime event.
+const INGEST_USER: &str = "ingest-bot";
+
 /// Days of audit history before `now`.
 pub const HISTORY_DAYS: i64 = 90;
 /// How many different people use the apps.
@@ -153,15 +156,22 @@ impl Timeline {
                 (None, None) => break,
             };
             let event_id = uuid::Builder::from_random_bytes(rng.random()).into_uuid().to_string();
-            let (event, at) = if governance_first {
+            let sealed = if governance_first {
                 let Some(step) = governance.next() else { break };
-                (self.governance_event(&step), step.at)
+                let event = self.governance_event(&step);
+                // The principal of the call that wrote it: the actor, but for
+                // the policy's approval inside someone's intake.
+                let reported_by = match step.what {
+                    What::AutoApproved { by } => by.unwrap_or(&self.apps[step.app as usize].owner).to_string(),
+                    _ => event.actor_id.clone(),
+                };
+                chain.seal(event, &reported_by, event_id, step.at)
             } else {
                 let Some((micros, app)) = planned.next() else { break };
                 let at = DateTime::from_timestamp_micros(micros).unwrap_or(self.window_start);
-                (runtime::event(rng, &self.apps[app as usize], &people, at), at)
+                chain.seal(runtime::event(rng, &self.apps[app as usize], &people, at), INGEST_USER, event_id, at)
             };
-            batch.push(chain.seal(event, event_id, at));
+            batch.push(sealed);
             if batch.len() == BATCH_EVENTS && batches.send(std::mem::take(&mut batch)).is_err() {
                 break;
             }
@@ -180,9 +190,9 @@ impl Timeline {
         let effective_at = json!(step.at);
         match &step.what {
             What::Discovered => NewAuditEvent {
-                actor_id: "ingest-bot".into(),
+                actor_id: INGEST_USER.into(),
                 actor_role: Role::Ingest.as_str().into(),
-                ip_address: Some(names::internal_ip(names::stable_key("ingest-bot"))),
+                ip_address: Some(names::internal_ip(names::stable_key(INGEST_USER))),
                 user_agent: Some("platform-scanner/2.0".into()),
                 request_context: json!({"source": "tenant-scan", "owner_hint": app.owner}),
                 ..app_event("app.discovered", app)
@@ -191,7 +201,7 @@ impl Timeline {
                 let (name, role) = by.map_or((app.owner.as_str(), Role::Owner), |lead| (lead, Role::Lead));
                 by_person(name, role, app_event("app.registered", app))
             }
-            What::AutoApproved => NewAuditEvent {
+            What::AutoApproved { .. } => NewAuditEvent {
                 request_context: json!({"reason": "low risk with secrets in vault and OTel"}),
                 ..app_event("approval.auto_approved", app)
             },

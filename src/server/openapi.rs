@@ -67,4 +67,19 @@ mod tests {
             assert!(paths.contains(&expected), "{expected} missing from {paths:?}");
         }
     }
+
+    #[test]
+    fn the_event_schema_has_its_provenance_and_ingest_its_refusal() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let event = &doc["components"]["schemas"]["AuditEvent"];
+        for field in ["reported_by", "recorded_at"] {
+            assert!(event["properties"][field].is_object(), "{field} in {event}");
+            let required = event["required"].as_array().unwrap();
+            assert!(!required.iter().any(|name| name == field), "{field} may be absent (older servers)");
+        }
+        let ingest = &doc["paths"]["/v1/audit/events"]["post"]["responses"]["422"]["description"];
+        assert!(ingest.as_str().unwrap().contains("governance_event"), "{ingest}");
+        let new_event = &doc["components"]["schemas"]["NewAuditEvent"]["properties"];
+        assert!(new_event["reported_by"].is_null(), "a caller cannot set who reported it: {new_event}");
+    }
 }

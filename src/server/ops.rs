@@ -12,14 +12,14 @@ use super::error::ApiError;
 use super::request::Origin;
 use crate::domain::api::{ApprovalResponse, IngestRequest, IngestResponse, IntakeResponse, MAX_INGEST_EVENTS};
 use crate::domain::approval::{self, DecisionKind};
+use crate::domain::audit::check_runtime_event;
 use crate::domain::naming;
 use crate::domain::risk::{self, IntakeReview, Tier};
 use crate::domain::ttl::{self, PolicyStep, Renewal};
 use crate::domain::{Actor, App, AppState, Approval, ApprovalKind, ApprovalStatus, Manifest, NewAuditEvent, Role};
 use crate::store::{approvals, apps, audit, users};
 
-/// The actor recorded for what the policy does on its own.
-pub const POLICY_ACTOR: &str = "policy";
+pub use crate::domain::audit::POLICY_ACTOR;
 
 /// Who did it and from where, for the audit events of one call.
 pub struct Ctx<'a> {
@@ -99,20 +99,25 @@ pub fn intake(conn: &Connection, ctx: &Ctx<'_>, manifest: Manifest) -> Result<(S
         ttl::activate(&mut app, ctx.now);
     }
     apps::save(conn, &mut app)?;
-    audit::append(conn, ctx.event("app.registered", &app), ctx.now)?;
+    audit::append(conn, ctx.event("app.registered", &app), &ctx.actor.user, ctx.now)?;
 
     let approval = match review {
         IntakeReview::AutoApproved => {
             let mut event = app_event("approval.auto_approved", &app);
             event.request_context = json!({"reason": "low risk with secrets in vault and OTel"});
-            audit::append(conn, event, ctx.now)?;
+            audit::append(conn, event, &ctx.actor.user, ctx.now)?;
             None
         }
         IntakeReview::Review(tier) => {
             let mut approval =
                 Approval::new(new_id("apr"), &app, ApprovalKind::NewApp, ctx.actor.user.clone(), tier, ctx.now);
             approvals::save(conn, &mut approval)?;
-            audit::append(conn, approval_event(ctx.event("", &app), "approval.requested", &approval), ctx.now)?;
+            audit::append(
+                conn,
+                approval_event(ctx.event("", &app), "approval.requested", &approval),
+                &ctx.actor.user,
+                ctx.now,
+            )?;
             Some(approval)
         }
     };
@@ -150,7 +155,7 @@ pub fn decide(
     };
     let mut event = approval_event(ctx.event("", &app), action, &decided);
     event.request_context = json!({"comment": comment, "rev": rev, "status": decided.status.as_str()});
-    audit::append(conn, event, ctx.now)?;
+    audit::append(conn, event, &ctx.actor.user, ctx.now)?;
 
     if decided.status != ApprovalStatus::Pending {
         let next_state = match (decided.status, decided.kind) {
@@ -177,7 +182,7 @@ pub fn decide(
             let mut event = approval_event(ctx.event("", &app), action, &decided);
             event.resource_type = "app".into();
             event.resource_id = Some(app.id.clone());
-            audit::append(conn, event, ctx.now)?;
+            audit::append(conn, event, &ctx.actor.user, ctx.now)?;
         }
     }
     Ok((StatusCode::OK, ApprovalResponse { approval: decided }))
@@ -211,7 +216,7 @@ pub fn renew(
                 "previous_expires_at": previous_expiry,
                 "expires_at": renewed.expires_at,
             });
-            audit::append(conn, event, ctx.now)?;
+            audit::append(conn, event, &ctx.actor.user, ctx.now)?;
             Ok((StatusCode::OK, RenewalAnswer::App { app: renewed }))
         }
         Renewal::NeedsApproval => {
@@ -225,7 +230,12 @@ pub fn renew(
             let mut approval =
                 Approval::new(new_id("apr"), &app, ApprovalKind::Renewal, ctx.actor.user.clone(), tier, ctx.now);
             approvals::save(conn, &mut approval)?;
-            audit::append(conn, approval_event(ctx.event("", &app), "approval.requested", &approval), ctx.now)?;
+            audit::append(
+                conn,
+                approval_event(ctx.event("", &app), "approval.requested", &approval),
+                &ctx.actor.user,
+                ctx.now,
+            )?;
             Ok((StatusCode::ACCEPTED, RenewalAnswer::Approval { approval: Box::new(approval) }))
         }
     }
@@ -247,7 +257,11 @@ fn check_ingest_field(index: usize, field: &str, value: Option<&str>) -> Result<
     }
 }
 
-/// `POST /v1/audit/events`: runtime events from the platforms.
+/// `POST /v1/audit/events`: runtime events from the platforms, each recorded
+/// as reported by the token's user at the server's clock; the actor and
+/// timestamp a platform gives are kept as its claim. A governance action or
+/// one of the server's own actors anywhere in the batch refuses it whole
+/// (422 `governance_event`, [`check_runtime_event`]).
 pub fn ingest(
     conn: &Connection,
     ctx: &Ctx<'_>,
@@ -295,6 +309,15 @@ pub fn ingest(
             return Err(ApiError::bad_request(format!("events[{index}].timestamp is in the future")));
         }
     }
+    // After the checks of form, so a batch that is both malformed and
+    // governance answers 400 as before; the actor checked is the one
+    // recorded (the token's user when none is given).
+    for (index, event) in request.events.iter().enumerate() {
+        let actor_id = if event.actor_id.is_empty() { ctx.actor.user.as_str() } else { event.actor_id.as_str() };
+        check_runtime_event(&event.action_type, actor_id, &event.actor_role).map_err(|refused| {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "governance_event", format!("events[{index}]: {refused}"))
+        })?;
+    }
 
     let accepted = request.events.len();
     let mut appender = audit::Appender::start(conn)?;
@@ -319,7 +342,7 @@ pub fn ingest(
                 None => touched.push((app_id.clone(), at)),
             }
         }
-        appender.push(conn, event, ctx.now)?;
+        appender.push(conn, event, &ctx.actor.user, ctx.now)?;
     }
     let head = appender.finish(conn)?;
 
@@ -382,7 +405,7 @@ pub fn run_lifecycle_for(conn: &Connection, ids: &[String], now: DateTime<Utc>) 
                     json!({"expires_at": expires_at, "effective_at": effective_at})
                 }
             };
-            audit::append(conn, event, now)?;
+            audit::append(conn, event, POLICY_ACTOR, now)?;
         }
         steps_taken += steps.len();
     }

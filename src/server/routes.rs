@@ -251,7 +251,8 @@ pub async fn renew(
         (status = 401, description = "No or bad token", body = ErrorBody),
         (status = 403, description = "Needs the ingest role", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 422, description = "Idempotency-Key reused for a different request", body = ErrorBody),
+        (status = 422, description = "A governance action or one of the server's own actors in the batch \
+            (`governance_event`; nothing of it is written), or an Idempotency-Key reused for a different request", body = ErrorBody),
     ))]
 pub async fn ingest(
     State(state): State<ServerState>,

@@ -35,10 +35,11 @@ pub fn set_head(conn: &Connection, head: &AuditHead) -> Result<()> {
     meta_set(conn, HEAD_HASH, &head.hash)
 }
 
-/// Appends one event after the head; the caller's transaction covers both.
-pub fn append(conn: &Connection, event: NewAuditEvent, now: DateTime<Utc>) -> Result<AuditEvent> {
+/// Appends one event after the head, written by the principal
+/// `reported_by` at `now`; the caller's transaction covers both.
+pub fn append(conn: &Connection, event: NewAuditEvent, reported_by: &str, now: DateTime<Utc>) -> Result<AuditEvent> {
     let mut appender = Appender::start(conn)?;
-    let sealed = appender.push(conn, event, now)?;
+    let sealed = appender.push(conn, event, reported_by, now)?;
     appender.finish(conn)?;
     Ok(sealed)
 }
@@ -53,9 +54,16 @@ impl Appender {
         Ok(Appender { head: head(conn)? })
     }
 
-    pub fn push(&mut self, conn: &Connection, event: NewAuditEvent, now: DateTime<Utc>) -> Result<AuditEvent> {
+    /// Seals `event` as written by the principal `reported_by` at `now` and inserts it.
+    pub fn push(
+        &mut self,
+        conn: &Connection,
+        event: NewAuditEvent,
+        reported_by: &str,
+        now: DateTime<Utc>,
+    ) -> Result<AuditEvent> {
         let seq = self.head.seq + 1;
-        let sealed = AuditEvent::seal(event, uuid::Uuid::new_v4().to_string(), seq, now, &self.head.hash);
+        let sealed = AuditEvent::seal(event, reported_by, uuid::Uuid::new_v4().to_string(), seq, now, &self.head.hash);
         insert(conn, &sealed)?;
         self.head = AuditHead { seq, hash: sealed.hash.clone() };
         Ok(sealed)
@@ -71,8 +79,9 @@ pub fn insert(conn: &Connection, event: &AuditEvent) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO audit(seq, event_id, timestamp, actor_id, actor_role, app_id, version, environment,
             action_type, resource_type, resource_id, data_classification, outcome, error_code, ip_address,
-            user_agent, request_context, risk_score_at_time, approval_id, prev_hash, hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+            user_agent, request_context, risk_score_at_time, approval_id, prev_hash, hash, reported_by, recorded_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,
+            ?22, ?23)",
     )?
     .execute(params![
         event.seq as i64,
@@ -96,13 +105,39 @@ pub fn insert(conn: &Connection, event: &AuditEvent) -> Result<()> {
         event.approval_id,
         event.prev_hash,
         event.hash,
+        event.reported_by,
+        event.recorded_at.map(format_timestamp),
     ])?;
     Ok(())
 }
 
+/// Every column of an event, in the order [`from_row`] and [`view_from_row`]
+/// read them: the provenance columns (schema step 5) come last.
 pub const COLUMNS: &str = "seq, event_id, timestamp, actor_id, actor_role, app_id, version, environment,
     action_type, resource_type, resource_id, data_classification, outcome, error_code, ip_address,
-    user_agent, request_context, risk_score_at_time, approval_id, prev_hash, hash";
+    user_agent, request_context, risk_score_at_time, approval_id, prev_hash, hash, reported_by, recorded_at";
+
+/// [`COLUMNS`] for an audit table from before schema step 5 (a database
+/// opened read-only, which is not migrated): NULL for the provenance columns,
+/// which is what its rows would hold once migrated.
+const LEGACY_COLUMNS: &str = "seq, event_id, timestamp, actor_id, actor_role, app_id, version, environment,
+    action_type, resource_type, resource_id, data_classification, outcome, error_code, ip_address,
+    user_agent, request_context, risk_score_at_time, approval_id, prev_hash, hash, NULL, NULL";
+
+/// The columns to select an event with from `conn`'s audit table, migrated or not.
+fn columns_of(conn: &Connection) -> Result<&'static str> {
+    let migrated: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM pragma_table_info('audit') WHERE name = 'reported_by')",
+        [],
+        |row| row.get(0),
+    )?;
+    Ok(if migrated { COLUMNS } else { LEGACY_COLUMNS })
+}
+
+fn timestamp_at(row: &Row<'_>, index: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
+    let Some(text) = row.get_ref(index)?.as_str_or_null()? else { return Ok(None) };
+    Ok(Some(DateTime::parse_from_rfc3339(text).map_err(|err| conversion_error(index, err))?.to_utc()))
+}
 
 fn conversion_error(column: usize, err: impl std::error::Error + Send + Sync + 'static) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, Box::new(err))
@@ -117,8 +152,10 @@ pub fn from_row(row: &Row<'_>) -> rusqlite::Result<AuditEvent> {
         seq: row.get::<_, i64>(0)? as u64,
         event_id: row.get(1)?,
         timestamp: DateTime::parse_from_rfc3339(&timestamp).map_err(|err| conversion_error(2, err))?.to_utc(),
+        recorded_at: timestamp_at(row, 22)?,
         actor_id: row.get(3)?,
         actor_role: row.get(4)?,
+        reported_by: row.get(21)?,
         app_id: row.get(5)?,
         version: row.get(6)?,
         environment: row.get(7)?,
@@ -167,8 +204,10 @@ struct WireEvent<'a> {
     event_id: &'a str,
     seq: i64,
     timestamp: &'a str,
+    recorded_at: Option<&'a str>,
     actor_id: &'a str,
     actor_role: &'a str,
+    reported_by: Option<&'a str>,
     app_id: Option<&'a str>,
     version: Option<i64>,
     environment: Option<&'a str>,
@@ -195,8 +234,10 @@ fn wire_event<'a>(row: &'a Row<'_>) -> rusqlite::Result<WireEvent<'a>> {
         event_id: text(1)?,
         seq: row.get(0)?,
         timestamp: text(2)?,
+        recorded_at: optional(22)?,
         actor_id: text(3)?,
         actor_role: text(4)?,
+        reported_by: optional(21)?,
         app_id: optional(5)?,
         version: row.get(6)?,
         environment: optional(7)?,
@@ -285,8 +326,10 @@ pub fn view_from_row<'a>(row: &'a Row<'_>) -> rusqlite::Result<EventView<'a>> {
         seq: row.get::<_, i64>(0)? as u64,
         event_id: text(1)?,
         timestamp: DateTime::parse_from_rfc3339(&timestamp).map_err(|err| conversion_error(2, err))?.to_utc(),
+        recorded_at: timestamp_at(row, 22)?,
         actor_id: text(3)?,
         actor_role: text(4)?,
+        reported_by: optional(21)?,
         app_id: optional(5)?,
         version: row.get(6)?,
         environment: optional(7)?,
@@ -312,8 +355,8 @@ const PARALLEL_VERIFY_MIN_EVENTS: i64 = 50_000;
 const MAX_VERIFY_THREADS: usize = 8;
 
 /// Walks the rows with `lo <= seq <= hi` in seq order as one [`Run`].
-fn check_run(conn: &Connection, lo: i64, hi: i64) -> Result<Run> {
-    let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM audit WHERE seq BETWEEN ?1 AND ?2 ORDER BY seq"))?;
+fn check_run(conn: &Connection, columns: &str, lo: i64, hi: i64) -> Result<Run> {
+    let mut stmt = conn.prepare(&format!("SELECT {columns} FROM audit WHERE seq BETWEEN ?1 AND ?2 ORDER BY seq"))?;
     let mut rows = stmt.query(params![lo, hi])?;
     let mut checker = RunChecker::new();
     let mut scratch = HashScratch::default();
@@ -374,6 +417,7 @@ fn verify_with(conn: &Connection, threads: usize, min_events: i64) -> Result<Ver
     let own = if conn.is_autocommit() { Some(conn.unchecked_transaction()?) } else { None };
     let snapshot: &Connection = conn;
     let head = head(snapshot)?;
+    let columns = columns_of(snapshot)?;
     let (lo, hi): (Option<i64>, Option<i64>) =
         snapshot.query_row("SELECT MIN(seq), MAX(seq) FROM audit", [], |row| Ok((row.get(0)?, row.get(1)?)))?;
     let path = conn.path().filter(|path| !path.is_empty()).map(str::to_string);
@@ -395,11 +439,11 @@ fn verify_with(conn: &Connection, threads: usize, min_events: i64) -> Result<Ver
                         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
                     )?;
                     conn.busy_timeout(Duration::from_secs(5))?;
-                    check_run(&conn, lo, hi)
+                    check_run(&conn, columns, lo, hi)
                 })
             })
             .collect();
-        let newest = check_run(snapshot, newest.0, newest.1);
+        let newest = check_run(snapshot, columns, newest.0, newest.1);
         // A range whose thread failed (no connection) is walked here below.
         let mut runs: Vec<Option<Run>> =
             workers.into_iter().map(|worker| worker.join().ok().and_then(Result::ok)).collect();
@@ -411,7 +455,7 @@ fn verify_with(conn: &Connection, threads: usize, min_events: i64) -> Result<Ver
     for (index, range) in ranges.iter().enumerate() {
         let run = match runs[index].take() {
             Some(run) => run,
-            None => check_run(snapshot, range.0, range.1)?,
+            None => check_run(snapshot, columns, range.0, range.1)?,
         };
         if let Err(broken) = verifier.join(&run) {
             result = Err(broken);
@@ -459,7 +503,7 @@ mod tests {
                         request_context: serde_json::json!({"n": n}),
                         ..NewAuditEvent::default()
                     };
-                    appender.push(conn, event, at)?;
+                    appender.push(conn, event, "ingest-bot", at)?;
                 }
                 appender.finish(conn).map(|_| ())
             })

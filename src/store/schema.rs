@@ -6,7 +6,10 @@ use rusqlite::Connection;
 use super::{Result, StoreError};
 
 /// The audit table, the same in the server database and the console's
-/// cache, so one reader and one verifier serve both.
+/// cache, so one reader and one verifier serve both. As first created: the
+/// columns added since are added by later steps of both schemas
+/// ([`AUDIT_PROVENANCE_SQL`]), so a new database and a migrated one end up
+/// with the same table.
 #[macro_export]
 macro_rules! audit_table_sql {
     () => {
@@ -38,6 +41,15 @@ macro_rules! audit_table_sql {
     "
     };
 }
+
+/// The audit table's provenance columns (the principal that wrote each event
+/// and when the server recorded it): step 5 of the server schema, step 6 of
+/// the cache's. NULL in the rows from before, which hash as they always did
+/// (see [`crate::domain::audit`]).
+pub const AUDIT_PROVENANCE_SQL: &str = "
+    ALTER TABLE audit ADD COLUMN reported_by TEXT;
+    ALTER TABLE audit ADD COLUMN recorded_at TEXT;
+    ";
 
 const MIGRATIONS: &[&str] = &[
     // 1: the catalog, the change log, the audit chain, users, idempotency.
@@ -142,6 +154,8 @@ const MIGRATIONS: &[&str] = &[
     // Not a unique index: a database from before the rule may hold
     // duplicates, and migrating it must not fail on them.
     "CREATE INDEX apps_by_name ON apps(json_extract(data, '$.name'));",
+    // 5: who wrote each audit event, and when the server recorded it.
+    AUDIT_PROVENANCE_SQL,
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<()> {
@@ -179,6 +193,103 @@ mod tests {
             rusqlite::params![id, state, data],
         )
         .unwrap();
+    }
+
+    /// A log the code before step 5 wrote: its rows through the old column
+    /// list, each hashed over the canonical bytes of the time (no provenance).
+    fn insert_legacy_chain(conn: &Connection, n: u64) -> String {
+        use crate::domain::audit::{AuditEvent, GENESIS_HASH, NewAuditEvent, format_timestamp};
+        let at = chrono::DateTime::from_timestamp(1_790_000_000, 0).unwrap();
+        let mut prev = GENESIS_HASH.to_string();
+        for seq in 1..=n {
+            let new = NewAuditEvent {
+                actor_id: "riley".into(),
+                actor_role: "reviewer".into(),
+                action_type: "approval.approve".into(),
+                resource_type: "approval".into(),
+                request_context: serde_json::json!({"comment": "ok", "rev": seq}),
+                ..NewAuditEvent::default()
+            };
+            let mut event = AuditEvent::seal(new, "unused", format!("old-{seq}"), seq, at, &prev);
+            (event.reported_by, event.recorded_at) = (None, None);
+            event.hash = event.compute_hash();
+            conn.execute(
+                "INSERT INTO audit(seq, event_id, timestamp, actor_id, actor_role, action_type, resource_type, outcome,
+                    request_context, prev_hash, hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'success', ?8, ?9, ?10)",
+                rusqlite::params![
+                    seq as i64,
+                    event.event_id,
+                    format_timestamp(event.timestamp),
+                    event.actor_id,
+                    event.actor_role,
+                    event.action_type,
+                    event.resource_type,
+                    event.request_context.to_string(),
+                    event.prev_hash,
+                    event.hash
+                ],
+            )
+            .unwrap();
+            prev = event.hash;
+        }
+        crate::store::audit::set_head(conn, &crate::domain::api::AuditHead { seq: n, hash: prev.clone() }).unwrap();
+        prev
+    }
+
+    #[test]
+    fn a_log_from_before_provenance_verifies_read_only_without_migrating() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        let mut conn = Connection::open(&path).unwrap();
+        apply(&mut conn, &MIGRATIONS[..4]).unwrap();
+        insert_legacy_chain(&conn, 3);
+        drop(conn);
+        let store = crate::store::Store::open_read_only(&path).unwrap();
+        let report = crate::store::audit::verify(store.conn()).unwrap();
+        assert_eq!((report.result, report.verified), (Ok(()), 3));
+        let version: i64 = store.conn().pragma_query_value(None, "user_version", |row| row.get(0)).unwrap();
+        assert_eq!(version, 4, "a read-only verify changes nothing");
+    }
+
+    #[test]
+    fn a_log_from_before_provenance_migrates_and_still_verifies() {
+        use crate::store::audit;
+        let mut conn = Connection::open_in_memory().unwrap();
+        apply(&mut conn, &MIGRATIONS[..4]).unwrap();
+        insert_legacy_chain(&conn, 5);
+        migrate(&mut conn).unwrap();
+        let report = audit::verify(&conn).unwrap();
+        assert_eq!((report.result, report.verified), (Ok(()), 5));
+        let legacy: (Option<String>, Option<String>) = conn
+            .query_row("SELECT reported_by, recorded_at FROM audit WHERE seq = 3", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap();
+        assert_eq!(legacy, (None, None), "history is not rewritten");
+
+        // The log goes on with events that carry their provenance.
+        let at = chrono::DateTime::from_timestamp(1_790_001_000, 0).unwrap();
+        let new = crate::domain::NewAuditEvent { action_type: "data.export".into(), ..Default::default() };
+        let sealed = audit::append(&conn, new, "ingest-bot", at).unwrap();
+        assert_eq!((sealed.seq, sealed.reported_by.as_deref()), (6, Some("ingest-bot")));
+        let report = audit::verify(&conn).unwrap();
+        assert_eq!((report.result, report.verified), (Ok(()), 6));
+        let (events, _) = audit::page(&conn, 0, 10, &crate::domain::Visibility::All).unwrap();
+        assert_eq!(events[5], sealed, "read back as written");
+
+        // The new columns are covered by the hash; an old row cannot be given them.
+        for (sql, seq) in [
+            ("UPDATE audit SET reported_by = 'riley' WHERE seq = 6", 6),
+            ("UPDATE audit SET recorded_at = '2026-01-01T00:00:00.000000Z' WHERE seq = 6", 6),
+            ("UPDATE audit SET reported_by = NULL, recorded_at = NULL WHERE seq = 6", 6),
+            ("UPDATE audit SET reported_by = 'riley' WHERE seq = 2", 2),
+        ] {
+            let tx = conn.transaction().unwrap();
+            tx.execute_batch(sql).unwrap();
+            let broken = audit::verify(&tx).unwrap().result.unwrap_err();
+            assert_eq!(broken, crate::domain::audit::ChainBreak::Content { seq }, "{sql}");
+            drop(tx);
+        }
+        assert_eq!(audit::verify(&conn).unwrap().result, Ok(()));
     }
 
     #[test]

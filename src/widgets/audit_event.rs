@@ -1,5 +1,6 @@
 //! One audit event whole, as the audit timeline's detail view shows it:
-//! every field, sanitized (the request context's strings too).
+//! every field, sanitized (the request context's strings too); the actor
+//! line says who reported the event when that is not the actor.
 
 use ratatui::text::{Line, Span};
 
@@ -22,6 +23,16 @@ fn clean_json(value: &serde_json::Value) -> serde_json::Value {
     }
 }
 
+/// The actor and role, and who reported the event when that is someone
+/// else (a platform's claim posted with an ingest token).
+pub fn actor(event: &AuditEvent) -> String {
+    let actor = format!("{} ({})", sanitize(&event.actor_id), sanitize(&event.actor_role));
+    match event.reported_by_other() {
+        Some(by) => format!("{actor}, reported by {}", sanitize(by)),
+        None => actor,
+    }
+}
+
 /// Every field of `event` (of the app named `app_name`, when known), one a line.
 pub fn event_lines(event: &AuditEvent, app_name: Option<&str>, theme: &Theme) -> Vec<Line<'static>> {
     let s = |t: &str| sanitize(t).into_owned();
@@ -40,7 +51,8 @@ pub fn event_lines(event: &AuditEvent, app_name: Option<&str>, theme: &Theme) ->
         field("Seq", event.seq.to_string(), theme),
         field("Event id", s(&event.event_id), theme),
         field("Time", event.timestamp.to_rfc3339(), theme),
-        field("Actor", format!("{} ({})", s(&event.actor_id), s(&event.actor_role)), theme),
+        field("Recorded", event.recorded_at.map_or_else(|| "—".into(), |at| at.to_rfc3339()), theme),
+        field("Actor", actor(event), theme),
         field("App", app, theme),
         field("Version", event.version.map_or_else(|| "—".into(), |v| v.to_string()), theme),
         field("Environment", opt(&event.environment), theme),

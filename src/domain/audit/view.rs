@@ -70,10 +70,15 @@ pub struct EventView<'a> {
     pub event_id: Text<'a>,
     pub seq: u64,
     pub timestamp: DateTime<Utc>,
+    /// Absent from the pages of a server from before it was kept.
+    #[serde(default)]
+    pub recorded_at: Option<DateTime<Utc>>,
     #[serde(borrow)]
     pub actor_id: Text<'a>,
     #[serde(borrow)]
     pub actor_role: Text<'a>,
+    #[serde(borrow, default)]
+    pub reported_by: Option<Text<'a>>,
     #[serde(borrow)]
     pub app_id: Option<Text<'a>>,
     pub version: Option<u32>,
@@ -112,6 +117,8 @@ pub struct EventView<'a> {
 pub struct HashScratch {
     canonical: Vec<u8>,
     timestamp: String,
+    /// Empty when the event has no `recorded_at`.
+    recorded_at: String,
     context: Vec<u8>,
 }
 
@@ -119,6 +126,11 @@ impl HashScratch {
     /// The timestamp as [`super::format_timestamp`] writes it.
     pub fn timestamp(&self) -> &str {
         &self.timestamp
+    }
+
+    /// The recording time as [`super::format_timestamp`] writes it, when the event has one.
+    pub fn recorded_at(&self) -> Option<&str> {
+        Some(self.recorded_at.as_str()).filter(|text| !text.is_empty())
     }
 
     /// The request context as compact JSON with sorted keys.
@@ -140,8 +152,10 @@ impl<'a> EventView<'a> {
             event_id: Text::from(event.event_id.as_str()),
             seq: event.seq,
             timestamp: event.timestamp,
+            recorded_at: event.recorded_at,
             actor_id: Text::from(event.actor_id.as_str()),
             actor_role: Text::from(event.actor_role.as_str()),
+            reported_by: borrowed(&event.reported_by),
             app_id: borrowed(&event.app_id),
             version: event.version,
             environment: borrowed(&event.environment),
@@ -170,6 +184,10 @@ impl<'a> EventView<'a> {
         serde_json::to_writer(&mut scratch.context, &value).ok()?;
         scratch.timestamp.clear();
         write_timestamp(self.timestamp, &mut scratch.timestamp);
+        scratch.recorded_at.clear();
+        if let Some(recorded_at) = self.recorded_at {
+            write_timestamp(recorded_at, &mut scratch.recorded_at);
+        }
         let parts = CanonicalParts {
             event_id: &self.event_id,
             seq: self.seq,
@@ -190,6 +208,8 @@ impl<'a> EventView<'a> {
             request_context: &scratch.context,
             risk_score_at_time: self.risk_score_at_time,
             approval_id: text(&self.approval_id),
+            reported_by: text(&self.reported_by),
+            recorded_at: self.recorded_at.map(|_| scratch.recorded_at.as_str()),
         };
         scratch.canonical.clear();
         parts.write(&mut scratch.canonical);
@@ -352,8 +372,9 @@ mod tests {
     use chrono::TimeZone;
 
     /// The canonical form as it was first defined: serde's derive over the
-    /// fields in hash order. The hand-written [`CanonicalParts::write`] must
-    /// match it byte for byte, or every hash in every log would change.
+    /// fields in hash order, with the two provenance fields appended when
+    /// present. The hand-written [`CanonicalParts::write`] must match it
+    /// byte for byte, or every hash in every log would change.
     #[derive(serde::Serialize)]
     struct Reference<'a> {
         event_id: &'a str,
@@ -375,6 +396,10 @@ mod tests {
         request_context: &'a serde_json::Value,
         risk_score_at_time: Option<u32>,
         approval_id: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reported_by: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        recorded_at: Option<String>,
     }
 
     fn reference(event: &AuditEvent) -> Vec<u8> {
@@ -399,6 +424,8 @@ mod tests {
             request_context: &event.request_context,
             risk_score_at_time: event.risk_score_at_time,
             approval_id: event.approval_id.as_deref(),
+            reported_by: event.reported_by.as_deref(),
+            recorded_at: event.recorded_at.map(format_timestamp),
         })
         .unwrap()
     }
@@ -445,7 +472,13 @@ mod tests {
             .into_iter()
             .enumerate()
             .map(|(index, event)| {
-                let sealed = AuditEvent::seal(event, format!("ev-{index}"), index as u64 + 1, at, &prev);
+                let reporter = ["ingest-bot", hostile, "", "riley"][index % 4];
+                let mut sealed = AuditEvent::seal(event, reporter, format!("ev-{index}"), index as u64 + 1, at, &prev);
+                if index == 2 {
+                    // A legacy event: no provenance.
+                    (sealed.reported_by, sealed.recorded_at) = (None, None);
+                    sealed.hash = sealed.compute_hash();
+                }
                 prev.clone_from(&sealed.hash);
                 sealed
             })
@@ -467,6 +500,7 @@ mod tests {
             let view: EventView<'_> = serde_json::from_slice(&json).unwrap();
             assert_eq!(view.content_hash(&mut scratch).unwrap().as_str(), event.hash);
             assert_eq!(scratch.timestamp(), format_timestamp(event.timestamp));
+            assert_eq!(scratch.recorded_at(), event.recorded_at.map(format_timestamp).as_deref());
             assert_eq!(scratch.context(), serde_json::to_string(&event.request_context).unwrap());
         }
     }
