@@ -19,6 +19,7 @@ macro_rules! outln {
     };
 }
 
+mod audit_export;
 mod audit_log;
 mod client;
 mod console;
@@ -367,6 +368,29 @@ pub struct AuditArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
+    /// Write the events of a time window from the server, one JSON object per
+    /// line, with a record of the signed checkpoint that covers the last one
+    /// (`FILE.checkpoint.json` beside -o FILE), for a SIEM to ingest and an
+    /// auditor to check later.
+    Export {
+        /// Events at or after this time: a date (2026-11-01, midnight UTC) or RFC 3339.
+        #[arg(long, value_parser = audit_export::parse_time)]
+        since: Option<chrono::DateTime<chrono::Utc>>,
+        /// Events before this time (exclusive): a date or RFC 3339.
+        #[arg(long, value_parser = audit_export::parse_time)]
+        until: Option<chrono::DateTime<chrono::Utc>>,
+        /// jsonl: one event per line, exactly as the server sent it.
+        #[arg(long, value_enum, default_value = "jsonl")]
+        format: audit_export::ExportFormat,
+        /// Write the events to this file (renamed into place when complete) instead of stdout.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        /// Where to write the checkpoint record; FILE.checkpoint.json beside -o FILE when absent.
+        #[arg(long, value_name = "FILE")]
+        checkpoint_file: Option<PathBuf>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// Check the hash chain end to end and the signed checkpoints, and name
     /// the first bad seq: of a server database with --db, else of the local
     /// cache (with the key pinned for its server).
@@ -457,6 +481,7 @@ impl Command {
             Command::Audit(AuditArgs { command: Some(AuditCommand::Verify { db: Some(_), .. }), .. }) => {
                 "audit verify --db"
             }
+            Command::Audit(AuditArgs { command: Some(AuditCommand::Export { .. }), .. }) => "audit export",
             Command::Audit(_) => "audit",
             Command::Kpi(_) => "kpi",
             Command::Import(_) => "import",
@@ -514,6 +539,26 @@ fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
             client: after_audit,
             ..
         }) => verify::verify_cache(&client(after_verify.or(after_audit)), json),
+        Command::Audit(AuditArgs {
+            command:
+                Some(AuditCommand::Export { since, until, format: _, output, checkpoint_file, client: after_export }),
+            client: after_audit,
+            app,
+            json,
+            no_headers,
+            ..
+        }) => {
+            if app.is_some() || json || no_headers {
+                return Err(UsageError(
+                    "--app, --json and --no-headers are for listing the cache's events, not `audit export`".into(),
+                )
+                .into());
+            }
+            let range =
+                crate::domain::audit_query::TimeRange::new(since, until).map_err(|err| UsageError(format!("{err}")))?;
+            let target = audit_export::Target { output, checkpoint_file };
+            audit_export::export(&client(after_export.or(after_audit)), range, &target)
+        }
         Command::Audit(args) => audit_log::audit(&client(args.client.clone()), &args),
         Command::Sync(args) => client::sync(&client(args.client), args.json),
         Command::Apps(args) => client::apps(&client(args.client.clone()), &args),
