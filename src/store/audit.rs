@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OpenFlags, Row, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 use serde::Serialize;
 use serde_json::value::RawValue;
 
@@ -271,6 +271,32 @@ pub fn page_json(
     }
     out.extend_from_slice(if more { b"],\"more\":true}" } else { b"],\"more\":false}" });
     Ok(out)
+}
+
+/// The time of the log's first event, if it has one.
+pub fn first_timestamp(conn: &Connection) -> Result<Option<DateTime<Utc>>> {
+    let text: Option<String> =
+        conn.prepare_cached("SELECT timestamp FROM audit WHERE seq = 1")?.query_row([], |row| row.get(0)).optional()?;
+    text.map(|text| {
+        DateTime::parse_from_rfc3339(&text)
+            .map(|at| at.to_utc())
+            .map_err(|err| StoreError::Invalid(format!("audit seq 1 timestamp: {err}")))
+    })
+    .transpose()
+}
+
+/// The events of `app_id` whose time falls in `range`, oldest first, at
+/// most `limit` (through the `audit_by_app` index).
+pub fn for_app_in(conn: &Connection, app_id: &str, range: &TimeRange, limit: usize) -> Result<Vec<AuditEvent>> {
+    let (since, until) = range.stored_bounds();
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM audit
+             WHERE app_id = ?1 AND (?2 IS NULL OR timestamp >= ?2) AND (?3 IS NULL OR timestamp < ?3)
+             ORDER BY seq LIMIT ?4"
+        ))?
+        .query_map(params![app_id, since, until, limit as i64], from_row)?
+        .collect::<rusqlite::Result<_>>()?)
 }
 
 /// Events reserved for up front in [`page_json`]'s buffer.

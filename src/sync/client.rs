@@ -212,6 +212,21 @@ impl Client {
         Ok(self.finish("/v1/audit", response).await?.1)
     }
 
+    /// The signed evidence bundle of `app_id` (`GET /v1/apps/{id}/evidence`), as sent.
+    pub async fn evidence_bytes(&self, app_id: &str, range: &TimeRange) -> Result<Vec<u8>, ClientError> {
+        let (since, until) = range.stored_bounds();
+        let query: Vec<(&str, String)> =
+            since.map(|since| ("since", since)).into_iter().chain(until.map(|until| ("until", until))).collect();
+        let mut url = reqwest::Url::parse(&format!("{}/v1/apps", self.base))
+            .map_err(|err| ClientError::Malformed { what: "the server URL".into(), reason: err.to_string() })?;
+        url.path_segments_mut()
+            .map_err(|()| ClientError::Malformed { what: "the server URL".into(), reason: "cannot be a base".into() })?
+            .push(app_id)
+            .push("evidence");
+        let response = self.http.get(url).query(&query).send().await.map_err(|err| self.offline(&err))?;
+        Ok(self.finish("/v1/apps/{id}/evidence", response).await?.1)
+    }
+
     pub async fn audit_head(&self) -> Result<AuditHead, ClientError> {
         self.get("/v1/audit/head", &[]).await
     }
