@@ -19,10 +19,12 @@ macro_rules! outln {
     };
 }
 
+mod audit_export;
 mod audit_log;
 mod client;
 mod console;
 mod demo;
+mod evidence;
 mod import;
 mod lookup;
 mod server;
@@ -206,6 +208,48 @@ pub enum Command {
     Import(import::ImportCommand),
     /// Write the inventory of a server database out as CSV or JSON.
     Export(import::ExportArgs),
+    /// One app's signed evidence bundle from the server (its requests, decisions
+    /// and audit events, with the checkpoint that covers them), or `evidence
+    /// verify FILE` to check one offline.
+    Evidence(EvidenceArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct EvidenceArgs {
+    #[command(subcommand)]
+    pub command: Option<EvidenceCommand>,
+    /// The app: its id or its exact name (names are looked up in the cache).
+    #[arg(required = true)]
+    pub app: Option<String>,
+    /// Only events at or after this time: a date (2026-11-01, midnight UTC) or RFC 3339.
+    #[arg(long, value_parser = audit_export::parse_time)]
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Only events before this time (exclusive): a date or RFC 3339.
+    #[arg(long, value_parser = audit_export::parse_time)]
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
+    /// json: the signed bundle (check it with `evidence verify`); md: a report for people.
+    #[arg(long, value_enum, default_value = "json")]
+    pub format: evidence::EvidenceFormat,
+    /// Write to this file (renamed into place when complete) instead of stdout.
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EvidenceCommand {
+    /// Check a bundle offline: every event's hash, every decision against its
+    /// event, the checkpoint's and the bundle's signatures. Exit 6 naming what failed.
+    Verify {
+        /// The bundle (JSON) `govdeck evidence APP` wrote.
+        file: PathBuf,
+        /// The server's public key (64 hex digits, or a key file); without it the
+        /// bundle is checked with its own key, which proves it whole but not whose.
+        #[arg(long, value_parser = evidence::parse_key)]
+        key: Option<crate::domain::checkpoint::PublicKey>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -367,6 +411,29 @@ pub struct AuditArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
+    /// Write the events of a time window from the server, one JSON object per
+    /// line, with a record of the signed checkpoint that covers the last one
+    /// (`FILE.checkpoint.json` beside -o FILE), for a SIEM to ingest and an
+    /// auditor to check later.
+    Export {
+        /// Events at or after this time: a date (2026-11-01, midnight UTC) or RFC 3339.
+        #[arg(long, value_parser = audit_export::parse_time)]
+        since: Option<chrono::DateTime<chrono::Utc>>,
+        /// Events before this time (exclusive): a date or RFC 3339.
+        #[arg(long, value_parser = audit_export::parse_time)]
+        until: Option<chrono::DateTime<chrono::Utc>>,
+        /// jsonl: one event per line, exactly as the server sent it.
+        #[arg(long, value_enum, default_value = "jsonl")]
+        format: audit_export::ExportFormat,
+        /// Write the events to this file (renamed into place when complete) instead of stdout.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        /// Where to write the checkpoint record; FILE.checkpoint.json beside -o FILE when absent.
+        #[arg(long, value_name = "FILE")]
+        checkpoint_file: Option<PathBuf>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// Check the hash chain end to end and the signed checkpoints, and name
     /// the first bad seq: of a server database with --db, else of the local
     /// cache (with the key pinned for its server).
@@ -435,6 +502,7 @@ impl Command {
         match self {
             Command::Demo { .. } => (false, true),
             Command::Serve(_) | Command::Users(_) | Command::Seed(_) | Command::Export(_) => (false, false),
+            Command::Evidence(EvidenceArgs { command: Some(EvidenceCommand::Verify { .. }), .. }) => (false, false),
             // Only --ca-file, for an https Backstage: see check_outer_options.
             Command::Import(_) => (false, false),
             Command::Audit(AuditArgs { command: Some(AuditCommand::Verify { db: Some(_), .. }), .. }) => (false, false),
@@ -457,10 +525,13 @@ impl Command {
             Command::Audit(AuditArgs { command: Some(AuditCommand::Verify { db: Some(_), .. }), .. }) => {
                 "audit verify --db"
             }
+            Command::Audit(AuditArgs { command: Some(AuditCommand::Export { .. }), .. }) => "audit export",
             Command::Audit(_) => "audit",
             Command::Kpi(_) => "kpi",
             Command::Import(_) => "import",
             Command::Export(_) => "export",
+            Command::Evidence(EvidenceArgs { command: Some(EvidenceCommand::Verify { .. }), .. }) => "evidence verify",
+            Command::Evidence(_) => "evidence",
         }
     }
 }
@@ -514,6 +585,26 @@ fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
             client: after_audit,
             ..
         }) => verify::verify_cache(&client(after_verify.or(after_audit)), json),
+        Command::Audit(AuditArgs {
+            command:
+                Some(AuditCommand::Export { since, until, format: _, output, checkpoint_file, client: after_export }),
+            client: after_audit,
+            app,
+            json,
+            no_headers,
+            ..
+        }) => {
+            if app.is_some() || json || no_headers {
+                return Err(UsageError(
+                    "--app, --json and --no-headers are for listing the cache's events, not `audit export`".into(),
+                )
+                .into());
+            }
+            let range =
+                crate::domain::audit_query::TimeRange::new(since, until).map_err(|err| UsageError(format!("{err}")))?;
+            let target = audit_export::Target { output, checkpoint_file };
+            audit_export::export(&client(after_export.or(after_audit)), range, &target)
+        }
         Command::Audit(args) => audit_log::audit(&client(args.client.clone()), &args),
         Command::Sync(args) => client::sync(&client(args.client), args.json),
         Command::Apps(args) => client::apps(&client(args.client.clone()), &args),
@@ -528,6 +619,15 @@ fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
         Command::Kpi(args) => client::kpi(&client(args.client), args.json),
         Command::Import(import::ImportCommand::Backstage(args)) => import::import_backstage(args, outer.ca_file),
         Command::Export(args) => import::export(args),
+        Command::Evidence(EvidenceArgs { command: Some(EvidenceCommand::Verify { file, key }), .. }) => {
+            evidence::verify_file(&file, key.as_ref())
+        }
+        Command::Evidence(EvidenceArgs { command: None, app, since, until, format, output, client: inner }) => {
+            let range =
+                crate::domain::audit_query::TimeRange::new(since, until).map_err(|err| UsageError(format!("{err}")))?;
+            let app = app.ok_or_else(|| UsageError("which app? `govdeck evidence APP`".into()))?;
+            evidence::fetch(&client(inner), &app, range, format, output.as_deref())
+        }
     }
 }
 

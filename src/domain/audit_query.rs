@@ -8,6 +8,9 @@
 //! matches, newest first, below a sequence number (older events are paged
 //! in), tagged with the query's id so only the newest answer is used.
 
+use chrono::{DateTime, Utc};
+
+use super::audit::format_timestamp;
 use super::{AuditEvent, Outcome};
 
 /// Which field a term looks in.
@@ -109,6 +112,51 @@ pub struct AuditPage {
     pub next_before: Option<u64>,
 }
 
+/// A window of event time for reading the log (`/v1/audit?since=&until=`,
+/// `govdeck audit export`): `since` inclusive, `until` exclusive, either
+/// open. The timestamp compared is the event's own (`timestamp`), so a
+/// window exported today and again next year holds the same events, less
+/// none and more none, whatever was appended between.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TimeRange {
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// Why a [`TimeRange`] cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RangeError {
+    #[error("`since` ({since}) must be before `until` ({until}): the range is empty")]
+    Empty { since: String, until: String },
+}
+
+impl TimeRange {
+    /// The range, refused when it can hold no event (`since` not before `until`).
+    pub fn new(since: Option<DateTime<Utc>>, until: Option<DateTime<Utc>>) -> Result<TimeRange, RangeError> {
+        if let (Some(since), Some(until)) = (since, until)
+            && since >= until
+        {
+            return Err(RangeError::Empty { since: format_timestamp(since), until: format_timestamp(until) });
+        }
+        Ok(TimeRange { since, until })
+    }
+
+    /// Whether an event at `at` falls in the range.
+    pub fn contains(&self, at: DateTime<Utc>) -> bool {
+        self.since.is_none_or(|since| at >= since) && self.until.is_none_or(|until| at < until)
+    }
+
+    /// The bounds in the stored text form, which orders as the times do
+    /// (every stored timestamp is [`format_timestamp`]'s fixed-width UTC).
+    pub fn stored_bounds(&self) -> (Option<String>, Option<String>) {
+        (self.since.map(format_timestamp), self.until.map(format_timestamp))
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.since.is_none() && self.until.is_none()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,5 +195,45 @@ mod tests {
         assert_eq!(terms("app: crm"), vec![Term { field: Field::Any, text: "crm".into() }]);
         assert!(terms("  ").is_empty());
         assert_eq!(terms("Actor:Riley"), vec![Term { field: Field::Actor, text: "riley".into() }]);
+    }
+
+    fn at(hour: u32, micro: u32) -> DateTime<Utc> {
+        use chrono::TimeZone;
+        Utc.with_ymd_and_hms(2026, 11, 1, hour, 0, 0).unwrap() + chrono::Duration::microseconds(i64::from(micro))
+    }
+
+    #[test]
+    fn a_time_range_holds_since_and_not_until() {
+        let range = TimeRange::new(Some(at(8, 0)), Some(at(9, 0))).unwrap();
+        assert!(range.contains(at(8, 0)), "since is inclusive");
+        assert!(range.contains(at(8, 999_999)));
+        assert!(!range.contains(at(9, 0)), "until is exclusive");
+        assert!(!range.contains(at(7, 999_999)));
+    }
+
+    #[test]
+    fn an_empty_or_reversed_range_is_refused() {
+        assert!(matches!(TimeRange::new(Some(at(9, 0)), Some(at(9, 0))), Err(RangeError::Empty { .. })));
+        assert!(TimeRange::new(Some(at(9, 1)), Some(at(9, 0))).is_err());
+        assert!(TimeRange::new(Some(at(9, 0)), Some(at(9, 1))).is_ok(), "one microsecond is a range");
+    }
+
+    #[test]
+    fn open_ends_hold_everything_on_their_side() {
+        let from = TimeRange::new(Some(at(8, 0)), None).unwrap();
+        assert!(from.contains(at(23, 0)) && !from.contains(at(7, 0)));
+        let to = TimeRange::new(None, Some(at(8, 0))).unwrap();
+        assert!(to.contains(at(0, 0)) && !to.contains(at(8, 0)));
+        assert!(TimeRange::default().is_open() && TimeRange::default().contains(at(0, 0)));
+    }
+
+    #[test]
+    fn stored_bounds_order_as_the_times_do() {
+        let range = TimeRange::new(Some(at(8, 5)), Some(at(10, 0))).unwrap();
+        let (since, until) = range.stored_bounds();
+        let (since, until) = (since.unwrap(), until.unwrap());
+        assert_eq!(since, "2026-11-01T08:00:00.000005Z");
+        let inside = format_timestamp(at(9, 0));
+        assert!(since.as_str() <= inside.as_str() && inside.as_str() < until.as_str());
     }
 }

@@ -133,6 +133,14 @@ impl PublicKey {
         ServerKey { algorithm: ALGORITHM.into(), public_key: self.to_hex(), key_id: self.id.clone() }
     }
 
+    /// Whether `signature` (128 hex digits) is this key's signature of `message`.
+    pub fn verifies(&self, message: &[u8], signature: &str) -> bool {
+        let Some(bytes) = hex::decode(signature).ok().and_then(|bytes| <[u8; 64]>::try_from(bytes).ok()) else {
+            return false;
+        };
+        self.key.verify_strict(message, &Signature::from_bytes(&bytes)).is_ok()
+    }
+
     /// Checks the signature of `checkpoint` (not what it says about the chain).
     pub fn verify(&self, checkpoint: &Checkpoint) -> Result<(), CheckpointError> {
         let bad = || CheckpointError::BadSignature { seq: checkpoint.seq, key_id: self.id.clone() };

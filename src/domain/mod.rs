@@ -8,6 +8,7 @@ pub mod approval;
 pub mod audit;
 pub mod audit_query;
 pub mod checkpoint;
+pub mod evidence;
 pub mod kpi;
 pub mod naming;
 pub mod risk;

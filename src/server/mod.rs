@@ -6,6 +6,7 @@
 
 pub mod db;
 pub mod error;
+pub mod evidence;
 pub mod openapi;
 pub mod ops;
 pub mod request;
@@ -130,6 +131,7 @@ pub fn router(state: ServerState) -> Router {
         .route("/v1/intake", post(routes::intake))
         .route("/v1/approvals/{id}/decisions", post(routes::decide))
         .route("/v1/apps/{id}/renewals", post(routes::renew))
+        .route("/v1/apps/{id}/evidence", get(evidence::evidence))
         .route("/v1/openapi.json", get(move || std::future::ready(axum::Json(openapi.clone()))))
         .fallback(routes::fallback)
         .method_not_allowed_fallback(|| async {

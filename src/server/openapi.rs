@@ -4,12 +4,13 @@
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::routes;
+use super::{evidence, routes};
 use crate::domain::api::{
     AppResponse, ApprovalResponse, AuditHead, AuditPage, ChangeItem, ChangeKind, ChangeOp, ChangesPage,
     DecisionRequest, ErrorBody, ErrorDetail, Health, IngestRequest, IngestResponse, IntakeResponse, Me, RenewalRequest,
 };
 use crate::domain::checkpoint::{Checkpoint, CheckpointPage, ServerKey};
+use crate::domain::evidence::{Bundle, SignedBundle};
 use crate::domain::{
     App, AppState, Approval, ApprovalKind, ApprovalStatus, AuditEvent, Connectivity, Controls, DataClass, Decision,
     DecisionKind, ExecEnv, LifecycleTier, Manifest, NewAuditEvent, Outcome, Risk, RiskFactors, Role, Tier, TtlClass,
@@ -21,16 +22,18 @@ use crate::domain::{
     paths(
         routes::health, routes::me, routes::changes, routes::audit_page, routes::audit_head,
         routes::intake, routes::decide, routes::renew, routes::ingest, routes::audit_key, routes::audit_checkpoints,
+        evidence::evidence,
     ),
     components(schemas(
         App, AppState, Approval, ApprovalKind, ApprovalStatus, AuditEvent, Connectivity, Controls, DataClass, Decision,
         DecisionKind, ExecEnv, LifecycleTier, Manifest, NewAuditEvent, Outcome, Risk, RiskFactors, Role, Tier, TtlClass,
         AppResponse, ApprovalResponse, AuditHead, AuditPage, ChangeItem, ChangeKind, ChangeOp, ChangesPage,
         DecisionRequest, ErrorBody, ErrorDetail, Health, IngestRequest, IngestResponse, IntakeResponse, Me, RenewalRequest,
-        Checkpoint, CheckpointPage, ServerKey,
+        Checkpoint, CheckpointPage, ServerKey, Bundle, SignedBundle,
     )),
     modifiers(&BearerAuth),
-    tags((name = "sync", description = "Reading the catalog"), (name = "actions", description = "Changing it")),
+    tags((name = "sync", description = "Reading the catalog"), (name = "actions", description = "Changing it"),
+        (name = "audit", description = "Evidence for auditors")),
 )]
 pub struct ApiDoc;
 
@@ -63,6 +66,7 @@ mod tests {
             "/v1/audit/events",
             "/v1/audit/key",
             "/v1/audit/checkpoints",
+            "/v1/apps/{id}/evidence",
         ] {
             assert!(paths.contains(&expected), "{expected} missing from {paths:?}");
         }

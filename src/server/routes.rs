@@ -18,6 +18,7 @@ use crate::domain::api::{
     AppResponse, ApprovalResponse, AuditHead, AuditPage, ChangesPage, DEFAULT_PAGE, DecisionRequest, ErrorBody, Health,
     IngestRequest, IngestResponse, IntakeResponse, MAX_PAGE, Me, RenewalRequest,
 };
+use crate::domain::audit_query::TimeRange;
 use crate::domain::checkpoint::{CheckpointPage, ServerKey};
 use crate::domain::{Manifest, Visibility};
 use crate::store::{audit, changes, checkpoints};
@@ -100,11 +101,17 @@ pub struct AuditQuery {
     /// Page size, 1 to 5000 (larger values are cut to 5000); 500 when absent.
     #[param(minimum = 1)]
     pub limit: Option<u32>,
+    /// Only events at or after this time (RFC 3339, e.g. `2026-11-01T00:00:00Z`).
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Only events before this time (exclusive); after `since` when both are given.
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[utoipa::path(get, path = "/v1/audit", tag = "sync", security(("bearer" = [])), params(AuditQuery),
     responses(
-        (status = 200, description = "Audit events after `after` that the caller may read", body = AuditPage),
+        (status = 200, description = "Audit events after `after` (and in the time range, if given) that the caller may read", body = AuditPage),
         (status = 400, description = "Bad query", body = ErrorBody),
         (status = 401, description = "No or bad token", body = ErrorBody),
         (status = 403, description = "The token may not read the catalog", body = ErrorBody),
@@ -117,10 +124,13 @@ pub async fn audit_page(
     let params = query(params)?;
     let limit = page_limit(params.limit)?;
     let visibility = visibility(&caller)?;
+    let range = TimeRange::new(params.since, params.until).map_err(|err| ApiError::bad_request(err.to_string()))?;
     // An `AuditPage`, written straight from the rows (the largest answer the
     // server gives: a full sync reads a million events through it).
-    let json =
-        state.db.read("audit", move |conn| Ok(audit::page_json(conn, params.after, limit, &visibility)?)).await?;
+    let json = state
+        .db
+        .read("audit", move |conn| Ok(audit::page_json(conn, params.after, limit, &visibility, &range)?))
+        .await?;
     Ok(([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], json).into_response())
 }
 

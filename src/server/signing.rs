@@ -23,7 +23,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use ed25519_dalek::SigningKey;
+use ed25519_dalek::{Signer, SigningKey};
 use rand::RngCore;
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
@@ -219,6 +219,23 @@ impl AuditSigner {
             }
         };
         if due { self.sign_head(conn, head, last) } else { Ok(None) }
+    }
+
+    /// A checkpoint of this key at or after `seq`: the oldest stored one,
+    /// else the head signed now (in the caller's transaction). `None` when
+    /// the chain no longer holds what the newest checkpoint signed.
+    pub fn checkpoint_covering(&self, conn: &Connection, seq: u64) -> Result<Option<Checkpoint>> {
+        if let Some(stored) = checkpoints::first_from(conn, self.public.id(), seq)? {
+            return Ok(Some(stored));
+        }
+        let head = audit::head(conn)?;
+        let last = checkpoints::latest(conn, self.public.id())?.map(|last| last.checkpoint);
+        self.sign_head(conn, head, last)
+    }
+
+    /// Signs an evidence bundle (its message: see [`crate::domain::evidence`]).
+    pub fn sign_evidence(&self, message: &[u8]) -> String {
+        hex::encode(self.key.sign(message).to_bytes())
     }
 
     /// Signs `head`, unless the chain no longer holds what the newest

@@ -46,3 +46,14 @@ pub fn pending_for_app(conn: &Connection, app_id: &str) -> Result<Option<Approva
         .optional()?;
     Ok(json.map(|json| serde_json::from_str(&json)).transpose()?)
 }
+
+/// Every request of `app_id`, in no particular order.
+pub fn for_app(conn: &Connection, app_id: &str) -> Result<Vec<Approval>> {
+    let mut stmt = conn.prepare_cached("SELECT data FROM approvals WHERE app_id = ?1")?;
+    let rows = stmt.query_map([app_id], |row| row.get::<_, String>(0))?;
+    let mut requests = Vec::new();
+    for json in rows {
+        requests.push(serde_json::from_str(&json?)?);
+    }
+    Ok(requests)
+}

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OpenFlags, Row, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 use serde::Serialize;
 use serde_json::value::RawValue;
 
@@ -15,6 +15,7 @@ use crate::domain::audit::view::Text;
 use crate::domain::audit::{
     ChainBreak, ChainVerifier, EventView, GENESIS_HASH, HashScratch, Run, RunChecker, format_timestamp,
 };
+use crate::domain::audit_query::TimeRange;
 use crate::domain::{AuditEvent, NewAuditEvent, Visibility};
 
 const HEAD_SEQ: &str = "audit_head_seq";
@@ -259,10 +260,19 @@ fn wire_event<'a>(row: &'a Row<'_>) -> rusqlite::Result<WireEvent<'a>> {
 }
 
 /// The JSON of the [`AuditPage`](crate::domain::api::AuditPage) of [`page`],
-/// written straight from the rows: no event is built and no value is
-/// decoded to be encoded again.
-pub fn page_json(conn: &Connection, after: u64, limit: u32, visibility: &Visibility) -> Result<Vec<u8>> {
+/// limited to the events whose time falls in `range`, written straight from
+/// the rows: no event is built and no value is decoded to be encoded again.
+/// Pages still go by `seq`, so a range is read in the log's order; the
+/// bounds are compared as stored text, which orders as the times do.
+pub fn page_json(
+    conn: &Connection,
+    after: u64,
+    limit: u32,
+    visibility: &Visibility,
+    range: &TimeRange,
+) -> Result<Vec<u8>> {
     let fetch = i64::from(limit) + 1;
+    let (since, until) = range.stored_bounds();
     let mut out = Vec::with_capacity(limit.min(MAX_PAGE_RESERVE) as usize * 400);
     out.extend_from_slice(b"{\"events\":[");
     let mut written = 0u32;
@@ -281,23 +291,53 @@ pub fn page_json(conn: &Connection, after: u64, limit: u32, visibility: &Visibil
         }
         Ok(())
     };
+    // An open end is NULL and matches every row; the seq range stays the
+    // primary key's, whatever the window.
+    const IN_RANGE: &str = "(?3 IS NULL OR timestamp >= ?3) AND (?4 IS NULL OR timestamp < ?4)";
     match visibility {
         Visibility::All => {
-            let mut stmt =
-                conn.prepare_cached(&format!("SELECT {COLUMNS} FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2"))?;
-            write(&mut stmt.query(params![after as i64, fetch])?)?;
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM audit WHERE seq > ?1 AND {IN_RANGE} ORDER BY seq LIMIT ?2"
+            ))?;
+            write(&mut stmt.query(params![after as i64, fetch, since, until])?)?;
         }
         Visibility::OwnedBy(owner) => {
             let mut stmt = conn.prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM audit
-                 WHERE seq > ?1 AND app_id IN (SELECT id FROM apps WHERE owner = ?2)
-                 ORDER BY seq LIMIT ?3"
+                 WHERE seq > ?1 AND {IN_RANGE} AND app_id IN (SELECT id FROM apps WHERE owner = ?5)
+                 ORDER BY seq LIMIT ?2"
             ))?;
-            write(&mut stmt.query(params![after as i64, owner, fetch])?)?;
+            write(&mut stmt.query(params![after as i64, fetch, since, until, owner])?)?;
         }
     }
     out.extend_from_slice(if more { b"],\"more\":true}" } else { b"],\"more\":false}" });
     Ok(out)
+}
+
+/// The time of the log's first event, if it has one.
+pub fn first_timestamp(conn: &Connection) -> Result<Option<DateTime<Utc>>> {
+    let text: Option<String> =
+        conn.prepare_cached("SELECT timestamp FROM audit WHERE seq = 1")?.query_row([], |row| row.get(0)).optional()?;
+    text.map(|text| {
+        DateTime::parse_from_rfc3339(&text)
+            .map(|at| at.to_utc())
+            .map_err(|err| StoreError::Invalid(format!("audit seq 1 timestamp: {err}")))
+    })
+    .transpose()
+}
+
+/// The events of `app_id` whose time falls in `range`, oldest first, at
+/// most `limit` (through the `audit_by_app` index).
+pub fn for_app_in(conn: &Connection, app_id: &str, range: &TimeRange, limit: usize) -> Result<Vec<AuditEvent>> {
+    let (since, until) = range.stored_bounds();
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM audit
+             WHERE app_id = ?1 AND (?2 IS NULL OR timestamp >= ?2) AND (?3 IS NULL OR timestamp < ?3)
+             ORDER BY seq LIMIT ?4"
+        ))?
+        .query_map(params![app_id, since, until, limit as i64], from_row)?
+        .collect::<rusqlite::Result<_>>()?)
 }
 
 /// Events reserved for up front in [`page_json`]'s buffer.

@@ -73,6 +73,17 @@ pub fn latest(conn: &Connection, key_id: &str) -> Result<Option<Stored>> {
         .optional()?)
 }
 
+/// The oldest checkpoint signed by `key_id` at or after `seq`.
+pub fn first_from(conn: &Connection, key_id: &str, seq: u64) -> Result<Option<Checkpoint>> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM checkpoints WHERE key_id = ?1 AND seq >= ?2 ORDER BY seq LIMIT 1"
+        ))?
+        .query_row(params![key_id, seq as i64], from_row)
+        .optional()?
+        .map(|stored| stored.checkpoint))
+}
+
 /// Checkpoints signed by `key_id` after `after`, oldest first, at most `limit`.
 pub fn page(conn: &Connection, after: u64, limit: u32, key_id: &str) -> Result<(Vec<Checkpoint>, bool)> {
     let mut checkpoints: Vec<Checkpoint> = conn

@@ -15,6 +15,7 @@ use serde::de::DeserializeOwned;
 
 use crate::config::settings::Token;
 use crate::domain::api::{AuditHead, AuditPage, ChangesPage, ErrorBody, Me};
+use crate::domain::audit_query::TimeRange;
 use crate::domain::checkpoint::{CheckpointPage, ServerKey};
 use crate::tls::ClientTrust;
 
@@ -192,6 +193,38 @@ impl Client {
     /// decodes it elsewhere (sync decodes pages borrowed, off this task).
     pub async fn audit_bytes(&self, after: u64, limit: u32) -> Result<Vec<u8>, ClientError> {
         self.get_bytes("/v1/audit", &[("after", after), ("limit", u64::from(limit))]).await
+    }
+
+    /// A `/v1/audit` page of the events whose time falls in `range`, as the
+    /// bytes of its JSON (`govdeck audit export` writes the events as sent).
+    pub async fn audit_range_bytes(&self, after: u64, limit: u32, range: &TimeRange) -> Result<Vec<u8>, ClientError> {
+        let mut query = vec![("after", after.to_string()), ("limit", limit.to_string())];
+        let (since, until) = range.stored_bounds();
+        query.extend(since.map(|since| ("since", since)));
+        query.extend(until.map(|until| ("until", until)));
+        let response = self
+            .http
+            .get(format!("{}/v1/audit", self.base))
+            .query(&query)
+            .send()
+            .await
+            .map_err(|err| self.offline(&err))?;
+        Ok(self.finish("/v1/audit", response).await?.1)
+    }
+
+    /// The signed evidence bundle of `app_id` (`GET /v1/apps/{id}/evidence`), as sent.
+    pub async fn evidence_bytes(&self, app_id: &str, range: &TimeRange) -> Result<Vec<u8>, ClientError> {
+        let (since, until) = range.stored_bounds();
+        let query: Vec<(&str, String)> =
+            since.map(|since| ("since", since)).into_iter().chain(until.map(|until| ("until", until))).collect();
+        let mut url = reqwest::Url::parse(&format!("{}/v1/apps", self.base))
+            .map_err(|err| ClientError::Malformed { what: "the server URL".into(), reason: err.to_string() })?;
+        url.path_segments_mut()
+            .map_err(|()| ClientError::Malformed { what: "the server URL".into(), reason: "cannot be a base".into() })?
+            .push(app_id)
+            .push("evidence");
+        let response = self.http.get(url).query(&query).send().await.map_err(|err| self.offline(&err))?;
+        Ok(self.finish("/v1/apps/{id}/evidence", response).await?.1)
     }
 
     pub async fn audit_head(&self) -> Result<AuditHead, ClientError> {

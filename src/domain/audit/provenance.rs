@@ -21,10 +21,11 @@
 ///
 /// `approval`, `app`, `lifecycle`, `policy`, `user` and `checkpoint` are the
 /// decisions, registrations, TTL steps, policy changes, user administration
-/// and signed checkpoints; `import` the catalog importer's changes; `admin`,
+/// and signed checkpoints; `evidence` who took an app's evidence away;
+/// `import` the catalog importer's changes; `admin`,
 /// `audit`, `role` and `token` are kept for the server's administration.
 pub const GOVERNANCE_FAMILIES: &[&str] =
-    &["approval", "app", "lifecycle", "policy", "user", "checkpoint", "import", "admin", "audit", "role", "token"];
+    &["approval", "app", "lifecycle", "policy", "user", "checkpoint", "evidence", "import", "admin", "audit", "role", "token"];
 
 /// Actors only the server writes as: the TTL policy and the importer.
 const SYSTEM_ACTORS: &[&str] = &[POLICY_ACTOR];
@@ -89,6 +90,7 @@ mod tests {
             "app.registered",
             "app.login",
             "lifecycle.quarantine",
+            "evidence.export",
             "lifecycle.decommissioned",
             "policy.changed",
             "user.created",
