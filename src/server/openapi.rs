@@ -6,10 +6,11 @@ use utoipa::{Modify, OpenApi};
 
 use super::routes;
 use crate::domain::api::{
-    AppResponse, ApprovalResponse, AuditHead, AuditPage, ChangeItem, ChangeKind, ChangeOp, ChangesPage,
+    AppResponse, AppStatus, ApprovalResponse, AuditHead, AuditPage, ChangeItem, ChangeKind, ChangeOp, ChangesPage,
     DecisionRequest, ErrorBody, ErrorDetail, Health, IngestRequest, IngestResponse, IntakeResponse, Me, RenewalRequest,
 };
 use crate::domain::checkpoint::{Checkpoint, CheckpointPage, ServerKey};
+use crate::domain::status::{Access, StatusReason};
 use crate::domain::{
     App, AppState, Approval, ApprovalKind, ApprovalStatus, AuditEvent, Connectivity, Controls, DataClass, Decision,
     DecisionKind, ExecEnv, LifecycleTier, Manifest, NewAuditEvent, Outcome, Risk, RiskFactors, Role, Tier, TtlClass,
@@ -21,16 +22,21 @@ use crate::domain::{
     paths(
         routes::health, routes::me, routes::changes, routes::audit_page, routes::audit_head,
         routes::intake, routes::decide, routes::renew, routes::ingest, routes::audit_key, routes::audit_checkpoints,
+        routes::app_status, routes::endpoint_status,
     ),
     components(schemas(
         App, AppState, Approval, ApprovalKind, ApprovalStatus, AuditEvent, Connectivity, Controls, DataClass, Decision,
         DecisionKind, ExecEnv, LifecycleTier, Manifest, NewAuditEvent, Outcome, Risk, RiskFactors, Role, Tier, TtlClass,
-        AppResponse, ApprovalResponse, AuditHead, AuditPage, ChangeItem, ChangeKind, ChangeOp, ChangesPage,
+        AppResponse, AppStatus, ApprovalResponse, AuditHead, AuditPage, ChangeItem, ChangeKind, ChangeOp, ChangesPage,
         DecisionRequest, ErrorBody, ErrorDetail, Health, IngestRequest, IngestResponse, IntakeResponse, Me, RenewalRequest,
-        Checkpoint, CheckpointPage, ServerKey,
+        Checkpoint, CheckpointPage, ServerKey, AppStatus, Access, StatusReason,
     )),
     modifiers(&BearerAuth),
-    tags((name = "sync", description = "Reading the catalog"), (name = "actions", description = "Changing it")),
+    tags(
+        (name = "sync", description = "Reading the catalog"),
+        (name = "actions", description = "Changing it"),
+        (name = "status", description = "Whether an enforcement point lets traffic reach an app"),
+    ),
 )]
 pub struct ApiDoc;
 
@@ -63,6 +69,8 @@ mod tests {
             "/v1/audit/events",
             "/v1/audit/key",
             "/v1/audit/checkpoints",
+            "/v1/apps/{id}/status",
+            "/v1/status",
         ] {
             assert!(paths.contains(&expected), "{expected} missing from {paths:?}");
         }
