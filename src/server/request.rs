@@ -17,7 +17,6 @@ use serde::de::DeserializeOwned;
 use super::ServerState;
 use super::error::ApiError;
 use crate::domain::Actor;
-use crate::domain::audit::format_timestamp;
 use crate::store::users::TokenCheck;
 use crate::store::{idempotency, users};
 
@@ -74,8 +73,8 @@ async fn authenticate(parts: &Parts, state: &ServerState) -> Result<Actor, ApiEr
             StatusCode::UNAUTHORIZED,
             "token_expired",
             format!(
-                "the token of {user:?} expired at {}; an admin issues a new one with `govdeck users rotate {user}`",
-                format_timestamp(at)
+                "this token expired at {}; ask an admin for a new one (`govdeck users rotate {user}`)",
+                at.format("%Y-%m-%dT%H:%M:%SZ")
             ),
         )),
         TokenCheck::Unknown => Err(ApiError::unauthorized("unknown or revoked token")),
