@@ -40,8 +40,8 @@ trap cleanup EXIT
 
 echo "== build (release)"
 cargo build --release --locked --bin govdeck --bin govdeck-load
-govdeck=target/release/govdeck
-load=target/release/govdeck-load
+govdeck="${CARGO_TARGET_DIR:-target}/release/govdeck"
+load="${CARGO_TARGET_DIR:-target}/release/govdeck-load"
 db="$work/load.db"
 
 echo "== seed $APPS apps, $EVENTS events"

@@ -20,7 +20,9 @@
 //! `GET /v1/status?endpoint=` for apps of the catalog (read once, before
 //! the run, with the first token of `--tokens`), and, as the anchor measured
 //! in the same run, `GET /v1/health` paced at a tenth of that rate
-//! (`health_paced`).
+//! (`health_paced`). Paced calls sent while some client is still walking
+//! the whole catalog for the first time (`changes_initial`) are counted
+//! apart, under `…_first_sync`: that burst is the busiest the server gets.
 //!
 //! By default a client starts its next loop as soon as one ends
 //! (`--think-ms 0`): the worst case, far busier than consoles, which sync
@@ -38,6 +40,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
@@ -452,6 +455,7 @@ async fn run_status(
     targets: Arc<Vec<Target>>,
     rps: u32,
     deadline: Instant,
+    first_syncs: Arc<AtomicUsize>,
 ) -> Tally {
     let mut tally = Tally::default();
     let mut ticks = tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(rps)));
@@ -462,14 +466,19 @@ async fn run_status(
         ticks.tick().await;
         tick += 1;
         let target = &targets[rand::rng().random_range(0..targets.len())];
+        let busy = first_syncs.load(Ordering::Relaxed) > 0;
         let (name, path) = match (&target.endpoint, tick.is_multiple_of(2)) {
-            (Some(endpoint), true) => ("status_endpoint", format!("/v1/status?endpoint={}", query_value(endpoint))),
-            _ => ("status_app", format!("/v1/apps/{}/status", target.id)),
+            (Some(endpoint), true) => (
+                if busy { "status_endpoint_first_sync" } else { "status_endpoint" },
+                format!("/v1/status?endpoint={}", query_value(endpoint)),
+            ),
+            _ => (if busy { "status_app_first_sync" } else { "status_app" }, format!("/v1/apps/{}/status", target.id)),
         };
         let token = tokens[(tick as usize) % tokens.len()].clone();
         calls.spawn(paced(http.clone(), base.clone(), name, path, Some(token)));
         if tick.is_multiple_of(10) {
-            calls.spawn(paced(http.clone(), base.clone(), "health_paced", "/v1/health".into(), None));
+            let name = if busy { "health_paced_first_sync" } else { "health_paced" };
+            calls.spawn(paced(http.clone(), base.clone(), name, "/v1/health".into(), None));
         }
         while let Some(done) = calls.try_join_next() {
             record_paced(&mut tally, done);
@@ -529,6 +538,8 @@ fn record_paced(tally: &mut Tally, done: Result<Paced, tokio::task::JoinError>) 
 
 /// Runs one client until `deadline`.
 async fn run_client(mut client: Client, settings: Arc<Settings>, deadline: Instant) -> Tally {
+    // Counted down once this client's first walk of the catalog ends, however it ends.
+    let first_sync = FirstSync(Arc::clone(&settings.first_syncs));
     // Who am I: the token decides the role, and so the behaviour.
     let Some(answer) = client.call("me", Method::GET, "/v1/me", None, None).await else { return client.tally };
     let Some(me) = client.decode::<Me>("me", &answer) else { return client.tally };
@@ -544,6 +555,7 @@ async fn run_client(mut client: Client, settings: Arc<Settings>, deadline: Insta
     // The first full walk of the catalog is its own call type, so it does
     // not swamp the incremental polls' percentiles.
     client.pull_changes("changes_initial").await;
+    drop(first_sync);
 
     let mut round: u64 = 0;
     while Instant::now() < deadline {
@@ -567,7 +579,18 @@ async fn run_client(mut client: Client, settings: Arc<Settings>, deadline: Insta
     client.tally
 }
 
+/// Counts a client out of its first full sync when dropped.
+struct FirstSync(Arc<AtomicUsize>);
+
+impl Drop for FirstSync {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 struct Settings {
+    /// Clients that have not finished their first walk of the catalog.
+    first_syncs: Arc<AtomicUsize>,
     decide_every: u32,
     intake_every: u32,
     think_ms: u64,
@@ -685,10 +708,10 @@ fn summarize(server: &str, clients: usize, elapsed: Duration, mut tally: Tally) 
 
 fn print_table(summary: &Summary) {
     println!("govdeck-load: {} clients for {:.1} s against {}", summary.clients, summary.duration_secs, summary.server);
-    println!("{:<16} {:>8} {:>9} {:>9} {:>9} {:>9}", "call", "count", "p50 ms", "p95 ms", "p99 ms", "max ms");
+    println!("{:<26} {:>8} {:>9} {:>9} {:>9} {:>9}", "call", "count", "p50 ms", "p95 ms", "p99 ms", "max ms");
     for (name, call) in &summary.calls {
         println!(
-            "{name:<16} {:>8} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
+            "{name:<26} {:>8} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
             call.count, call.p50_ms, call.p95_ms, call.p99_ms, call.max_ms
         );
     }
@@ -737,7 +760,9 @@ async fn run(args: Args) -> Result<ExitCode, String> {
         .timeout(Duration::from_secs(REQUEST_TIMEOUT_SECS))
         .build()
         .map_err(|err| format!("cannot build the HTTP client: {err}"))?;
+    let first_syncs = Arc::new(AtomicUsize::new(args.clients));
     let settings = Arc::new(Settings {
+        first_syncs: Arc::clone(&first_syncs),
         decide_every: args.decide_every,
         intake_every: args.intake_every,
         think_ms: args.think_ms,
@@ -761,7 +786,8 @@ async fn run(args: Args) -> Result<ExitCode, String> {
             .build()
             .map_err(|err| format!("cannot build the HTTP client: {err}"));
         status_http.map(|status_http| {
-            let run = run_status(status_http, base.clone(), status_tokens, targets, args.status_rps, deadline);
+            let run =
+                run_status(status_http, base.clone(), status_tokens, targets, args.status_rps, deadline, first_syncs);
             tokio::spawn(run)
         })
     });
