@@ -608,8 +608,8 @@ fn read_tokens(text: &str) -> Vec<String> {
 
 /// The tokens of the file at `path`; an error when it cannot be read or holds none.
 fn tokens_of(path: &std::path::Path) -> Result<Vec<String>, String> {
-    let text =
-        std::fs::read_to_string(path).map_err(|err| format!("cannot read the tokens file {}: {err}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|err| format!("cannot read the tokens file {}: {err}", path.display()))?;
     let tokens = read_tokens(&text);
     if tokens.is_empty() {
         return Err(format!("{} holds no tokens", path.display()));
