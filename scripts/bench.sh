@@ -14,7 +14,8 @@
 # Knobs (environment): BENCH_APPS, BENCH_EVENTS, BENCH_RUNS (repeats of the
 # short commands, default 7), BENCH_SEED_RUNS and BENCH_SYNC_RUNS (default 3),
 # BENCH_CONSOLE_RUNS (default 10), BENCH_DIVAN=0 to skip the cargo benches,
-# BENCH_LOAD_SECS (default 60; 0 skips the load run), BENCH_DIR (default
+# BENCH_LOAD_SECS (default 60; 0 skips the load runs), BENCH_STATUS_RPS (the
+# status API's rate in the second load run, default 500; 0 skips it), BENCH_DIR (default
 # target/bench-run; emptied first). Installs fzf and sqlite3 from Debian and
 # pyte from PyPI when missing. Everything listens on 127.0.0.1 only.
 set -euo pipefail
@@ -29,6 +30,7 @@ SYNC_RUNS=${BENCH_SYNC_RUNS:-3}
 CONSOLE_RUNS=${BENCH_CONSOLE_RUNS:-10}
 DIVAN=${BENCH_DIVAN:-1}
 LOAD_SECS=${BENCH_LOAD_SECS:-60}
+STATUS_RPS=${BENCH_STATUS_RPS:-500}
 WORK=${BENCH_DIR:-$ROOT/target/bench-run}
 RESULTS=$WORK/results.json
 QUERIES=(s budge "sales q")
@@ -168,6 +170,24 @@ import json, sys
 summary = json.load(open(sys.argv[1]))
 summary["command"] = "govdeck-load --clients 50 --duration-secs " + sys.argv[2] + " (8 reviewers, 2 leads, 40 owners)"
 print(json.dumps(summary))' "$WORK/load.json" "$LOAD_SECS")"
+    fi
+    if [[ $STATUS_RPS != 0 ]]; then
+        say "server: the status API at $STATUS_RPS/s beside the same 50 clients, ${LOAD_SECS} s"
+        STATUS_TOKENS=$WORK/status-tokens.txt
+        echo "load-gate $("$BIN" users add load-gate --role platform --db "$DB")" >"$STATUS_TOKENS"
+        if "$LOAD" --server "$URL" --tokens "$TOKENS" --clients 50 --duration-secs "$LOAD_SECS" --json \
+            --status-rps "$STATUS_RPS" --status-tokens "$STATUS_TOKENS" \
+            >"$WORK/load-status.json" 2>"$WORK/load-status.err"; then :; else
+            echo "govdeck-load exited $? (see $WORK/load-status.err)"
+        fi
+        tail -5 "$WORK/load-status.err"
+        if [[ -s $WORK/load-status.json ]]; then
+            measure put --name load_status "$(python3 -c '
+import json, sys
+summary = json.load(open(sys.argv[1]))
+summary["command"] = "govdeck-load --clients 50 --status-rps " + sys.argv[3] + " --duration-secs " + sys.argv[2]
+print(json.dumps(summary))' "$WORK/load-status.json" "$LOAD_SECS" "$STATUS_RPS")"
+        fi
     fi
 else
     measure put --name load_note '{"note": "src/bin/govdeck-load.rs not built or BENCH_LOAD_SECS=0: skipped"}'

@@ -6,9 +6,13 @@
 # serves it on 127.0.0.1:PORT, runs `govdeck-load` with CLIENTS clients for
 # DURATION seconds, stops the server and runs `govdeck audit verify`.
 # Exits non-zero when the generator saw any error or the chain does not verify.
+# STATUS_RPS=N also asks the status API N times a second beside the clients,
+# with the token of a `platform` user (and /v1/health at N/10 as the anchor).
+# THINK_MS pauses each client between its sync loops (0: none, the worst case).
 #
 #   scripts/load.sh                      # 60 s, 50 clients, 10,000 apps, 100,000 events
 #   DURATION=10 APPS=1000 EVENTS=10000 scripts/load.sh
+#   STATUS_RPS=500 scripts/load.sh       # the status API at 500/s beside 50 syncing clients
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +23,8 @@ APPS="${APPS:-10000}"
 EVENTS="${EVENTS:-100000}"
 REVIEWERS="${REVIEWERS:-10}"
 OWNERS="${OWNERS:-40}"
+STATUS_RPS="${STATUS_RPS:-0}"
+THINK_MS="${THINK_MS:-0}"
 KEEP="${KEEP:-}" # set to keep the work directory
 
 work="$(mktemp -d)"
@@ -34,8 +40,8 @@ trap cleanup EXIT
 
 echo "== build (release)"
 cargo build --release --locked --bin govdeck --bin govdeck-load
-govdeck=target/release/govdeck
-load=target/release/govdeck-load
+govdeck="${CARGO_TARGET_DIR:-target}/release/govdeck"
+load="${CARGO_TARGET_DIR:-target}/release/govdeck-load"
 db="$work/load.db"
 
 echo "== seed $APPS apps, $EVENTS events"
@@ -51,6 +57,14 @@ done
 for n in $(seq -w 1 "$OWNERS"); do
     echo "load-owner$n $("$govdeck" users add "load-owner$n" --role owner --db "$db")" >>"$tokens"
 done
+
+status_args=()
+if [[ "$STATUS_RPS" -gt 0 ]]; then
+    status_tokens="$work/status-tokens.txt"
+    echo "load-gate $("$govdeck" users add load-gate --role platform --db "$db")" >"$status_tokens"
+    chmod 600 "$status_tokens"
+    status_args=(--status-rps "$STATUS_RPS" --status-tokens "$status_tokens")
+fi
 
 echo "== serve on 127.0.0.1:$PORT"
 GOVDECK_LOG=warn "$govdeck" serve --db "$db" --listen "127.0.0.1:$PORT" >"$work/serve.log" 2>&1 &
@@ -68,7 +82,8 @@ curl -fsS "http://127.0.0.1:$PORT/v1/health" >/dev/null
 
 echo "== govdeck-load: $CLIENTS clients for $DURATION s"
 status=0
-"$load" --server "http://127.0.0.1:$PORT" --tokens "$tokens" --clients "$CLIENTS" --duration-secs "$DURATION" || status=$?
+"$load" --server "http://127.0.0.1:$PORT" --tokens "$tokens" --clients "$CLIENTS" --duration-secs "$DURATION" \
+    --think-ms "$THINK_MS" "${status_args[@]}" || status=$?
 
 echo "== stop the server"
 kill -TERM "$server_pid"

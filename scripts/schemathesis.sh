@@ -3,7 +3,8 @@
 # document, with schemathesis, on this machine only (127.0.0.1).
 #
 # Installs schemathesis from PyPI into a venv (VENV, reused when present),
-# builds govdeck, seeds a small catalog, adds one user holding every role,
+# builds govdeck, seeds a small catalog, adds one user holding every role
+# (but `platform`, which is held alone),
 # serves it on 127.0.0.1:PORT and runs `schemathesis run` on
 # /v1/openapi.json with that user's token. Checks: no 5xx
 # (not_a_server_error), every answer matches its documented schema
@@ -55,7 +56,7 @@ db="$work/schemathesis.db"
 
 echo "== seed a small catalog and a user with every role"
 "$govdeck" seed --db "$db" --apps 50 --events 500
-token="$("$govdeck" users add schemathesis --role reviewer --role lead --role owner --role ingest --role admin --db "$db")"
+token="$("$govdeck" users add schemathesis --role reviewer --role lead --role owner --role ingest --role admin --role auditor --db "$db")"
 
 echo "== serve on 127.0.0.1:$PORT"
 GOVDECK_LOG=warn "$govdeck" serve --db "$db" --listen "127.0.0.1:$PORT" >"$work/serve.log" 2>&1 &

@@ -20,6 +20,7 @@ use crate::cache::{self, CacheError, audit, audit_search, catalog};
 use crate::domain::api::Me;
 use crate::domain::audit_query::AuditQuery;
 use crate::domain::{DecisionKind, kpi};
+use crate::sync::client::ClientError;
 use crate::sync::engine::{ActionOutcome, SharedCache, SyncError, Syncer, with_cache};
 use crate::widgets::app_detail::DETAIL_EVENTS;
 
@@ -234,7 +235,13 @@ impl Runtime {
             }
             Err(err) => {
                 if err.is_unauthorized() {
-                    let _ = self.events.send(Event::TokenRefused);
+                    let event = match &err {
+                        SyncError::Client(ClientError::Status { code, message, .. }) if code == "token_expired" => {
+                            Event::TokenExpired(message.clone())
+                        }
+                        _ => Event::TokenRefused,
+                    };
+                    let _ = self.events.send(event);
                 }
                 // A refused certificate is not retried here (it is not
                 // transient); the next sync tries again, once.

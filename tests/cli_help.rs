@@ -52,6 +52,8 @@ fn server_side_commands_show_none_of_the_console_options() {
         &["users", "add", "--help"],
         &["users", "list", "--help"],
         &["users", "revoke", "--help"],
+        &["users", "rotate", "--help"],
+        &["users", "roles", "--help"],
         &["demo", "--help"],
     ] {
         let listed = options(&help(args));
@@ -110,7 +112,8 @@ fn state_and_role_list_their_values_and_reject_says_its_comment_is_the_reason() 
     assert!(apps.contains("possible values: discovered, pending"), "{apps}");
     assert!(apps.contains("read_only, decommissioned"), "{apps}");
     let add = help(&["users", "add", "--help"]);
-    assert!(add.contains("possible values: reviewer, lead, owner, ingest, admin"), "{add}");
+    assert!(add.contains("possible values: reviewer, lead, owner, ingest, admin, auditor, platform"), "{add}");
+    assert!(add.contains("--expires-in <DURATION>"), "{add}");
     let reject = help(&["reject", "--help"]);
     assert!(reject.contains("--comment <REASON> The reason for the rejection (required)"), "{reject}");
 

@@ -1,6 +1,6 @@
 //! Snapshots of what the console says happened: the message log
 //! (`:messages`), the queue view (`:queue`) and the status bar of a refused
-//! token, at 80x24 and 120x40, from the fixture data and a fixed clock.
+//! or an expired token, at 80x24 and 120x40, from the fixture data and a fixed clock.
 //! Stored in the top-level `snapshots/`.
 
 mod console_support;
@@ -81,6 +81,31 @@ fn token_refused_status_bar() {
             syncing: false,
             last_sync: None,
             error: Some("the server refused the token: unauthorized (401)".into()),
+            tls_refused: false,
+        }));
+        app.set_now(fixture_now() + Duration::seconds(30));
+        app
+    });
+}
+
+#[test]
+fn token_expired_status_bar() {
+    snap_sizes("token_expired", || {
+        let mut data = fixture_data(fixture_now());
+        data.me = govdeck::domain::api::Me { user: "(not synced yet)".into(), roles: Vec::new() };
+        data.apps.clear();
+        data.full_apps.clear();
+        data.approvals.clear();
+        let mut app = App::new(data, UiSettings::load("dark", "default", None, false), fixture_now());
+        app.handle_event(Event::TokenExpired(
+            "this token expired at 2026-11-23T08:00:00Z; ask an admin for a new one (`govdeck users rotate riley`)"
+                .into(),
+        ));
+        app.handle_event(Event::Sync(SyncStatus {
+            online: true,
+            syncing: false,
+            last_sync: None,
+            error: Some("this token expired at 2026-11-23T08:00:00Z (HTTP 401, token_expired)".into()),
             tls_refused: false,
         }));
         app.set_now(fixture_now() + Duration::seconds(30));

@@ -1,19 +1,28 @@
 //! Snapshots of the screens each role sees around approvals and renewals,
 //! drawn with ratatui's `TestBackend` from the fixture data and a fixed
 //! clock, at 80x24 and 120x40, stored in the top-level `snapshots/`: an
-//! owner's Approvals (without colour, as over SSH), a lead's Approvals, and
+//! owner's Approvals (without colour, as over SSH), an auditor's and a lead's Approvals, and
 //! the confirm dialogs before a renewal that files a re-approval request or
 //! shortens the time left.
 
 mod console_support;
 
 use console_support::*;
-use govdeck::app::fixtures::{fixture_data_for, fixture_now, olive, pat};
+use govdeck::app::fixtures::{audrey, fixture_data_for, fixture_now, olive, pat};
 
 #[test]
 fn approvals_as_an_owner_without_colour() {
     snap_sizes("approvals_owner_no_color", || {
         let mut app = console_with(fixture_data_for(olive(), fixture_now()), "dark", true);
+        press(&mut app, "2");
+        app
+    });
+}
+
+#[test]
+fn approvals_as_an_auditor_offer_no_decision() {
+    snap_sizes("approvals_auditor", || {
+        let mut app = console_with(fixture_data_for(audrey(), fixture_now()), "dark", false);
         press(&mut app, "2");
         app
     });

@@ -46,6 +46,8 @@ fn authenticated_calls(approval_id: &str, app_id: &str) -> Vec<(Method, String, 
         ),
         (Method::POST, format!("/v1/apps/{app_id}/renewals"), Some(json!({}))),
         (Method::POST, "/v1/audit/events".into(), Some(json!({"events": [{"action_type": "export"}]}))),
+        (Method::GET, format!("/v1/apps/{app_id}/status"), None),
+        (Method::GET, "/v1/status?endpoint=https://quotes.internal".into(), None),
     ]
 }
 
@@ -94,21 +96,31 @@ async fn no_bad_or_revoked_token_is_401_with_the_error_body() {
 }
 
 /// One row of the matrix: the user and the status expected from each of
-/// me, changes, audit, audit/head, intake, decision, renewal, ingest.
-const MATRIX: &[(&str, [u16; 8])] = &[
-    ("riley", [200, 200, 200, 200, 403, 200, 403, 403]),
-    ("pat", [200, 200, 200, 200, 201, 200, 200, 403]),
-    ("olive", [200, 200, 200, 200, 201, 403, 200, 403]),
-    ("ingo", [200, 403, 403, 200, 403, 404, 404, 201]),
-    ("ada", [200, 200, 200, 200, 201, 404, 404, 403]),
-    ("omar", [200, 200, 200, 200, 201, 404, 404, 403]),
+/// me, changes, audit, audit/head, audit/checkpoints, intake, decision,
+/// renewal, ingest, an app's status, an endpoint's status and an app's
+/// evidence.
+const MATRIX: &[(&str, [u16; 12])] = &[
+    ("riley", [200, 200, 200, 200, 200, 403, 200, 403, 403, 200, 200, 200]),
+    ("pat", [200, 200, 200, 200, 200, 201, 200, 200, 403, 200, 200, 200]),
+    ("olive", [200, 200, 200, 200, 200, 201, 403, 200, 403, 200, 200, 200]),
+    ("ingo", [200, 403, 403, 200, 200, 403, 404, 404, 201, 403, 403, 403]),
+    ("ada", [200, 200, 200, 200, 200, 201, 404, 404, 403, 404, 404, 404]),
+    ("omar", [200, 200, 200, 200, 200, 201, 404, 404, 403, 404, 404, 404]),
+    // Reads everything, changes nothing.
+    ("audrey", [200, 200, 200, 200, 200, 403, 403, 403, 403, 200, 200, 200]),
+    // Asks the status API and nothing else.
+    ("gate", [403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200, 403]),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn role_matrix() {
     let server = TestServer::start().await;
+    server.add_user("audrey", &[Role::Auditor]);
+    server.add_user("gate", &[Role::Platform]);
     // Olive's live app, renewed by whoever may.
-    let (live, none) = server.intake("olive", &low_manifest("menu", "supported", true)).await;
+    let mut menu = low_manifest("menu", "supported", true);
+    menu["endpoints"] = json!(["https://menu.apps.internal"]);
+    let (live, none) = server.intake("olive", &menu).await;
     assert!(none.is_null());
     let live_id = live["id"].as_str().unwrap().to_string();
 
@@ -118,11 +130,12 @@ async fn role_matrix() {
         let (_, approval) = server.intake("olive", &medium_manifest(&format!("for-{user}"))).await;
         let approval_id = approval["id"].as_str().unwrap().to_string();
         let rev = approval["rev"].as_u64().unwrap();
-        let calls: [(Method, String, Option<Value>); 8] = [
+        let calls: [(Method, String, Option<Value>); 12] = [
             (Method::GET, "/v1/me".into(), None),
             (Method::GET, "/v1/changes".into(), None),
             (Method::GET, "/v1/audit".into(), None),
             (Method::GET, "/v1/audit/head".into(), None),
+            (Method::GET, "/v1/audit/checkpoints".into(), None),
             (Method::POST, "/v1/intake".into(), Some(medium_manifest(&format!("by-{user}")))),
             (
                 Method::POST,
@@ -135,6 +148,9 @@ async fn role_matrix() {
                 "/v1/audit/events".into(),
                 Some(json!({"events": [{"action_type": "export", "app_id": live_id}]})),
             ),
+            (Method::GET, format!("/v1/apps/{live_id}/status"), None),
+            (Method::GET, "/v1/status?endpoint=https://menu.apps.internal".into(), None),
+            (Method::GET, format!("/v1/apps/{live_id}/evidence"), None),
         ];
         for ((method, path, body), want) in calls.into_iter().zip(expected) {
             let head_before = server.head().await.0;
@@ -142,10 +158,19 @@ async fn role_matrix() {
                 server.send(method.clone(), Some(user), &path, body.map(|b| b.to_string().into_bytes()), None).await;
             assert_eq!(resp.status.as_u16(), *want, "{user}: {method} {path}: {}", resp.text);
             let head_after = server.head().await.0;
-            if *want >= 400 {
+            if path.contains("status") {
+                // The status API answers `allowed: false` in its 404s too.
+                if *want == 403 {
+                    resp.expect_error(403);
+                } else {
+                    assert_eq!(resp.json()["allowed"], *want == 200, "{user}: {path}: {}", resp.text);
+                }
+                assert_eq!(head_after, head_before, "{user}: {path} is a read and records nothing");
+            } else if *want >= 400 {
                 resp.expect_error(*want);
                 assert_eq!(head_after, head_before, "{user}: refused {method} {path} recorded an event");
-            } else if method == Method::POST {
+            } else if method == Method::POST || path.ends_with("/evidence") {
+                // Taking evidence away is on the record too (`evidence.export`).
                 assert!(head_after > head_before, "{user}: {method} {path} recorded no event");
             }
         }

@@ -37,6 +37,11 @@ pub fn pat() -> Me {
     Me { user: "pat".into(), roles: vec![Role::Lead] }
 }
 
+/// An auditor: reads everything, decides nothing.
+pub fn audrey() -> Me {
+    Me { user: "audrey".into(), roles: vec![Role::Auditor] }
+}
+
 /// One app of the fixture: name, owner, team, purpose, data class, users,
 /// connectivity, environment, state, days to expiry, days in state, controls
 /// (manifest complete? otel, backups, sbom, vault, dlp as bits 0..4).
@@ -300,7 +305,7 @@ pub fn fixture_data_for(me: Me, now: DateTime<Utc>) -> ConsoleData {
     let mut approvals = build_approvals(&apps, now);
     let mut audit = build_audit(&apps, now);
     let actor = Actor::new(me.user.clone(), me.roles.iter().copied());
-    if !actor.has(Role::Reviewer) && !actor.has(Role::Lead) {
+    if !actor.reads_all() {
         let mine = |id: &str| apps.iter().any(|a| a.id == id && a.owner == me.user);
         approvals.retain(|a| a.app_owner == me.user || a.requested_by == me.user);
         audit.retain(|e| e.app_id.as_deref().is_some_and(&mine));

@@ -78,6 +78,9 @@ pub enum Event {
     /// The server refused the token (401): shown in the status bar until a
     /// sync succeeds.
     TokenRefused,
+    /// The server refused the token because it expired: its message (which
+    /// says when) is shown in the status bar instead, until a sync succeeds.
+    TokenExpired(String),
     /// The answer to [`Effect::QueryAudit`].
     AuditPage(Box<crate::domain::audit_query::AuditPage>),
 }

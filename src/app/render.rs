@@ -55,6 +55,7 @@ pub fn render(app: &App, frame: &mut Frame) {
         online: app.sync.online,
         tls_refused: app.sync.tls_refused,
         token_refused: app.ctx.token_refused,
+        token_expired: app.ctx.token_expired.as_deref(),
         // A periodic sync that changes nothing takes milliseconds: flashing
         // "syncing…" for it would repaint an idle screen every interval.
         syncing: app.syncing_since.is_some_and(|since| ctx.now - since >= chrono::Duration::seconds(1)),

@@ -603,6 +603,7 @@ impl App {
             }
             Event::Synced(summary) => {
                 self.ctx.token_refused = false;
+                self.ctx.token_expired = None;
                 let asked = std::mem::take(&mut self.sync_requested);
                 let sent = summary.sent > 0 || !summary.refused.is_empty();
                 if asked || sent {
@@ -613,6 +614,10 @@ impl App {
                 }
             }
             Event::TokenRefused => self.ctx.token_refused = true,
+            Event::TokenExpired(message) => {
+                self.ctx.token_refused = true;
+                self.ctx.token_expired = Some(message);
+            }
             Event::Verified(result) => {
                 let toast = match &result {
                     Ok(message) => Toast::success(message.clone(), now),

@@ -13,6 +13,17 @@
 //! * owners: every `--intake-every` loops, file a medium-risk intake (which
 //!   feeds the reviewers' queue) and renew one of their active apps.
 //!
+//! With `--status-rps N` it also asks the status API, as an enforcement
+//! point would, at a fixed N requests a second (open loop: a slow answer
+//! does not delay the next request), with a platform token of
+//! `--status-tokens`: half `GET /v1/apps/{id}/status`, half
+//! `GET /v1/status?endpoint=` for apps of the catalog (read once, before
+//! the run, with the first token of `--tokens`), and, as the anchor measured
+//! in the same run, `GET /v1/health` paced at a tenth of that rate
+//! (`health_paced`). Paced calls sent while some client is still walking
+//! the whole catalog for the first time (`changes_initial`) are counted
+//! apart, under `…_first_sync`: that burst is the busiest the server gets.
+//!
 //! By default a client starts its next loop as soon as one ends
 //! (`--think-ms 0`): the worst case, far busier than consoles, which sync
 //! every 15 s.
@@ -29,6 +40,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
@@ -83,6 +95,22 @@ struct Args {
     /// Print the summary as one JSON object instead of a table.
     #[arg(long)]
     json: bool,
+    /// Also ask the status API this many times a second (0: never); needs --status-tokens.
+    #[arg(long, default_value_t = 0)]
+    status_rps: u32,
+    /// File of platform tokens for the status calls (same format as --tokens).
+    #[arg(long, requires = "status_rps")]
+    status_tokens: Option<PathBuf>,
+}
+
+/// Most status calls a second accepted.
+const MAX_STATUS_RPS: u32 = 20_000;
+
+/// An app the status calls ask about: its id and an endpoint it declares.
+#[derive(Debug, Clone)]
+struct Target {
+    id: String,
+    endpoint: Option<String>,
 }
 
 /// One call type's latencies, in microseconds.
@@ -380,8 +408,138 @@ impl Client {
     }
 }
 
+/// The apps the status calls ask about, from one walk of `/v1/changes`
+/// with `token` (before the run, not timed).
+async fn status_targets(http: &reqwest::Client, base: &Url, token: &str, limit: u32) -> Result<Vec<Target>, String> {
+    let mut targets = Vec::new();
+    let mut since = 0;
+    loop {
+        let url = base.join(&format!("/v1/changes?since={since}&limit={limit}")).map_err(|err| err.to_string())?;
+        let response = http.get(url).bearer_auth(token).send().await.map_err(|err| format!("/v1/changes: {err}"))?;
+        if !response.status().is_success() {
+            return Err(format!("/v1/changes answered {} to the first token", response.status()));
+        }
+        let page: ChangesPage = response.json().await.map_err(|err| format!("/v1/changes: {err}"))?;
+        for item in &page.items {
+            if let (ChangeKind::App, ChangeOp::Upsert, Some(Ok(app))) = (item.kind, item.op, item.app()) {
+                targets.push(Target { id: app.id, endpoint: app.endpoints.into_iter().next() });
+            }
+        }
+        since = page.next;
+        if !page.more {
+            return Ok(targets);
+        }
+    }
+}
+
+/// Percent-encodes a query value.
+fn query_value(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+/// One paced call: its name, latency and, when it failed, why.
+type Paced = (&'static str, u64, Option<String>);
+
+/// Asks the status API `rps` times a second (and `/v1/health` at a tenth
+/// of that) until `deadline`, each call on its own task so a slow answer
+/// never delays the next one.
+async fn run_status(
+    http: reqwest::Client,
+    base: Url,
+    tokens: Vec<String>,
+    targets: Arc<Vec<Target>>,
+    rps: u32,
+    deadline: Instant,
+    first_syncs: Arc<AtomicUsize>,
+) -> Tally {
+    let mut tally = Tally::default();
+    let mut ticks = tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(rps)));
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut calls = tokio::task::JoinSet::new();
+    let mut tick: u64 = 0;
+    while Instant::now() < deadline {
+        ticks.tick().await;
+        tick += 1;
+        let target = &targets[rand::rng().random_range(0..targets.len())];
+        let busy = first_syncs.load(Ordering::Relaxed) > 0;
+        let (name, path) = match (&target.endpoint, tick.is_multiple_of(2)) {
+            (Some(endpoint), true) => (
+                if busy { "status_endpoint_first_sync" } else { "status_endpoint" },
+                format!("/v1/status?endpoint={}", query_value(endpoint)),
+            ),
+            _ => (if busy { "status_app_first_sync" } else { "status_app" }, format!("/v1/apps/{}/status", target.id)),
+        };
+        let token = tokens[(tick as usize) % tokens.len()].clone();
+        calls.spawn(paced(http.clone(), base.clone(), name, path, Some(token)));
+        if tick.is_multiple_of(10) {
+            let name = if busy { "health_paced_first_sync" } else { "health_paced" };
+            calls.spawn(paced(http.clone(), base.clone(), name, "/v1/health".into(), None));
+        }
+        while let Some(done) = calls.try_join_next() {
+            record_paced(&mut tally, done);
+        }
+    }
+    while let Some(done) = calls.join_next().await {
+        record_paced(&mut tally, done);
+    }
+    tally
+}
+
+async fn paced(http: reqwest::Client, base: Url, name: &'static str, path: String, token: Option<String>) -> Paced {
+    let url = match base.join(&path) {
+        Ok(url) => url,
+        Err(err) => return (name, 0, Some(format!("bad path {path:?}: {err}"))),
+    };
+    let mut request = http.get(url);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let started = Instant::now();
+    let answer = match request.send().await {
+        Ok(response) => {
+            let status = response.status();
+            response.bytes().await.map(|_| status)
+        }
+        Err(err) => Err(err),
+    };
+    let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    let failure = match answer {
+        Ok(StatusCode::OK) => None,
+        Ok(other) => Some(format!("{path}: unexpected {other}")),
+        Err(err) => Some(format!("{path}: transport error: {err}")),
+    };
+    (name, micros, failure)
+}
+
+fn record_paced(tally: &mut Tally, done: Result<Paced, tokio::task::JoinError>) {
+    match done {
+        Ok((name, micros, failure)) => {
+            tally.calls.entry(name).or_default().0.push(micros);
+            if let Some(failure) = failure {
+                if failure.contains("transport error") {
+                    tally.transport_errors += 1;
+                } else {
+                    tally.unexpected += 1;
+                }
+                tally.sample(format!("{name} {failure}"));
+            }
+        }
+        Err(err) => {
+            tally.unexpected += 1;
+            tally.sample(format!("a status call task failed: {err}"));
+        }
+    }
+}
+
 /// Runs one client until `deadline`.
 async fn run_client(mut client: Client, settings: Arc<Settings>, deadline: Instant) -> Tally {
+    // Counted down once this client's first walk of the catalog ends, however it ends.
+    let first_sync = FirstSync(Arc::clone(&settings.first_syncs));
     // Who am I: the token decides the role, and so the behaviour.
     let Some(answer) = client.call("me", Method::GET, "/v1/me", None, None).await else { return client.tally };
     let Some(me) = client.decode::<Me>("me", &answer) else { return client.tally };
@@ -397,6 +555,7 @@ async fn run_client(mut client: Client, settings: Arc<Settings>, deadline: Insta
     // The first full walk of the catalog is its own call type, so it does
     // not swamp the incremental polls' percentiles.
     client.pull_changes("changes_initial").await;
+    drop(first_sync);
 
     let mut round: u64 = 0;
     while Instant::now() < deadline {
@@ -420,7 +579,18 @@ async fn run_client(mut client: Client, settings: Arc<Settings>, deadline: Insta
     client.tally
 }
 
+/// Counts a client out of its first full sync when dropped.
+struct FirstSync(Arc<AtomicUsize>);
+
+impl Drop for FirstSync {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 struct Settings {
+    /// Clients that have not finished their first walk of the catalog.
+    first_syncs: Arc<AtomicUsize>,
     decide_every: u32,
     intake_every: u32,
     think_ms: u64,
@@ -434,6 +604,17 @@ fn read_tokens(text: &str) -> Vec<String> {
         .filter_map(|line| line.split_whitespace().last())
         .map(str::to_string)
         .collect()
+}
+
+/// The tokens of the file at `path`; an error when it cannot be read or holds none.
+fn tokens_of(path: &std::path::Path) -> Result<Vec<String>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|err| format!("cannot read the tokens file {}: {err}", path.display()))?;
+    let tokens = read_tokens(&text);
+    if tokens.is_empty() {
+        return Err(format!("{} holds no tokens", path.display()));
+    }
+    Ok(tokens)
 }
 
 /// Refuses any server that is not on this machine's loopback.
@@ -527,10 +708,10 @@ fn summarize(server: &str, clients: usize, elapsed: Duration, mut tally: Tally) 
 
 fn print_table(summary: &Summary) {
     println!("govdeck-load: {} clients for {:.1} s against {}", summary.clients, summary.duration_secs, summary.server);
-    println!("{:<16} {:>8} {:>9} {:>9} {:>9} {:>9}", "call", "count", "p50 ms", "p95 ms", "p99 ms", "max ms");
+    println!("{:<26} {:>8} {:>9} {:>9} {:>9} {:>9}", "call", "count", "p50 ms", "p95 ms", "p99 ms", "max ms");
     for (name, call) in &summary.calls {
         println!(
-            "{name:<16} {:>8} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
+            "{name:<26} {:>8} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
             call.count, call.p50_ms, call.p95_ms, call.p99_ms, call.max_ms
         );
     }
@@ -562,12 +743,15 @@ async fn run(args: Args) -> Result<ExitCode, String> {
     if args.page_limit == 0 {
         return Err("--page-limit must be at least 1".into());
     }
-    let text = std::fs::read_to_string(&args.tokens)
-        .map_err(|err| format!("cannot read the tokens file {}: {err}", args.tokens.display()))?;
-    let tokens = read_tokens(&text);
-    if tokens.is_empty() {
-        return Err(format!("{} holds no tokens", args.tokens.display()));
+    let tokens = tokens_of(&args.tokens)?;
+    if args.status_rps > MAX_STATUS_RPS {
+        return Err(format!("--status-rps must be at most {MAX_STATUS_RPS}"));
     }
+    let status_tokens = match (&args.status_tokens, args.status_rps) {
+        (_, 0) => Vec::new(),
+        (Some(path), _) => tokens_of(path)?,
+        (None, _) => return Err("--status-rps needs --status-tokens (platform tokens)".into()),
+    };
     // reqwest is built without a rustls provider of its own.
     govdeck::tls::install_default_provider();
     let http = reqwest::Client::builder()
@@ -576,14 +760,38 @@ async fn run(args: Args) -> Result<ExitCode, String> {
         .timeout(Duration::from_secs(REQUEST_TIMEOUT_SECS))
         .build()
         .map_err(|err| format!("cannot build the HTTP client: {err}"))?;
+    let first_syncs = Arc::new(AtomicUsize::new(args.clients));
     let settings = Arc::new(Settings {
+        first_syncs: Arc::clone(&first_syncs),
         decide_every: args.decide_every,
         intake_every: args.intake_every,
         think_ms: args.think_ms,
         audit_from_start: args.audit_from_start,
     });
+    let targets = if args.status_rps > 0 {
+        let targets = status_targets(&http, &base, &tokens[0], args.page_limit).await?;
+        if targets.is_empty() {
+            return Err("the first token of --tokens reads no apps for the status calls to ask about".into());
+        }
+        Arc::new(targets)
+    } else {
+        Arc::new(Vec::new())
+    };
     let started = Instant::now();
     let deadline = started + Duration::from_secs(args.duration_secs);
+    let status_task = (args.status_rps > 0).then(|| {
+        let status_http = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(REQUEST_TIMEOUT_SECS))
+            .build()
+            .map_err(|err| format!("cannot build the HTTP client: {err}"));
+        status_http.map(|status_http| {
+            let run =
+                run_status(status_http, base.clone(), status_tokens, targets, args.status_rps, deadline, first_syncs);
+            tokio::spawn(run)
+        })
+    });
+    let status_task = status_task.transpose()?;
     let mut tasks = Vec::with_capacity(args.clients);
     for index in 0..args.clients {
         let client = Client {
@@ -604,7 +812,7 @@ async fn run(args: Args) -> Result<ExitCode, String> {
         tasks.push(tokio::spawn(run_client(client, settings, deadline)));
     }
     let mut total = Tally::default();
-    for task in tasks {
+    for task in tasks.into_iter().chain(status_task) {
         match task.await {
             Ok(tally) => total.merge(tally),
             Err(err) => return Err(format!("a client task failed: {err}")),
@@ -659,6 +867,11 @@ mod tests {
     fn tokens_file_lines() {
         let text = "# users\nriley abc\n\n  def  \nrosa ghi # reviewer\n";
         assert_eq!(read_tokens(text), ["abc", "def", "ghi"]);
+    }
+
+    #[test]
+    fn endpoints_are_percent_encoded_in_the_query() {
+        assert_eq!(query_value("https://a.internal/x?y=1"), "https%3A%2F%2Fa.internal%2Fx%3Fy%3D1");
     }
 
     #[test]

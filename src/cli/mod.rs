@@ -279,18 +279,21 @@ pub struct ServeArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum UsersCommand {
-    /// Create a user; prints its bearer token once, alone on stdout.
+    /// Create a user; prints its bearer token once, alone on stdout. Recorded in the audit log (`user.add`).
     Add {
         /// The user's name: 1-64 letters, digits, '-', '_', '.' or '@'.
         name: String,
-        /// A role the user holds; repeat for several.
-        #[arg(long = "role", required = true, value_parser = role_parser())]
+        /// A role the user holds; repeat, or separate with commas, for several (platform is held alone).
+        #[arg(long = "role", visible_alias = "roles", required = true, value_delimiter = ',', value_parser = role_parser())]
         roles: Vec<Role>,
+        /// The token stops working this long from now: a whole number and d, h or m (90d, 12h, 30m). Never, when absent.
+        #[arg(long, value_name = "DURATION", value_parser = lifetime_parser)]
+        expires_in: Option<chrono::Duration>,
         /// The server database.
         #[arg(long, env = "GOVDECK_DB")]
         db: PathBuf,
     },
-    /// List users, their roles and whether they are revoked.
+    /// List users, their roles, whether they are revoked and when their tokens expire.
     List {
         /// The server database.
         #[arg(long, env = "GOVDECK_DB")]
@@ -299,7 +302,7 @@ pub enum UsersCommand {
         #[arg(long)]
         no_headers: bool,
     },
-    /// Revoke a user's token at once.
+    /// Revoke a user's token at once. Recorded in the audit log (`user.revoke`).
     Revoke {
         /// The user whose token stops working.
         name: String,
@@ -307,6 +310,35 @@ pub enum UsersCommand {
         #[arg(long, env = "GOVDECK_DB")]
         db: PathBuf,
     },
+    /// Issue a user a new token; the old one stops working at once. Prints the new token once, alone on stdout.
+    /// Recorded in the audit log (`user.rotate`).
+    Rotate {
+        /// The user whose token is replaced.
+        name: String,
+        /// The new token stops working this long from now (90d, 12h, 30m). When absent it keeps the old token's
+        /// lifetime, counted from now (never, if the old one never expired).
+        #[arg(long, value_name = "DURATION", value_parser = lifetime_parser)]
+        expires_in: Option<chrono::Duration>,
+        /// The server database.
+        #[arg(long, env = "GOVDECK_DB")]
+        db: PathBuf,
+    },
+    /// Replace a user's roles (its token stays). Recorded in the audit log (`user.roles`).
+    Roles {
+        /// The user whose roles change.
+        name: String,
+        /// A role the user holds from now on; repeat, or separate with commas, for several.
+        #[arg(long = "role", visible_alias = "roles", required = true, value_delimiter = ',', value_parser = role_parser())]
+        roles: Vec<Role>,
+        /// The server database.
+        #[arg(long, env = "GOVDECK_DB")]
+        db: PathBuf,
+    },
+}
+
+/// `--expires-in`: see [`crate::domain::token::parse_lifetime`].
+fn lifetime_parser(text: &str) -> Result<chrono::Duration, crate::domain::token::DurationError> {
+    crate::domain::token::parse_lifetime(text)
 }
 
 /// `--role`: one of the role names, listed in the help and in the error.

@@ -7,7 +7,10 @@ use std::time::Duration;
 
 use super::{EXIT_ERROR, SeedArgs, ServeArgs, UsersCommand};
 use crate::clock::{Clock, SystemClock};
+use crate::domain::audit::format_timestamp;
+use crate::domain::token;
 use crate::server::{self, ServerOptions, ServerState};
+use crate::store::admin::Admin;
 use crate::store::{self, Store};
 
 pub fn init_logging(default: &str) {
@@ -85,33 +88,82 @@ pub fn serve(args: ServeArgs) -> color_eyre::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `govdeck users …` on the database file: every change is written with
+/// its `user.*` audit event by `local-admin` ([`store::admin`]).
 pub fn users(command: UsersCommand) -> color_eyre::Result<ExitCode> {
     let now = SystemClock.now();
+    let admin = Admin::local();
     match command {
-        UsersCommand::Add { name, roles, db } => {
+        UsersCommand::Add { name, roles, expires_in, db } => {
             let mut store = Store::open(&db)?;
-            let token = store.write(|conn| store::users::add(conn, &name, &roles, now))?;
+            let expires_at = expires_in.map(|lifetime| now + lifetime);
+            let token = store.write(|conn| store::admin::add_user(conn, &admin, &name, &roles, expires_at, now))?;
             outln!("{token}");
+            if let Some(at) = expires_at {
+                eprintln!("the token of {name} expires at {}", format_timestamp(at));
+            }
         }
         UsersCommand::List { db, no_headers } => {
             let store = Store::open(&db)?;
             let users = store::users::list(store.conn())?;
             if !no_headers {
-                outln!("{:<24} {:<28} {:<28} STATUS", "NAME", "ROLES", "CREATED");
+                outln!("{:<24} {:<28} {:<28} {:<28} STATUS", "NAME", "ROLES", "CREATED", "EXPIRES");
             }
             for user in users {
                 let roles = user.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(",");
-                let status = user.revoked_at.map_or("active".to_string(), |at| format!("revoked {at}"));
-                outln!("{:<24} {:<28} {:<28} {status}", user.name, roles, user.created_at);
+                let expires = user.expires_at.map_or_else(|| "never".to_string(), format_timestamp);
+                let status = match user.revoked_at {
+                    Some(at) => format!("revoked {at}"),
+                    None if token::is_expired(user.expires_at, now) => "expired".to_string(),
+                    None => "active".to_string(),
+                };
+                outln!("{:<24} {:<28} {:<28} {expires:<28} {status}", user.name, roles, user.created_at);
             }
         }
         UsersCommand::Revoke { name, db } => {
             let mut store = Store::open(&db)?;
-            if store.write(|conn| store::users::revoke(conn, &name, now))? {
+            if store.write(|conn| store::admin::revoke_user(conn, &admin, &name, now))? {
                 eprintln!("revoked {name}");
             } else {
                 eprintln!("govdeck: no active user named {name:?}");
                 return Ok(ExitCode::from(EXIT_ERROR));
+            }
+        }
+        UsersCommand::Rotate { name, expires_in, db } => {
+            let mut store = Store::open(&db)?;
+            let rotated = store.write(|conn| {
+                let Some(user) = store::users::active(conn, &name)? else {
+                    return Ok(None);
+                };
+                let lifetime = expires_in.or_else(|| token::carried_lifetime(user.token_issued_at, user.expires_at));
+                let expires_at = lifetime.map(|lifetime| now + lifetime);
+                let token = store::admin::rotate(conn, &admin, &name, expires_at, now)?;
+                Ok::<_, store::StoreError>(Some((token, expires_at)))
+            })?;
+            let Some((token, expires_at)) = rotated else {
+                eprintln!("govdeck: no active user named {name:?} (a revoked user gets a new token with `users add`)");
+                return Ok(ExitCode::from(EXIT_ERROR));
+            };
+            outln!("{token}");
+            match expires_at {
+                Some(at) => eprintln!(
+                    "the old token of {name} no longer works; the new one expires at {}",
+                    format_timestamp(at)
+                ),
+                None => eprintln!("the old token of {name} no longer works; the new one does not expire"),
+            }
+        }
+        UsersCommand::Roles { name, roles, db } => {
+            let mut store = Store::open(&db)?;
+            match store.write(|conn| store::admin::set_roles(conn, &admin, &name, &roles, now)) {
+                Ok(()) => {
+                    eprintln!("{name} now holds {}", roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(","))
+                }
+                Err(store::StoreError::NotFound { .. }) => {
+                    eprintln!("govdeck: no active user named {name:?}");
+                    return Ok(ExitCode::from(EXIT_ERROR));
+                }
+                Err(err) => return Err(err.into()),
             }
         }
     }

@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use utoipa::ToSchema;
 
-use super::{App, Approval, AuditEvent, DecisionKind, NewAuditEvent, Role};
+use super::status::StatusReason;
+use super::{App, AppState, Approval, AuditEvent, DecisionKind, NewAuditEvent, Role};
 
 /// Largest page `/v1/changes` and `/v1/audit` serve; larger `limit`s are cut to it.
 pub const MAX_PAGE: u32 = 5000;
@@ -25,6 +26,21 @@ pub struct Health {
 pub struct Me {
     pub user: String,
     pub roles: Vec<Role>,
+}
+
+/// `GET /v1/apps/{id}/status` and `GET /v1/status?endpoint=`: what an
+/// enforcement point needs to let traffic through or not. For an unknown
+/// app (a 404) `app_id` is the id asked for (null for an endpoint) and
+/// `name`, `state` and `expires_at` are null.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AppStatus {
+    pub app_id: Option<String>,
+    pub name: Option<String>,
+    pub state: Option<AppState>,
+    /// Let the request through only when this is true (and the answer a 200).
+    pub allowed: bool,
+    pub reason: StatusReason,
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]

@@ -13,6 +13,8 @@ pub mod kpi;
 pub mod naming;
 pub mod risk;
 pub mod role;
+pub mod status;
+pub mod token;
 pub mod ttl;
 
 pub use app::{

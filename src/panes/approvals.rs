@@ -275,7 +275,8 @@ impl ApprovalsPane {
         let theme = &ctx.theme;
         let glyphs = theme.glyphs();
         let overdue = self.queue.iter().filter(|&&i| ctx.data.approvals[i].is_overdue(ctx.now)).count();
-        let whose = if decides(ctx) { "" } else { "your requests · " };
+        // Auditors read every request (and decide none): no "your requests".
+        let whose = if ctx.actor.reads_all() { "" } else { "your requests · " };
         let mut title = format!(" Approvals · {whose}{} pending · {overdue} overdue ", self.queue.len());
         if self.filter.is_active() {
             title.push_str(&format!("· {} match ", self.rows.len()));

@@ -103,6 +103,8 @@ pub struct Context {
     /// The server refused the token on the last try (until a sync succeeds):
     /// an empty pane says so instead of looking like an empty catalog.
     pub token_refused: bool,
+    /// The server's words when it refused the token as expired.
+    pub token_expired: Option<String>,
 }
 
 /// One app's detail as a view draws it.
@@ -127,6 +129,7 @@ impl Context {
             version: 0,
             loaded_detail: None,
             token_refused: false,
+            token_expired: None,
         };
         ctx.index();
         ctx

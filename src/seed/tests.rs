@@ -284,7 +284,10 @@ fn demo_gives_riley_and_olive_their_cases() {
         ["riley", "rosa", "pat", "olive", "omar", "ingest-bot"]
     );
     let riley_token = &tokens[0].1;
-    let riley = store::users::authenticate(store.conn(), riley_token).unwrap().unwrap();
+    let store::users::TokenCheck::Valid(riley) = store::users::authenticate(store.conn(), riley_token, now()).unwrap()
+    else {
+        panic!("riley's demo token is refused");
+    };
 
     let approvals = all_approvals(store.conn());
     let open = |a: &&Approval| a.status == ApprovalStatus::Pending;

@@ -132,6 +132,8 @@ pub fn router(state: ServerState) -> Router {
         .route("/v1/approvals/{id}/decisions", post(routes::decide))
         .route("/v1/apps/{id}/renewals", post(routes::renew))
         .route("/v1/apps/{id}/evidence", get(evidence::evidence))
+        .route("/v1/apps/{id}/status", get(routes::app_status))
+        .route("/v1/status", get(routes::endpoint_status))
         .route("/v1/openapi.json", get(move || std::future::ready(axum::Json(openapi.clone()))))
         .fallback(routes::fallback)
         .method_not_allowed_fallback(|| async {

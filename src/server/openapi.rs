@@ -6,11 +6,12 @@ use utoipa::{Modify, OpenApi};
 
 use super::{evidence, routes};
 use crate::domain::api::{
-    AppResponse, ApprovalResponse, AuditHead, AuditPage, ChangeItem, ChangeKind, ChangeOp, ChangesPage,
+    AppResponse, AppStatus, ApprovalResponse, AuditHead, AuditPage, ChangeItem, ChangeKind, ChangeOp, ChangesPage,
     DecisionRequest, ErrorBody, ErrorDetail, Health, IngestRequest, IngestResponse, IntakeResponse, Me, RenewalRequest,
 };
 use crate::domain::checkpoint::{Checkpoint, CheckpointPage, ServerKey};
 use crate::domain::evidence::{Bundle, SignedBundle};
+use crate::domain::status::{Access, StatusReason};
 use crate::domain::{
     App, AppState, Approval, ApprovalKind, ApprovalStatus, AuditEvent, Connectivity, Controls, DataClass, Decision,
     DecisionKind, ExecEnv, LifecycleTier, Manifest, NewAuditEvent, Outcome, Risk, RiskFactors, Role, Tier, TtlClass,
@@ -23,17 +24,22 @@ use crate::domain::{
         routes::health, routes::me, routes::changes, routes::audit_page, routes::audit_head,
         routes::intake, routes::decide, routes::renew, routes::ingest, routes::audit_key, routes::audit_checkpoints,
         evidence::evidence,
+        routes::app_status, routes::endpoint_status,
     ),
     components(schemas(
         App, AppState, Approval, ApprovalKind, ApprovalStatus, AuditEvent, Connectivity, Controls, DataClass, Decision,
         DecisionKind, ExecEnv, LifecycleTier, Manifest, NewAuditEvent, Outcome, Risk, RiskFactors, Role, Tier, TtlClass,
-        AppResponse, ApprovalResponse, AuditHead, AuditPage, ChangeItem, ChangeKind, ChangeOp, ChangesPage,
+        AppResponse, AppStatus, ApprovalResponse, AuditHead, AuditPage, ChangeItem, ChangeKind, ChangeOp, ChangesPage,
         DecisionRequest, ErrorBody, ErrorDetail, Health, IngestRequest, IngestResponse, IntakeResponse, Me, RenewalRequest,
-        Checkpoint, CheckpointPage, ServerKey, Bundle, SignedBundle,
+        Checkpoint, CheckpointPage, ServerKey, Bundle, SignedBundle, AppStatus, Access, StatusReason,
     )),
     modifiers(&BearerAuth),
-    tags((name = "sync", description = "Reading the catalog"), (name = "actions", description = "Changing it"),
-        (name = "audit", description = "Evidence for auditors")),
+    tags(
+        (name = "sync", description = "Reading the catalog"),
+        (name = "actions", description = "Changing it"),
+        (name = "audit", description = "Evidence for auditors"),
+        (name = "status", description = "Whether an enforcement point lets traffic reach an app"),
+    ),
 )]
 pub struct ApiDoc;
 
@@ -67,6 +73,8 @@ mod tests {
             "/v1/audit/key",
             "/v1/audit/checkpoints",
             "/v1/apps/{id}/evidence",
+            "/v1/apps/{id}/status",
+            "/v1/status",
         ] {
             assert!(paths.contains(&expected), "{expected} missing from {paths:?}");
         }

@@ -17,29 +17,67 @@ use serde::de::DeserializeOwned;
 use super::ServerState;
 use super::error::ApiError;
 use crate::domain::Actor;
+use crate::store::users::TokenCheck;
 use crate::store::{idempotency, users};
 
-/// The caller, authenticated by its bearer token.
+/// The caller, authenticated by its bearer token. A platform token is
+/// refused here with a 403: it may ask the status API only
+/// ([`StatusCaller`]), so every other route, present or future, refuses it.
 pub struct Caller(pub Actor);
 
 impl FromRequestParts<ServerState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &ServerState) -> Result<Caller, ApiError> {
-        let header = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .ok_or_else(|| ApiError::unauthorized("missing Authorization: Bearer <token> header"))?;
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|token| !token.is_empty())
-            .ok_or_else(|| ApiError::unauthorized("the Authorization header must be `Bearer <token>`"))?
-            .to_string();
-        let actor = state.db.lookup("auth", move |conn| Ok(users::authenticate(conn, &token)?)).await?;
-        actor.map(Caller).ok_or_else(|| ApiError::unauthorized("unknown or revoked token"))
+        let actor = authenticate(parts, state).await?;
+        if actor.status_only() {
+            return Err(ApiError::forbidden(
+                "a platform token may only ask the status API (GET /v1/apps/{id}/status, GET /v1/status)",
+            ));
+        }
+        Ok(Caller(actor))
+    }
+}
+
+/// The caller of the status API: any authenticated token, platform ones too.
+pub struct StatusCaller(pub Actor);
+
+impl FromRequestParts<ServerState> for StatusCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ServerState) -> Result<StatusCaller, ApiError> {
+        authenticate(parts, state).await.map(StatusCaller)
+    }
+}
+
+/// The actor holding the request's bearer token at the clock's `now`; a 401
+/// for a missing, unknown, revoked or expired one (an expired token's
+/// answer says so, and when: `token_expired`).
+async fn authenticate(parts: &Parts, state: &ServerState) -> Result<Actor, ApiError> {
+    let header = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| ApiError::unauthorized("missing Authorization: Bearer <token> header"))?;
+    let token = header
+        .to_str()
+        .ok()
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|token| !token.is_empty())
+        .ok_or_else(|| ApiError::unauthorized("the Authorization header must be `Bearer <token>`"))?
+        .to_string();
+    let now = state.clock.now();
+    match state.db.lookup("auth", move |conn| Ok(users::authenticate(conn, &token, now)?)).await? {
+        TokenCheck::Valid(actor) => Ok(actor),
+        TokenCheck::Expired { user, at } => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "token_expired",
+            format!(
+                "this token expired at {}; ask an admin for a new one (`govdeck users rotate {user}`)",
+                at.format("%Y-%m-%dT%H:%M:%SZ")
+            ),
+        )),
+        TokenCheck::Unknown => Err(ApiError::unauthorized("unknown or revoked token")),
     }
 }
 

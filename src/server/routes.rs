@@ -5,23 +5,25 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
 use utoipa::IntoParams;
 
 use super::ServerState;
 use super::error::ApiError;
 use super::ops::{self, Ctx};
-use super::request::{Caller, Origin, body_bytes, idempotent_write, parse_json};
+use super::request::{Caller, Origin, StatusCaller, body_bytes, idempotent_write, parse_json};
 use crate::domain::api::{
-    AppResponse, ApprovalResponse, AuditHead, AuditPage, ChangesPage, DEFAULT_PAGE, DecisionRequest, ErrorBody, Health,
-    IngestRequest, IngestResponse, IntakeResponse, MAX_PAGE, Me, RenewalRequest,
+    AppResponse, AppStatus, ApprovalResponse, AuditHead, AuditPage, ChangesPage, DEFAULT_PAGE, DecisionRequest,
+    ErrorBody, Health, IngestRequest, IngestResponse, IntakeResponse, MAX_PAGE, Me, RenewalRequest,
 };
 use crate::domain::audit_query::TimeRange;
 use crate::domain::checkpoint::{CheckpointPage, ServerKey};
-use crate::domain::{Manifest, Visibility};
-use crate::store::{audit, changes, checkpoints};
+use crate::domain::status::{self, Access};
+use crate::domain::{App, Manifest, Visibility};
+use crate::store::{apps, audit, changes, checkpoints};
 
 fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
     query.map(|Query(value)| value).map_err(|rejection| ApiError::bad_request(rejection.body_text()))
@@ -325,6 +327,141 @@ pub async fn audit_checkpoints(
     let (checkpoints, more) =
         state.db.read("checkpoints", move |conn| Ok(checkpoints::page(conn, params.after, limit, &key_id)?)).await?;
     Ok(Json(CheckpointPage { checkpoints, more }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AppStatusQuery {
+    /// What the caller is about to let through: `read` (the default) or
+    /// `write` (refused for read-only apps).
+    #[serde(default)]
+    pub access: Access,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct EndpointStatusQuery {
+    /// An endpoint URL as a manifest declares it; matched after lower-casing
+    /// the scheme and host and dropping one trailing `/`, otherwise exactly.
+    pub endpoint: String,
+    /// `read` (the default) or `write` (refused for read-only apps).
+    #[serde(default)]
+    pub access: Access,
+}
+
+#[utoipa::path(get, path = "/v1/apps/{id}/status", tag = "status", security(("bearer" = [])),
+    params(
+        ("id" = String, Path, description = "App id"),
+        AppStatusQuery,
+        ("If-None-Match" = Option<String>, Header, description = "An ETag of an earlier answer: 304 while it still holds"),
+    ),
+    responses(
+        (status = 200, description = "The app's status: let traffic through only when `allowed` is true", body = AppStatus,
+            headers(("ETag" = String, description = "Changes whenever the answer does"))),
+        (status = 304, description = "The answer is still the one of `If-None-Match`"),
+        (status = 400, description = "Bad query", body = ErrorBody),
+        (status = 401, description = "No, bad or expired token", body = ErrorBody),
+        (status = 403, description = "The token may not ask the status API", body = ErrorBody),
+        (status = 404, description = "No such app the caller may ask about; the body still says `allowed: false`", body = AppStatus),
+    ))]
+pub async fn app_status(
+    State(state): State<ServerState>,
+    caller: StatusCaller,
+    headers: HeaderMap,
+    id: Result<Path<String>, PathRejection>,
+    params: Result<Query<AppStatusQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let id = path(id)?;
+    let params = query(params)?;
+    may_ask_status(&caller)?;
+    let now = state.clock.now();
+    let lookup_id = id.clone();
+    let app = state.db.lookup("app_status", move |conn| Ok(apps::find(conn, &lookup_id)?)).await?;
+    let app = app.filter(|app| caller.0.may_ask_status_of(&app.owner));
+    Ok(status_response(&headers, app.as_ref(), Some(id), params.access, now))
+}
+
+#[utoipa::path(get, path = "/v1/status", tag = "status", security(("bearer" = [])),
+    params(
+        EndpointStatusQuery,
+        ("If-None-Match" = Option<String>, Header, description = "An ETag of an earlier answer: 304 while it still holds"),
+    ),
+    responses(
+        (status = 200, description = "The status of the app declaring `endpoint`: let traffic through only when `allowed` is true", body = AppStatus,
+            headers(("ETag" = String, description = "Changes whenever the answer does"))),
+        (status = 304, description = "The answer is still the one of `If-None-Match`"),
+        (status = 400, description = "Bad query, or an endpoint that is not an absolute URL", body = ErrorBody),
+        (status = 401, description = "No, bad or expired token", body = ErrorBody),
+        (status = 403, description = "The token may not ask the status API", body = ErrorBody),
+        (status = 404, description = "No app the caller may ask about declares this endpoint; the body still says `allowed: false`", body = AppStatus),
+    ))]
+pub async fn endpoint_status(
+    State(state): State<ServerState>,
+    caller: StatusCaller,
+    headers: HeaderMap,
+    params: Result<Query<EndpointStatusQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let params = query(params)?;
+    may_ask_status(&caller)?;
+    let asked = status::normalise_endpoint(&params.endpoint).map_err(|bad| ApiError::bad_request(bad.to_string()))?;
+    let now = state.clock.now();
+    let declaring = state.db.lookup("endpoint_status", move |conn| Ok(apps::declaring_endpoint(conn, &asked)?)).await?;
+    let askable: Vec<_> = declaring.into_iter().filter(|app| caller.0.may_ask_status_of(&app.owner)).collect();
+    Ok(status_response(&headers, status::pick_for_endpoint(&askable), None, params.access, now))
+}
+
+fn may_ask_status(caller: &StatusCaller) -> Result<(), ApiError> {
+    if caller.0.status_only() || caller.0.visibility().is_some() {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden("this token may not ask the status API"))
+    }
+}
+
+/// The status answer: 200 with an ETag (or 304 when `If-None-Match` holds
+/// it) for a known app, 404 with `allowed: false` for none.
+fn status_response(
+    headers: &HeaderMap,
+    app: Option<&App>,
+    asked_id: Option<String>,
+    access: Access,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Response {
+    let verdict = status::verdict(app.map(|app| (app.state, app.expires_at)), access, now);
+    let body = AppStatus {
+        app_id: app.map(|app| app.id.clone()).or(asked_id),
+        name: app.map(|app| app.name.clone()),
+        state: app.map(|app| app.state),
+        allowed: verdict.allowed,
+        reason: verdict.reason,
+        expires_at: app.and_then(|app| app.expires_at),
+    };
+    let json = match serde_json::to_vec(&body) {
+        Ok(json) => json,
+        Err(err) => return ApiError::internal(err).into_response(),
+    };
+    let content_type = (header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if app.is_none() {
+        return (StatusCode::NOT_FOUND, [content_type], json).into_response();
+    }
+    let etag = format!("\"{}\"", &hex::encode(Sha256::digest(&json))[..32]);
+    let cache = (header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    let Ok(etag_value) = HeaderValue::from_str(&etag) else {
+        return ApiError::internal("an ETag that is not a header value").into_response();
+    };
+    if if_none_match_holds(headers, &etag) {
+        return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag_value), cache]).into_response();
+    }
+    (StatusCode::OK, [content_type, (header::ETAG, etag_value), cache], json).into_response()
+}
+
+/// Whether `If-None-Match` names `etag` (or is `*`); weak forms compare too.
+fn if_none_match_holds(headers: &HeaderMap, etag: &str) -> bool {
+    headers.get_all(header::IF_NONE_MATCH).iter().filter_map(|value| value.to_str().ok()).any(|value| {
+        value.split(',').map(str::trim).any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == etag)
+    })
 }
 
 pub async fn fallback() -> ApiError {

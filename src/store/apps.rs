@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::domain::api::ChangeKind;
 use crate::domain::audit::format_timestamp;
-use crate::domain::{App, AppState, ttl};
+use crate::domain::{App, AppState, status, ttl};
 
 pub fn get(conn: &Connection, id: &str) -> Result<App> {
     find(conn, id)?.ok_or_else(|| StoreError::NotFound { kind: "app", id: id.to_string() })
@@ -83,4 +83,26 @@ pub fn carriers_of_name(conn: &Connection, name: &str) -> Result<Vec<(String, Ap
 
 pub fn count(conn: &Connection) -> Result<u64> {
     Ok(conn.query_row("SELECT COUNT(*) FROM apps", [], |row| row.get::<_, i64>(0))? as u64)
+}
+
+/// Apps declaring the endpoint `asked` (already in the form of
+/// [`status::normalise_endpoint`]), found through `app_endpoints` and
+/// checked against the exact rule.
+pub fn declaring_endpoint(conn: &Connection, asked: &str) -> Result<Vec<App>> {
+    let key = asked.trim_end_matches('/').to_ascii_lowercase();
+    let mut stmt = conn.prepare_cached(
+        "SELECT e.endpoint, a.data FROM app_endpoints e JOIN apps a ON a.id = e.app_id WHERE e.key = ?1",
+    )?;
+    let rows = stmt.query_map([key], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)))?;
+    let mut found: Vec<App> = Vec::new();
+    for row in rows {
+        let (endpoint, json) = row?;
+        if status::endpoint_matches(&endpoint, asked) {
+            let app: App = serde_json::from_str(&json)?;
+            if !found.iter().any(|seen| seen.id == app.id) {
+                found.push(app);
+            }
+        }
+    }
+    Ok(found)
 }

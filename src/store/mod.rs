@@ -3,6 +3,7 @@
 //! caller decides the transaction; a state change and its audit event are
 //! written in one.
 
+pub mod admin;
 pub mod approvals;
 pub mod apps;
 pub mod audit;

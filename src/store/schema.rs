@@ -156,6 +156,41 @@ const MIGRATIONS: &[&str] = &[
     "CREATE INDEX apps_by_name ON apps(json_extract(data, '$.name'));",
     // 5: who wrote each audit event, and when the server recorded it.
     AUDIT_PROVENANCE_SQL,
+    // 6: tokens that expire (store::users): when the current token was
+    // issued and when it stops working (NULL: never). Tokens issued before
+    // count from the user's creation and never expire.
+    "
+    ALTER TABLE users ADD COLUMN token_issued_at TEXT;
+    ALTER TABLE users ADD COLUMN expires_at TEXT;
+    UPDATE users SET token_issued_at = created_at;
+    ",
+    // 7: apps found by a declared endpoint, for the status API
+    // (domain::status). Kept by triggers, so every writer of `apps` (the
+    // API, the lifecycle job, the importers, the seed) keeps it true; `key`
+    // is a coarse lower-cased form the exact rule is checked against.
+    "
+    CREATE TABLE app_endpoints (
+        key       TEXT NOT NULL,
+        app_id    TEXT NOT NULL,
+        endpoint  TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX app_endpoints_by_key ON app_endpoints(key);
+    CREATE INDEX app_endpoints_by_app ON app_endpoints(app_id);
+    CREATE TRIGGER app_endpoints_insert AFTER INSERT ON apps BEGIN
+        INSERT INTO app_endpoints(key, app_id, endpoint)
+            SELECT lower(rtrim(trim(value), '/')), NEW.id, value FROM json_each(NEW.data, '$.endpoints');
+    END;
+    CREATE TRIGGER app_endpoints_update AFTER UPDATE OF data ON apps BEGIN
+        DELETE FROM app_endpoints WHERE app_id = OLD.id;
+        INSERT INTO app_endpoints(key, app_id, endpoint)
+            SELECT lower(rtrim(trim(value), '/')), NEW.id, value FROM json_each(NEW.data, '$.endpoints');
+    END;
+    CREATE TRIGGER app_endpoints_delete AFTER DELETE ON apps BEGIN
+        DELETE FROM app_endpoints WHERE app_id = OLD.id;
+    END;
+    INSERT INTO app_endpoints(key, app_id, endpoint)
+        SELECT lower(rtrim(trim(j.value), '/')), apps.id, j.value FROM apps, json_each(apps.data, '$.endpoints') AS j;
+    ",
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<()> {

@@ -1,5 +1,8 @@
-//! The `users` table: names, roles, and the SHA-256 of each bearer token
-//! (the token itself is shown once and never stored).
+//! The `users` table: names, roles, the SHA-256 of each bearer token (the
+//! token itself is shown once and never stored), when it was issued and
+//! when it expires. These functions change the table only; the audited
+//! administration over them (each change with its `user.*` event) is
+//! [`super::admin`].
 
 use chrono::{DateTime, Utc};
 use rand::RngCore;
@@ -8,6 +11,8 @@ use sha2::{Digest, Sha256};
 
 use super::{Result, StoreError};
 use crate::domain::audit::format_timestamp;
+use crate::domain::role::check_roles;
+use crate::domain::token::is_expired;
 use crate::domain::{Actor, Role};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,6 +21,21 @@ pub struct User {
     pub roles: Vec<Role>,
     pub created_at: String,
     pub revoked_at: Option<String>,
+    /// When the current token stops working; `None`: never.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// What a presented token turned out to be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenCheck {
+    Valid(Actor),
+    /// A user's current token, past its expiry.
+    Expired {
+        user: String,
+        at: DateTime<Utc>,
+    },
+    /// No such token, or a revoked user's (or a rotated-away one).
+    Unknown,
 }
 
 pub fn hash_token(token: &str) -> String {
@@ -33,8 +53,17 @@ fn roles_text(roles: &[Role]) -> String {
     roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(",")
 }
 
-fn parse_roles(text: &str) -> Result<Vec<Role>> {
+pub(super) fn parse_roles(text: &str) -> Result<Vec<Role>> {
     text.split(',').filter(|s| !s.is_empty()).map(|s| s.parse().map_err(StoreError::Invalid)).collect()
+}
+
+fn parse_time(text: Option<String>) -> Result<Option<DateTime<Utc>>> {
+    text.map(|text| {
+        DateTime::parse_from_rfc3339(&text)
+            .map(|at| at.to_utc())
+            .map_err(|err| StoreError::Invalid(format!("timestamp {text:?}: {err}")))
+    })
+    .transpose()
 }
 
 /// Valid user names: what a person would type, nothing that needs quoting.
@@ -45,13 +74,22 @@ pub fn check_name(name: &str) -> Result<(), String> {
     if ok { Ok(()) } else { Err(format!("invalid user name {name:?}: use 1-64 letters, digits, '-', '_', '.' or '@'")) }
 }
 
-/// Creates (or re-issues, for a revoked user) `name` with `roles` and
-/// returns its new token.
+/// Creates (or re-issues, for a revoked user) `name` with `roles` and a
+/// token that never expires, and returns the token.
 pub fn add(conn: &Connection, name: &str, roles: &[Role], now: DateTime<Utc>) -> Result<String> {
+    add_expiring(conn, name, roles, None, now)
+}
+
+/// [`add`] with a token that stops working at `expires_at`.
+pub fn add_expiring(
+    conn: &Connection,
+    name: &str,
+    roles: &[Role],
+    expires_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<String> {
     check_name(name).map_err(StoreError::Invalid)?;
-    if roles.is_empty() {
-        return Err(StoreError::Invalid("a user needs at least one role".into()));
-    }
+    check_roles(roles).map_err(|err| StoreError::Invalid(err.to_string()))?;
     let existing: Option<Option<String>> = conn
         .prepare_cached("SELECT revoked_at FROM users WHERE name = ?1")?
         .query_row([name], |row| row.get(0))
@@ -65,23 +103,94 @@ pub fn add(conn: &Connection, name: &str, roles: &[Role], now: DateTime<Utc>) ->
     }
     let token = new_token();
     conn.prepare_cached(
-        "INSERT INTO users(name, roles, token_hash, created_at, revoked_at) VALUES (?1, ?2, ?3, ?4, NULL)
+        "INSERT INTO users(name, roles, token_hash, created_at, revoked_at, token_issued_at, expires_at)
+         VALUES (?1, ?2, ?3, ?4, NULL, ?4, ?5)
          ON CONFLICT(name) DO UPDATE SET roles = excluded.roles, token_hash = excluded.token_hash,
-             created_at = excluded.created_at, revoked_at = NULL",
+             created_at = excluded.created_at, revoked_at = NULL, token_issued_at = excluded.token_issued_at,
+             expires_at = excluded.expires_at",
     )?
-    .execute(params![name, roles_text(roles), hash_token(&token), format_timestamp(now)])?;
+    .execute(params![
+        name,
+        roles_text(roles),
+        hash_token(&token),
+        format_timestamp(now),
+        expires_at.map(format_timestamp)
+    ])?;
     Ok(token)
 }
 
+/// An active user's current token: when it was issued and when it expires.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveUser {
+    pub roles: Vec<Role>,
+    pub token_issued_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// The active (not revoked) user `name`, if any.
+pub fn active(conn: &Connection, name: &str) -> Result<Option<ActiveUser>> {
+    let row: Option<(String, Option<String>, Option<String>)> = conn
+        .prepare_cached("SELECT roles, token_issued_at, expires_at FROM users WHERE name = ?1 AND revoked_at IS NULL")?
+        .query_row([name], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+        .optional()?;
+    row.map(|(roles, issued, expires)| {
+        Ok(ActiveUser {
+            roles: parse_roles(&roles)?,
+            token_issued_at: parse_time(issued)?,
+            expires_at: parse_time(expires)?,
+        })
+    })
+    .transpose()
+}
+
+/// Gives the active user `name` a new token expiring at `expires_at`; the
+/// old one stops working at once. `None` when there is no such active user.
+pub fn rotate(
+    conn: &Connection,
+    name: &str,
+    expires_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<Option<String>> {
+    let token = new_token();
+    let changed = conn
+        .prepare_cached(
+            "UPDATE users SET token_hash = ?2, token_issued_at = ?3, expires_at = ?4
+             WHERE name = ?1 AND revoked_at IS NULL",
+        )?
+        .execute(params![name, hash_token(&token), format_timestamp(now), expires_at.map(format_timestamp)])?;
+    Ok((changed == 1).then_some(token))
+}
+
+/// Replaces the active user `name`'s roles; false when there is no such active user.
+pub fn set_roles(conn: &Connection, name: &str, roles: &[Role]) -> Result<bool> {
+    check_roles(roles).map_err(|err| StoreError::Invalid(err.to_string()))?;
+    let changed = conn
+        .prepare_cached("UPDATE users SET roles = ?2 WHERE name = ?1 AND revoked_at IS NULL")?
+        .execute(params![name, roles_text(roles)])?;
+    Ok(changed == 1)
+}
+
 pub fn list(conn: &Connection) -> Result<Vec<User>> {
-    let mut stmt = conn.prepare("SELECT name, roles, created_at, revoked_at FROM users ORDER BY name")?;
+    let mut stmt = conn.prepare("SELECT name, roles, created_at, revoked_at, expires_at FROM users ORDER BY name")?;
     let rows = stmt.query_map([], |row| {
-        Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?, row.get(3)?))
+        Ok((
+            row.get::<_, String>(0)?,
+            row.get::<_, String>(1)?,
+            row.get::<_, String>(2)?,
+            row.get(3)?,
+            row.get::<_, Option<String>>(4)?,
+        ))
     })?;
     let mut users = Vec::new();
     for row in rows {
-        let (name, roles, created_at, revoked_at) = row?;
-        users.push(User { name, roles: parse_roles(&roles)?, created_at, revoked_at });
+        let (name, roles, created_at, revoked_at, expires_at) = row?;
+        users.push(User {
+            name,
+            roles: parse_roles(&roles)?,
+            created_at,
+            revoked_at,
+            expires_at: parse_time(expires_at)?,
+        });
     }
     Ok(users)
 }
@@ -94,13 +203,21 @@ pub fn revoke(conn: &Connection, name: &str, now: DateTime<Utc>) -> Result<bool>
     Ok(changed == 1)
 }
 
-/// The active user holding `token`.
-pub fn authenticate(conn: &Connection, token: &str) -> Result<Option<Actor>> {
-    let row: Option<(String, String)> = conn
-        .prepare_cached("SELECT name, roles FROM users WHERE token_hash = ?1 AND revoked_at IS NULL")?
-        .query_row([hash_token(token)], |row| Ok((row.get(0)?, row.get(1)?)))
+/// Who holds `token` at `now`: a valid user, a user whose token expired
+/// (the instant of expiry is expired; see [`crate::domain::token`]), or nobody.
+pub fn authenticate(conn: &Connection, token: &str, now: DateTime<Utc>) -> Result<TokenCheck> {
+    let row: Option<(String, String, Option<String>)> = conn
+        .prepare_cached("SELECT name, roles, expires_at FROM users WHERE token_hash = ?1 AND revoked_at IS NULL")?
+        .query_row([hash_token(token)], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
         .optional()?;
-    row.map(|(name, roles)| Ok(Actor { user: name, roles: parse_roles(&roles)? })).transpose()
+    let Some((name, roles, expires_at)) = row else {
+        return Ok(TokenCheck::Unknown);
+    };
+    let expires_at = parse_time(expires_at)?;
+    if let Some(at) = expires_at.filter(|_| is_expired(expires_at, now)) {
+        return Ok(TokenCheck::Expired { user: name, at });
+    }
+    Ok(TokenCheck::Valid(Actor { user: name, roles: parse_roles(&roles)? }))
 }
 
 /// Whether a (non-revoked) user of this name exists.

@@ -23,9 +23,9 @@ use super::retry::Backoff;
 use crate::cache::outbox::{self, Action, ActionKind};
 use crate::cache::{self, Cache, CacheError, audit, catalog, checkpoints};
 use crate::config::pins::{self, PinsError};
+use crate::domain::ApprovalStatus;
 use crate::domain::api::{AppResponse, ApprovalResponse, Me};
 use crate::domain::checkpoint::{self, Checkpoint, CheckpointError, PublicKey};
-use crate::domain::{ApprovalStatus, Role};
 
 /// Entries per `/v1/changes` page: the most the server serves
 /// ([`crate::domain::api::MAX_PAGE`]), so the fewest transactions.
@@ -247,8 +247,10 @@ struct Trust {
     forget_cached: bool,
 }
 
+/// Whether the user reads the whole log (reviewers, leads, auditors): then
+/// the cache holds the whole chain and verifies it link by link.
 fn full_chain(me: &Me) -> bool {
-    me.roles.iter().any(|role| matches!(role, Role::Reviewer | Role::Lead))
+    crate::domain::Actor::new(me.user.clone(), me.roles.iter().copied()).reads_all()
 }
 
 /// Forgets the catalog and the audit events (not the outbox): used when what

@@ -25,6 +25,8 @@ pub struct StatusInfo<'a> {
     pub tls_refused: bool,
     /// The server refused the token (401) on the last sync.
     pub token_refused: bool,
+    /// The server's message when it refused the token as expired (says when).
+    pub token_expired: Option<&'a str>,
     pub syncing: bool,
     pub last_sync: Option<DateTime<Utc>>,
     /// Actions queued or sending.
@@ -68,7 +70,10 @@ pub fn render(frame: &mut Frame, area: Rect, info: &StatusInfo<'_>, theme: &Them
     let right_width: usize = right.iter().map(|s| display_width(&s.content)).sum();
 
     let roles: Vec<&str> = info.me.roles.iter().map(|r| r.as_str()).collect();
-    let who = if info.token_refused {
+    let who = if let Some(expired) = info.token_expired.filter(|_| info.token_refused) {
+        // The server's words: untrusted text.
+        format!(" {} {}", glyphs.cross, crate::sanitize::sanitize(expired))
+    } else if info.token_refused {
         format!(" {} the server refused this token", glyphs.cross)
     } else {
         format!(" {} ({})", info.me.user, if roles.is_empty() { "no roles".into() } else { roles.join(", ") })

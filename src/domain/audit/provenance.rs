@@ -24,8 +24,20 @@
 /// and signed checkpoints; `evidence` who took an app's evidence away;
 /// `import` the catalog importer's changes; `admin`,
 /// `audit`, `role` and `token` are kept for the server's administration.
-pub const GOVERNANCE_FAMILIES: &[&str] =
-    &["approval", "app", "lifecycle", "policy", "user", "checkpoint", "evidence", "import", "admin", "audit", "role", "token"];
+pub const GOVERNANCE_FAMILIES: &[&str] = &[
+    "approval",
+    "app",
+    "lifecycle",
+    "policy",
+    "user",
+    "checkpoint",
+    "evidence",
+    "import",
+    "admin",
+    "audit",
+    "role",
+    "token",
+];
 
 /// Actors only the server writes as: the TTL policy and the importer.
 const SYSTEM_ACTORS: &[&str] = &[POLICY_ACTOR];
