@@ -9,6 +9,7 @@ pub mod audit;
 pub mod audit_query;
 pub mod checkpoint;
 pub mod kpi;
+pub mod merkle;
 pub mod naming;
 pub mod risk;
 pub mod role;
