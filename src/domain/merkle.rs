@@ -275,6 +275,13 @@ pub fn completed_by(index: u64) -> impl Iterator<Item = (u32, u64)> {
     (1..=levels).map(move |level| (level, index >> level))
 }
 
+/// The leaf hash of an audit event: over the one canonical form the hash
+/// chain covers too (`AuditEvent::canonical`), so whatever that form holds,
+/// the tree holds.
+pub fn event_leaf(event: &super::AuditEvent) -> Hash {
+    leaf_hash(&event.canonical())
+}
+
 #[cfg(test)]
 #[path = "merkle_tests.rs"]
 mod tests;

@@ -9,13 +9,14 @@ use rusqlite::{Connection, OpenFlags, Row, params};
 use serde::Serialize;
 use serde_json::value::RawValue;
 
+use super::merkle::TreeWriter;
 use super::{Result, StoreError, meta_get, meta_set};
 use crate::domain::api::AuditHead;
 use crate::domain::audit::view::Text;
 use crate::domain::audit::{
     ChainBreak, ChainVerifier, EventView, GENESIS_HASH, HashScratch, Run, RunChecker, format_timestamp,
 };
-use crate::domain::{AuditEvent, NewAuditEvent, Visibility};
+use crate::domain::{AuditEvent, NewAuditEvent, Visibility, merkle};
 
 const HEAD_SEQ: &str = "audit_head_seq";
 const HEAD_HASH: &str = "audit_head_hash";
@@ -44,25 +45,34 @@ pub fn append(conn: &Connection, event: NewAuditEvent, now: DateTime<Utc>) -> Re
 }
 
 /// Appends many events in one transaction, writing the head once at the end.
+/// Each event also becomes the next leaf of the Merkle tree
+/// (`store::merkle`), in the same transaction.
 pub struct Appender {
     head: AuditHead,
+    tree: TreeWriter,
 }
 
 impl Appender {
     pub fn start(conn: &Connection) -> Result<Appender> {
-        Ok(Appender { head: head(conn)? })
+        Ok(Appender { head: head(conn)?, tree: TreeWriter::start(conn)? })
     }
 
     pub fn push(&mut self, conn: &Connection, event: NewAuditEvent, now: DateTime<Utc>) -> Result<AuditEvent> {
         let seq = self.head.seq + 1;
         let sealed = AuditEvent::seal(event, uuid::Uuid::new_v4().to_string(), seq, now, &self.head.hash);
         insert(conn, &sealed)?;
+        // A tree that stopped behind the chain (its backfill met a row it
+        // could not read) stays there: a leaf must be the event at its place.
+        if self.tree.size() + 1 == seq {
+            self.tree.push(conn, merkle::event_leaf(&sealed))?;
+        }
         self.head = AuditHead { seq, hash: sealed.hash.clone() };
         Ok(sealed)
     }
 
     pub fn finish(self, conn: &Connection) -> Result<AuditHead> {
         set_head(conn, &self.head)?;
+        self.tree.finish(conn)?;
         Ok(self.head)
     }
 }

@@ -142,10 +142,25 @@ const MIGRATIONS: &[&str] = &[
     // Not a unique index: a database from before the rule may hold
     // duplicates, and migrating it must not fail on them.
     "CREATE INDEX apps_by_name ON apps(json_extract(data, '$.name'));",
+    // 5: the Merkle tree over the audit log (see store::merkle); filled from
+    // the existing rows by `migrate` right after.
+    super::merkle::TABLE_SQL,
 ];
 
+/// The step that made the `audit_tree` table.
+pub const TREE_STEP: i64 = 5;
+
+/// Applies the missing steps, then adds to the Merkle tree the events it
+/// lacks: every event of a database from before step 5, none otherwise.
 pub fn migrate(conn: &mut Connection) -> Result<()> {
-    apply(conn, MIGRATIONS)
+    apply(conn, MIGRATIONS)?;
+    let tx = conn.transaction()?;
+    let added = super::merkle::catch_up(&tx)?;
+    tx.commit()?;
+    if added > 0 {
+        tracing::info!(added, "audit tree: added the events it lacked");
+    }
+    Ok(())
 }
 
 /// Applies the steps of `migrations` that `PRAGMA user_version` says are
