@@ -14,16 +14,8 @@ fn h(hex_text: &str) -> Hash {
 }
 
 /// The eight leaf inputs the RFC 6962 reference tests use, as hex.
-const LEAVES: [&str; 8] = [
-    "",
-    "00",
-    "10",
-    "2021",
-    "3031",
-    "40414243",
-    "5051525354555657",
-    "606162636465666768696a6b6c6d6e6f",
-];
+const LEAVES: [&str; 8] =
+    ["", "00", "10", "2021", "3031", "40414243", "5051525354555657", "606162636465666768696a6b6c6d6e6f"];
 
 /// Reference roots of the trees over the first n of [`LEAVES`], n = 1..=8.
 const ROOTS: [&str; 8] = [
@@ -237,10 +229,7 @@ fn every_inclusion_proof_verifies_both_ways_and_no_other_leaf_fits() {
                 assert!(verify_inclusion(m as u64, size, &leaves[m], rest, &expected_root).is_err());
             }
         }
-        assert_eq!(
-            inclusion_proof(size, size, lookup(&store)),
-            Err(ProofError::LeafOutOfRange { leaf: size, size })
-        );
+        assert_eq!(inclusion_proof(size, size, lookup(&store)), Err(ProofError::LeafOutOfRange { leaf: size, size }));
     }
 }
 

@@ -7,7 +7,8 @@ use utoipa::{Modify, OpenApi};
 use super::routes;
 use crate::domain::api::{
     AppResponse, ApprovalResponse, AuditHead, AuditPage, ChangeItem, ChangeKind, ChangeOp, ChangesPage,
-    DecisionRequest, ErrorBody, ErrorDetail, Health, IngestRequest, IngestResponse, IntakeResponse, Me, RenewalRequest,
+    ConsistencyProof, DecisionRequest, ErrorBody, ErrorDetail, Health, InclusionProof, InclusionProofs, IngestRequest,
+    IngestResponse, IntakeResponse, Me, RenewalRequest,
 };
 use crate::domain::checkpoint::{Checkpoint, CheckpointPage, ServerKey};
 use crate::domain::{
@@ -21,13 +22,14 @@ use crate::domain::{
     paths(
         routes::health, routes::me, routes::changes, routes::audit_page, routes::audit_head,
         routes::intake, routes::decide, routes::renew, routes::ingest, routes::audit_key, routes::audit_checkpoints,
+        routes::audit_inclusion, routes::audit_inclusions, routes::audit_consistency,
     ),
     components(schemas(
         App, AppState, Approval, ApprovalKind, ApprovalStatus, AuditEvent, Connectivity, Controls, DataClass, Decision,
         DecisionKind, ExecEnv, LifecycleTier, Manifest, NewAuditEvent, Outcome, Risk, RiskFactors, Role, Tier, TtlClass,
         AppResponse, ApprovalResponse, AuditHead, AuditPage, ChangeItem, ChangeKind, ChangeOp, ChangesPage,
-        DecisionRequest, ErrorBody, ErrorDetail, Health, IngestRequest, IngestResponse, IntakeResponse, Me, RenewalRequest,
-        Checkpoint, CheckpointPage, ServerKey,
+        ConsistencyProof, DecisionRequest, ErrorBody, ErrorDetail, Health, InclusionProof, InclusionProofs, IngestRequest, IngestResponse, IntakeResponse, Me, RenewalRequest,
+        Checkpoint, CheckpointPage, ServerKey, InclusionProof, InclusionProofs, ConsistencyProof,
     )),
     modifiers(&BearerAuth),
     tags((name = "sync", description = "Reading the catalog"), (name = "actions", description = "Changing it")),
@@ -63,6 +65,9 @@ mod tests {
             "/v1/audit/events",
             "/v1/audit/key",
             "/v1/audit/checkpoints",
+            "/v1/audit/proof/inclusion",
+            "/v1/audit/proof/inclusions",
+            "/v1/audit/proof/consistency",
         ] {
             assert!(paths.contains(&expected), "{expected} missing from {paths:?}");
         }

@@ -170,6 +170,33 @@ pub fn page(conn: &Connection, after: u64, limit: u32, visibility: &Visibility) 
     Ok((events, more))
 }
 
+/// The seqs `after < seq <= through` of events `visibility` may read,
+/// oldest first, at most `limit`.
+pub fn readable_seqs(
+    conn: &Connection,
+    after: u64,
+    through: u64,
+    limit: u32,
+    visibility: &Visibility,
+) -> Result<Vec<u64>> {
+    let (after, through, limit) = (after as i64, through as i64, i64::from(limit));
+    let seqs: Vec<i64> = match visibility {
+        Visibility::All => conn
+            .prepare_cached("SELECT seq FROM audit WHERE seq > ?1 AND seq <= ?2 ORDER BY seq LIMIT ?3")?
+            .query_map(params![after, through, limit], |row| row.get(0))?
+            .collect::<rusqlite::Result<_>>()?,
+        Visibility::OwnedBy(owner) => conn
+            .prepare_cached(
+                "SELECT seq FROM audit
+                 WHERE seq > ?1 AND seq <= ?2 AND app_id IN (SELECT id FROM apps WHERE owner = ?3)
+                 ORDER BY seq LIMIT ?4",
+            )?
+            .query_map(params![after, through, owner, limit], |row| row.get(0))?
+            .collect::<rusqlite::Result<_>>()?,
+    };
+    Ok(seqs.into_iter().map(|seq| seq as u64).collect())
+}
+
 /// One event of a `/v1/audit` page, borrowed from its row: the fields and
 /// order of [`AuditEvent`]'s JSON.
 #[derive(Serialize)]

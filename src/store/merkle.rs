@@ -10,6 +10,8 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{Result, StoreError, meta_get, meta_set};
+use crate::domain::Visibility;
+use crate::domain::api::{ConsistencyProof, InclusionProof, InclusionProofs, MAX_PROOFS};
 use crate::domain::audit::HashScratch;
 use crate::domain::merkle::{self, Hash, ProofError};
 
@@ -63,6 +65,104 @@ pub fn inclusion(conn: &Connection, leaf: u64, size: u64) -> Result<Vec<Hash>> {
 /// The consistency proof from the tree of `from` leaves to that of `to`.
 pub fn consistency(conn: &Connection, from: u64, to: u64) -> Result<Vec<Hash>> {
     merkle::consistency_proof(from, to, |level, idx| node(conn, level, idx)).map_err(proof_error)
+}
+
+/// Why a proof was refused: a range the tree cannot answer, or a store fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ProofRefusal {
+    #[error("{0}")]
+    BadRange(String),
+    #[error("no event the caller may read at seq {0}")]
+    NotReadable(u64),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn hex_all(hashes: &[Hash]) -> Vec<String> {
+    hashes.iter().map(hex::encode).collect()
+}
+
+/// The tree size a request names, or the stored tree's whole size; refused
+/// past the stored tree.
+pub fn size_asked(conn: &Connection, asked: Option<u64>) -> Result<u64, ProofRefusal> {
+    let stored = size(conn)?;
+    match asked {
+        None => Ok(stored),
+        Some(asked) if asked > stored => {
+            Err(ProofRefusal::BadRange(format!("size {asked} is past the tree's {stored} leaves")))
+        }
+        Some(asked) => Ok(asked),
+    }
+}
+
+fn leaf_proof(conn: &Connection, seq: u64, tree_size: u64, root_hex: &str) -> Result<InclusionProof> {
+    Ok(InclusionProof {
+        seq,
+        tree_size,
+        leaf_hash: hex::encode(node(conn, 0, seq - 1)?),
+        root_hash: root_hex.to_string(),
+        proof: hex_all(&inclusion(conn, seq - 1, tree_size)?),
+    })
+}
+
+/// The inclusion proof of the event at `seq` in the tree of `tree_size`
+/// (the whole tree when `None`), for a caller who may read `visibility`.
+pub fn inclusion_for(
+    conn: &Connection,
+    seq: u64,
+    tree_size: Option<u64>,
+    visibility: &Visibility,
+) -> Result<InclusionProof, ProofRefusal> {
+    let tree_size = size_asked(conn, tree_size)?;
+    if seq == 0 || seq > tree_size {
+        return Err(ProofRefusal::BadRange(format!("seq {seq} is not in the tree of {tree_size} leaves")));
+    }
+    if !super::audit::readable_seqs(conn, seq - 1, seq, 1, visibility)?.contains(&seq) {
+        return Err(ProofRefusal::NotReadable(seq));
+    }
+    let root_hex = hex::encode(root(conn, tree_size)?);
+    Ok(leaf_proof(conn, seq, tree_size, &root_hex)?)
+}
+
+/// The proofs of the events `after < seq <= through` the caller may read,
+/// against the tree of `tree_size` (the whole tree when `None`); at most
+/// [`MAX_PROOFS`].
+pub fn inclusions_for(
+    conn: &Connection,
+    after: u64,
+    through: Option<u64>,
+    tree_size: Option<u64>,
+    visibility: &Visibility,
+) -> Result<InclusionProofs, ProofRefusal> {
+    let tree_size = size_asked(conn, tree_size)?;
+    let through = through.unwrap_or(tree_size);
+    if through > tree_size || after > through {
+        return Err(ProofRefusal::BadRange(format!(
+            "seqs {after} < seq <= {through} are not in the tree of {tree_size} leaves"
+        )));
+    }
+    let mut seqs = super::audit::readable_seqs(conn, after, through, MAX_PROOFS + 1, visibility)?;
+    let more = seqs.len() > MAX_PROOFS as usize;
+    seqs.truncate(MAX_PROOFS as usize);
+    let root_hex = hex::encode(root(conn, tree_size)?);
+    let proofs = seqs.into_iter().map(|seq| leaf_proof(conn, seq, tree_size, &root_hex)).collect::<Result<_>>()?;
+    Ok(InclusionProofs { tree_size, root_hash: root_hex, proofs, more })
+}
+
+/// The consistency proof from the tree of `from` leaves to that of `to`
+/// (the whole tree when `None`).
+pub fn consistency_for(conn: &Connection, from: u64, to: Option<u64>) -> Result<ConsistencyProof, ProofRefusal> {
+    let to = size_asked(conn, to)?;
+    if from > to {
+        return Err(ProofRefusal::BadRange(format!("a tree of {from} leaves cannot grow into one of {to}")));
+    }
+    Ok(ConsistencyProof {
+        from,
+        to,
+        from_root: hex::encode(root(conn, from)?),
+        to_root: hex::encode(root(conn, to)?),
+        proof: hex_all(&consistency(conn, from, to)?),
+    })
 }
 
 /// Appends leaves after the stored tree; the caller's transaction covers
@@ -132,10 +232,7 @@ impl TreeWriter {
 pub fn catch_up(conn: &Connection) -> Result<u64> {
     let mut writer = TreeWriter::start(conn)?;
     let start = writer.size();
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {} FROM audit WHERE seq > ?1 ORDER BY seq",
-        super::audit::COLUMNS
-    ))?;
+    let mut stmt = conn.prepare(&format!("SELECT {} FROM audit WHERE seq > ?1 ORDER BY seq", super::audit::COLUMNS))?;
     let mut rows = stmt.query([start as i64])?;
     let mut scratch = HashScratch::default();
     while let Some(row) = rows.next()? {
