@@ -11,6 +11,7 @@ pub mod checkpoint;
 pub mod kpi;
 pub mod merkle;
 pub mod naming;
+pub mod note;
 pub mod risk;
 pub mod role;
 pub mod ttl;

@@ -53,11 +53,13 @@ pub struct ServerOptions {
     pub key_file: Option<PathBuf>,
     /// Sign the head whenever it passes a multiple of this many events.
     pub checkpoint_every: u64,
+    /// The log's origin in its signed-note checkpoints; `<host>/govdeck` when `None`.
+    pub origin: Option<String>,
 }
 
 impl Default for ServerOptions {
     fn default() -> Self {
-        ServerOptions { key_file: None, checkpoint_every: signing::CHECKPOINT_EVERY_EVENTS }
+        ServerOptions { key_file: None, checkpoint_every: signing::CHECKPOINT_EVERY_EVENTS, origin: None }
     }
 }
 
@@ -79,7 +81,12 @@ impl ServerState {
     pub fn open_with(db_path: &Path, clock: Arc<dyn Clock>, options: &ServerOptions) -> Result<ServerState, OpenError> {
         let key_path = options.key_file.clone().unwrap_or_else(|| signing::default_key_path(db_path));
         let (key, created) = signing::load_or_create(&key_path)?;
-        let signer = Arc::new(AuditSigner::new(key, options.checkpoint_every, clock.clone()));
+        let signer = Arc::new(AuditSigner::new(
+            key,
+            options.checkpoint_every,
+            clock.clone(),
+            options.origin.clone().unwrap_or_else(signing::default_origin),
+        ));
         let key_id = signer.public().id().to_string();
         if created {
             tracing::info!(key_id, "created the audit signing key {}", key_path.display());

@@ -281,7 +281,7 @@ pub async fn ingest(
     responses((status = 200, description = "The Ed25519 public key the server signs audit checkpoints with; \
         clients pin it on first use", body = ServerKey)))]
 pub async fn audit_key(State(state): State<ServerState>) -> Json<ServerKey> {
-    Json(state.signer.public().to_wire())
+    Json(state.signer.public().to_wire_for(state.signer.origin()))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

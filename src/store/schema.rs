@@ -145,6 +145,8 @@ const MIGRATIONS: &[&str] = &[
     // 5: the Merkle tree over the audit log (see store::merkle); filled from
     // the existing rows by `migrate` right after.
     super::merkle::TABLE_SQL,
+    // 6: checkpoints that are signed tree heads (C2SP notes; domain::note).
+    super::checkpoints::TREE_HEAD_SQL,
 ];
 
 /// The step that made the `audit_tree` table.
