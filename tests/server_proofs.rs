@@ -112,12 +112,13 @@ async fn every_proof_verifies_by_the_rfc_recursion() {
     assert!(n > 10, "{n} events");
     for size in [1, 2, 3, 4, 7, 8, n - 1, n] {
         let root = mth(&leaves[..size]);
-        for m in 0..size {
+        for (m, leaf) in leaves.iter().enumerate().take(size) {
+            let leaf = *leaf;
             let answer =
                 server.get("riley", &format!("/v1/audit/proof/inclusion?seq={}&size={size}", m + 1)).await.expect(200);
-            assert_eq!(unhex(&answer["leaf_hash"]), leaves[m], "leaf {m}");
+            assert_eq!(unhex(&answer["leaf_hash"]), leaf, "leaf {m}");
             assert_eq!(unhex(&answer["root_hash"]), root);
-            assert_eq!(path_root(m, size, leaves[m], &hashes(&answer["proof"])), Some(root), "leaf {m} of {size}");
+            assert_eq!(path_root(m, size, leaf, &hashes(&answer["proof"])), Some(root), "leaf {m} of {size}");
         }
         for from in 0..=size {
             let answer =
@@ -199,12 +200,12 @@ async fn bad_ranges_are_refused() {
     for path in [
         "/v1/audit/proof/inclusion?seq=0".to_string(),
         format!("/v1/audit/proof/inclusion?seq={}", n + 1),
-        format!("/v1/audit/proof/inclusion?seq=3&size=2"),
+        "/v1/audit/proof/inclusion?seq=3&size=2".to_string(),
         format!("/v1/audit/proof/inclusion?seq=1&size={}", n + 1),
-        format!("/v1/audit/proof/consistency?from=5&to=4"),
+        "/v1/audit/proof/consistency?from=5&to=4".to_string(),
         format!("/v1/audit/proof/consistency?from=1&to={}", n + 1),
         format!("/v1/audit/proof/consistency?from={}", n + 1),
-        format!("/v1/audit/proof/inclusions?after=5&through=4"),
+        "/v1/audit/proof/inclusions?after=5&through=4".to_string(),
         format!("/v1/audit/proof/inclusions?size={}", n + 1),
         "/v1/audit/proof/inclusion?seq=x".to_string(),
         "/v1/audit/proof/inclusion".to_string(),

@@ -21,7 +21,7 @@ pub fn proved_through(conn: &Connection) -> Result<u64> {
 
 /// The newest cached checkpoint that is a signed tree head.
 pub fn latest_tree_head(conn: &Connection) -> Result<Option<Checkpoint>> {
-    Ok(stored::all(conn)?.into_iter().map(|s| s.checkpoint).filter(|c| c.root().is_some()).next_back())
+    Ok(stored::all(conn)?.into_iter().map(|s| s.checkpoint).rfind(|c| c.root().is_some()))
 }
 
 /// The seqs and leaf hashes of the cached events `after < seq <= through`.

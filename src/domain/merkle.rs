@@ -78,7 +78,7 @@ fn range_hash<E>(
     if n == 0 {
         return Ok(EMPTY_ROOT);
     }
-    if n.is_power_of_two() && start % n == 0 {
+    if n.is_power_of_two() && start.is_multiple_of(n) {
         let level = n.trailing_zeros();
         return lookup(level, start >> level).map_err(ProofError::Lookup);
     }
