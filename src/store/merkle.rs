@@ -323,10 +323,12 @@ mod tests {
                 })
                 .unwrap();
             // As a database written before the tree existed: no nodes, no size,
-            // the schema one step back.
+            // the schema as it was before step 5.
             let conn = store.conn();
             conn.execute_batch(&format!(
-                "DROP TABLE audit_tree; DELETE FROM meta WHERE key = '{SIZE_KEY}'; PRAGMA user_version = {};",
+                "DROP TABLE audit_tree; DELETE FROM meta WHERE key = '{SIZE_KEY}';
+                 ALTER TABLE checkpoints DROP COLUMN tree_size; ALTER TABLE checkpoints DROP COLUMN root_hash;
+                 ALTER TABLE checkpoints DROP COLUMN note; PRAGMA user_version = {};",
                 crate::store::schema::TREE_STEP - 1
             ))
             .unwrap();
