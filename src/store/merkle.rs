@@ -346,7 +346,10 @@ mod tests {
         store
             .write(|conn| {
                 for n in 0..10 {
-                    audit::insert(conn, &crate::domain::AuditEvent::seal(event(n), "riley", format!("e{n}"), n + 1, at, "x"))?;
+                    audit::insert(
+                        conn,
+                        &crate::domain::AuditEvent::seal(event(n), "riley", format!("e{n}"), n + 1, at, "x"),
+                    )?;
                 }
                 Ok::<_, StoreError>(())
             })
