@@ -8,9 +8,10 @@ mod checkpoints_support;
 
 use std::time::Duration;
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
 use checkpoints_support::{Setup, SignedServer, eventually, t0};
 use ed25519_dalek::{Signature, Verifier, VerifyingKey};
-use govdeck::domain::audit::format_timestamp;
 use sha2::{Digest, Sha256};
 
 #[cfg(unix)]
@@ -83,20 +84,48 @@ async fn a_checkpoint_is_signed_whenever_the_head_passes_a_multiple_of_n() {
     assert_eq!(server.ingest(1).await, 20);
     assert_eq!(seqs(&server.checkpoints().await), [6, 19, 20]);
 
-    // Each signs the documented bytes over the chain's hash at its seq,
-    // checked here with ed25519-dalek directly, not through govdeck's code.
+    // Each is a C2SP checkpoint note over the Merkle root of the first seq
+    // events and the chain's hash at seq, checked here with ed25519-dalek,
+    // sha2 and base64 directly, not through govdeck's code.
     let (wire, key) = server.key().await;
-    let verifying = VerifyingKey::from_bytes(&hex::decode(&wire.public_key).unwrap().try_into().unwrap()).unwrap();
+    let public: [u8; 32] = hex::decode(&wire.public_key).unwrap().try_into().unwrap();
+    let verifying = VerifyingKey::from_bytes(&public).unwrap();
+    let origin = wire.note_key_name.clone().expect("the key names the note key");
+    let mut key_hash_input = format!("{origin}\n").into_bytes();
+    key_hash_input.push(1);
+    key_hash_input.extend_from_slice(&public);
+    let key_hash = &Sha256::digest(&key_hash_input)[..4];
+    assert_eq!(
+        wire.note_vkey.as_deref(),
+        Some(format!("{origin}+{}+{}", hex::encode(key_hash), B64.encode([&[1u8][..], &public].concat())).as_str())
+    );
     let events = server.events();
+    let leaves: Vec<[u8; 32]> =
+        events.iter().map(|event| Sha256::digest([&[0u8][..], &event.canonical()].concat()).into()).collect();
     let checkpoints = server.checkpoints().await;
     for checkpoint in &checkpoints {
-        assert_eq!(checkpoint.hash, events[checkpoint.seq as usize - 1].hash, "seq {}", checkpoint.seq);
+        let seq = checkpoint.seq as usize;
+        assert_eq!(checkpoint.hash, events[seq - 1].hash, "seq {seq}");
         assert_eq!(checkpoint.signed_at, t0());
-        let message =
-            format!("govdeck-checkpoint-v1\n{}\n{}\n{}", checkpoint.seq, checkpoint.hash, format_timestamp(t0()));
-        assert!(message.ends_with("2026-03-02T09:00:00.000000Z"));
-        let signature = Signature::from_bytes(&hex::decode(&checkpoint.signature).unwrap().try_into().unwrap());
-        verifying.verify(message.as_bytes(), &signature).expect("a valid signature");
+        assert_eq!(checkpoint.tree_size, Some(checkpoint.seq));
+        let note = checkpoint.note.as_deref().expect("a signed note");
+        let (body, signatures) = note.split_once("\n\n").unwrap();
+        let body = format!("{body}\n");
+        let root = B64.encode(reference_root(&leaves[..seq]));
+        assert_eq!(
+            body,
+            format!(
+                "{origin}\n{seq}\n{root}\ngovdeck-chain {seq} {}\ngovdeck-signed-at 2026-03-02T09:00:00.000000Z\n",
+                checkpoint.hash
+            )
+        );
+        assert_eq!(checkpoint.root_hash.as_deref(), Some(hex::encode(reference_root(&leaves[..seq])).as_str()));
+        let line = signatures.strip_suffix('\n').unwrap();
+        let blob = B64.decode(line.strip_prefix(&format!("\u{2014} {origin} ")).unwrap()).unwrap();
+        assert_eq!(&blob[..4], key_hash);
+        let signature = Signature::from_bytes(&blob[4..].try_into().unwrap());
+        verifying.verify(body.as_bytes(), &signature).expect("a valid signature");
+        assert_eq!(hex::encode(&blob[4..]), checkpoint.signature);
         key.verify(checkpoint).expect("and through govdeck's verifier");
     }
 
@@ -180,4 +209,19 @@ async fn events_written_while_the_server_was_down_are_signed_before_it_serves() 
     let seqs: Vec<u64> = server.checkpoints().await.iter().map(|c| c.seq).collect();
     assert_eq!(seqs, [4], "signed at the start, before the first request");
     server.stop().await;
+}
+
+/// MTH of RFC 9162 §2.1.1, by its recursion.
+fn reference_root(leaves: &[[u8; 32]]) -> [u8; 32] {
+    match leaves.len() {
+        0 => Sha256::digest(b"").into(),
+        1 => leaves[0],
+        n => {
+            let k = n.next_power_of_two() / 2;
+            let mut input = vec![1u8];
+            input.extend_from_slice(&reference_root(&leaves[..k]));
+            input.extend_from_slice(&reference_root(&leaves[k..]));
+            Sha256::digest(&input).into()
+        }
+    }
 }

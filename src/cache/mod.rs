@@ -9,6 +9,7 @@ pub mod audit_search;
 pub mod catalog;
 pub mod checkpoints;
 pub mod outbox;
+pub mod proofs;
 mod schema;
 
 use std::path::Path;

@@ -123,6 +123,21 @@ const MIGRATIONS: &[&str] = &[
     // 6: who wrote each audit event, and when the server recorded it (as the
     // server's step 5); NULL for the events cached before.
     crate::store::schema::AUDIT_PROVENANCE_SQL,
+    // 7: checkpoints that are signed tree heads (domain::note), and the
+    // inclusion proof sync checked for each event it stored that the chain
+    // walk cannot vouch for (an owner's events, with gaps between them):
+    // `proof` is the audit path's 32-byte hashes, nearest the leaf first, in
+    // the tree of `tree_size` events, whose signed root is a checkpoint's.
+    "
+    ALTER TABLE checkpoints ADD COLUMN tree_size INTEGER;
+    ALTER TABLE checkpoints ADD COLUMN root_hash TEXT;
+    ALTER TABLE checkpoints ADD COLUMN note TEXT;
+    CREATE TABLE audit_proofs (
+        seq        INTEGER PRIMARY KEY,
+        tree_size  INTEGER NOT NULL,
+        proof      BLOB NOT NULL
+    ) STRICT;
+    ",
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<()> {

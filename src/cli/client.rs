@@ -121,7 +121,9 @@ fn runtime() -> color_eyre::Result<tokio::runtime::Runtime> {
 /// The exit code for a sync that failed.
 fn sync_failure_code(err: &SyncError) -> u8 {
     match err {
-        SyncError::History(_) | SyncError::KeyChanged { .. } | SyncError::Checkpoint(_) => EXIT_HISTORY_REWRITTEN,
+        SyncError::History(_) | SyncError::KeyChanged { .. } | SyncError::Checkpoint(_) | SyncError::Proof(_) => {
+            EXIT_HISTORY_REWRITTEN
+        }
         SyncError::Client(client) if matches!(client.status(), Some(401 | 403)) => EXIT_AUTH,
         _ => EXIT_ERROR,
     }

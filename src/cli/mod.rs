@@ -268,6 +268,11 @@ pub struct ServeArgs {
     /// the database's backups.
     #[arg(long, env = "GOVDECK_KEY_FILE")]
     pub key_file: Option<PathBuf>,
+    /// The log's name in its signed checkpoints (the first line of each C2SP
+    /// checkpoint note and the key name); `<host name>/govdeck` when absent.
+    /// Keep it stable: clients and auditors check notes against it.
+    #[arg(long, env = "GOVDECK_ORIGIN")]
+    pub origin: Option<String>,
     /// Serve HTTPS with this certificate (PEM: the server's certificate first,
     /// then any intermediates); needs --tls-key.
     #[arg(long, requires = "tls_key", value_name = "PEM")]

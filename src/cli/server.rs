@@ -66,7 +66,8 @@ pub fn serve(args: ServeArgs) -> color_eyre::Result<ExitCode> {
             }
         }
     }
-    let options = ServerOptions { key_file: args.key_file.clone(), ..ServerOptions::default() };
+    let options =
+        ServerOptions { key_file: args.key_file.clone(), origin: args.origin.clone(), ..ServerOptions::default() };
     let state = ServerState::open_with(&args.db, clock, &options)?;
     let rt = runtime()?;
     rt.block_on(async move {

@@ -60,6 +60,33 @@ pub fn verify_cache(args: &ClientArgs, json: bool) -> color_eyre::Result<ExitCod
     let keys: Vec<_> = key.into_iter().collect();
     let checkpoints_ok =
         if json { checked.result.is_ok() } else { print_checkpoints(&checked, &keys, &source, None, broken_at) };
+    // An owner's events, whose gaps the chain walk cannot vouch for: each
+    // stored inclusion proof against the signed root of its tree head.
+    let proofs_ok = if report.full_chain {
+        true
+    } else {
+        let proofs = crate::cache::proofs::verify(cache.conn())?;
+        let ok = proofs.first_bad.is_none() && proofs.unproved == 0;
+        if !json {
+            match proofs.first_bad {
+                None if proofs.unproved == 0 => outln!(
+                    "proofs ok: {} events each proved in the Merkle tree of a signed tree head (through seq {}); \
+                     the server showed you the history it signed for every reader",
+                    proofs.proved,
+                    proofs.through
+                ),
+                None => outln!(
+                    "proofs MISSING: {} of your events through seq {} have no stored inclusion proof",
+                    proofs.unproved,
+                    proofs.through
+                ),
+                Some(seq) => outln!(
+                    "proofs BROKEN at seq {seq}: its stored inclusion proof does not lead to the signed root of its tree"
+                ),
+            }
+        }
+        ok
+    };
     if json {
         let chain = ChainJson {
             scope: if report.full_chain { "full_chain" } else { "own_events" },
@@ -70,7 +97,11 @@ pub fn verify_cache(args: &ClientArgs, json: bool) -> color_eyre::Result<ExitCod
         };
         print_json(&verify_json(&chain, &checked, &keys, &source))?;
     }
-    Ok(if chain_ok && checkpoints_ok { code.after(ExitCode::SUCCESS) } else { ExitCode::from(EXIT_TAMPERED) })
+    Ok(if chain_ok && checkpoints_ok && proofs_ok {
+        code.after(ExitCode::SUCCESS)
+    } else {
+        ExitCode::from(EXIT_TAMPERED)
+    })
 }
 
 /// `audit verify --db`: the hash chain, then the signed checkpoints, with

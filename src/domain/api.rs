@@ -189,3 +189,44 @@ mod tests {
         assert_eq!(serde_json::to_string(&body).unwrap(), r#"{"error":{"code":"conflict","message":"m"}}"#);
     }
 }
+
+/// Largest number of proofs one `GET /v1/audit/proof/inclusions` answer holds.
+pub const MAX_PROOFS: u32 = 1000;
+
+/// `GET /v1/audit/proof/inclusion`: the audit path (RFC 9162 §2.1.3) of the
+/// event at `seq`, leaf `seq - 1`, in the tree of `tree_size` leaves. Every
+/// hash is 32 bytes as lower-case hex, like the chain's hashes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct InclusionProof {
+    pub seq: u64,
+    pub tree_size: u64,
+    /// `SHA-256(0x00 ‖ canonical event)`.
+    pub leaf_hash: String,
+    /// The root of the tree of `tree_size` leaves.
+    pub root_hash: String,
+    /// Nearest the leaf first.
+    pub proof: Vec<String>,
+}
+
+/// `GET /v1/audit/proof/inclusions`: the proofs, against one tree size, of
+/// every event with `after < seq <= through` the caller may read, oldest
+/// first; `more` when the answer stopped at [`MAX_PROOFS`] (ask again after
+/// the last seq it holds).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct InclusionProofs {
+    pub tree_size: u64,
+    pub root_hash: String,
+    pub proofs: Vec<InclusionProof>,
+    pub more: bool,
+}
+
+/// `GET /v1/audit/proof/consistency`: the proof (RFC 9162 §2.1.4) that the
+/// tree of `to` leaves extends the tree of `from` leaves; hex hashes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ConsistencyProof {
+    pub from: u64,
+    pub to: u64,
+    pub from_root: String,
+    pub to_root: String,
+    pub proof: Vec<String>,
+}

@@ -29,6 +29,8 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use super::audit::{format_timestamp, truncate_to_micros};
+use super::merkle::Hash;
+use super::note::{self, TreeHead};
 
 /// The only algorithm there is, as `GET /v1/audit/key` names it.
 pub const ALGORITHM: &str = "ed25519";
@@ -42,8 +44,20 @@ pub struct Checkpoint {
     /// The hash of the event at `seq`.
     pub hash: String,
     pub signed_at: DateTime<Utc>,
-    /// Ed25519 signature of the checkpoint message, hex (128 digits).
+    /// Ed25519 signature of the checkpoint message, hex (128 digits); for a
+    /// signed tree head, the signature of its note's body.
     pub signature: String,
+    /// A signed tree head's Merkle tree size (always `seq`); absent on a
+    /// `govdeck-checkpoint-v1` checkpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tree_size: Option<u64>,
+    /// The Merkle root of the first `tree_size` events, lower-case hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root_hash: Option<String>,
+    /// The whole C2SP signed note (see `domain::note`), which the signature
+    /// covers; what standard tools read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// `GET /v1/audit/checkpoints`: checkpoints after `after`, oldest first.
@@ -62,6 +76,12 @@ pub struct ServerKey {
     pub public_key: String,
     /// The first 16 hex digits of SHA-256 of the public key.
     pub key_id: String,
+    /// The key name of the signed-note checkpoints: the log's origin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note_key_name: Option<String>,
+    /// The signed-note verifier key, `<name>+<hex key hash>+<base64(0x01 ‖ key)>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note_vkey: Option<String>,
 }
 
 /// The message a checkpoint signs; see the module doc.
@@ -79,7 +99,49 @@ pub fn key_id(public_key: &[u8; 32]) -> String {
 pub fn sign(key: &SigningKey, seq: u64, hash: &str, signed_at: DateTime<Utc>) -> Checkpoint {
     let signed_at = truncate_to_micros(signed_at);
     let signature = key.sign(&message(seq, hash, signed_at));
-    Checkpoint { seq, hash: hash.to_string(), signed_at, signature: hex::encode(signature.to_bytes()) }
+    Checkpoint {
+        seq,
+        hash: hash.to_string(),
+        signed_at,
+        signature: hex::encode(signature.to_bytes()),
+        tree_size: None,
+        root_hash: None,
+        note: None,
+    }
+}
+
+/// Signs a tree head: the Merkle `root` of the first `seq` events and the
+/// chain's `hash` at `seq`, as a C2SP checkpoint note of `origin`.
+pub fn sign_tree_head(
+    key: &SigningKey,
+    origin: &str,
+    seq: u64,
+    hash: &str,
+    root: &Hash,
+    signed_at: DateTime<Utc>,
+) -> Checkpoint {
+    let signed_at = truncate_to_micros(signed_at);
+    let head =
+        TreeHead { origin: origin.to_string(), tree_size: seq, root: *root, seq, hash: hash.to_string(), signed_at };
+    let (note, signature) = note::sign(key, &head);
+    Checkpoint {
+        seq,
+        hash: hash.to_string(),
+        signed_at,
+        signature: hex::encode(signature),
+        tree_size: Some(seq),
+        root_hash: Some(hex::encode(root)),
+        note: Some(note),
+    }
+}
+
+impl Checkpoint {
+    /// The signed Merkle root, for a signed tree head.
+    pub fn root(&self) -> Option<Hash> {
+        let mut root = [0u8; 32];
+        hex::decode_to_slice(self.root_hash.as_deref()?, &mut root).ok()?;
+        Some(root)
+    }
 }
 
 /// A public key that checkpoints are checked with.
@@ -130,7 +192,22 @@ impl PublicKey {
     }
 
     pub fn to_wire(&self) -> ServerKey {
-        ServerKey { algorithm: ALGORITHM.into(), public_key: self.to_hex(), key_id: self.id.clone() }
+        ServerKey {
+            algorithm: ALGORITHM.into(),
+            public_key: self.to_hex(),
+            key_id: self.id.clone(),
+            note_key_name: None,
+            note_vkey: None,
+        }
+    }
+
+    /// [`Self::to_wire`] with the signed-note key of `origin`.
+    pub fn to_wire_for(&self, origin: &str) -> ServerKey {
+        ServerKey {
+            note_key_name: Some(origin.to_string()),
+            note_vkey: Some(note::verifier_key(origin, self.key.as_bytes())),
+            ..self.to_wire()
+        }
     }
 
     /// Whether `signature` (128 hex digits) is this key's signature of `message`.
@@ -144,11 +221,35 @@ impl PublicKey {
     /// Checks the signature of `checkpoint` (not what it says about the chain).
     pub fn verify(&self, checkpoint: &Checkpoint) -> Result<(), CheckpointError> {
         let bad = || CheckpointError::BadSignature { seq: checkpoint.seq, key_id: self.id.clone() };
+        if let Some(text) = &checkpoint.note {
+            // A signed tree head: the note is what is signed, and every
+            // field beside it must say what the note says.
+            let head = note::open(text, &self.key).map_err(|_| bad())?;
+            let agrees = head.seq == checkpoint.seq
+                && head.hash == checkpoint.hash
+                && head.signed_at == checkpoint.signed_at
+                && Some(head.tree_size) == checkpoint.tree_size
+                && Some(head.root) == checkpoint.root()
+                && hex::decode(&checkpoint.signature).ok().is_some_and(|sig| note_signature(text) == Some(sig));
+            return if agrees { Ok(()) } else { Err(bad()) };
+        }
+        if checkpoint.tree_size.is_some() || checkpoint.root_hash.is_some() {
+            // A tree head without its note vouches for nothing.
+            return Err(bad());
+        }
         let bytes: [u8; 64] =
             hex::decode(&checkpoint.signature).ok().and_then(|bytes| bytes.try_into().ok()).ok_or_else(bad)?;
         let message = message(checkpoint.seq, &checkpoint.hash, checkpoint.signed_at);
         self.key.verify_strict(&message, &Signature::from_bytes(&bytes)).map_err(|_| bad())
     }
+}
+
+/// The raw signature of a note's first signature line.
+fn note_signature(text: &str) -> Option<Vec<u8>> {
+    use base64::Engine;
+    let line = text.split_once("\n\n")?.1.lines().next()?;
+    let blob = base64::engine::general_purpose::STANDARD.decode(line.rsplit_once(' ')?.1).ok()?;
+    (blob.len() == 68).then(|| blob[4..].to_vec())
 }
 
 /// A key that cannot be used.

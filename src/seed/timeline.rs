@@ -131,6 +131,9 @@ impl Timeline {
         });
         inserted?;
         audit::set_head(conn, &head)?;
+        // The rows went in without the Merkle tree: add their leaves now, in
+        // the same transaction.
+        crate::store::merkle::catch_up(conn)?;
         Ok(written)
     }
 

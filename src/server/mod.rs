@@ -54,11 +54,13 @@ pub struct ServerOptions {
     pub key_file: Option<PathBuf>,
     /// Sign the head whenever it passes a multiple of this many events.
     pub checkpoint_every: u64,
+    /// The log's origin in its signed-note checkpoints; `<host>/govdeck` when `None`.
+    pub origin: Option<String>,
 }
 
 impl Default for ServerOptions {
     fn default() -> Self {
-        ServerOptions { key_file: None, checkpoint_every: signing::CHECKPOINT_EVERY_EVENTS }
+        ServerOptions { key_file: None, checkpoint_every: signing::CHECKPOINT_EVERY_EVENTS, origin: None }
     }
 }
 
@@ -80,7 +82,12 @@ impl ServerState {
     pub fn open_with(db_path: &Path, clock: Arc<dyn Clock>, options: &ServerOptions) -> Result<ServerState, OpenError> {
         let key_path = options.key_file.clone().unwrap_or_else(|| signing::default_key_path(db_path));
         let (key, created) = signing::load_or_create(&key_path)?;
-        let signer = Arc::new(AuditSigner::new(key, options.checkpoint_every, clock.clone()));
+        let signer = Arc::new(AuditSigner::new(
+            key,
+            options.checkpoint_every,
+            clock.clone(),
+            options.origin.clone().unwrap_or_else(signing::default_origin),
+        ));
         let key_id = signer.public().id().to_string();
         if created {
             tracing::info!(key_id, "created the audit signing key {}", key_path.display());
@@ -127,6 +134,9 @@ pub fn router(state: ServerState) -> Router {
         .route("/v1/audit/head", get(routes::audit_head))
         .route("/v1/audit/key", get(routes::audit_key))
         .route("/v1/audit/checkpoints", get(routes::audit_checkpoints))
+        .route("/v1/audit/proof/inclusion", get(routes::audit_inclusion))
+        .route("/v1/audit/proof/inclusions", get(routes::audit_inclusions))
+        .route("/v1/audit/proof/consistency", get(routes::audit_consistency))
         .route("/v1/audit/events", post(routes::ingest))
         .route("/v1/intake", post(routes::intake))
         .route("/v1/approvals/{id}/decisions", post(routes::decide))

@@ -7,7 +7,8 @@ use utoipa::{Modify, OpenApi};
 use super::{evidence, routes};
 use crate::domain::api::{
     AppResponse, AppStatus, ApprovalResponse, AuditHead, AuditPage, ChangeItem, ChangeKind, ChangeOp, ChangesPage,
-    DecisionRequest, ErrorBody, ErrorDetail, Health, IngestRequest, IngestResponse, IntakeResponse, Me, RenewalRequest,
+    ConsistencyProof, DecisionRequest, ErrorBody, ErrorDetail, Health, InclusionProof, InclusionProofs, IngestRequest,
+    IngestResponse, IntakeResponse, Me, RenewalRequest,
 };
 use crate::domain::checkpoint::{Checkpoint, CheckpointPage, ServerKey};
 use crate::domain::evidence::{Bundle, SignedBundle};
@@ -25,12 +26,14 @@ use crate::domain::{
         routes::intake, routes::decide, routes::renew, routes::ingest, routes::audit_key, routes::audit_checkpoints,
         evidence::evidence,
         routes::app_status, routes::endpoint_status,
+        routes::audit_inclusion, routes::audit_inclusions, routes::audit_consistency,
     ),
     components(schemas(
         App, AppState, Approval, ApprovalKind, ApprovalStatus, AuditEvent, Connectivity, Controls, DataClass, Decision,
         DecisionKind, ExecEnv, LifecycleTier, Manifest, NewAuditEvent, Outcome, Risk, RiskFactors, Role, Tier, TtlClass,
         AppResponse, AppStatus, ApprovalResponse, AuditHead, AuditPage, ChangeItem, ChangeKind, ChangeOp, ChangesPage,
-        DecisionRequest, ErrorBody, ErrorDetail, Health, IngestRequest, IngestResponse, IntakeResponse, Me, RenewalRequest,
+        ConsistencyProof, DecisionRequest, ErrorBody, ErrorDetail, Health, InclusionProof, InclusionProofs, IngestRequest,
+        IngestResponse, IntakeResponse, Me, RenewalRequest,
         Checkpoint, CheckpointPage, ServerKey, Bundle, SignedBundle, AppStatus, Access, StatusReason,
     )),
     modifiers(&BearerAuth),
@@ -75,6 +78,9 @@ mod tests {
             "/v1/apps/{id}/evidence",
             "/v1/apps/{id}/status",
             "/v1/status",
+            "/v1/audit/proof/inclusion",
+            "/v1/audit/proof/inclusions",
+            "/v1/audit/proof/consistency",
         ] {
             assert!(paths.contains(&expected), "{expected} missing from {paths:?}");
         }

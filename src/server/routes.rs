@@ -16,13 +16,15 @@ use super::error::ApiError;
 use super::ops::{self, Ctx};
 use super::request::{Caller, Origin, StatusCaller, body_bytes, idempotent_write, parse_json};
 use crate::domain::api::{
-    AppResponse, AppStatus, ApprovalResponse, AuditHead, AuditPage, ChangesPage, DEFAULT_PAGE, DecisionRequest,
-    ErrorBody, Health, IngestRequest, IngestResponse, IntakeResponse, MAX_PAGE, Me, RenewalRequest,
+    AppResponse, AppStatus, ApprovalResponse, AuditHead, AuditPage, ChangesPage, ConsistencyProof, DEFAULT_PAGE,
+    DecisionRequest, ErrorBody, Health, InclusionProof, InclusionProofs, IngestRequest, IngestResponse, IntakeResponse,
+    MAX_PAGE, Me, RenewalRequest,
 };
 use crate::domain::audit_query::TimeRange;
 use crate::domain::checkpoint::{CheckpointPage, ServerKey};
 use crate::domain::status::{self, Access};
 use crate::domain::{App, Manifest, Visibility};
+use crate::store::merkle::{self, ProofRefusal};
 use crate::store::{apps, audit, changes, checkpoints};
 
 fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
@@ -292,7 +294,7 @@ pub async fn ingest(
     responses((status = 200, description = "The Ed25519 public key the server signs audit checkpoints with; \
         clients pin it on first use", body = ServerKey)))]
 pub async fn audit_key(State(state): State<ServerState>) -> Json<ServerKey> {
-    Json(state.signer.public().to_wire())
+    Json(state.signer.public().to_wire_for(state.signer.origin()))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -337,6 +339,14 @@ pub struct AppStatusQuery {
     /// `write` (refused for read-only apps).
     #[serde(default)]
     pub access: Access,
+}
+
+fn refused(refusal: ProofRefusal) -> ApiError {
+    match refusal {
+        ProofRefusal::BadRange(message) => ApiError::bad_request(message),
+        refusal @ ProofRefusal::NotReadable(_) => ApiError::not_found(refusal.to_string()),
+        ProofRefusal::Store(err) => ApiError::from(err),
+    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -462,6 +472,112 @@ fn if_none_match_holds(headers: &HeaderMap, etag: &str) -> bool {
     headers.get_all(header::IF_NONE_MATCH).iter().filter_map(|value| value.to_str().ok()).any(|value| {
         value.split(',').map(str::trim).any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == etag)
     })
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct InclusionQuery {
+    /// The event's seq (leaf `seq - 1`).
+    #[param(minimum = 1)]
+    pub seq: u64,
+    /// The tree size to prove against, e.g. a signed checkpoint's; the whole tree when absent.
+    pub size: Option<u64>,
+}
+
+#[utoipa::path(get, path = "/v1/audit/proof/inclusion", tag = "sync", security(("bearer" = [])), params(InclusionQuery),
+    responses(
+        (status = 200, description = "The audit path of the event at `seq` in the Merkle tree of `size` leaves \
+            (RFC 9162 §2.1.3); hashes as lower-case hex", body = InclusionProof),
+        (status = 400, description = "`seq` is 0 or past `size`, or `size` is past the tree", body = ErrorBody),
+        (status = 401, description = "No or bad token", body = ErrorBody),
+        (status = 403, description = "The token may not read the catalog", body = ErrorBody),
+        (status = 404, description = "No event the caller may read at `seq` (an owner asked for another's event)", body = ErrorBody),
+    ))]
+pub async fn audit_inclusion(
+    State(state): State<ServerState>,
+    caller: Caller,
+    params: Result<Query<InclusionQuery>, QueryRejection>,
+) -> Result<Json<InclusionProof>, ApiError> {
+    let params = query(params)?;
+    let visibility = visibility(&caller)?;
+    let proof = state
+        .db
+        .read("proof_inclusion", move |conn| {
+            merkle::inclusion_for(conn, params.seq, params.size, &visibility).map_err(refused)
+        })
+        .await?;
+    Ok(Json(proof))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct InclusionsQuery {
+    /// Proofs of events after this seq; 0 (the default) from the first.
+    #[serde(default)]
+    pub after: u64,
+    /// Up to and including this seq; the tree size when absent.
+    pub through: Option<u64>,
+    /// The tree size to prove against; the whole tree when absent.
+    pub size: Option<u64>,
+}
+
+#[utoipa::path(get, path = "/v1/audit/proof/inclusions", tag = "sync", security(("bearer" = [])), params(InclusionsQuery),
+    responses(
+        (status = 200, description = "Inclusion proofs, against one tree size, of every event with \
+            `after < seq <= through` the caller may read, oldest first, at most 1000 (`more` says when there are \
+            more)", body = InclusionProofs),
+        (status = 400, description = "`through` or `size` past the tree, or `after` past `through`", body = ErrorBody),
+        (status = 401, description = "No or bad token", body = ErrorBody),
+        (status = 403, description = "The token may not read the catalog", body = ErrorBody),
+    ))]
+pub async fn audit_inclusions(
+    State(state): State<ServerState>,
+    caller: Caller,
+    params: Result<Query<InclusionsQuery>, QueryRejection>,
+) -> Result<Json<InclusionProofs>, ApiError> {
+    let params = query(params)?;
+    let visibility = visibility(&caller)?;
+    let proofs = state
+        .db
+        .read("proof_inclusions", move |conn| {
+            merkle::inclusions_for(conn, params.after, params.through, params.size, &visibility).map_err(refused)
+        })
+        .await?;
+    Ok(Json(proofs))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ConsistencyQuery {
+    /// The older tree size (0 is the empty tree).
+    pub from: u64,
+    /// The newer tree size; the whole tree when absent.
+    pub to: Option<u64>,
+}
+
+#[utoipa::path(get, path = "/v1/audit/proof/consistency", tag = "sync", security(("bearer" = [])), params(ConsistencyQuery),
+    responses(
+        (status = 200, description = "The proof that the tree of `to` leaves extends the tree of `from` leaves \
+            (RFC 9162 §2.1.4); hashes as lower-case hex", body = ConsistencyProof),
+        (status = 400, description = "`from` past `to`, or `to` past the tree", body = ErrorBody),
+        (status = 401, description = "No or bad token", body = ErrorBody),
+        (status = 403, description = "The token may not read the catalog", body = ErrorBody),
+    ))]
+pub async fn audit_consistency(
+    State(state): State<ServerState>,
+    caller: Caller,
+    params: Result<Query<ConsistencyQuery>, QueryRejection>,
+) -> Result<Json<ConsistencyProof>, ApiError> {
+    let params = query(params)?;
+    visibility(&caller)?;
+    let proof = state
+        .db
+        .read("proof_consistency", move |conn| merkle::consistency_for(conn, params.from, params.to).map_err(refused))
+        .await?;
+    Ok(Json(proof))
 }
 
 pub async fn fallback() -> ApiError {

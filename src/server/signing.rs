@@ -31,12 +31,27 @@ use serde::{Deserialize, Serialize};
 use crate::clock::Clock;
 use crate::domain::api::AuditHead;
 use crate::domain::checkpoint::{self, Checkpoint, KeyError, PublicKey};
-use crate::store::{Result, audit, checkpoints};
+use crate::store::{Result, audit, checkpoints, merkle};
 
 /// The server signs its head whenever it passes a multiple of this many events.
 pub const CHECKPOINT_EVERY_EVENTS: u64 = 1000;
 /// ... and, when the head moved, at least this often (checked by the background job).
 pub const CHECKPOINT_INTERVAL_SECS: i64 = 3600;
+
+/// The origin a server names its log by when `--origin` names none:
+/// `<host name>/govdeck`.
+pub fn default_origin() -> String {
+    let mut buffer = [0u8; 256];
+    // SAFETY: the buffer is writable for its whole length, which is passed.
+    let status = unsafe { libc::gethostname(buffer.as_mut_ptr().cast(), buffer.len()) };
+    let end = buffer.iter().position(|&b| b == 0).unwrap_or(buffer.len());
+    let host = if status == 0 { String::from_utf8_lossy(&buffer[..end]).into_owned() } else { String::new() };
+    checkpoint_origin(&host)
+}
+
+fn checkpoint_origin(host: &str) -> String {
+    crate::domain::note::default_origin(host)
+}
 
 /// The key file of a database: `<db>.key` beside it.
 pub fn default_key_path(db: &Path) -> PathBuf {
@@ -175,17 +190,24 @@ pub struct AuditSigner {
     public: PublicKey,
     every: u64,
     clock: Arc<dyn Clock>,
+    origin: String,
 }
 
 impl AuditSigner {
-    /// A signer that checkpoints every `every` events (at least 1).
-    pub fn new(key: SigningKey, every: u64, clock: Arc<dyn Clock>) -> AuditSigner {
+    /// A signer that checkpoints every `every` events (at least 1), as the
+    /// log named `origin` (the first line and key name of its notes).
+    pub fn new(key: SigningKey, every: u64, clock: Arc<dyn Clock>, origin: String) -> AuditSigner {
         let public = PublicKey::of(&key);
-        AuditSigner { key, public, every: every.max(1), clock }
+        AuditSigner { key, public, every: every.max(1), clock, origin }
     }
 
     pub fn public(&self) -> &PublicKey {
         &self.public
+    }
+
+    /// The log's origin: first line and key name of its checkpoint notes.
+    pub fn origin(&self) -> &str {
+        &self.origin
     }
 
     pub fn every(&self) -> u64 {
@@ -255,7 +277,15 @@ impl AuditSigner {
                 return Ok(None);
             }
         }
-        let signed = checkpoint::sign(&self.key, head.seq, &head.hash, self.clock.now());
+        // A signed tree head when the Merkle tree holds every event; a
+        // `govdeck-checkpoint-v1` one when its backfill stopped at a row it
+        // could not read (the chain's break is then what `audit verify` names).
+        let signed = if merkle::size(conn)? == head.seq {
+            let root = merkle::root(conn, head.seq)?;
+            checkpoint::sign_tree_head(&self.key, &self.origin, head.seq, &head.hash, &root, self.clock.now())
+        } else {
+            checkpoint::sign(&self.key, head.seq, &head.hash, self.clock.now())
+        };
         checkpoints::insert(conn, &signed, self.public.id())?;
         Ok(Some(signed))
     }

@@ -9,6 +9,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
 use serde::Serialize;
 use serde_json::value::RawValue;
 
+use super::merkle::TreeWriter;
 use super::{Result, StoreError, meta_get, meta_set};
 use crate::domain::api::AuditHead;
 use crate::domain::audit::view::Text;
@@ -16,7 +17,7 @@ use crate::domain::audit::{
     ChainBreak, ChainVerifier, EventView, GENESIS_HASH, HashScratch, Run, RunChecker, format_timestamp,
 };
 use crate::domain::audit_query::TimeRange;
-use crate::domain::{AuditEvent, NewAuditEvent, Visibility};
+use crate::domain::{AuditEvent, NewAuditEvent, Visibility, merkle};
 
 const HEAD_SEQ: &str = "audit_head_seq";
 const HEAD_HASH: &str = "audit_head_hash";
@@ -46,13 +47,16 @@ pub fn append(conn: &Connection, event: NewAuditEvent, reported_by: &str, now: D
 }
 
 /// Appends many events in one transaction, writing the head once at the end.
+/// Each event also becomes the next leaf of the Merkle tree
+/// (`store::merkle`), in the same transaction.
 pub struct Appender {
     head: AuditHead,
+    tree: TreeWriter,
 }
 
 impl Appender {
     pub fn start(conn: &Connection) -> Result<Appender> {
-        Ok(Appender { head: head(conn)? })
+        Ok(Appender { head: head(conn)?, tree: TreeWriter::start(conn)? })
     }
 
     /// Seals `event` as written by the principal `reported_by` at `now` and inserts it.
@@ -66,12 +70,18 @@ impl Appender {
         let seq = self.head.seq + 1;
         let sealed = AuditEvent::seal(event, reported_by, uuid::Uuid::new_v4().to_string(), seq, now, &self.head.hash);
         insert(conn, &sealed)?;
+        // A tree that stopped behind the chain (its backfill met a row it
+        // could not read) stays there: a leaf must be the event at its place.
+        if self.tree.size() + 1 == seq {
+            self.tree.push(conn, merkle::event_leaf(&sealed))?;
+        }
         self.head = AuditHead { seq, hash: sealed.hash.clone() };
         Ok(sealed)
     }
 
     pub fn finish(self, conn: &Connection) -> Result<AuditHead> {
         set_head(conn, &self.head)?;
+        self.tree.finish(conn)?;
         Ok(self.head)
     }
 }
@@ -196,6 +206,33 @@ pub fn page(conn: &Connection, after: u64, limit: u32, visibility: &Visibility) 
     let more = events.len() > limit as usize;
     events.truncate(limit as usize);
     Ok((events, more))
+}
+
+/// The seqs `after < seq <= through` of events `visibility` may read,
+/// oldest first, at most `limit`.
+pub fn readable_seqs(
+    conn: &Connection,
+    after: u64,
+    through: u64,
+    limit: u32,
+    visibility: &Visibility,
+) -> Result<Vec<u64>> {
+    let (after, through, limit) = (after as i64, through as i64, i64::from(limit));
+    let seqs: Vec<i64> = match visibility {
+        Visibility::All => conn
+            .prepare_cached("SELECT seq FROM audit WHERE seq > ?1 AND seq <= ?2 ORDER BY seq LIMIT ?3")?
+            .query_map(params![after, through, limit], |row| row.get(0))?
+            .collect::<rusqlite::Result<_>>()?,
+        Visibility::OwnedBy(owner) => conn
+            .prepare_cached(
+                "SELECT seq FROM audit
+                 WHERE seq > ?1 AND seq <= ?2 AND app_id IN (SELECT id FROM apps WHERE owner = ?3)
+                 ORDER BY seq LIMIT ?4",
+            )?
+            .query_map(params![after, through, owner, limit], |row| row.get(0))?
+            .collect::<rusqlite::Result<_>>()?,
+    };
+    Ok(seqs.into_iter().map(|seq| seq as u64).collect())
 }
 
 /// One event of a `/v1/audit` page, borrowed from its row: the fields and

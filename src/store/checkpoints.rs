@@ -25,7 +25,16 @@ pub const TABLE_SQL: &str = "
     CREATE INDEX checkpoints_by_seq ON checkpoints(seq);
     ";
 
-const COLUMNS: &str = "seq, hash, signed_at, signature, key_id";
+/// The step, in the server database and the cache, that lets a checkpoint
+/// be a signed tree head (`domain::note`); older rows keep NULLs there and
+/// verify as `govdeck-checkpoint-v1` checkpoints.
+pub const TREE_HEAD_SQL: &str = "
+    ALTER TABLE checkpoints ADD COLUMN tree_size INTEGER;
+    ALTER TABLE checkpoints ADD COLUMN root_hash TEXT;
+    ALTER TABLE checkpoints ADD COLUMN note TEXT;
+    ";
+
+const COLUMNS: &str = "seq, hash, signed_at, signature, key_id, tree_size, root_hash, note";
 
 /// A checkpoint as stored, with the id of the key that signed it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +54,9 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Stored> {
             hash: row.get(1)?,
             signed_at,
             signature: row.get(3)?,
+            tree_size: row.get::<_, Option<i64>>(5)?.map(|size| size as u64),
+            root_hash: row.get(6)?,
+            note: row.get(7)?,
         },
         key_id: row.get(4)?,
     })
@@ -53,14 +65,17 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Stored> {
 /// Stores a checkpoint signed by `key_id`; one already stored for that key and seq is kept as it was.
 pub fn insert(conn: &Connection, checkpoint: &Checkpoint, key_id: &str) -> Result<()> {
     conn.prepare_cached(&format!(
-        "INSERT INTO checkpoints({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(key_id, seq) DO NOTHING"
+        "INSERT INTO checkpoints({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(key_id, seq) DO NOTHING"
     ))?
     .execute(params![
         checkpoint.seq as i64,
         checkpoint.hash,
         format_timestamp(checkpoint.signed_at),
         checkpoint.signature,
-        key_id
+        key_id,
+        checkpoint.tree_size.map(|size| size as i64),
+        checkpoint.root_hash,
+        checkpoint.note,
     ])?;
     Ok(())
 }

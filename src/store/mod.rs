@@ -10,6 +10,7 @@ pub mod audit;
 pub mod changes;
 pub mod checkpoints;
 pub mod idempotency;
+pub mod merkle;
 pub mod schema;
 pub mod upstream;
 pub mod users;

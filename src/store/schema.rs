@@ -191,10 +191,27 @@ const MIGRATIONS: &[&str] = &[
     INSERT INTO app_endpoints(key, app_id, endpoint)
         SELECT lower(rtrim(trim(j.value), '/')), apps.id, j.value FROM apps, json_each(apps.data, '$.endpoints') AS j;
     ",
+    // 8: the Merkle tree over the audit log (see store::merkle); filled from
+    // the existing rows by `migrate` right after.
+    super::merkle::TABLE_SQL,
+    // 9: checkpoints that are signed tree heads (C2SP notes; domain::note).
+    super::checkpoints::TREE_HEAD_SQL,
 ];
 
+/// The step that made the `audit_tree` table.
+pub const TREE_STEP: i64 = 8;
+
+/// Applies the missing steps, then adds to the Merkle tree the events it
+/// lacks: every event of a database from before step 8, none otherwise.
 pub fn migrate(conn: &mut Connection) -> Result<()> {
-    apply(conn, MIGRATIONS)
+    apply(conn, MIGRATIONS)?;
+    let tx = conn.transaction()?;
+    let added = super::merkle::catch_up(&tx)?;
+    tx.commit()?;
+    if added > 0 {
+        tracing::info!(added, "audit tree: added the events it lacked");
+    }
+    Ok(())
 }
 
 /// Applies the steps of `migrations` that `PRAGMA user_version` says are

@@ -14,7 +14,7 @@ use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY
 use serde::de::DeserializeOwned;
 
 use crate::config::settings::Token;
-use crate::domain::api::{AuditHead, AuditPage, ChangesPage, ErrorBody, Me};
+use crate::domain::api::{AuditHead, AuditPage, ChangesPage, ConsistencyProof, ErrorBody, InclusionProofs, Me};
 use crate::domain::audit_query::TimeRange;
 use crate::domain::checkpoint::{CheckpointPage, ServerKey};
 use crate::tls::ClientTrust;
@@ -242,6 +242,16 @@ impl Client {
 
     pub async fn checkpoints(&self, after: u64, limit: u32) -> Result<CheckpointPage, ClientError> {
         self.get("/v1/audit/checkpoints", &[("after", after), ("limit", u64::from(limit))]).await
+    }
+
+    /// The proof that the tree of `to` leaves extends the tree of `from`.
+    pub async fn consistency(&self, from: u64, to: u64) -> Result<ConsistencyProof, ClientError> {
+        self.get("/v1/audit/proof/consistency", &[("from", from), ("to", to)]).await
+    }
+
+    /// Inclusion proofs, in the tree of `size`, of the readable events `after < seq <= through`.
+    pub async fn inclusions(&self, after: u64, through: u64, size: u64) -> Result<InclusionProofs, ClientError> {
+        self.get("/v1/audit/proof/inclusions", &[("after", after), ("through", through), ("size", size)]).await
     }
 
     /// POSTs `body` under `idempotency_key`; a 2xx answer comes back whole.

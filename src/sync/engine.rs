@@ -57,6 +57,8 @@ pub enum SyncError {
          stored — investigate the server before trusting it"
     )]
     Checkpoint(CheckpointError),
+    #[error("{0}; sync stopped — investigate the server before trusting it")]
+    Proof(String),
     #[error(transparent)]
     Pins(#[from] PinsError),
 }
@@ -206,6 +208,8 @@ pub struct SyncReport {
     pub events: u64,
     /// Signed checkpoints checked and stored.
     pub checkpoints: u64,
+    /// An owner's events whose inclusion proofs were checked and stored.
+    pub proved: u64,
     /// The key id pinned for the server by this sync (its first).
     pub pinned: Option<String>,
     pub sent: u64,
@@ -399,6 +403,11 @@ impl Syncer {
             Some(key) => Some(self.fetch_checkpoints(key).await?),
             None => None,
         };
+        // Does the server's tree still extend the signed tree head pinned last?
+        if let Some((_, fetched)) = &signed {
+            let pinned = with_cache(&self.cache, |cache| crate::cache::proofs::latest_tree_head(cache.conn())).await?;
+            self.check_consistency(pinned.as_ref(), fetched, server_head.seq).await?;
+        }
 
         progress(Progress { phase: Phase::Outbox, done: 0, total: None });
         let flushed = self.flush_outbox_of_targets().await?;
@@ -438,6 +447,9 @@ impl Syncer {
             .await?
             .map_err(SyncError::Checkpoint)?;
             report.checkpoints = outcome.stored;
+            if !full {
+                report.proved = self.prove_cached_events().await?;
+            }
         }
         if trust.pin
             && let (Some(path), Some(key)) = (&self.pins, &trust.key)

@@ -5,6 +5,7 @@
 pub mod client;
 pub mod engine;
 pub mod plan;
+mod proofs;
 mod pull;
 pub mod retry;
 pub mod wal;

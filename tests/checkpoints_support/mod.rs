@@ -91,7 +91,7 @@ impl SignedServer {
         setup: Setup,
     ) -> SignedServer {
         let db_path = dir.path().join(DB_FILE);
-        let options = ServerOptions { key_file: setup.key_file.clone(), checkpoint_every: setup.every };
+        let options = ServerOptions { key_file: setup.key_file.clone(), checkpoint_every: setup.every, origin: None };
         let state = ServerState::open_with(&db_path, clock.clone(), &options).expect("open server state");
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");

@@ -133,6 +133,12 @@ impl HashScratch {
         Some(self.recorded_at.as_str()).filter(|text| !text.is_empty())
     }
 
+    /// The canonical bytes the last [`EventView::content_hash`] hashed (a
+    /// Merkle leaf is made from them: `domain::merkle`).
+    pub fn canonical(&self) -> &[u8] {
+        &self.canonical
+    }
+
     /// The request context as compact JSON with sorted keys.
     pub fn context(&self) -> &str {
         // Written by serde_json, which writes UTF-8 only.
