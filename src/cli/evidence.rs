@@ -131,10 +131,12 @@ pub fn verify_file(file: &PathBuf, key: Option<&PublicKey>) -> color_eyre::Resul
     match evidence::verify(&bytes, key) {
         Ok(verified) => {
             outln!(
-                "evidence ok: {} ({}), {}, {}, {} checked against their audit events, checkpoint seq {}",
+                "evidence ok: {} ({}), {} each proved in the signed tree of {} events, {}, {} checked against \
+                 their audit events, checkpoint seq {}",
                 sanitize(&verified.app_name),
                 sanitize(&verified.app_id),
                 count(verified.events, "event"),
+                verified.tree_size,
                 count(verified.requests, "request"),
                 count(verified.decisions, "decision"),
                 verified.checkpoint_seq
@@ -256,7 +258,10 @@ pub fn report(signed: &SignedBundle, verified: &Verified) -> String {
             "| {} | {} | {} ({}) | {} | {} |",
             event.seq,
             time(&event.timestamp),
-            cell(&event.actor_id),
+            match event.reported_by_other() {
+                Some(by) => format!("{}, reported by {}", cell(&event.actor_id), cell(by)),
+                None => cell(&event.actor_id),
+            },
             cell(&event.actor_role),
             cell(&event.action_type),
             event.outcome.as_str()
@@ -264,13 +269,16 @@ pub fn report(signed: &SignedBundle, verified: &Verified) -> String {
     }
     let _ = writeln!(
         out,
-        "\n## Integrity\n\nChecked when written: every event's hash, every decision against its audit event, the \
-         checkpoint's signature and the server's signature over the bundle, with key `{}` ({}).\n\n\
-         Checkpoint: seq {}, hash `{}`, signed {}.\n\n\
+        "\n## Integrity\n\nChecked when written: every event's hash, every event's inclusion proof in the signed \
+         tree, every decision against its audit event, the checkpoint's signature and the server's signature over \
+         the bundle, with key `{}` ({}).\n\n\
+         Checkpoint: a signed tree head of {} events, root `{}`; the chain's hash at seq {} is `{}`; signed {}.\n\n\
          This report cannot be checked on its own: keep the JSON bundle (`govdeck evidence {} --format json`) \
          beside it and check that with `govdeck evidence verify FILE --key {}`.",
         verified.key_id,
         if verified.key_given { "the key pinned for the server" } else { "the bundle's own key" },
+        verified.tree_size,
+        bundle.checkpoint.root_hash.as_deref().unwrap_or_default(),
         bundle.checkpoint.seq,
         bundle.checkpoint.hash,
         format_timestamp(bundle.checkpoint.signed_at),

@@ -88,11 +88,12 @@ pub fn latest(conn: &Connection, key_id: &str) -> Result<Option<Stored>> {
         .optional()?)
 }
 
-/// The oldest checkpoint signed by `key_id` at or after `seq`.
-pub fn first_from(conn: &Connection, key_id: &str, seq: u64) -> Result<Option<Checkpoint>> {
+/// The oldest signed tree head of `key_id` at or after `seq`.
+pub fn first_tree_head_from(conn: &Connection, key_id: &str, seq: u64) -> Result<Option<Checkpoint>> {
     Ok(conn
         .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM checkpoints WHERE key_id = ?1 AND seq >= ?2 ORDER BY seq LIMIT 1"
+            "SELECT {COLUMNS} FROM checkpoints WHERE key_id = ?1 AND seq >= ?2 AND root_hash IS NOT NULL \
+             ORDER BY seq LIMIT 1"
         ))?
         .query_row(params![key_id, seq as i64], from_row)
         .optional()?
