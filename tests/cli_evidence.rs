@@ -235,3 +235,20 @@ async fn a_window_keeps_only_its_events_and_a_report_reads_as_markdown() {
     assert_eq!(read(&out)["bundle"]["events"].as_array().unwrap().len(), 0);
     riley.run(&["evidence", "verify", out.to_str().unwrap()]).await.expect(0);
 }
+
+/// An app asked for by name before the cache ever synced: the server knows
+/// no such id, and the message says that names need a synced cache; after a
+/// sync the same name works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_name_before_the_first_sync_says_to_sync() {
+    let fx = fixture().await;
+    let riley = fx.cli("riley");
+    let run = riley.run(&["evidence", "holiday-tracker"]).await;
+    run.expect(1);
+    assert!(run.stderr.contains("which has never synced: run `govdeck sync`"), "{}", run.stderr);
+    riley.run(&["sync"]).await.expect(0);
+    let run = riley.run(&["evidence", "holiday-trackr"]).await;
+    run.expect(1);
+    assert!(run.stderr.contains("no app of that name in the cache either"), "{}", run.stderr);
+    riley.run(&["evidence", "holiday-tracker", "-o", fx.path("h.json").to_str().unwrap()]).await.expect(0);
+}

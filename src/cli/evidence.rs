@@ -57,13 +57,31 @@ pub fn fetch(
 ) -> color_eyre::Result<ExitCode> {
     let ctx = context(args)?;
     // A name is looked up in the cache; anything else is asked as an id.
-    let app_id = match open_cache(&ctx).and_then(|cache| Ok(lookup::app_by_key(cache.conn(), app)?)) {
-        Ok(Found::One(found)) => found.id,
-        Ok(Found::Several(_)) => {
+    let cache = open_cache(&ctx).ok();
+    let looked_up = match &cache {
+        Some(cache) => lookup::app_by_key(cache.conn(), app).ok(),
+        None => None,
+    };
+    let (app_id, known) = match looked_up {
+        Some(Found::One(found)) => (found.id, true),
+        Some(Found::Several(_)) => {
             eprintln!("govdeck: several apps share the name {:?}; give the id of the one you mean", sanitize(app));
             return Ok(ExitCode::from(EXIT_ERROR));
         }
-        Ok(Found::None) | Err(_) => app.to_string(),
+        Some(Found::None) | None => (app.to_string(), false),
+    };
+    // What to say when the server knows no such id either: a name can only
+    // be found in a cache that has synced.
+    let never_synced = cache
+        .as_ref()
+        .and_then(|cache| lookup::sync_state(cache.conn()).ok())
+        .is_none_or(|state| state.last_sync_at.is_none());
+    let hint = match (known, never_synced) {
+        (true, _) => "",
+        (false, true) => {
+            " (names are looked up in the cache, which has never synced: run `govdeck sync`, or give the app's id)"
+        }
+        (false, false) => " (no app of that name in the cache either)",
     };
     let client = ctx.client()?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
@@ -72,7 +90,7 @@ pub fn fetch(
         Err(err) => {
             let said = match &err {
                 ClientError::Status { status: 404, .. } => {
-                    format!("no app {:?} is visible to you on {}", sanitize(app), sanitize(&ctx.server))
+                    format!("no app {:?} is visible to you on {}{hint}", sanitize(app), sanitize(&ctx.server))
                 }
                 other => sanitize(&other.to_string()).into_owned(),
             };
