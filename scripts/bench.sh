@@ -5,7 +5,8 @@
 # sqlite3-shell floor, the console in a pseudo-terminal (first frame, first
 # search, RSS, bytes per cursor move, idle output), `audit verify`,
 # `govdeck apps --filter` against `fzf --filter`, the divan benches at full
-# size, and the server under govdeck-load. Prints a table of medians against
+# size (the Merkle tree's proofs and appends among them), and the server
+# under govdeck-load. Prints a table of medians against
 # the targets; BENCHMARKS.md holds a run of it.
 #
 #   scripts/bench.sh                      # 100k apps, 1M events (~15 min on 2 cores)
@@ -141,7 +142,7 @@ rm -rf "$WORK/cache-cold"
 
 if [[ $DIVAN == 1 ]]; then
     say "cargo bench at $APPS apps / $EVENTS events"
-    for bench in cache console filter keystrokes; do
+    for bench in cache console filter keystrokes merkle; do
         GOVDECK_BENCH_APPS=$APPS GOVDECK_BENCH_EVENTS=$EVENTS cargo bench --locked --bench "$bench" 2>&1 |
             tee "$WORK/bench-$bench.log"
         if [[ $bench == keystrokes ]]; then

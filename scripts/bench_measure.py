@@ -544,6 +544,20 @@ def cmd_report(args):
     kb = r.get("bench_kpis", {}).get("median_ms")
     add("KPIs over all events (SQL aggregate + compute), divan median", kb, "ms", 100, "≤ 100 ms",
         "cargo bench --bench cache -- kpis")
+    mcmd = "cargo bench --bench merkle"
+
+    def us(name):
+        ms = r.get(name, {}).get("median_ms")
+        return ms * 1000 if ms is not None else None
+
+    ip, rd = us("bench_inclusion_proof"), us("bench_anchor_read_one_event")
+    add("inclusion proof from the stored tree (divan median)", ip, "µs", 1000, "≤ 1 ms", mcmd,
+        f"anchor: one event read by seq {fmt(rd, 'µs')}")
+    add("consistency proof from the stored tree (divan median)", us("bench_consistency_proof"), "µs", None, "(info)",
+        mcmd)
+    at, ac = us("bench_append_with_tree"), us("bench_anchor_append_chain_only")
+    add("append one event with the tree (divan median)", at, "µs", None, "(info)", mcmd,
+        f"anchor: chain only {fmt(ac, 'µs')}" + (f", ratio {at / ac:.2f}×" if at and ac else ""))
     v = r.get("verify", {})
     add("`govdeck audit verify --db` (wall)", v.get("median_wall_s"), "s", 3, "≤ 3 s", v.get("command", ""))
     sd = r.get("seed", {})

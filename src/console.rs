@@ -357,21 +357,67 @@ impl Runtime {
     }
 
     async fn verify(&self) {
-        let result = with_cache(self.cache(), |cache| audit::verify(cache.conn())).await;
+        let result = with_cache(self.cache(), |cache| {
+            let report = audit::verify(cache.conn())?;
+            // An owner's events, which the chain walk cannot vouch for: their stored proofs.
+            let proofs = if report.full_chain { None } else { Some(crate::cache::proofs::verify(cache.conn())?) };
+            Ok((report, proofs))
+        })
+        .await;
         let message = match result {
-            Ok(report) => match report.result {
-                Ok(()) => Ok(format!(
-                    "audit chain ok: {} events verified{}, head seq {}",
-                    report.verified,
-                    if report.full_chain { "" } else { " (your events only)" },
-                    report.head.seq
-                )),
-                Err(broken) => Err(format!("audit chain BROKEN at seq {}: {broken}", broken.seq())),
-            },
+            Ok((report, proofs)) => verify_message(&report, proofs.as_ref()),
             Err(err) => Err(format!("cannot verify: {err}")),
         };
         let _ = self.events.send(Event::Verified(message));
     }
+}
+
+/// What the console says of `v`: the chain, then the signed roots (a whole
+/// chain) or the stored inclusion proofs (an owner's events).
+fn verify_message(
+    report: &audit::CacheVerify,
+    proofs: Option<&crate::cache::proofs::ProofReport>,
+) -> Result<String, String> {
+    if let Err(broken) = &report.result {
+        return Err(format!("audit chain BROKEN at seq {}: {broken}", broken.seq()));
+    }
+    if let Some(bad) = report.roots.as_ref().and_then(|roots| roots.mismatch.as_ref()) {
+        return Err(format!(
+            "audit tree BROKEN at size {}: a signed root is not the root of the cached events",
+            bad.size
+        ));
+    }
+    let vouched = match (proofs, &report.roots) {
+        (Some(proofs), _) if proofs.first_bad.is_some() => {
+            return Err(format!(
+                "proofs BROKEN at seq {}: its inclusion proof does not lead to its signed root",
+                proofs.first_bad.unwrap_or_default()
+            ));
+        }
+        (Some(proofs), _) if proofs.unproved > 0 => {
+            return Err(format!("proofs MISSING for {} of your events", proofs.unproved));
+        }
+        (Some(proofs), _) => {
+            return Ok(format!(
+                "audit ok: {} of your events verified, {} proved in signed trees",
+                report.verified, proofs.proved
+            ));
+        }
+        (None, Some(roots)) if roots.checked > 0 => {
+            if roots.checked == 1 {
+                " · 1 signed root ok".to_string()
+            } else {
+                format!(" · {} signed roots ok", roots.checked)
+            }
+        }
+        (None, _) => String::new(),
+    };
+    Ok(format!(
+        "audit chain ok: {} events verified{}, head seq {}{vouched}",
+        report.verified,
+        if report.full_chain { "" } else { " (your events only)" },
+        report.head.seq
+    ))
 }
 
 impl Runtime {
@@ -550,5 +596,65 @@ mod tests {
         assert_eq!(page.loading, None);
         assert_eq!(page.apps, full.apps);
         assert_eq!(page.approvals, full.approvals);
+    }
+
+    fn cache_report(full_chain: bool, roots: Option<crate::store::checkpoints::RootsReport>) -> audit::CacheVerify {
+        audit::CacheVerify {
+            verified: 62,
+            head: crate::domain::api::AuditHead { seq: 62, hash: "ab".repeat(32) },
+            full_chain,
+            result: Ok(()),
+            roots,
+        }
+    }
+
+    #[test]
+    fn verify_says_what_vouches_for_the_events_and_names_a_bad_root_or_proof() {
+        use crate::cache::proofs::ProofReport;
+        use crate::store::checkpoints::{RootMismatch, RootsReport};
+        let roots = |checked, mismatch| RootsReport { checked, unchecked: 0, newest: Some(62), mismatch };
+        assert_eq!(
+            verify_message(&cache_report(true, Some(roots(1, None))), None),
+            Ok("audit chain ok: 62 events verified, head seq 62 · 1 signed root ok".into())
+        );
+        assert_eq!(
+            verify_message(&cache_report(true, Some(roots(3, None))), None).unwrap(),
+            "audit chain ok: 62 events verified, head seq 62 · 3 signed roots ok"
+        );
+        assert_eq!(
+            verify_message(&cache_report(true, Some(roots(0, None))), None).unwrap(),
+            "audit chain ok: 62 events verified, head seq 62",
+            "no signed tree head yet: nothing is claimed"
+        );
+        let bad = RootMismatch { size: 40, signed: "00".repeat(32), rows: "11".repeat(32) };
+        let said = verify_message(&cache_report(true, Some(roots(3, Some(bad)))), None).unwrap_err();
+        assert!(said.starts_with("audit tree BROKEN at size 40"), "{said}");
+
+        let proofs = |proved, unproved, first_bad| ProofReport { proved, unproved, through: 62, first_bad };
+        assert_eq!(
+            verify_message(&cache_report(false, None), Some(&proofs(5, 0, None))).unwrap(),
+            "audit ok: 62 of your events verified, 5 proved in signed trees"
+        );
+        let said = verify_message(&cache_report(false, None), Some(&proofs(4, 0, Some(17)))).unwrap_err();
+        assert!(said.starts_with("proofs BROKEN at seq 17"), "{said}");
+        let said = verify_message(&cache_report(false, None), Some(&proofs(4, 1, None))).unwrap_err();
+        assert_eq!(said, "proofs MISSING for 1 of your events");
+    }
+
+    #[test]
+    fn a_verify_message_of_a_million_events_fits_an_80_column_status_line() {
+        let mut report = cache_report(false, None);
+        report.verified = 1_000_000;
+        report.head.seq = 1_000_000;
+        let proofs = crate::cache::proofs::ProofReport { proved: 1_000_000, unproved: 0, through: 1, first_bad: None };
+        let owner = verify_message(&report, Some(&proofs)).unwrap();
+        report.full_chain = true;
+        let roots = crate::store::checkpoints::RootsReport { checked: 99, unchecked: 0, newest: None, mismatch: None };
+        report.roots = Some(roots);
+        let whole = verify_message(&report, None).unwrap();
+        for said in [owner, whole] {
+            // The status line prefixes "✓ ".
+            assert!(said.chars().count() + 2 <= 80, "{said}");
+        }
     }
 }

@@ -7,6 +7,7 @@ mod sync_support;
 
 use std::path::{Path, PathBuf};
 
+use govdeck::domain::AuditEvent;
 use govdeck::domain::checkpoint::{self, Checkpoint};
 use serde_json::{Value, json};
 use sync_support::{Cli, Server, manifest, runtime_event};
@@ -80,6 +81,10 @@ async fn a_bundle_from_the_real_binary_verifies_offline_and_holds_only_its_app()
     let said = run.expect(0);
     assert!(said.contains("evidence ok: holiday-tracker"), "{said}");
     assert!(said.contains("1 decision checked against their audit events"), "{said}");
+    let events = bundle["bundle"]["events"].as_array().unwrap().len();
+    assert!(said.contains(&format!("{events} events each proved in the signed tree of")), "{said}");
+    assert_eq!(bundle["bundle"]["proofs"].as_array().unwrap().len(), events, "a proof per event");
+    assert!(bundle["bundle"]["checkpoint"]["note"].as_str().unwrap().contains("\n\n\u{2014} "), "a signed note");
     assert!(said.contains("the key given"), "{said}");
 
     let actions: Vec<&str> =
@@ -122,11 +127,39 @@ async fn every_kind_of_edit_is_caught_and_named() {
             "its hash does not match its content",
         ),
         (
-            "a dropped event",
+            "a dropped event, with its proof",
             edited(&|v| {
-                v["bundle"]["events"].as_array_mut().unwrap().remove(position("dlp.block"));
+                v["bundle"]["events"].as_array_mut().unwrap().remove(position("data.read"));
+                v["bundle"]["proofs"].as_array_mut().unwrap().remove(position("data.read"));
             }),
             "differs from what the server signed",
+        ),
+        (
+            "an event edited and its hash recomputed",
+            edited(&|v| {
+                let slot = &mut v["bundle"]["events"][position("dlp.block")];
+                let mut event: AuditEvent = serde_json::from_value(slot.clone()).unwrap();
+                event.action_type = "data.read".into();
+                event.hash = event.compute_hash();
+                *slot = serde_json::to_value(event).unwrap();
+            }),
+            "its inclusion proof in the signed tree",
+        ),
+        (
+            "a swapped proof node",
+            edited(&|v| {
+                let proof = v["bundle"]["proofs"][position("approval.approve")]["proof"].as_array_mut().unwrap();
+                assert!(proof.len() >= 2, "a tree of several events has paths of several nodes");
+                proof.swap(0, 1);
+            }),
+            "its inclusion proof in the signed tree",
+        ),
+        (
+            "a dropped proof",
+            edited(&|v| {
+                v["bundle"]["proofs"].as_array_mut().unwrap().remove(position("data.read"));
+            }),
+            "has no inclusion proof beside it",
         ),
         (
             "an edited app field",
@@ -201,4 +234,21 @@ async fn a_window_keeps_only_its_events_and_a_report_reads_as_markdown() {
     riley.run(&["evidence", &fx.app_id, "--since", "2999-01-01", "-o", out.to_str().unwrap()]).await.expect(0);
     assert_eq!(read(&out)["bundle"]["events"].as_array().unwrap().len(), 0);
     riley.run(&["evidence", "verify", out.to_str().unwrap()]).await.expect(0);
+}
+
+/// An app asked for by name before the cache ever synced: the server knows
+/// no such id, and the message says that names need a synced cache; after a
+/// sync the same name works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_name_before_the_first_sync_says_to_sync() {
+    let fx = fixture().await;
+    let riley = fx.cli("riley");
+    let run = riley.run(&["evidence", "holiday-tracker"]).await;
+    run.expect(1);
+    assert!(run.stderr.contains("which has never synced: run `govdeck sync`"), "{}", run.stderr);
+    riley.run(&["sync"]).await.expect(0);
+    let run = riley.run(&["evidence", "holiday-trackr"]).await;
+    run.expect(1);
+    assert!(run.stderr.contains("no app of that name in the cache either"), "{}", run.stderr);
+    riley.run(&["evidence", "holiday-tracker", "-o", fx.path("h.json").to_str().unwrap()]).await.expect(0);
 }

@@ -1,7 +1,8 @@
 //! Snapshots of the screens each role sees around approvals and renewals,
 //! drawn with ratatui's `TestBackend` from the fixture data and a fixed
 //! clock, at 80x24 and 120x40, stored in the top-level `snapshots/`: an
-//! owner's Approvals (without colour, as over SSH), an auditor's and a lead's Approvals, and
+//! owner's Approvals (without colour, as over SSH), an auditor's and a lead's Approvals, an
+//! auditor's Renewals, and
 //! the confirm dialogs before a renewal that files a re-approval request or
 //! shortens the time left.
 
@@ -24,6 +25,15 @@ fn approvals_as_an_auditor_offer_no_decision() {
     snap_sizes("approvals_auditor", || {
         let mut app = console_with(fixture_data_for(audrey(), fixture_now()), "dark", false);
         press(&mut app, "2");
+        app
+    });
+}
+
+#[test]
+fn renewals_as_an_auditor_list_every_app_and_offer_no_renewal() {
+    snap_sizes("renewals_auditor", || {
+        let mut app = console_with(fixture_data_for(audrey(), fixture_now()), "dark", false);
+        press(&mut app, "5");
         app
     });
 }

@@ -180,26 +180,46 @@ fn verify_names_the_first_bad_seq_of_a_tampered_ten_thousand_event_chain() {
 /// What the chain alone cannot tell: a rewrite from seq 1 with the head in
 /// `meta` moved to match (or a cut tail with the head moved back) verifies
 /// as a chain. On a database no server has signed checkpoints for (a fresh
-/// seed), that is all there is, so it passes today, and verify says the
-/// events are not covered by a signed checkpoint.
+/// seed), the Merkle tree the server keeps beside the rows still gives it
+/// away (its root, or its size, is no longer the rows'); a forger who also
+/// rebuilds the tree is caught only by a signed checkpoint (below), and
+/// verify says the events are not covered by one.
 #[test]
-fn a_consistent_rewrite_of_an_unsigned_chain_passes_verify() {
+fn a_consistent_rewrite_of_an_unsigned_chain_is_caught_by_the_stored_tree_unless_it_is_rebuilt() {
     let dir = seeded();
     let dir = dir.path();
 
     let rewritten = copy(dir, "rewritten");
     tamper(&rewritten, |conn| rewrite_consistently(conn, 4321));
-    let stdout = assert_intact(&rewritten, "rewritten from seq 1 with the head moved");
-    assert!(stdout.contains(&format!("{EVENTS} events verified")), "{stdout}");
-    assert!(stdout.contains("not covered by a signed checkpoint"), "verify says what it could not check: {stdout}");
+    let out = verify_cli(&rewritten);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(EXIT_TAMPERED), "{stdout}");
+    assert!(stdout.contains(&format!("{EVENTS} events verified")), "the chain itself passes: {stdout}");
+    assert!(stdout.contains("stored tree BROKEN: the root of the server's Merkle tree"), "{stdout}");
 
     let cut = copy(dir, "cut-and-moved");
-    tamper(&cut, |conn| {
+    let cut_tail = |conn: &Connection| {
         conn.execute("DELETE FROM audit WHERE seq > 9900", []).unwrap();
         let hash: String = conn.query_row("SELECT hash FROM audit WHERE seq = 9900", [], |r| r.get(0)).unwrap();
         audit::set_head(conn, &govdeck::domain::api::AuditHead { seq: 9900, hash }).unwrap();
+    };
+    tamper(&cut, cut_tail);
+    let out = verify_cli(&cut);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(EXIT_TAMPERED), "{stdout}");
+    assert!(stdout.contains("holds 10000 events and the chain 9900"), "{stdout}");
+
+    // The tree rebuilt from the forged rows too (emptied: opening the
+    // database read-write would fill it again from them): nothing but a
+    // signed checkpoint could tell.
+    let rebuilt = copy(dir, "rewritten-and-rebuilt");
+    tamper(&rebuilt, |conn| {
+        rewrite_consistently(conn, 4321);
+        conn.execute_batch("DELETE FROM audit_tree; DELETE FROM meta WHERE key = 'audit_tree_size';").unwrap();
     });
-    assert_intact(&cut, "tail cut with the head moved back");
+    Store::open(&rebuilt).unwrap();
+    let stdout = assert_intact(&rebuilt, "rewritten from seq 1, head moved, tree rebuilt");
+    assert!(stdout.contains("not covered by a signed checkpoint"), "verify says what it could not check: {stdout}");
 }
 
 /// Once the server has signed a checkpoint of the head, the same rewrite is

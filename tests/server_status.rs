@@ -6,6 +6,7 @@
 mod common;
 
 use common::{Resp, TestServer, low_manifest, medium_manifest};
+use govdeck::clock::Clock;
 use govdeck::domain::Role;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -205,6 +206,94 @@ async fn owners_ask_about_their_own_apps_and_platform_tokens_ask_only_this() {
         resp.expect_code(403, "forbidden");
         assert!(resp.text.contains("status API"), "{}", resp.text);
     }
+    server.stop().await;
+}
+
+/// What the API commits shows in the very next answer, by id and by
+/// endpoint, with a new ETag: an approval, a renewal's new expiry; and the
+/// expiry itself is worked out at the moment of asking, with no write at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_committed_change_shows_in_the_next_answer() {
+    let server = TestServer::start().await;
+    server.add_user("gate", &[Role::Platform]);
+    let mut manifest = medium_manifest("ledger");
+    manifest["endpoints"] = json!(["https://ledger.apps.internal"]);
+    let (ledger, request) = server.intake("olive", &manifest).await;
+    let path = format!("/v1/apps/{}/status", id(&ledger));
+    let endpoint = "/v1/status?endpoint=https://ledger.apps.internal";
+    let pending = ask(&server, "gate", &path, None).await;
+    assert_eq!(pending.expect(200)["reason"], "pending");
+    let pending_etag = pending.header("etag").unwrap().to_string();
+    assert_eq!(ask(&server, "gate", endpoint, None).await.expect(200)["reason"], "pending");
+
+    server.decide("riley", &request, "approve", "fine").await.expect(200);
+    let approved = ask(&server, "gate", &path, Some(&pending_etag)).await;
+    let body = approved.expect(200);
+    assert_eq!((body["allowed"].as_bool(), body["state"].as_str()), (Some(true), Some("active")));
+    assert_ne!(approved.header("etag"), Some(pending_etag.as_str()));
+    assert_eq!(ask(&server, "gate", endpoint, Some(&pending_etag)).await.expect(200)["allowed"], true);
+    let expires_at = body["expires_at"].as_str().unwrap().to_string();
+
+    // The expiry passes by the clock alone: refused from that instant on.
+    let expiry = chrono::DateTime::parse_from_rfc3339(&expires_at).unwrap().with_timezone(&chrono::Utc);
+    server.clock.set(expiry - chrono::Duration::microseconds(1));
+    assert_eq!(ask(&server, "gate", &path, None).await.expect(200)["reason"], "live");
+    server.clock.set(expiry);
+    let expired = ask(&server, "gate", &path, None).await.expect(200);
+    assert_eq!((expired["allowed"].as_bool(), expired["reason"].as_str()), (Some(false), Some("expired")));
+    assert_eq!(ask(&server, "gate", endpoint, None).await.expect(200)["reason"], "expired");
+
+    // A renewal commits a new expiry: live again at once.
+    server.renew("olive", &id(&ledger), &json!({"days": 30})).await.expect(200);
+    let renewed = ask(&server, "gate", &path, None).await.expect(200);
+    assert_eq!(renewed["reason"], "live");
+    assert_ne!(renewed["expires_at"].as_str(), Some(expires_at.as_str()));
+    server.stop().await;
+}
+
+/// A token revoked, or past its expiry, is refused by the status API at
+/// the next ask: nothing about tokens is kept between asks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_or_expired_platform_token_is_refused_at_once() {
+    let server = TestServer::start().await;
+    server.add_user("gate", &[Role::Platform]);
+    let mut manifest = low_manifest("menu", "supported", true);
+    manifest["endpoints"] = json!(["https://menu.apps.internal"]);
+    let (menu, _) = server.intake("olive", &manifest).await;
+    let path = format!("/v1/apps/{}/status", id(&menu));
+    let endpoint = "/v1/status?endpoint=https://menu.apps.internal";
+    ask(&server, "gate", &path, None).await.expect(200);
+    ask(&server, "gate", endpoint, None).await.expect(200);
+    server.revoke_user("gate");
+    ask(&server, "gate", &path, None).await.expect_code(401, "unauthorized");
+    ask(&server, "gate", endpoint, None).await.expect_code(401, "unauthorized");
+
+    let token = {
+        let store = govdeck::store::Store::open(&server.db_path).unwrap();
+        let expires_at = server.clock.now() + chrono::Duration::hours(1);
+        govdeck::store::users::add_expiring(
+            store.conn(),
+            "gate2",
+            &[Role::Platform],
+            Some(expires_at),
+            server.clock.now(),
+        )
+        .unwrap()
+    };
+    let asked = |path: String| server.client.get(server.url(&path)).bearer_auth(&token).send();
+    assert_eq!(asked(path.clone()).await.unwrap().status().as_u16(), 200);
+    server.clock.advance(chrono::Duration::hours(1));
+    for path in [path.clone(), endpoint.to_string()] {
+        let resp = asked(path).await.unwrap();
+        assert_eq!(resp.status().as_u16(), 401);
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "token_expired", "{body}");
+    }
+    // A bad token comes before a bad query, as on every route.
+    let resp = server.client.get(server.url("/v1/status?nope=1")).bearer_auth("gd_unknown").send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 401);
+    ask(&server, "riley", "/v1/status?nope=1", None).await.expect_code(400, "bad_request");
+    ask(&server, "riley", "/v1/status?endpoint=not-a-url", None).await.expect_code(400, "bad_request");
     server.stop().await;
 }
 

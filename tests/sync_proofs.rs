@@ -73,6 +73,22 @@ async fn an_owners_cache_holds_a_checked_proof_of_each_of_its_events() {
     let run = olive.run(&["audit", "verify"]).await;
     run.expect(0);
     assert!(run.stdout.contains(&format!("proofs ok: {} events", seqs.len())), "{}", run.stdout);
+    let json: serde_json::Value =
+        serde_json::from_str(olive.run(&["audit", "verify", "--json"]).await.expect(0)).unwrap();
+    assert_eq!(json["proofs"]["proved"], seqs.len() as u64, "{json}");
+    assert_eq!(json["proofs"]["ok"], true);
+    assert!(json["tree"].is_null(), "an owner's cache proves its events instead: {json}");
+
+    // A reviewer's cache, the whole chain: the signed roots are the roots of its rows.
+    let riley = Cli::new(&server.url(), &server.token("riley"));
+    riley.run(&["sync"]).await.expect(0);
+    let run = riley.run(&["audit", "verify"]).await;
+    assert!(run.expect(0).contains("tree ok: the Merkle root of the rows matches"), "{}", run.stdout);
+    let json: serde_json::Value =
+        serde_json::from_str(riley.run(&["audit", "verify", "--json"]).await.expect(0)).unwrap();
+    assert_eq!(json["tree"]["ok"], true, "{json}");
+    assert!(json["tree"]["heads_checked"].as_u64().unwrap() >= 1, "{json}");
+    assert!(json["proofs"].is_null());
 
     // More events, another signed head: the new ones are proved too.
     some_activity(&server, "b").await;
@@ -142,5 +158,62 @@ async fn a_server_that_removed_an_owners_event_shows_a_shorter_tree_and_is_refus
     let run = olive.run(&["sync"]).await;
     run.expect(7);
     assert!(run.stderr.contains("refused a consistency proof") || run.stderr.contains("shrank"), "{}", run.stderr);
+    server.stop().await;
+}
+
+/// A server that signed, between two honest tree heads, one of another
+/// history (shown to someone else, say) is caught at that head: each signed
+/// head must extend the one before it, not only the newest the pinned one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forked_tree_head_between_two_honest_ones_is_refused_with_exit_7() {
+    use govdeck::clock::Clock;
+    use govdeck::domain::checkpoint::{self, PublicKey};
+    use govdeck::server::signing;
+
+    let mut server = Server::start().await;
+    some_activity(&server, "a").await;
+    restart(&mut server).await;
+    let olive = Cli::new(&server.url(), &server.token("olive"));
+    olive.run(&["sync"]).await.expect(0);
+    let riley = Cli::new(&server.url(), &server.token("riley"));
+    riley.run(&["sync"]).await.expect(0);
+    let pinned = server.head().await.0;
+
+    // More events; the server signs a head of one more event than the pinned
+    // one with a root of another history, then an honest head of them all.
+    some_activity(&server, "b").await;
+    server.stop().await;
+    let (key, _) = signing::load_or_create(&signing::default_key_path(&server.db_path)).unwrap();
+    let conn = Connection::open(&server.db_path).unwrap();
+    let forked_seq = pinned + 1;
+    let hash: String =
+        conn.query_row("SELECT hash FROM audit WHERE seq = ?1", [forked_seq as i64], |row| row.get(0)).unwrap();
+    let forked = checkpoint::sign_tree_head(
+        &key,
+        &signing::default_origin(),
+        forked_seq,
+        &hash,
+        &[0x5a; 32],
+        server.clock.now() + chrono::Duration::minutes(1),
+    );
+    govdeck::store::checkpoints::insert(&conn, &forked, PublicKey::of(&key).id()).unwrap();
+    drop(conn);
+    // Offline, the database itself gives the forged head away: its root is
+    // not the root of the rows at that size.
+    let run = riley.run(&["audit", "verify", "--db", server.db_path.to_str().unwrap()]).await;
+    run.expect(6);
+    assert!(run.stdout.contains(&format!("tree BROKEN at size {forked_seq}")), "{}", run.stdout);
+    server.run().await;
+    restart(&mut server).await;
+
+    for cli in [&olive, &riley] {
+        let run = cli.run(&["sync"]).await;
+        run.expect(7);
+        assert!(
+            run.stderr.contains(&format!("tree of {forked_seq} events")) && run.stderr.contains("signed"),
+            "names the forked head: {}",
+            run.stderr
+        );
+    }
     server.stop().await;
 }

@@ -235,6 +235,9 @@ pub struct CacheVerify {
     /// and links where neighbours are present.
     pub full_chain: bool,
     pub result: std::result::Result<(), ChainBreak>,
+    /// For a whole chain: its signed tree heads held against the Merkle
+    /// roots of the cached rows.
+    pub roots: Option<store::checkpoints::RootsReport>,
 }
 
 /// Walks the cached events in order: the whole chain for a cache that holds
@@ -244,8 +247,12 @@ pub fn verify(conn: &Connection) -> Result<CacheVerify> {
     let full_chain = meta_get(conn, VISIBILITY)?.as_deref() != Some("owner");
     let head = verified_head(conn)?;
     if full_chain {
-        let report = store::audit::verify(conn)?;
-        return Ok(CacheVerify { verified: report.verified, head, full_chain, result: report.result });
+        let report = store::audit::verify_roots(conn, &store::checkpoints::tree_sizes(conn)?)?;
+        let roots = match report.result {
+            Ok(()) => Some(store::checkpoints::check_roots(conn, &report.roots)?),
+            Err(_) => None,
+        };
+        return Ok(CacheVerify { verified: report.verified, head, full_chain, result: report.result, roots });
     }
     let sql = format!("SELECT {} FROM audit ORDER BY seq", store::audit::COLUMNS);
     let mut stmt = conn.prepare(&sql)?;
@@ -277,7 +284,7 @@ pub fn verify(conn: &Connection) -> Result<CacheVerify> {
     {
         result = Err(ChainBreak::HeadMismatch { seq: last.seq });
     }
-    Ok(CacheVerify { verified, head, full_chain, result })
+    Ok(CacheVerify { verified, head, full_chain, result, roots: None })
 }
 
 #[cfg(test)]

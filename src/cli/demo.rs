@@ -27,6 +27,8 @@ pub enum DemoRole {
     Lead,
     /// olive, an app owner.
     Owner,
+    /// ada, an auditor: reads everything, decides nothing.
+    Auditor,
 }
 
 impl DemoRole {
@@ -35,6 +37,7 @@ impl DemoRole {
             DemoRole::Reviewer => "riley",
             DemoRole::Lead => "pat",
             DemoRole::Owner => "olive",
+            DemoRole::Auditor => "ada",
         }
     }
 }

@@ -57,13 +57,31 @@ pub fn fetch(
 ) -> color_eyre::Result<ExitCode> {
     let ctx = context(args)?;
     // A name is looked up in the cache; anything else is asked as an id.
-    let app_id = match open_cache(&ctx).and_then(|cache| Ok(lookup::app_by_key(cache.conn(), app)?)) {
-        Ok(Found::One(found)) => found.id,
-        Ok(Found::Several(_)) => {
+    let cache = open_cache(&ctx).ok();
+    let looked_up = match &cache {
+        Some(cache) => lookup::app_by_key(cache.conn(), app).ok(),
+        None => None,
+    };
+    let (app_id, known) = match looked_up {
+        Some(Found::One(found)) => (found.id, true),
+        Some(Found::Several(_)) => {
             eprintln!("govdeck: several apps share the name {:?}; give the id of the one you mean", sanitize(app));
             return Ok(ExitCode::from(EXIT_ERROR));
         }
-        Ok(Found::None) | Err(_) => app.to_string(),
+        Some(Found::None) | None => (app.to_string(), false),
+    };
+    // What to say when the server knows no such id either: a name can only
+    // be found in a cache that has synced.
+    let never_synced = cache
+        .as_ref()
+        .and_then(|cache| lookup::sync_state(cache.conn()).ok())
+        .is_none_or(|state| state.last_sync_at.is_none());
+    let hint = match (known, never_synced) {
+        (true, _) => "",
+        (false, true) => {
+            " (names are looked up in the cache, which has never synced: run `govdeck sync`, or give the app's id)"
+        }
+        (false, false) => " (no app of that name in the cache either)",
     };
     let client = ctx.client()?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
@@ -72,7 +90,7 @@ pub fn fetch(
         Err(err) => {
             let said = match &err {
                 ClientError::Status { status: 404, .. } => {
-                    format!("no app {:?} is visible to you on {}", sanitize(app), sanitize(&ctx.server))
+                    format!("no app {:?} is visible to you on {}{hint}", sanitize(app), sanitize(&ctx.server))
                 }
                 other => sanitize(&other.to_string()).into_owned(),
             };
@@ -131,10 +149,12 @@ pub fn verify_file(file: &PathBuf, key: Option<&PublicKey>) -> color_eyre::Resul
     match evidence::verify(&bytes, key) {
         Ok(verified) => {
             outln!(
-                "evidence ok: {} ({}), {}, {}, {} checked against their audit events, checkpoint seq {}",
+                "evidence ok: {} ({}), {} each proved in the signed tree of {} events, {}, {} checked against \
+                 their audit events, checkpoint seq {}",
                 sanitize(&verified.app_name),
                 sanitize(&verified.app_id),
                 count(verified.events, "event"),
+                verified.tree_size,
                 count(verified.requests, "request"),
                 count(verified.decisions, "decision"),
                 verified.checkpoint_seq
@@ -256,7 +276,10 @@ pub fn report(signed: &SignedBundle, verified: &Verified) -> String {
             "| {} | {} | {} ({}) | {} | {} |",
             event.seq,
             time(&event.timestamp),
-            cell(&event.actor_id),
+            match event.reported_by_other() {
+                Some(by) => format!("{}, reported by {}", cell(&event.actor_id), cell(by)),
+                None => cell(&event.actor_id),
+            },
             cell(&event.actor_role),
             cell(&event.action_type),
             event.outcome.as_str()
@@ -264,13 +287,16 @@ pub fn report(signed: &SignedBundle, verified: &Verified) -> String {
     }
     let _ = writeln!(
         out,
-        "\n## Integrity\n\nChecked when written: every event's hash, every decision against its audit event, the \
-         checkpoint's signature and the server's signature over the bundle, with key `{}` ({}).\n\n\
-         Checkpoint: seq {}, hash `{}`, signed {}.\n\n\
+        "\n## Integrity\n\nChecked when written: every event's hash, every event's inclusion proof in the signed \
+         tree, every decision against its audit event, the checkpoint's signature and the server's signature over \
+         the bundle, with key `{}` ({}).\n\n\
+         Checkpoint: a signed tree head of {} events, root `{}`; the chain's hash at seq {} is `{}`; signed {}.\n\n\
          This report cannot be checked on its own: keep the JSON bundle (`govdeck evidence {} --format json`) \
          beside it and check that with `govdeck evidence verify FILE --key {}`.",
         verified.key_id,
         if verified.key_given { "the key pinned for the server" } else { "the bundle's own key" },
+        verified.tree_size,
+        bundle.checkpoint.root_hash.as_deref().unwrap_or_default(),
         bundle.checkpoint.seq,
         bundle.checkpoint.hash,
         format_timestamp(bundle.checkpoint.signed_at),

@@ -9,11 +9,12 @@ use std::process::ExitCode;
 
 use super::client::{Reading, context, print_json, synced_cache};
 use super::{ClientArgs, EXIT_TAMPERED};
+use crate::cache::proofs::ProofReport;
 use crate::cache::{audit, checkpoints};
 use crate::config::pins;
 use crate::domain::checkpoint::PublicKey;
 use crate::server::signing::{self, KeyFileError};
-use crate::store::checkpoints::CheckpointReport;
+use crate::store::checkpoints::{CheckpointReport, RootsReport};
 use crate::store::{self, Store};
 
 pub fn verify_cache(args: &ClientArgs, json: bool) -> color_eyre::Result<ExitCode> {
@@ -60,12 +61,16 @@ pub fn verify_cache(args: &ClientArgs, json: bool) -> color_eyre::Result<ExitCod
     let keys: Vec<_> = key.into_iter().collect();
     let checkpoints_ok =
         if json { checked.result.is_ok() } else { print_checkpoints(&checked, &keys, &source, None, broken_at) };
+    let tree = report.roots.as_ref().map(|roots| TreeCheck { roots, stored: None });
+    let tree_ok = match &tree {
+        Some(tree) if !json => print_tree(tree),
+        Some(tree) => tree.ok(),
+        None => true,
+    };
     // An owner's events, whose gaps the chain walk cannot vouch for: each
     // stored inclusion proof against the signed root of its tree head.
-    let proofs_ok = if report.full_chain {
-        true
-    } else {
-        let proofs = crate::cache::proofs::verify(cache.conn())?;
+    let proofs = if report.full_chain { None } else { Some(crate::cache::proofs::verify(cache.conn())?) };
+    let proofs_ok = if let Some(proofs) = &proofs {
         let ok = proofs.first_bad.is_none() && proofs.unproved == 0;
         if !json {
             match proofs.first_bad {
@@ -86,6 +91,8 @@ pub fn verify_cache(args: &ClientArgs, json: bool) -> color_eyre::Result<ExitCod
             }
         }
         ok
+    } else {
+        true
     };
     if json {
         let chain = ChainJson {
@@ -95,9 +102,9 @@ pub fn verify_cache(args: &ClientArgs, json: bool) -> color_eyre::Result<ExitCod
             broken: report.result.as_ref().err(),
             elapsed: secs,
         };
-        print_json(&verify_json(&chain, &checked, &keys, &source))?;
+        print_json(&verify_json(&chain, &checked, &keys, &source, tree.as_ref(), proofs.as_ref()))?;
     }
-    Ok(if chain_ok && checkpoints_ok && proofs_ok {
+    Ok(if chain_ok && checkpoints_ok && tree_ok && proofs_ok {
         code.after(ExitCode::SUCCESS)
     } else {
         ExitCode::from(EXIT_TAMPERED)
@@ -111,7 +118,13 @@ pub fn verify_server_db(db: &Path, key_files: &[PathBuf], json: bool) -> color_e
         color_eyre::eyre::bail!("{} does not exist", db.display());
     }
     let store = Store::open_read_only(db)?;
-    let report = store::audit::verify(store.conn())?;
+    // The walk also gives the rows' Merkle root at each signed tree head's
+    // size and at the stored tree's, to hold against them below.
+    let tree_size = store::merkle::size(store.conn())?;
+    let mut sizes = store::checkpoints::tree_sizes(store.conn())?;
+    sizes.push(tree_size);
+    sizes.sort_unstable();
+    let report = store::audit::verify_roots(store.conn(), &sizes)?;
     let secs = report.elapsed.as_secs_f64();
     let rate = if secs > 0.0 { report.verified as f64 / secs } else { 0.0 };
     let chain_ok = report.result.is_ok();
@@ -149,6 +162,18 @@ pub fn verify_server_db(db: &Path, key_files: &[PathBuf], json: bool) -> color_e
         (keys, key_files.iter().map(|path| path.display().to_string()).collect::<Vec<_>>().join(", "))
     };
     let checkpoints = store::checkpoints::verify(store.conn(), &keys, false)?;
+    let roots = store::checkpoints::check_roots(store.conn(), &report.roots)?;
+    let rows_root = report.roots.iter().find(|(size, _)| *size == tree_size).map(|(_, root)| *root);
+    let stored = Some(StoredTree {
+        size: tree_size,
+        chain: report.head.seq,
+        matches: tree_size == report.head.seq
+            && match rows_root {
+                Some(rows) => store::merkle::root(store.conn(), tree_size)? == rows,
+                None => tree_size == 0,
+            },
+    });
+    let tree = chain_ok.then_some(TreeCheck { roots: &roots, stored });
     if json {
         let chain = ChainJson {
             scope: "full_chain",
@@ -158,13 +183,88 @@ pub fn verify_server_db(db: &Path, key_files: &[PathBuf], json: bool) -> color_e
             elapsed: secs,
         };
         // Escaped as every JSON output is: a tampered database may hold anything.
-        print_json(&verify_json(&chain, &checkpoints, &keys, &source))?;
-        let ok = chain_ok && checkpoints.result.is_ok();
+        print_json(&verify_json(&chain, &checkpoints, &keys, &source, tree.as_ref(), None))?;
+        let ok = chain_ok && checkpoints.result.is_ok() && tree.as_ref().is_none_or(TreeCheck::ok);
         return Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(EXIT_TAMPERED) });
     }
     let every = store::checkpoints::every(store.conn())?;
     let checkpoints_ok = print_checkpoints(&checkpoints, &keys, &source, every, broken_at);
-    Ok(if chain_ok && checkpoints_ok { ExitCode::SUCCESS } else { ExitCode::from(EXIT_TAMPERED) })
+    let tree_ok = tree.as_ref().is_none_or(print_tree);
+    Ok(if chain_ok && checkpoints_ok && tree_ok { ExitCode::SUCCESS } else { ExitCode::from(EXIT_TAMPERED) })
+}
+
+/// The server's own Merkle tree (what it serves proofs from) held against the rows.
+struct StoredTree {
+    size: u64,
+    /// The chain's length.
+    chain: u64,
+    /// Of the chain's length, with the rows' root.
+    matches: bool,
+}
+
+/// The signed tree heads' roots (and, for a server database, its stored
+/// tree) held against the Merkle roots of the rows walked.
+struct TreeCheck<'a> {
+    roots: &'a RootsReport,
+    stored: Option<StoredTree>,
+}
+
+impl TreeCheck<'_> {
+    fn ok(&self) -> bool {
+        self.roots.mismatch.is_none() && self.stored.as_ref().is_none_or(|stored| stored.matches)
+    }
+}
+
+/// Says what holding the roots against the rows found; true when sound.
+fn print_tree(tree: &TreeCheck<'_>) -> bool {
+    let roots = tree.roots;
+    match (&roots.mismatch, roots.newest) {
+        (Some(bad), _) => outln!(
+            "tree BROKEN at size {}: the signed tree head of {} events has root {:.16}…, the rows' tree {:.16}… \
+             (the log was rewritten, or another history was signed)",
+            bad.size,
+            bad.size,
+            bad.signed,
+            bad.rows
+        ),
+        (None, Some(newest)) => outln!(
+            "tree ok: the Merkle root of the rows matches {} (the newest of {newest} events){}",
+            plural(roots.checked, "signed tree head"),
+            if roots.unchecked > 0 {
+                format!("; {} past the chain not checked", roots.unchecked)
+            } else {
+                String::new()
+            }
+        ),
+        (None, None) => outln!("tree: no signed tree head to hold against the rows yet"),
+    }
+    if let Some(stored) = &tree.stored {
+        if stored.size != stored.chain {
+            outln!(
+                "stored tree BROKEN: the server's Merkle tree holds {} events and the chain {}; events were cut or \
+                 added behind the server's back",
+                stored.size,
+                stored.chain
+            );
+        } else if stored.matches {
+            outln!(
+                "stored tree ok: the root of the server's Merkle tree of {} events, which proofs are served from, is the \
+                 rows'",
+                stored.size
+            );
+        } else {
+            outln!(
+                "stored tree BROKEN: the root of the server's Merkle tree of {} events is not the rows'; the proofs it \
+                 serves are of another history",
+                stored.size
+            );
+        }
+    }
+    tree.ok()
+}
+
+fn plural(n: u64, noun: &str) -> String {
+    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
 }
 
 /// What `audit verify --json` says of the chain.
@@ -183,11 +283,17 @@ fn verify_json(
     checkpoints: &CheckpointReport,
     keys: &[PublicKey],
     source: &str,
+    tree: Option<&TreeCheck<'_>>,
+    proofs: Option<&ProofReport>,
 ) -> serde_json::Value {
     let newest = checkpoints.newest.as_ref();
     let vouched_to = newest.map(|newest| newest.seq).filter(|_| checkpoints.result.is_ok());
+    let proofs_ok = proofs.is_none_or(|proofs| proofs.first_bad.is_none() && proofs.unproved == 0);
     serde_json::json!({
-        "ok": chain.broken.is_none() && checkpoints.result.is_ok(),
+        "ok": chain.broken.is_none()
+            && checkpoints.result.is_ok()
+            && tree.is_none_or(TreeCheck::ok)
+            && proofs_ok,
         "chain": {
             "ok": chain.broken.is_none(),
             "scope": chain.scope,
@@ -214,6 +320,27 @@ fn verify_json(
                 .map(|broken| without_seq(&broken.to_string(), broken.seq()).to_string()),
             "unsigned_tail": checkpoints.unsigned_tail(),
         },
+        // The signed roots against the rows' (null when the chain is not
+        // whole, or an owner's cache, which has proofs instead).
+        "tree": tree.map(|tree| serde_json::json!({
+            "ok": tree.ok(),
+            "heads_checked": tree.roots.checked,
+            "heads_unchecked": tree.roots.unchecked,
+            "newest_size": tree.roots.newest,
+            "broken_at_size": tree.roots.mismatch.as_ref().map(|bad| bad.size),
+            "signed_root": tree.roots.mismatch.as_ref().map(|bad| bad.signed.clone()),
+            "rows_root": tree.roots.mismatch.as_ref().map(|bad| bad.rows.clone()),
+            "stored_tree_size": tree.stored.as_ref().map(|stored| stored.size),
+            "stored_tree_ok": tree.stored.as_ref().map(|stored| stored.matches),
+        })),
+        // An owner's cache: the stored inclusion proof of each event.
+        "proofs": proofs.map(|proofs| serde_json::json!({
+            "ok": proofs_ok,
+            "proved": proofs.proved,
+            "unproved": proofs.unproved,
+            "through_seq": proofs.through,
+            "broken_at": proofs.first_bad,
+        })),
     })
 }
 

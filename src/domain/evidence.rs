@@ -2,15 +2,16 @@
 //! and check with no server. It holds the app as the catalog holds it, every
 //! approval request of the app with every decision (who, role, when,
 //! comment) and the risk and tier it was filed at, every audit event of the
-//! app in a time window, a checkpoint the server signed that covers those
-//! events, and the server's public key; and the server's signature over all
-//! of it.
+//! app in a time window, each with its inclusion proof in the Merkle tree
+//! of one signed tree head that covers those events (RFC 9162), that tree
+//! head (a C2SP signed note), and the server's public key; and the server's
+//! signature over all of it.
 //!
 //! The file is `{"bundle": {…}, "signature": "<128 hex>"}`. The signature is
 //! Ed25519, with the key that signs the audit checkpoints, over the bytes
 //!
 //! ```text
-//! govdeck-evidence-v1
+//! govdeck-evidence-v2
 //! {sha256 of the bundle's canonical JSON, 64 lowercase hex}
 //! ```
 //!
@@ -21,8 +22,11 @@
 //!
 //! [`verify`] checks, in this order, and names the first failure: the
 //! format; the key (against the one given, if any); the checkpoint's
-//! signature; each event's hash against its content, that it belongs to the
-//! app and the window, and that the checkpoint is at or after it; that
+//! signature, and that it is a signed tree head; each event's hash against
+//! its content, that it belongs to the app and the window, that the
+//! checkpoint is at or after it, and its inclusion proof from its leaf to
+//! the signed root (so an event edited in the log, or one the server never
+//! logged, cannot be in the bundle even when its hash is recomputed); that
 //! every decision of every request has its audit event with the same
 //! person, time and comment; and last the signature over the whole bundle,
 //! which catches anything added, dropped or edited that the other checks
@@ -42,10 +46,11 @@ use utoipa::ToSchema;
 use super::audit::{format_timestamp, truncate_to_micros};
 use super::audit_query::TimeRange;
 use super::checkpoint::{Checkpoint, PublicKey, ServerKey};
+use super::merkle::{self, Hash};
 use super::{App, Approval, AuditEvent, DecisionKind};
 
 /// The `format` of every bundle this build writes.
-pub const FORMAT: &str = "govdeck-evidence-v1";
+pub const FORMAT: &str = "govdeck-evidence-v2";
 /// Most events one bundle holds; a longer history is asked for in windows.
 pub const MAX_EVENTS: usize = 50_000;
 
@@ -69,10 +74,23 @@ pub struct Bundle {
     pub requests: Vec<Approval>,
     /// Every audit event of the app in the window, oldest first.
     pub events: Vec<AuditEvent>,
-    /// A checkpoint at or after the newest event.
+    /// The inclusion proof of each event, in the same order, in the tree of
+    /// `checkpoint`.
+    pub proofs: Vec<EventProof>,
+    /// A signed tree head at or after the newest event.
     pub checkpoint: Checkpoint,
     /// The key that signed the checkpoint and the bundle.
     pub key: ServerKey,
+}
+
+/// The audit path of one event's leaf (index `seq - 1`) to the root of the
+/// bundle's signed tree head.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EventProof {
+    pub seq: u64,
+    /// The sibling hashes, leaf to root, lower-case hex.
+    pub proof: Vec<String>,
 }
 
 /// The file: the bundle and the server's signature over it.
@@ -150,7 +168,9 @@ pub struct Gathered {
     pub requests: Vec<Approval>,
     /// The app's events in the window, oldest first.
     pub events: Vec<AuditEvent>,
-    /// One at or after the newest event.
+    /// Each event's audit path in the tree of `checkpoint`, in the same order.
+    pub proofs: Vec<Vec<Hash>>,
+    /// A signed tree head at or after the newest event.
     pub checkpoint: Checkpoint,
     pub key: ServerKey,
     pub log_starts_at: Option<DateTime<Utc>>,
@@ -163,10 +183,15 @@ pub fn build(
     generated_for: &str,
     now: DateTime<Utc>,
 ) -> Result<Bundle, BuildError> {
-    let Gathered { app, mut requests, events, checkpoint, key, log_starts_at } = gathered;
+    let Gathered { app, mut requests, events, proofs, checkpoint, key, log_starts_at } = gathered;
     if events.len() > MAX_EVENTS {
         return Err(BuildError::TooManyEvents { found: events.len(), max: MAX_EVENTS });
     }
+    let proofs = events
+        .iter()
+        .zip(proofs)
+        .map(|(event, path)| EventProof { seq: event.seq, proof: path.iter().map(hex::encode).collect() })
+        .collect();
     requests.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.id.cmp(&b.id)));
     Ok(Bundle {
         format: FORMAT.into(),
@@ -178,6 +203,7 @@ pub fn build(
         app,
         requests,
         events,
+        proofs,
         checkpoint,
         key,
     })
@@ -195,6 +221,8 @@ pub struct Verified {
     /// Decisions from before the log began, which no event can vouch for.
     pub unlogged_decisions: usize,
     pub checkpoint_seq: u64,
+    /// The size of the signed tree every event was proved in.
+    pub tree_size: u64,
     pub key_id: String,
     /// Whether the key was the one given to check with (else only the bundle's own).
     pub key_given: bool,
@@ -223,6 +251,14 @@ pub enum EvidenceError {
     OutOfOrder { seq: u64, previous: u64 },
     #[error("event seq {seq} is newer than the checkpoint (seq {checkpoint}), which cannot vouch for it")]
     AfterCheckpoint { seq: u64, checkpoint: u64 },
+    #[error("the checkpoint at seq {seq} is not a signed tree head, so no event can be proved in it")]
+    NotTreeHead { seq: u64 },
+    #[error("event seq {seq} has no inclusion proof beside it (the bundle has {proofs} proofs for {events} events)")]
+    MissingProof { seq: u64, proofs: usize, events: usize },
+    #[error(
+        "event seq {seq}: its inclusion proof in the signed tree of {tree_size} events fails: {reason} (the event or its proof was altered, or the log never held it)"
+    )]
+    Proof { seq: u64, tree_size: u64, reason: String },
     #[error("request {request} is about another app ({found})")]
     RequestOfOtherApp { request: String, found: String },
     #[error(
@@ -255,8 +291,12 @@ pub fn verify(bytes: &[u8], key: Option<&PublicKey>) -> Result<Verified, Evidenc
     named
         .verify(&bundle.checkpoint)
         .map_err(|_| EvidenceError::Checkpoint { seq: bundle.checkpoint.seq, key_id: named.id().into() })?;
+    let (Some(tree_size), Some(root)) = (bundle.checkpoint.tree_size, bundle.checkpoint.root()) else {
+        return Err(EvidenceError::NotTreeHead { seq: bundle.checkpoint.seq });
+    };
     let range = TimeRange { since: bundle.since, until: bundle.until };
     check_events(bundle, &range)?;
+    check_proofs(bundle, tree_size, &root)?;
     let (decisions, unlogged_decisions) = check_decisions(bundle, &range)?;
     let body = file.get("bundle").cloned().unwrap_or(Value::Null);
     if !named.verifies(&message(&body), &signed.signature) {
@@ -270,6 +310,7 @@ pub fn verify(bytes: &[u8], key: Option<&PublicKey>) -> Result<Verified, Evidenc
         decisions,
         unlogged_decisions,
         checkpoint_seq: bundle.checkpoint.seq,
+        tree_size,
         key_id: named.id().into(),
         key_given: key.is_some(),
     })
@@ -298,6 +339,36 @@ fn check_events(bundle: &Bundle, range: &TimeRange) -> Result<(), EvidenceError>
             return Err(EvidenceError::AfterCheckpoint { seq: event.seq, checkpoint: bundle.checkpoint.seq });
         }
         previous = event.seq;
+    }
+    Ok(())
+}
+
+/// Every event's leaf is in the signed tree: its proof, beside it in the
+/// same order, leads from the leaf to the signed root.
+fn check_proofs(bundle: &Bundle, tree_size: u64, root: &Hash) -> Result<(), EvidenceError> {
+    let missing = |seq| EvidenceError::MissingProof { seq, proofs: bundle.proofs.len(), events: bundle.events.len() };
+    if let Some(extra) = bundle.proofs.get(bundle.events.len()) {
+        return Err(EvidenceError::Proof {
+            seq: extra.seq,
+            tree_size,
+            reason: "a proof of an event the bundle does not hold".into(),
+        });
+    }
+    for (index, event) in bundle.events.iter().enumerate() {
+        let proof =
+            bundle.proofs.get(index).filter(|proof| proof.seq == event.seq).ok_or_else(|| missing(event.seq))?;
+        let bad = |reason: String| EvidenceError::Proof { seq: event.seq, tree_size, reason };
+        let path = proof
+            .proof
+            .iter()
+            .map(|text| {
+                let mut hash = [0u8; 32];
+                hex::decode_to_slice(text, &mut hash).map(|()| hash)
+            })
+            .collect::<Result<Vec<Hash>, _>>()
+            .map_err(|_| bad("a node is not 64 hex digits".into()))?;
+        merkle::verify_inclusion(event.seq - 1, tree_size, &merkle::event_leaf(event), &path, root)
+            .map_err(|err| bad(err.to_string()))?;
     }
     Ok(())
 }
@@ -366,7 +437,7 @@ mod tests {
     fn the_message_is_the_format_line_and_the_digest() {
         let message = String::from_utf8(message(&json!({}))).unwrap();
         // SHA-256 of "{}".
-        assert_eq!(message, "govdeck-evidence-v1\n44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a");
+        assert_eq!(message, "govdeck-evidence-v2\n44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a");
         let (first, second) = message.split_once('\n').unwrap();
         assert_eq!(first, FORMAT);
         assert!(second.parse::<u64>().is_err(), "never readable as a checkpoint's seq line");

@@ -275,6 +275,47 @@ pub fn completed_by(index: u64) -> impl Iterator<Item = (u32, u64)> {
     (1..=levels).map(move |level| (level, index >> level))
 }
 
+/// The root of a tree grown one leaf at a time, in O(log n) memory: the
+/// roots of its complete subtrees, largest (leftmost) first. What checks a
+/// log's signed roots against its rows in one walk.
+#[derive(Debug, Clone, Default)]
+pub struct RootFold {
+    /// `(level, root)` of each complete subtree; levels strictly decrease.
+    stack: Vec<(u32, Hash)>,
+    size: u64,
+}
+
+impl RootFold {
+    pub fn push(&mut self, leaf: Hash) {
+        let mut node = (0, leaf);
+        while let Some(&(level, left)) = self.stack.last() {
+            if level != node.0 {
+                break;
+            }
+            self.stack.pop();
+            node = (level + 1, node_hash(&left, &node.1));
+        }
+        self.stack.push(node);
+        self.size += 1;
+    }
+
+    /// Leaves pushed so far.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// The root of the leaves pushed so far (RFC 9162 §2.1.1): the subtrees
+    /// joined from the right.
+    pub fn root(&self) -> Hash {
+        let mut subtrees = self.stack.iter().rev();
+        let Some(&(_, mut root)) = subtrees.next() else { return EMPTY_ROOT };
+        for (_, left) in subtrees {
+            root = node_hash(left, &root);
+        }
+        root
+    }
+}
+
 /// The leaf hash of an audit event: over the one canonical form the hash
 /// chain covers too (`AuditEvent::canonical`), so whatever that form holds,
 /// the tree holds.

@@ -288,3 +288,19 @@ fn proofs_at_a_million_leaves_take_about_forty_lookups() {
     assert_eq!(path.len(), 20);
     assert!(lookups <= 40, "{lookups} lookups");
 }
+
+#[test]
+fn a_root_fold_gives_the_root_of_every_prefix() {
+    let leaves = synthetic_leaves(70);
+    let mut fold = RootFold::default();
+    assert_eq!(fold.root(), EMPTY_ROOT);
+    for (index, leaf) in leaves.iter().enumerate() {
+        fold.push(*leaf);
+        assert_eq!(fold.size(), index as u64 + 1);
+        assert_eq!(fold.root(), mth(&leaves[..=index]), "size {}", index + 1);
+    }
+    let reference = reference_leaves();
+    let mut fold = RootFold::default();
+    reference.iter().for_each(|leaf| fold.push(*leaf));
+    assert_eq!(fold.root(), mth(&reference));
+}

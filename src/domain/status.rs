@@ -1,7 +1,9 @@
 //! The status API's rule: whether an enforcement point (a gateway, a
 //! sidecar, an `ext_authz`-style check) should let traffic reach an app, and
 //! how a request's URL is matched to the endpoints its manifest declares.
-//! Pure: the server reads the app and passes `now`.
+//! Pure: the server reads what it needs of the app ([`StatusEntry`]) and
+//! passes `now`, so the time-dependent part of the answer (an expiry
+//! passing) is always worked out at the moment of asking.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -127,17 +129,44 @@ pub fn endpoint_matches(declared: &str, asked: &str) -> bool {
     normalise_endpoint(declared).is_ok_and(|declared| declared == asked)
 }
 
+/// What the status API reads of an app: its answer's fields, the owner (who
+/// may ask about it) and when it was registered (which of several apps
+/// declaring one endpoint answers for it). A few columns of one row, so an
+/// ask does not decode the whole catalog entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusEntry {
+    pub id: String,
+    pub name: String,
+    pub owner: String,
+    pub state: AppState,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl StatusEntry {
+    pub fn of(app: &App) -> StatusEntry {
+        StatusEntry {
+            id: app.id.clone(),
+            name: app.name.clone(),
+            owner: app.owner.clone(),
+            state: app.state,
+            expires_at: app.expires_at,
+            created_at: app.created_at,
+        }
+    }
+}
+
 /// Which of several apps declaring one endpoint answers for it: the newest
 /// registered one still in the running (not decommissioned or rejected), or
 /// else the newest. The first of equals wins, so the answer is stable.
-pub fn pick_for_endpoint<'a>(apps: &'a [App]) -> Option<&'a App> {
-    let newest = |candidates: &mut dyn Iterator<Item = &'a App>| {
-        candidates.fold(None::<&'a App>, |best, app| match best {
+pub fn pick_for_endpoint<'a>(apps: &'a [StatusEntry]) -> Option<&'a StatusEntry> {
+    let newest = |candidates: &mut dyn Iterator<Item = &'a StatusEntry>| {
+        candidates.fold(None::<&'a StatusEntry>, |best, app| match best {
             Some(best) if best.created_at >= app.created_at => Some(best),
             _ => Some(app),
         })
     };
-    let in_running = |app: &&App| !matches!(app.state, AppState::Decommissioned | AppState::Rejected);
+    let in_running = |app: &&StatusEntry| !matches!(app.state, AppState::Decommissioned | AppState::Rejected);
     newest(&mut apps.iter().filter(in_running)).or_else(|| newest(&mut apps.iter()))
 }
 
@@ -198,11 +227,11 @@ mod tests {
         assert_eq!(normalise_endpoint("https://q.internal/a?X=1").unwrap(), "https://q.internal/a?X=1");
     }
 
-    fn registered(id: &str, state: AppState, days_ago: i64) -> App {
+    fn registered(id: &str, state: AppState, days_ago: i64) -> StatusEntry {
         let manifest = crate::domain::app::tests::manifest();
         let mut app = App::from_manifest(id.into(), "olive".into(), manifest, now() - Duration::days(days_ago));
         app.state = state;
-        app
+        StatusEntry::of(&app)
     }
 
     #[test]

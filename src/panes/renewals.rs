@@ -197,7 +197,8 @@ impl RenewalsPane {
         let selected_id = self.anchor.take().or_else(|| {
             self.rows.get(self.cursor.selected).and_then(|(i, _)| ctx.data.apps.get(*i)).map(|a| a.id.to_string())
         });
-        let all = ctx.actor.has(Role::Lead);
+        // Leads renew any app; auditors read every app's TTL standing.
+        let all = ctx.actor.has(Role::Lead) || ctx.actor.has(Role::Auditor);
         let mut keyed: Vec<(Urgency, i64, usize)> = ctx
             .data
             .apps
@@ -246,7 +247,7 @@ impl RenewalsPane {
     fn render_list(&self, frame: &mut Frame, area: Rect, ctx: &Context) {
         let theme = &ctx.theme;
         let glyphs = theme.glyphs();
-        let whose = if ctx.actor.has(Role::Lead) {
+        let whose = if ctx.actor.has(Role::Lead) || ctx.actor.has(Role::Auditor) {
             "all apps".to_string()
         } else {
             format!("apps of {}", sanitize(&ctx.actor.user))

@@ -72,13 +72,14 @@ pub struct DemoUser {
     pub roles: &'static [Role],
 }
 
-/// The demo's users: two reviewers, a lead, two app owners and the ingest bot.
+/// The demo's users: two reviewers, a lead, two app owners, an auditor and the ingest bot.
 pub const DEMO_USERS: &[DemoUser] = &[
     DemoUser { name: "riley", roles: &[Role::Reviewer] },
     DemoUser { name: "rosa", roles: &[Role::Reviewer] },
     DemoUser { name: "pat", roles: &[Role::Lead] },
     DemoUser { name: "olive", roles: &[Role::Owner] },
     DemoUser { name: "omar", roles: &[Role::Owner] },
+    DemoUser { name: "ada", roles: &[Role::Auditor] },
     DemoUser { name: "ingest-bot", roles: &[Role::Ingest] },
 ];
 

@@ -281,7 +281,7 @@ fn demo_gives_riley_and_olive_their_cases() {
     let tokens = seed_demo(&mut store, now()).unwrap();
     assert_eq!(
         tokens.iter().map(|(name, _)| name.as_str()).collect::<Vec<_>>(),
-        ["riley", "rosa", "pat", "olive", "omar", "ingest-bot"]
+        ["riley", "rosa", "pat", "olive", "omar", "ada", "ingest-bot"]
     );
     let riley_token = &tokens[0].1;
     let store::users::TokenCheck::Valid(riley) = store::users::authenticate(store.conn(), riley_token, now()).unwrap()

@@ -1,7 +1,8 @@
 //! `GET /v1/apps/{id}/evidence`: the signed evidence bundle of one app
 //! ([`crate::domain::evidence`]). Built in one write transaction: the
-//! reads see one snapshot, a checkpoint covering the newest event is
-//! signed then if none is stored yet, and an `evidence.export` event
+//! reads see one snapshot, a signed tree head covering the newest event is
+//! signed then if none is stored yet, each event's inclusion proof is read
+//! from the stored subtree hashes, and an `evidence.export` event
 //! (who took which window away) is written after the bundle, so it is not
 //! in the bundle it records.
 
@@ -26,7 +27,7 @@ use crate::domain::api::ErrorBody;
 use crate::domain::audit::format_timestamp;
 use crate::domain::audit_query::TimeRange;
 use crate::domain::evidence::{self, Gathered, MAX_EVENTS, SignedBundle};
-use crate::store::{approvals, apps, audit};
+use crate::store::{approvals, apps, audit, merkle};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -91,13 +92,20 @@ fn build(
     // One more than a bundle holds, to tell a full window from a long one.
     let events = audit::for_app_in(conn, app_id, &range, MAX_EVENTS + 1)?;
     let newest = events.last().map_or(1, |event| event.seq);
-    let checkpoint = signer.checkpoint_covering(conn, newest)?.ok_or_else(|| {
-        ApiError::internal("the audit chain no longer holds what the newest checkpoint signed; see the server log")
+    let checkpoint = signer.tree_head_covering(conn, newest)?.ok_or_else(|| {
+        ApiError::internal(
+            "no signed tree head can cover the app's events: the audit chain no longer holds what the newest \
+             checkpoint signed, or the Merkle tree is incomplete; see the server log",
+        )
     })?;
+    let tree_size = checkpoint.tree_size.unwrap_or(checkpoint.seq);
+    let proofs =
+        events.iter().map(|event| merkle::inclusion(conn, event.seq - 1, tree_size)).collect::<Result<_, _>>()?;
     let gathered = Gathered {
         app: app.clone(),
         requests,
         events,
+        proofs,
         checkpoint,
         key: signer.public().to_wire(),
         log_starts_at: audit::first_timestamp(conn)?,

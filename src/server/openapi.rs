@@ -11,7 +11,7 @@ use crate::domain::api::{
     IngestResponse, IntakeResponse, Me, RenewalRequest,
 };
 use crate::domain::checkpoint::{Checkpoint, CheckpointPage, ServerKey};
-use crate::domain::evidence::{Bundle, SignedBundle};
+use crate::domain::evidence::{Bundle, EventProof, SignedBundle};
 use crate::domain::status::{Access, StatusReason};
 use crate::domain::{
     App, AppState, Approval, ApprovalKind, ApprovalStatus, AuditEvent, Connectivity, Controls, DataClass, Decision,
@@ -34,7 +34,7 @@ use crate::domain::{
         AppResponse, AppStatus, ApprovalResponse, AuditHead, AuditPage, ChangeItem, ChangeKind, ChangeOp, ChangesPage,
         ConsistencyProof, DecisionRequest, ErrorBody, ErrorDetail, Health, InclusionProof, InclusionProofs, IngestRequest,
         IngestResponse, IntakeResponse, Me, RenewalRequest,
-        Checkpoint, CheckpointPage, ServerKey, Bundle, SignedBundle, AppStatus, Access, StatusReason,
+        Checkpoint, CheckpointPage, ServerKey, Bundle, EventProof, SignedBundle, AppStatus, Access, StatusReason,
     )),
     modifiers(&BearerAuth),
     tags(

@@ -21,8 +21,8 @@ use crate::store::users::TokenCheck;
 use crate::store::{idempotency, users};
 
 /// The caller, authenticated by its bearer token. A platform token is
-/// refused here with a 403: it may ask the status API only
-/// ([`StatusCaller`]), so every other route, present or future, refuses it.
+/// refused here with a 403: it may ask the status API only (whose handlers
+/// take a [`BearerToken`] and check it themselves), so every other route, present or future, refuses it.
 pub struct Caller(pub Actor);
 
 impl FromRequestParts<ServerState> for Caller {
@@ -39,35 +39,47 @@ impl FromRequestParts<ServerState> for Caller {
     }
 }
 
-/// The caller of the status API: any authenticated token, platform ones too.
-pub struct StatusCaller(pub Actor);
+/// The bearer token of a status API call, read from the header and not yet
+/// checked: the status handlers check it in the same trip to the database
+/// as their own lookup ([`token_check`]), so an ask costs one trip to the
+/// blocking pool, not two. Missing or malformed: a 401, as for [`Caller`].
+pub struct BearerToken(pub String);
 
-impl FromRequestParts<ServerState> for StatusCaller {
+impl<S: Send + Sync> FromRequestParts<S> for BearerToken {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &ServerState) -> Result<StatusCaller, ApiError> {
-        authenticate(parts, state).await.map(StatusCaller)
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<BearerToken, ApiError> {
+        bearer_token(parts).map(BearerToken)
     }
 }
 
-/// The actor holding the request's bearer token at the clock's `now`; a 401
-/// for a missing, unknown, revoked or expired one (an expired token's
-/// answer says so, and when: `token_expired`).
-async fn authenticate(parts: &Parts, state: &ServerState) -> Result<Actor, ApiError> {
+fn bearer_token(parts: &Parts) -> Result<String, ApiError> {
     let header = parts
         .headers
         .get(header::AUTHORIZATION)
         .ok_or_else(|| ApiError::unauthorized("missing Authorization: Bearer <token> header"))?;
-    let token = header
+    Ok(header
         .to_str()
         .ok()
         .and_then(|value| value.strip_prefix("Bearer "))
         .map(str::trim)
         .filter(|token| !token.is_empty())
         .ok_or_else(|| ApiError::unauthorized("the Authorization header must be `Bearer <token>`"))?
-        .to_string();
+        .to_string())
+}
+
+/// The actor holding the request's bearer token at the clock's `now`; a 401
+/// for a missing, unknown, revoked or expired one.
+async fn authenticate(parts: &Parts, state: &ServerState) -> Result<Actor, ApiError> {
+    let token = bearer_token(parts)?;
     let now = state.clock.now();
-    match state.db.lookup("auth", move |conn| Ok(users::authenticate(conn, &token, now)?)).await? {
+    token_check(state.db.lookup("auth", move |conn| Ok(users::authenticate(conn, &token, now)?)).await?)
+}
+
+/// The actor of a checked token, or the 401 for an unknown, revoked or
+/// expired one (an expired token's answer says so, and when: `token_expired`).
+pub fn token_check(check: TokenCheck) -> Result<Actor, ApiError> {
+    match check {
         TokenCheck::Valid(actor) => Ok(actor),
         TokenCheck::Expired { user, at } => Err(ApiError::new(
             StatusCode::UNAUTHORIZED,

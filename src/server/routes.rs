@@ -14,7 +14,7 @@ use utoipa::IntoParams;
 use super::ServerState;
 use super::error::ApiError;
 use super::ops::{self, Ctx};
-use super::request::{Caller, Origin, StatusCaller, body_bytes, idempotent_write, parse_json};
+use super::request::{BearerToken, Caller, Origin, body_bytes, idempotent_write, parse_json, token_check};
 use crate::domain::api::{
     AppResponse, AppStatus, ApprovalResponse, AuditHead, AuditPage, ChangesPage, ConsistencyProof, DEFAULT_PAGE,
     DecisionRequest, ErrorBody, Health, InclusionProof, InclusionProofs, IngestRequest, IngestResponse, IntakeResponse,
@@ -22,9 +22,10 @@ use crate::domain::api::{
 };
 use crate::domain::audit_query::TimeRange;
 use crate::domain::checkpoint::{CheckpointPage, ServerKey};
-use crate::domain::status::{self, Access};
-use crate::domain::{App, Manifest, Visibility};
+use crate::domain::status::{self, Access, StatusEntry};
+use crate::domain::{Actor, Manifest, Visibility};
 use crate::store::merkle::{self, ProofRefusal};
+use crate::store::users::{self, TokenCheck};
 use crate::store::{apps, audit, changes, checkpoints};
 
 fn query<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
@@ -378,19 +379,23 @@ pub struct EndpointStatusQuery {
     ))]
 pub async fn app_status(
     State(state): State<ServerState>,
-    caller: StatusCaller,
+    token: BearerToken,
     headers: HeaderMap,
     id: Result<Path<String>, PathRejection>,
     params: Result<Query<AppStatusQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let id = path(id)?;
-    let params = query(params)?;
+    let id = path(id);
+    let params = query(params);
+    let lookup_id = id.as_ref().ok().cloned();
+    let (caller, app) = ask_status(&state, token, move |conn| match lookup_id {
+        Some(id) => Ok(apps::status_entry(conn, &id)?),
+        None => Ok(None),
+    })
+    .await?;
+    let (id, params) = (id?, params?);
     may_ask_status(&caller)?;
-    let now = state.clock.now();
-    let lookup_id = id.clone();
-    let app = state.db.lookup("app_status", move |conn| Ok(apps::find(conn, &lookup_id)?)).await?;
-    let app = app.filter(|app| caller.0.may_ask_status_of(&app.owner));
-    Ok(status_response(&headers, app.as_ref(), Some(id), params.access, now))
+    let app = app.filter(|app| caller.may_ask_status_of(&app.owner));
+    Ok(status_response(&headers, app.as_ref(), Some(id), params.access, state.clock.now()))
 }
 
 #[utoipa::path(get, path = "/v1/status", tag = "status", security(("bearer" = [])),
@@ -409,21 +414,55 @@ pub async fn app_status(
     ))]
 pub async fn endpoint_status(
     State(state): State<ServerState>,
-    caller: StatusCaller,
+    token: BearerToken,
     headers: HeaderMap,
     params: Result<Query<EndpointStatusQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let params = query(params)?;
+    let params = query(params);
+    let asked = params.as_ref().map_err(Clone::clone).and_then(|params| {
+        status::normalise_endpoint(&params.endpoint).map_err(|bad| ApiError::bad_request(bad.to_string()))
+    });
+    let lookup = asked.as_ref().ok().cloned();
+    let (caller, declaring) = ask_status(&state, token, move |conn| match lookup {
+        Some(asked) => Ok(apps::declaring_endpoint(conn, &asked)?),
+        None => Ok(Vec::new()),
+    })
+    .await?;
+    let (params, _) = (params?, asked?);
     may_ask_status(&caller)?;
-    let asked = status::normalise_endpoint(&params.endpoint).map_err(|bad| ApiError::bad_request(bad.to_string()))?;
-    let now = state.clock.now();
-    let declaring = state.db.lookup("endpoint_status", move |conn| Ok(apps::declaring_endpoint(conn, &asked)?)).await?;
-    let askable: Vec<_> = declaring.into_iter().filter(|app| caller.0.may_ask_status_of(&app.owner)).collect();
-    Ok(status_response(&headers, status::pick_for_endpoint(&askable), None, params.access, now))
+    let askable: Vec<_> = declaring.into_iter().filter(|app| caller.may_ask_status_of(&app.owner)).collect();
+    Ok(status_response(&headers, status::pick_for_endpoint(&askable), None, params.access, state.clock.now()))
 }
 
-fn may_ask_status(caller: &StatusCaller) -> Result<(), ApiError> {
-    if caller.0.status_only() || caller.0.visibility().is_some() {
+/// Checks the bearer token and, for a caller who may ask the status API,
+/// runs `lookup`, in one read transaction on the lookup connection: one
+/// trip to the blocking pool per ask. Answers from the database as it is
+/// at the moment of asking, so a committed change shows in the next answer
+/// and a revoked or expired token is refused at once. The errors come in
+/// the order of any other route: the token's 401 first, then the handler's
+/// own 400s and the 403.
+async fn ask_status<T, F>(state: &ServerState, token: BearerToken, lookup: F) -> Result<(Actor, T), ApiError>
+where
+    T: Default + Send + 'static,
+    F: FnOnce(&rusqlite::Connection) -> Result<T, ApiError> + Send + 'static,
+{
+    let now = state.clock.now();
+    let (check, found) = state
+        .db
+        .lookup("status", move |conn| {
+            let check = users::authenticate(conn, &token.0, now)?;
+            let found = match &check {
+                TokenCheck::Valid(actor) if may_ask_status(actor).is_ok() => lookup(conn)?,
+                _ => T::default(),
+            };
+            Ok((check, found))
+        })
+        .await?;
+    Ok((token_check(check)?, found))
+}
+
+fn may_ask_status(caller: &Actor) -> Result<(), ApiError> {
+    if caller.status_only() || caller.visibility().is_some() {
         Ok(())
     } else {
         Err(ApiError::forbidden("this token may not ask the status API"))
@@ -431,10 +470,11 @@ fn may_ask_status(caller: &StatusCaller) -> Result<(), ApiError> {
 }
 
 /// The status answer: 200 with an ETag (or 304 when `If-None-Match` holds
-/// it) for a known app, 404 with `allowed: false` for none.
+/// it) for a known app, 404 with `allowed: false` for none. The verdict is
+/// worked out at `now`, the moment of answering.
 fn status_response(
     headers: &HeaderMap,
-    app: Option<&App>,
+    app: Option<&StatusEntry>,
     asked_id: Option<String>,
     access: Access,
     now: chrono::DateTime<chrono::Utc>,

@@ -243,16 +243,17 @@ impl AuditSigner {
         if due { self.sign_head(conn, head, last) } else { Ok(None) }
     }
 
-    /// A checkpoint of this key at or after `seq`: the oldest stored one,
-    /// else the head signed now (in the caller's transaction). `None` when
-    /// the chain no longer holds what the newest checkpoint signed.
-    pub fn checkpoint_covering(&self, conn: &Connection, seq: u64) -> Result<Option<Checkpoint>> {
-        if let Some(stored) = checkpoints::first_from(conn, self.public.id(), seq)? {
+    /// A signed tree head of this key at or after `seq`: the oldest stored
+    /// one, else the head signed now (in the caller's transaction). `None`
+    /// when the chain no longer holds what the newest checkpoint signed, or
+    /// the Merkle tree does not hold every event (its backfill stopped).
+    pub fn tree_head_covering(&self, conn: &Connection, seq: u64) -> Result<Option<Checkpoint>> {
+        if let Some(stored) = checkpoints::first_tree_head_from(conn, self.public.id(), seq)? {
             return Ok(Some(stored));
         }
         let head = audit::head(conn)?;
         let last = checkpoints::latest(conn, self.public.id())?.map(|last| last.checkpoint);
-        self.sign_head(conn, head, last)
+        Ok(self.sign_head(conn, head, last)?.filter(|signed| signed.root().is_some()))
     }
 
     /// Signs an evidence bundle (its message: see [`crate::domain::evidence`]).

@@ -387,6 +387,10 @@ pub struct VerifyReport {
     pub head: AuditHead,
     pub elapsed: Duration,
     pub result: Result<(), ChainBreak>,
+    /// The Merkle root of the rows' first `size` events, for each size asked
+    /// of [`verify_roots`] that the chain reaches (none when it breaks, or
+    /// does not start at seq 1).
+    pub roots: Vec<(u64, merkle::Hash)>,
 }
 
 /// Reads an event borrowed from a row selected with [`COLUMNS`]; an error
@@ -432,15 +436,25 @@ const PARALLEL_VERIFY_MIN_EVENTS: i64 = 50_000;
 const MAX_VERIFY_THREADS: usize = 8;
 
 /// Walks the rows with `lo <= seq <= hi` in seq order as one [`Run`].
-fn check_run(conn: &Connection, columns: &str, lo: i64, hi: i64) -> Result<Run> {
+/// Checks the rows `lo <= seq <= hi`; with `leaves`, also returns each
+/// row's Merkle leaf hash, in order (from the canonical bytes the chain
+/// check hashed anyway).
+fn check_run(conn: &Connection, columns: &str, lo: i64, hi: i64, leaves: bool) -> Result<(Run, Vec<merkle::Hash>)> {
     let mut stmt = conn.prepare(&format!("SELECT {columns} FROM audit WHERE seq BETWEEN ?1 AND ?2 ORDER BY seq"))?;
     let mut rows = stmt.query(params![lo, hi])?;
     let mut checker = RunChecker::new();
     let mut scratch = HashScratch::default();
+    let mut out = Vec::new();
     while let Some(row) = rows.next()? {
         let more = match view_from_row(row) {
             Ok(event) => {
-                checker.push_parts(event.seq, &event.prev_hash, &event.hash, || event.content_hash(&mut scratch))
+                let more =
+                    checker.push_parts(event.seq, &event.prev_hash, &event.hash, || event.content_hash(&mut scratch));
+                // A row the check refused stops the walk: its leaf is never used.
+                if leaves && more {
+                    out.push(merkle::leaf_hash(scratch.canonical()));
+                }
+                more
             }
             Err(_) => {
                 // The seq is the table's integer key: it always reads.
@@ -452,7 +466,7 @@ fn check_run(conn: &Connection, columns: &str, lo: i64, hi: i64) -> Result<Run> 
             break;
         }
     }
-    Ok(checker.finish())
+    Ok((checker.finish(), out))
 }
 
 /// Splits `lo..=hi` into `parts` ranges of seqs, the first open below and
@@ -482,12 +496,18 @@ fn seq_ranges(lo: i64, hi: i64, parts: usize) -> Vec<(i64, i64)> {
 /// one transaction on `conn`, so events appended meanwhile (only ever after
 /// the head) are seen with the head they moved.
 pub fn verify(conn: &Connection) -> Result<VerifyReport> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_VERIFY_THREADS);
-    verify_with(conn, threads, PARALLEL_VERIFY_MIN_EVENTS)
+    verify_roots(conn, &[])
 }
 
-/// [`verify`] on up to `threads` threads once the chain spans `min_events` seqs.
-fn verify_with(conn: &Connection, threads: usize, min_events: i64) -> Result<VerifyReport> {
+/// [`verify`], and in the same walk the Merkle root of the rows at each of
+/// `sizes` (ascending), to hold against the roots signed at those sizes.
+pub fn verify_roots(conn: &Connection, sizes: &[u64]) -> Result<VerifyReport> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_VERIFY_THREADS);
+    verify_with(conn, threads, PARALLEL_VERIFY_MIN_EVENTS, sizes)
+}
+
+/// [`verify_roots`] on up to `threads` threads once the chain spans `min_events` seqs.
+fn verify_with(conn: &Connection, threads: usize, min_events: i64, sizes: &[u64]) -> Result<VerifyReport> {
     let started = Instant::now();
     // One snapshot for the head and the newest range: the caller's
     // transaction if it is in one, else one of our own (rolled back on drop).
@@ -498,6 +518,8 @@ fn verify_with(conn: &Connection, threads: usize, min_events: i64) -> Result<Ver
     let (lo, hi): (Option<i64>, Option<i64>) =
         snapshot.query_row("SELECT MIN(seq), MAX(seq) FROM audit", [], |row| Ok((row.get(0)?, row.get(1)?)))?;
     let path = conn.path().filter(|path| !path.is_empty()).map(str::to_string);
+    // Leaf `i` is seq `i + 1`: roots only of a chain that starts at seq 1.
+    let leaves = !sizes.is_empty() && lo == Some(1);
     let ranges = match (lo, hi, &path) {
         (Some(lo), Some(hi), Some(_)) if threads > 1 && hi.saturating_sub(lo) >= min_events => {
             seq_ranges(lo, hi, threads)
@@ -505,38 +527,48 @@ fn verify_with(conn: &Connection, threads: usize, min_events: i64) -> Result<Ver
         _ => vec![(i64::MIN, i64::MAX)],
     };
     let (newest, older) = ranges.split_last().unwrap_or((&(i64::MIN, i64::MAX), &[]));
-    let mut runs: Vec<Option<Run>> = std::thread::scope(|scope| {
+    type Walked = (Run, Vec<merkle::Hash>);
+    let mut runs: Vec<Option<Walked>> = std::thread::scope(|scope| {
         let workers: Vec<_> = older
             .iter()
             .map(|&(lo, hi)| {
                 let path = path.clone().unwrap_or_default();
-                scope.spawn(move || -> Result<Run> {
+                scope.spawn(move || -> Result<Walked> {
                     let conn = Connection::open_with_flags(
                         &path,
                         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
                     )?;
                     conn.busy_timeout(Duration::from_secs(5))?;
-                    check_run(&conn, columns, lo, hi)
+                    check_run(&conn, columns, lo, hi, leaves)
                 })
             })
             .collect();
-        let newest = check_run(snapshot, columns, newest.0, newest.1);
+        let newest = check_run(snapshot, columns, newest.0, newest.1, leaves);
         // A range whose thread failed (no connection) is walked here below.
-        let mut runs: Vec<Option<Run>> =
+        let mut runs: Vec<Option<Walked>> =
             workers.into_iter().map(|worker| worker.join().ok().and_then(Result::ok)).collect();
         runs.push(newest.ok());
         runs
     });
     let mut verifier = ChainVerifier::new();
     let mut result = Ok(());
+    let mut fold = merkle::RootFold::default();
+    let mut wanted = sizes.iter().copied().filter(|&size| size > 0).peekable();
+    let mut roots = Vec::new();
     for (index, range) in ranges.iter().enumerate() {
-        let run = match runs[index].take() {
+        let (run, run_leaves) = match runs[index].take() {
             Some(run) => run,
-            None => check_run(snapshot, columns, range.0, range.1)?,
+            None => check_run(snapshot, columns, range.0, range.1, leaves)?,
         };
         if let Err(broken) = verifier.join(&run) {
             result = Err(broken);
             break;
+        }
+        for leaf in run_leaves {
+            fold.push(leaf);
+            while wanted.next_if_eq(&fold.size()).is_some() {
+                roots.push((fold.size(), fold.root()));
+            }
         }
     }
     if let Some(own) = own {
@@ -554,7 +586,10 @@ fn verify_with(conn: &Connection, threads: usize, min_events: i64) -> Result<Ver
     if result.is_ok() && verifier.last().0 > head.seq {
         result = Err(ChainBreak::HeadMismatch { seq: head.seq + 1 });
     }
-    Ok(VerifyReport { verified: verifier.verified(), head, elapsed: started.elapsed(), result })
+    if result.is_err() {
+        roots.clear();
+    }
+    Ok(VerifyReport { verified: verifier.verified(), head, elapsed: started.elapsed(), result, roots })
 }
 
 #[cfg(test)]
@@ -593,8 +628,28 @@ mod tests {
 
     fn answer(path: &std::path::Path, threads: usize) -> (std::result::Result<(), ChainBreak>, u64) {
         let store = Store::open_read_only(path).unwrap();
-        let report = verify_with(store.conn(), threads, 0).unwrap();
+        let report = verify_with(store.conn(), threads, 0, &[]).unwrap();
         (report.result, report.verified)
+    }
+
+    /// The roots of the rows, from one walk or from ranges on several
+    /// threads, are the roots of the stored tree at every size asked.
+    #[test]
+    fn the_walk_gives_the_stored_trees_root_at_each_size_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = seeded(dir.path());
+        let store = Store::open_read_only(&path).unwrap();
+        let sizes = [1, 2, 3, 64, 119, 120, 121, 128, 200, 240, 240, 500];
+        for threads in [1, 2, 7] {
+            let report = verify_with(store.conn(), threads, 0, &sizes).unwrap();
+            assert_eq!(report.result, Ok(()));
+            let expected: Vec<_> = [1, 2, 3, 64, 119, 120, 121, 128, 200, 240, 240]
+                .into_iter()
+                .map(|size| (size, crate::store::merkle::root(store.conn(), size).unwrap()))
+                .collect();
+            assert_eq!(report.roots, expected, "{threads} threads; past the chain's end there is no root");
+        }
+        assert!(verify_with(store.conn(), 2, 0, &[]).unwrap().roots.is_empty(), "none asked, none walked");
     }
 
     #[test]

@@ -88,11 +88,12 @@ pub fn latest(conn: &Connection, key_id: &str) -> Result<Option<Stored>> {
         .optional()?)
 }
 
-/// The oldest checkpoint signed by `key_id` at or after `seq`.
-pub fn first_from(conn: &Connection, key_id: &str, seq: u64) -> Result<Option<Checkpoint>> {
+/// The oldest signed tree head of `key_id` at or after `seq`.
+pub fn first_tree_head_from(conn: &Connection, key_id: &str, seq: u64) -> Result<Option<Checkpoint>> {
     Ok(conn
         .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM checkpoints WHERE key_id = ?1 AND seq >= ?2 ORDER BY seq LIMIT 1"
+            "SELECT {COLUMNS} FROM checkpoints WHERE key_id = ?1 AND seq >= ?2 AND root_hash IS NOT NULL \
+             ORDER BY seq LIMIT 1"
         ))?
         .query_row(params![key_id, seq as i64], from_row)
         .optional()?
@@ -111,6 +112,58 @@ pub fn page(conn: &Connection, after: u64, limit: u32, key_id: &str) -> Result<(
     let more = checkpoints.len() > limit as usize;
     checkpoints.truncate(limit as usize);
     Ok((checkpoints, more))
+}
+
+/// The tree sizes of the stored signed tree heads, ascending, each once.
+pub fn tree_sizes(conn: &Connection) -> Result<Vec<u64>> {
+    Ok(conn
+        .prepare("SELECT DISTINCT tree_size FROM checkpoints WHERE tree_size IS NOT NULL ORDER BY tree_size")?
+        .query_map([], |row| row.get::<_, i64>(0).map(|size| size as u64))?
+        .collect::<rusqlite::Result<_>>()?)
+}
+
+/// A signed root that is not the root of the rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RootMismatch {
+    pub size: u64,
+    /// Lower-case hex.
+    pub signed: String,
+    pub rows: String,
+}
+
+/// What holding the signed tree heads' roots against the rows found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RootsReport {
+    /// Stored tree heads whose root was held against the rows' root.
+    pub checked: u64,
+    /// Tree heads past where the chain could be walked (none on a whole chain).
+    pub unchecked: u64,
+    /// The largest tree size checked.
+    pub newest: Option<u64>,
+    /// The smallest tree head whose root is not the rows'.
+    pub mismatch: Option<RootMismatch>,
+}
+
+/// Holds the root of every stored signed tree head against `roots`, the
+/// rows' Merkle roots at those sizes (`store::audit::verify_roots`). The
+/// heads' signatures are checked apart, by [`verify`].
+pub fn check_roots(conn: &Connection, roots: &[(u64, crate::domain::merkle::Hash)]) -> Result<RootsReport> {
+    let of_rows: std::collections::HashMap<u64, &crate::domain::merkle::Hash> =
+        roots.iter().map(|(size, root)| (*size, root)).collect();
+    let mut report = RootsReport { checked: 0, unchecked: 0, newest: None, mismatch: None };
+    for stored in all(conn)? {
+        let (Some(size), Some(signed)) = (stored.checkpoint.tree_size, stored.checkpoint.root()) else { continue };
+        let Some(rows) = of_rows.get(&size) else {
+            report.unchecked += 1;
+            continue;
+        };
+        report.checked += 1;
+        report.newest = report.newest.max(Some(size));
+        if **rows != signed && report.mismatch.as_ref().is_none_or(|first| size < first.size) {
+            report.mismatch = Some(RootMismatch { size, signed: hex::encode(signed), rows: hex::encode(rows) });
+        }
+    }
+    Ok(report)
 }
 
 /// Every stored checkpoint, oldest first.

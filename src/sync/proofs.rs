@@ -1,6 +1,7 @@
-//! The Merkle checks of a sync (see docs/sync.md): the tree the server shows
-//! now must extend the signed tree head the cache pinned last (a consistency
-//! proof), and every event stored in an owner's cache, whose gaps the chain
+//! The Merkle checks of a sync (see docs/sync.md): each signed tree head
+//! fetched must extend the one before it, the first the one the cache pinned
+//! last, and the server's current tree the newest (a consistency proof per
+//! step), and every event stored in an owner's cache, whose gaps the chain
 //! walk cannot vouch for, must be in a signed tree (an inclusion proof per
 //! event, fetched a thousand to a request). Any failure is a
 //! [`SyncError::Proof`]: sync stops, exit 7.
@@ -32,25 +33,48 @@ fn refused(what: &str, err: ClientError) -> SyncError {
 }
 
 impl Syncer {
-    /// Checks that the server's tree extends `pinned` (the newest signed tree
-    /// head the cache holds): to the newest signed head just fetched, or else
-    /// to the server's current tree of `server_size` events.
+    /// Checks that the server's tree only ever grew: from `pinned` (the
+    /// newest signed tree head the cache holds) to the first signed head
+    /// just fetched, from each fetched head to the next, and from the last
+    /// of them to the server's current tree of `server_size` events (or from
+    /// `pinned` to it when nothing new was signed; at an equal size, that it
+    /// still holds the same tree). A first sync, with
+    /// nothing pinned, starts from the first head it fetched.
     pub(crate) async fn check_consistency(
         &self,
         pinned: Option<&Checkpoint>,
         fetched: &[Checkpoint],
         server_size: u64,
     ) -> Result<(), SyncError> {
-        let Some((old_size, old_root)) = pinned.and_then(|c| Some((c.tree_size?, c.root()?))) else {
-            return Ok(());
-        };
-        if server_size < old_size {
+        let head = |c: &Checkpoint| Some((c.tree_size?, c.root()?));
+        let mut heads = pinned.and_then(head).into_iter().chain(fetched.iter().filter_map(head));
+        let Some(mut from) = heads.next() else { return Ok(()) };
+        for to in heads {
+            if to.0 > from.0 {
+                self.prove_extends(from, to.0, Some(to.1)).await?;
+                from = to;
+            } else if to.0 == from.0 && to.1 != from.1 {
+                return Err(SyncError::Proof(format!(
+                    "the server signed two different trees of {} events: its history was forked",
+                    to.0
+                )));
+            }
+        }
+        if server_size < from.0 {
             return Err(SyncError::Proof(format!(
-                "the server's log holds {server_size} events, but it signed a tree of {old_size} (the log shrank)"
+                "the server's log holds {server_size} events, but it signed a tree of {} (the log shrank)",
+                from.0
             )));
         }
-        let newest = fetched.iter().rev().find_map(|c| Some((c.tree_size?, c.root()?)));
-        let to = newest.map_or(server_size, |(size, _)| size);
+        // Asked at an equal size too: the server must still hold that tree.
+        self.prove_extends(from, server_size, None).await
+    }
+
+    /// Fetches and checks the proof that the tree of `to` events (whose
+    /// root is `signed`, when a signed head names it) extends the signed
+    /// tree `(size, root)` of `from`.
+    async fn prove_extends(&self, from: (u64, Hash), to: u64, signed: Option<Hash>) -> Result<(), SyncError> {
+        let (old_size, old_root) = from;
         let answer = self.backoff.run(|| self.client.consistency(old_size, to)).await;
         let answer = answer.map_err(|err| refused("a consistency proof", err))?;
         let (Some(from_root), Some(to_root), Some(proof)) =
@@ -63,13 +87,10 @@ impl Syncer {
                 "the server's tree of {old_size} events is not the one it signed (its history was rewritten)"
             )));
         }
-        let to_root = match newest {
-            Some((_, signed)) if signed != to_root => {
-                return Err(SyncError::Proof(format!("the server's tree of {to} events is not the one it signed")));
-            }
-            Some((_, signed)) => signed,
-            None => to_root,
-        };
+        if signed.is_some_and(|signed| signed != to_root) {
+            return Err(SyncError::Proof(format!("the server's tree of {to} events is not the one it signed")));
+        }
+        let to_root = signed.unwrap_or(to_root);
         merkle::verify_consistency(old_size, to, &old_root, &to_root, &proof).map_err(|err| {
             SyncError::Proof(format!(
                 "the server's tree of {to} events does not extend the tree of {old_size} it signed ({err}): its \
