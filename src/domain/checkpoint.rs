@@ -138,9 +138,7 @@ pub fn sign_tree_head(
 impl Checkpoint {
     /// The signed Merkle root, for a signed tree head.
     pub fn root(&self) -> Option<Hash> {
-        let mut root = [0u8; 32];
-        hex::decode_to_slice(self.root_hash.as_deref()?, &mut root).ok()?;
-        Some(root)
+        super::merkle::hash_from_hex(self.root_hash.as_deref()?)
     }
 }
 

@@ -361,12 +361,9 @@ fn check_proofs(bundle: &Bundle, tree_size: u64, root: &Hash) -> Result<(), Evid
         let path = proof
             .proof
             .iter()
-            .map(|text| {
-                let mut hash = [0u8; 32];
-                hex::decode_to_slice(text, &mut hash).map(|()| hash)
-            })
-            .collect::<Result<Vec<Hash>, _>>()
-            .map_err(|_| bad("a node is not 64 hex digits".into()))?;
+            .map(|text| merkle::hash_from_hex(text))
+            .collect::<Option<Vec<Hash>>>()
+            .ok_or_else(|| bad("a node is not 64 hex digits".into()))?;
         merkle::verify_inclusion(event.seq - 1, tree_size, &merkle::event_leaf(event), &path, root)
             .map_err(|err| bad(err.to_string()))?;
     }

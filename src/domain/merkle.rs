@@ -29,6 +29,13 @@ pub const EMPTY_ROOT: Hash = [
     0xe4, 0x64, 0x9b, 0x93, 0x4c, 0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52, 0xb8, 0x55,
 ];
 
+/// A hash from its 64 hex digits; `None` for anything else.
+pub fn hash_from_hex(text: &str) -> Option<Hash> {
+    let mut hash = [0u8; 32];
+    hex::decode_to_slice(text, &mut hash).ok()?;
+    Some(hash)
+}
+
 /// `SHA-256(0x00 ‖ data)`.
 pub fn leaf_hash(data: &[u8]) -> Hash {
     let mut hasher = Sha256::new();

@@ -13,9 +13,7 @@ use crate::domain::merkle::{self, Hash};
 use crate::sync::client::ClientError;
 
 fn unhex(text: &str) -> Option<Hash> {
-    let mut out = [0u8; 32];
-    hex::decode_to_slice(text, &mut out).ok()?;
-    Some(out)
+    merkle::hash_from_hex(text)
 }
 
 fn unhex_all(texts: &[String]) -> Option<Vec<Hash>> {
