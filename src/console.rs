@@ -432,6 +432,8 @@ impl Runtime {
             Effect::LoadDetail { app_id } => self.load_detail(app_id).await,
             Effect::Dismiss { action_id } => self.dismiss(action_id).await,
             Effect::QueryAudit(query) => self.query_audit(query).await,
+            // The loop that owns the terminal runs the editor (crate::tui); none reaches here.
+            Effect::Edit(_) => {}
             Effect::Decide { approval_id, decision, comment, rev } => {
                 let kind = match decision {
                     DecisionKind::Approve => ActionKind::Approve,

@@ -23,6 +23,7 @@
 //!   [`backend`]: the terminal backend, which writes named colours as 16-colour codes.
 //! * [`errors`]: an error and its causes on one line.
 //! * [`tls`]: the crypto provider, which certificates the clients trust, a failed handshake in words.
+//! * [`editor`]: text edited in the user's `$EDITOR` (intake, amendments).
 //! * [`clock`]: the injected clock. [`seed`]: deterministic demo and scale data.
 
 pub mod app;
@@ -33,6 +34,7 @@ pub mod clock;
 pub mod config;
 pub mod console;
 pub mod domain;
+pub mod editor;
 pub mod errors;
 pub mod import;
 pub mod memory;

@@ -84,6 +84,35 @@ impl TerminalGuard {
     }
 }
 
+impl TerminalGuard {
+    /// Hands the terminal to `run` (an editor, say) in its ordinary mode,
+    /// then takes it back and clears it for a full redraw. The caller drops
+    /// its key stream first and makes a new one after, so that nothing
+    /// reads the keys meant for `run`.
+    pub fn suspended<T>(&mut self, run: impl FnOnce() -> T) -> io::Result<T> {
+        restore_terminal();
+        let answer = run();
+        terminal::enable_raw_mode()?;
+        TERMINAL_ACTIVE.store(true, Ordering::SeqCst);
+        execute!(io::stdout(), terminal::EnterAlternateScreen, cursor::Hide)?;
+        self.terminal.clear()?;
+        Ok(answer)
+    }
+}
+
+/// Sends `effects` to the runtime, keeping back an edit for the loop (which
+/// owns the terminal the editor needs).
+fn dispatch(effects: Vec<Effect>, to: &mpsc::UnboundedSender<Effect>, edit: &mut Option<app::edit::EditRequest>) {
+    for effect in effects {
+        match effect {
+            Effect::Edit(request) => *edit = Some(request),
+            effect => {
+                let _ = to.send(effect);
+            }
+        }
+    }
+}
+
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
         restore_terminal();
@@ -137,27 +166,26 @@ pub async fn run(
     effects: mpsc::UnboundedSender<Effect>,
 ) -> io::Result<()> {
     let mut guard = TerminalGuard::enter()?;
-    let terminal = &mut guard.terminal;
     let mut input = EventStream::new();
+    let mut edit: Option<app::edit::EditRequest> = None;
     let mut clock = tokio::time::interval(Duration::from_millis(CLOCK_TICK_MILLIS));
     clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut shadow = Shadow::new()?;
     let mut events_open = true;
 
     state.set_now(Utc::now());
-    let size = terminal.size()?;
+    let size = guard.terminal.size()?;
     state.resize(size.width, size.height);
-    draw(terminal, &state, &mut shadow)?;
+    draw(&mut guard.terminal, &state, &mut shadow)?;
 
     loop {
+        let terminal = &mut guard.terminal;
         let mut dirty = false;
         tokio::select! {
             next = input.next() => match next {
                 Some(Ok(TermEvent::Key(key))) if key.kind != KeyEventKind::Release => {
                     state.set_now(Utc::now());
-                    for effect in state.handle_key(key) {
-                        let _ = effects.send(effect);
-                    }
+                    dispatch(state.handle_key(key), &effects, &mut edit);
                     // Keys already waiting (fast typing, a paste) are handled
                     // before drawing, so the screen is drawn once for them.
                     // The stream is polled with this task's own waker: it
@@ -167,10 +195,8 @@ pub async fn run(
                     loop {
                         match futures_util::poll!(input.next()) {
                             Poll::Ready(Some(Ok(TermEvent::Key(key)))) => {
-                                if key.kind != KeyEventKind::Release && !state.should_quit() {
-                                    for effect in state.handle_key(key) {
-                                        let _ = effects.send(effect);
-                                    }
+                                if key.kind != KeyEventKind::Release && !state.should_quit() && edit.is_none() {
+                                    dispatch(state.handle_key(key), &effects, &mut edit);
                                 }
                             }
                             Poll::Ready(Some(Ok(TermEvent::Resize(width, height)))) => {
@@ -212,6 +238,18 @@ pub async fn run(
         if state.should_quit() {
             break;
         }
+        // An edit asked for may ask for another (a manifest that does not
+        // validate reopens the editor with its errors).
+        while let Some(request) = edit.take() {
+            drop(input);
+            let answer = guard.suspended(|| crate::editor::edit(&request.text, request.suffix))?;
+            input = EventStream::new();
+            state.set_now(Utc::now());
+            let effects_after = state.edited(request.purpose, answer.map_err(|err| err.to_string()));
+            dispatch(effects_after, &effects, &mut edit);
+            dirty = true;
+        }
+        let terminal = &mut guard.terminal;
         if state.take_redraw_request() {
             terminal.clear()?;
             dirty = true;

@@ -9,6 +9,7 @@
 //!
 //! * [`update`]: keys, actions, events, dialogs; [`command`]: the `:` line
 //!   (its commands, completion and history);
+//! * [`edit`]: text handed to `$EDITOR` and what comes back;
 //! * [`feedback`]: one line for a bulk approval's answers and for a sync;
 //! * [`render`]: the screen layout; [`fixtures`]: fixed demo data for tests.
 //!
@@ -17,6 +18,9 @@
 //! a few seconds), and every toast is kept in the message log (`:messages`).
 
 pub mod command;
+pub mod edit;
+mod edit_amend;
+mod edit_intake;
 pub mod feedback;
 pub mod fixtures;
 pub mod render;
@@ -125,6 +129,9 @@ pub enum Effect {
     },
     /// Read a page of the audit events a filter selects, from the whole cache.
     QueryAudit(crate::domain::audit_query::AuditQuery),
+    /// Hand the terminal to the user's editor on this text; the loop in
+    /// [`crate::tui`] answers with [`App::edited`].
+    Edit(edit::EditRequest),
     Quit,
 }
 
