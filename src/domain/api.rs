@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use utoipa::ToSchema;
 
+use super::manifest_file::Problem;
 use super::status::StatusReason;
 use super::{App, AppState, Approval, AuditEvent, DecisionKind, NewAuditEvent, Role};
 
@@ -167,10 +168,15 @@ pub struct ErrorDetail {
     pub message: String,
 }
 
-/// Every error answer: `{"error":{"code":"..","message":".."}}`.
+/// Every error answer: `{"error":{"code":"..","message":".."}}`; a manifest
+/// refused for its content (`invalid_manifest`) lists every problem beside it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ErrorBody {
     pub error: ErrorDetail,
+    /// Every problem of a refused manifest, each with the field it concerns
+    /// (absent for other errors).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<Problem>,
 }
 
 #[cfg(test)]
@@ -185,8 +191,14 @@ mod tests {
 
     #[test]
     fn error_body_shape() {
-        let body = ErrorBody { error: ErrorDetail { code: "conflict".into(), message: "m".into() } };
+        let body =
+            ErrorBody { error: ErrorDetail { code: "conflict".into(), message: "m".into() }, problems: Vec::new() };
         assert_eq!(serde_json::to_string(&body).unwrap(), r#"{"error":{"code":"conflict","message":"m"}}"#);
+        let body = ErrorBody { problems: vec![Problem::new("name", "must not be empty")], ..body };
+        assert_eq!(
+            serde_json::to_string(&body).unwrap(),
+            r#"{"error":{"code":"conflict","message":"m"},"problems":[{"field":"name","problem":"must not be empty"}]}"#
+        );
     }
 }
 

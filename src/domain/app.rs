@@ -197,24 +197,41 @@ fn check_list(field: &'static str, items: &[String]) -> Result<(), InvalidField>
 
 impl Manifest {
     /// Checks lengths and values that serde cannot: a manifest that passes is
-    /// safe to store.
+    /// safe to store. The first of [`Manifest::problems`].
     pub fn validate(&self) -> Result<(), InvalidField> {
-        check_text("name", &self.name, MAX_SHORT_FIELD_CHARS, true)?;
-        check_text("purpose", &self.purpose, MAX_PURPOSE_CHARS, true)?;
+        match self.problems().into_iter().next() {
+            Some(first) => Err(first),
+            None => Ok(()),
+        }
+    }
+
+    /// Every rule of [`Manifest::validate`] this manifest breaks, one per
+    /// field, in the order of the fields: all of them at once, so an author
+    /// fixes a manifest in one round.
+    pub fn problems(&self) -> Vec<InvalidField> {
+        let mut checks = vec![
+            check_text("name", &self.name, MAX_SHORT_FIELD_CHARS, true),
+            check_text("purpose", &self.purpose, MAX_PURPOSE_CHARS, true),
+        ];
         if let Some(owner) = &self.owner {
-            check_text("owner", owner, MAX_SHORT_FIELD_CHARS, true)?;
+            checks.push(check_text("owner", owner, MAX_SHORT_FIELD_CHARS, true));
         }
-        check_text("team", &self.team, MAX_SHORT_FIELD_CHARS, true)?;
-        check_text("sponsor", &self.sponsor, MAX_SHORT_FIELD_CHARS, false)?;
-        check_text("cost_center", &self.cost_center, MAX_SHORT_FIELD_CHARS, false)?;
-        check_list("connectors", &self.connectors)?;
-        check_list("endpoints", &self.endpoints)?;
-        check_list("secrets", &self.secrets)?;
-        check_list("environments", &self.environments)?;
+        checks.extend([
+            check_text("team", &self.team, MAX_SHORT_FIELD_CHARS, true),
+            check_text("sponsor", &self.sponsor, MAX_SHORT_FIELD_CHARS, false),
+            check_text("cost_center", &self.cost_center, MAX_SHORT_FIELD_CHARS, false),
+            check_list("connectors", &self.connectors),
+            check_list("endpoints", &self.endpoints),
+            check_list("secrets", &self.secrets),
+            check_list("environments", &self.environments),
+        ]);
         if !self.monthly_budget.is_finite() || self.monthly_budget < 0.0 {
-            return Err(InvalidField { field: "monthly_budget", problem: "must be a number of zero or more".into() });
+            checks.push(Err(InvalidField {
+                field: "monthly_budget",
+                problem: "must be a number of zero or more".into(),
+            }));
         }
-        Ok(())
+        checks.into_iter().filter_map(Result::err).collect()
     }
 
     pub fn risk(&self) -> Risk {
@@ -496,6 +513,20 @@ pub(crate) mod tests {
         let mut m = manifest();
         m.monthly_budget = -1.0;
         assert_eq!(m.validate().unwrap_err().field, "monthly_budget");
+    }
+
+    #[test]
+    fn problems_lists_every_broken_field_and_validate_is_the_first() {
+        assert_eq!(manifest().problems(), Vec::new());
+        let mut m = manifest();
+        m.name = " ".into();
+        m.team = String::new();
+        m.sponsor = "s".repeat(MAX_SHORT_FIELD_CHARS + 1);
+        m.secrets = vec![String::new()];
+        m.monthly_budget = f64::NAN;
+        let fields: Vec<&str> = m.problems().iter().map(|p| p.field).collect();
+        assert_eq!(fields, ["name", "team", "sponsor", "secrets", "monthly_budget"]);
+        assert_eq!(m.validate().unwrap_err().field, "name");
     }
 
     #[test]

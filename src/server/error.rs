@@ -8,6 +8,8 @@ use axum::response::{IntoResponse, Response};
 
 use crate::domain::api::{ErrorBody, ErrorDetail};
 use crate::domain::approval::DecisionError;
+use crate::domain::intake::AdoptError;
+use crate::domain::manifest_file::Problem;
 use crate::domain::ttl::RenewalError;
 use crate::store::StoreError;
 
@@ -16,11 +18,22 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// Every problem of a refused manifest (see [`ErrorBody::problems`]).
+    pub problems: Vec<Problem>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError { status, code, message: message.into() }
+        ApiError { status, code, message: message.into(), problems: Vec::new() }
+    }
+
+    /// A 400 `invalid_manifest` listing every problem of the manifest.
+    pub fn invalid_manifest(problems: Vec<Problem>) -> ApiError {
+        let message = match problems.as_slice() {
+            [one] => format!("the manifest has a problem: {one}"),
+            many => format!("the manifest has {} problems; see `problems`", many.len()),
+        };
+        ApiError { problems, ..ApiError::new(StatusCode::BAD_REQUEST, "invalid_manifest", message) }
     }
 
     pub fn bad_request(message: impl Into<String>) -> ApiError {
@@ -93,9 +106,22 @@ impl From<RenewalError> for ApiError {
     }
 }
 
+impl From<AdoptError> for ApiError {
+    fn from(err: AdoptError) -> ApiError {
+        let message = err.to_string();
+        match err {
+            AdoptError::WrongRole | AdoptError::NotTheOwner { .. } => ApiError::forbidden(message),
+            AdoptError::NotDiscovered(_) => ApiError::new(StatusCode::CONFLICT, "not_discovered", message),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ErrorBody { error: ErrorDetail { code: self.code.to_string(), message: self.message } };
+        let body = ErrorBody {
+            error: ErrorDetail { code: self.code.to_string(), message: self.message },
+            problems: self.problems,
+        };
         let mut response = (self.status, Json(body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

@@ -7,6 +7,7 @@
 pub mod db;
 pub mod error;
 pub mod evidence;
+pub mod intake;
 pub mod openapi;
 pub mod ops;
 pub mod request;
@@ -138,7 +139,8 @@ pub fn router(state: ServerState) -> Router {
         .route("/v1/audit/proof/inclusions", get(routes::audit_inclusions))
         .route("/v1/audit/proof/consistency", get(routes::audit_consistency))
         .route("/v1/audit/events", post(routes::ingest))
-        .route("/v1/intake", post(routes::intake))
+        .route("/v1/intake", post(intake::intake))
+        .route("/v1/apps/{id}/adoption", post(intake::adopt))
         .route("/v1/approvals/{id}/decisions", post(routes::decide))
         .route("/v1/apps/{id}/renewals", post(routes::renew))
         .route("/v1/apps/{id}/evidence", get(evidence::evidence))

@@ -4,7 +4,7 @@
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{evidence, routes};
+use super::{evidence, intake, routes};
 use crate::domain::api::{
     AppResponse, AppStatus, ApprovalResponse, AuditHead, AuditPage, ChangeItem, ChangeKind, ChangeOp, ChangesPage,
     ConsistencyProof, DecisionRequest, ErrorBody, ErrorDetail, Health, InclusionProof, InclusionProofs, IngestRequest,
@@ -23,7 +23,7 @@ use crate::domain::{
     info(title = "govdeck sync API", version = "1", description = "The catalog server of govdeck: apps, approval requests, the hash-chained audit log and incremental sync."),
     paths(
         routes::health, routes::me, routes::changes, routes::audit_page, routes::audit_head,
-        routes::intake, routes::decide, routes::renew, routes::ingest, routes::audit_key, routes::audit_checkpoints,
+        intake::intake, intake::adopt, routes::decide, routes::renew, routes::ingest, routes::audit_key, routes::audit_checkpoints,
         evidence::evidence,
         routes::app_status, routes::endpoint_status,
         routes::audit_inclusion, routes::audit_inclusions, routes::audit_consistency,
@@ -34,6 +34,7 @@ use crate::domain::{
         AppResponse, AppStatus, ApprovalResponse, AuditHead, AuditPage, ChangeItem, ChangeKind, ChangeOp, ChangesPage,
         ConsistencyProof, DecisionRequest, ErrorBody, ErrorDetail, Health, InclusionProof, InclusionProofs, IngestRequest,
         IngestResponse, IntakeResponse, Me, RenewalRequest,
+        crate::domain::intake::IntakePreview, crate::domain::intake::ReviewPlan, crate::domain::manifest_file::Problem,
         Checkpoint, CheckpointPage, ServerKey, Bundle, EventProof, SignedBundle, AppStatus, Access, StatusReason,
     )),
     modifiers(&BearerAuth),
@@ -70,6 +71,7 @@ mod tests {
             "/v1/audit",
             "/v1/audit/head",
             "/v1/intake",
+            "/v1/apps/{id}/adoption",
             "/v1/approvals/{id}/decisions",
             "/v1/apps/{id}/renewals",
             "/v1/audit/events",

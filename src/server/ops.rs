@@ -10,14 +10,13 @@ use serde_json::json;
 
 use super::error::ApiError;
 use super::request::Origin;
-use crate::domain::api::{ApprovalResponse, IngestRequest, IngestResponse, IntakeResponse, MAX_INGEST_EVENTS};
+use crate::domain::api::{ApprovalResponse, IngestRequest, IngestResponse, MAX_INGEST_EVENTS};
 use crate::domain::approval::{self, DecisionKind};
 use crate::domain::audit::check_runtime_event;
-use crate::domain::naming;
-use crate::domain::risk::{self, IntakeReview, Tier};
+use crate::domain::risk::Tier;
 use crate::domain::ttl::{self, PolicyStep, Renewal};
-use crate::domain::{Actor, App, AppState, Approval, ApprovalKind, ApprovalStatus, Manifest, NewAuditEvent, Role};
-use crate::store::{approvals, apps, audit, users};
+use crate::domain::{Actor, App, AppState, Approval, ApprovalKind, ApprovalStatus, NewAuditEvent, Role};
+use crate::store::{approvals, apps, audit};
 
 pub use crate::domain::audit::POLICY_ACTOR;
 
@@ -29,7 +28,7 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn event(&self, action_type: &str, app: &App) -> NewAuditEvent {
+    pub(super) fn event(&self, action_type: &str, app: &App) -> NewAuditEvent {
         NewAuditEvent {
             actor_id: self.actor.user.clone(),
             actor_role: self.actor.primary_role().as_str().to_string(),
@@ -58,7 +57,7 @@ pub fn app_event(action_type: &str, app: &App) -> NewAuditEvent {
     }
 }
 
-fn approval_event(base: NewAuditEvent, action_type: &str, approval: &Approval) -> NewAuditEvent {
+pub(super) fn approval_event(base: NewAuditEvent, action_type: &str, approval: &Approval) -> NewAuditEvent {
     NewAuditEvent {
         action_type: action_type.into(),
         resource_type: "approval".into(),
@@ -71,57 +70,6 @@ fn approval_event(base: NewAuditEvent, action_type: &str, approval: &Approval) -
 
 pub fn new_id(prefix: &str) -> String {
     format!("{prefix}_{}", &uuid::Uuid::new_v4().simple().to_string()[..16])
-}
-
-/// `POST /v1/intake`: registers the app and files its review, or approves it by policy.
-pub fn intake(conn: &Connection, ctx: &Ctx<'_>, manifest: Manifest) -> Result<(StatusCode, IntakeResponse), ApiError> {
-    if !ctx.actor.may_submit_intake() {
-        return Err(ApiError::forbidden("submitting intake needs the owner, lead or admin role"));
-    }
-    manifest.validate().map_err(|invalid| ApiError::bad_request(invalid.to_string()))?;
-    let owner = manifest.owner.clone().unwrap_or_else(|| ctx.actor.user.clone());
-    if owner != ctx.actor.user && !ctx.actor.may_file_for_others() {
-        return Err(ApiError::forbidden("only a lead or an admin may file intake for another owner"));
-    }
-    users::check_name(&owner).map_err(ApiError::bad_request)?;
-    if owner != ctx.actor.user && !users::exists(conn, &owner)? {
-        return Err(ApiError::bad_request(format!("owner {owner:?} is not an active user")));
-    }
-
-    // Checked inside the write transaction, so two intakes cannot both pass.
-    let carriers = apps::carriers_of_name(conn, &manifest.name)?;
-    naming::check_name_free(&manifest.name, carriers.iter().map(|(id, state)| (id.as_str(), *state)))
-        .map_err(|taken| ApiError::new(StatusCode::CONFLICT, "name_taken", taken.to_string()))?;
-
-    let mut app = App::from_manifest(new_id("app"), owner, manifest, ctx.now);
-    let review = risk::intake_review(&app.risk, &app.controls);
-    if review == IntakeReview::AutoApproved {
-        ttl::activate(&mut app, ctx.now);
-    }
-    apps::save(conn, &mut app)?;
-    audit::append(conn, ctx.event("app.registered", &app), &ctx.actor.user, ctx.now)?;
-
-    let approval = match review {
-        IntakeReview::AutoApproved => {
-            let mut event = app_event("approval.auto_approved", &app);
-            event.request_context = json!({"reason": "low risk with secrets in vault and OTel"});
-            audit::append(conn, event, &ctx.actor.user, ctx.now)?;
-            None
-        }
-        IntakeReview::Review(tier) => {
-            let mut approval =
-                Approval::new(new_id("apr"), &app, ApprovalKind::NewApp, ctx.actor.user.clone(), tier, ctx.now);
-            approvals::save(conn, &mut approval)?;
-            audit::append(
-                conn,
-                approval_event(ctx.event("", &app), "approval.requested", &approval),
-                &ctx.actor.user,
-                ctx.now,
-            )?;
-            Some(approval)
-        }
-    };
-    Ok((StatusCode::CREATED, IntakeResponse { app, approval }))
 }
 
 /// `POST /v1/approvals/{id}/decisions`.

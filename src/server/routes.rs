@@ -17,13 +17,13 @@ use super::ops::{self, Ctx};
 use super::request::{BearerToken, Caller, Origin, body_bytes, idempotent_write, parse_json, token_check};
 use crate::domain::api::{
     AppResponse, AppStatus, ApprovalResponse, AuditHead, AuditPage, ChangesPage, ConsistencyProof, DEFAULT_PAGE,
-    DecisionRequest, ErrorBody, Health, InclusionProof, InclusionProofs, IngestRequest, IngestResponse, IntakeResponse,
-    MAX_PAGE, Me, RenewalRequest,
+    DecisionRequest, ErrorBody, Health, InclusionProof, InclusionProofs, IngestRequest, IngestResponse, MAX_PAGE, Me,
+    RenewalRequest,
 };
 use crate::domain::audit_query::TimeRange;
 use crate::domain::checkpoint::{CheckpointPage, ServerKey};
 use crate::domain::status::{self, Access, StatusEntry};
-use crate::domain::{Actor, Manifest, Visibility};
+use crate::domain::{Actor, Visibility};
 use crate::store::merkle::{self, ProofRefusal};
 use crate::store::users::{self, TokenCheck};
 use crate::store::{apps, audit, changes, checkpoints};
@@ -146,40 +146,6 @@ pub async fn audit_page(
     ))]
 pub async fn audit_head(State(state): State<ServerState>, _caller: Caller) -> Result<Json<AuditHead>, ApiError> {
     Ok(Json(state.db.lookup("audit_head", |conn| Ok(audit::head(conn)?)).await?))
-}
-
-#[utoipa::path(post, path = "/v1/intake", tag = "actions", security(("bearer" = [])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer to a retried request")),
-    request_body = Manifest,
-    responses(
-        (status = 201, description = "The app and, unless approved by policy, its request", body = IntakeResponse),
-        (status = 400, description = "Bad manifest", body = ErrorBody),
-        (status = 401, description = "No or bad token", body = ErrorBody),
-        (status = 403, description = "Role does not allow it", body = ErrorBody),
-        (status = 409, description = "`name_taken`: another app that is not decommissioned or rejected holds this name; the message names its id", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 422, description = "Idempotency-Key reused for a different request", body = ErrorBody),
-    ))]
-pub async fn intake(
-    State(state): State<ServerState>,
-    caller: Caller,
-    origin: Origin,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    let manifest: Manifest = parse_json(&body)?;
-    let actor = caller.0;
-    let op_actor = actor.clone();
-    idempotent_write(
-        &state,
-        &actor,
-        &headers,
-        "intake",
-        "POST /v1/intake".into(),
-        body_bytes(&body),
-        move |conn, now| ops::intake(conn, &Ctx { actor: &op_actor, origin: &origin, now }, manifest),
-    )
-    .await
 }
 
 #[utoipa::path(post, path = "/v1/approvals/{id}/decisions", tag = "actions", security(("bearer" = [])),
