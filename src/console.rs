@@ -134,6 +134,8 @@ fn queued_actions(conn: &rusqlite::Connection) -> Result<Vec<QueuedAction>, Cach
                 ActionKind::Approve => QueuedKind::Approve,
                 ActionKind::Reject => QueuedKind::Reject,
                 ActionKind::Renew => QueuedKind::Renew,
+                ActionKind::Intake => QueuedKind::Intake,
+                ActionKind::Adopt => QueuedKind::Adopt,
             },
             target_id: action.target_id,
             status: match action.status {

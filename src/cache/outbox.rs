@@ -15,6 +15,16 @@ pub enum ActionKind {
     Approve,
     Reject,
     Renew,
+    /// A new app's manifest (`POST /v1/intake`); its target is `intake:NAME`.
+    Intake,
+    /// A discovered app's manifest (`POST /v1/apps/{id}/adoption`); its target is the app id.
+    Adopt,
+}
+
+/// The outbox target of an intake of the app named `name`: a second intake
+/// of the same name is not queued beside the first.
+pub fn intake_target(name: &str) -> String {
+    format!("intake:{name}")
 }
 
 impl ActionKind {
@@ -23,6 +33,8 @@ impl ActionKind {
             ActionKind::Approve => "approve",
             ActionKind::Reject => "reject",
             ActionKind::Renew => "renew",
+            ActionKind::Intake => "intake",
+            ActionKind::Adopt => "adopt",
         }
     }
 
@@ -30,6 +42,8 @@ impl ActionKind {
         match text {
             "approve" => ActionKind::Approve,
             "reject" => ActionKind::Reject,
+            "intake" => ActionKind::Intake,
+            "adopt" => ActionKind::Adopt,
             _ => ActionKind::Renew,
         }
     }
@@ -67,7 +81,8 @@ impl ActionStatus {
 pub struct Action {
     pub id: i64,
     pub kind: ActionKind,
-    /// The approval id (decisions) or app id (renewals).
+    /// The approval id (decisions), app id (renewals, adoptions) or
+    /// `intake:NAME` ([`intake_target`]).
     pub target_id: String,
     /// The JSON body sent to the server.
     pub body: String,

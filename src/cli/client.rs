@@ -114,7 +114,7 @@ fn syncer(ctx: &Context) -> color_eyre::Result<Syncer> {
     Ok(Syncer::new(client, Arc::new(Mutex::new(open_cache(ctx)?))).with_pins(pins::path(&ctx.dirs.config)))
 }
 
-fn runtime() -> color_eyre::Result<tokio::runtime::Runtime> {
+pub(super) fn runtime() -> color_eyre::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?)
 }
 
@@ -408,7 +408,7 @@ pub fn approvals(args: &ClientArgs, json: bool, no_headers: bool) -> color_eyre:
     Ok(code.after(print_out(&render(&columns, &rows, Style::stdout(!no_headers)))?))
 }
 
-fn cached_me(cache: &Cache) -> color_eyre::Result<Actor> {
+pub(super) fn cached_me(cache: &Cache) -> color_eyre::Result<Actor> {
     let me: Me = cache::meta_get(cache.conn(), cache::ME)?
         .map(|json| serde_json::from_str(&json))
         .transpose()?
@@ -416,7 +416,7 @@ fn cached_me(cache: &Cache) -> color_eyre::Result<Actor> {
     Ok(Actor::new(me.user, me.roles))
 }
 
-fn outcome_exit(outcome: ActionOutcome) -> ExitCode {
+pub(super) fn outcome_exit(outcome: ActionOutcome) -> ExitCode {
     match outcome {
         ActionOutcome::Done(message) => {
             outln!("{}", sanitize(&message));
@@ -445,26 +445,42 @@ fn queue_and_send(
     body: serde_json::Value,
     rev: Option<u64>,
 ) -> color_eyre::Result<ExitCode> {
+    Ok(match enqueue_and_send(ctx, kind, target, body, rev)? {
+        Ok((outcome, _)) => outcome_exit(outcome),
+        Err(code) => code,
+    })
+}
+
+/// [`queue_and_send`] with the outcome and the outbox action id (whose
+/// `response` holds the server's answer once done), or the exit code when
+/// it was not sent (already queued, or the TLS handshake failed).
+pub(super) fn enqueue_and_send(
+    ctx: &Context,
+    kind: ActionKind,
+    target: &str,
+    body: serde_json::Value,
+    rev: Option<u64>,
+) -> color_eyre::Result<Result<(ActionOutcome, i64), ExitCode>> {
     let syncer = syncer(ctx)?;
     let action = {
         let mut cache = syncer.cache.lock().map_err(|_| eyre!("cache lock poisoned"))?;
         if let Some(existing) = outbox::queued_for(cache.conn(), target)? {
             eprintln!("govdeck: action #{} on {target} is already queued; run `govdeck sync` to send it", existing.id);
-            return Ok(ExitCode::from(EXIT_QUEUED));
+            return Ok(Err(ExitCode::from(EXIT_QUEUED)));
         }
         cache.write(|conn| outbox::enqueue(conn, kind, target, &body, rev, Utc::now()))?
     };
     match runtime()?.block_on(syncer.send(&action)) {
-        Ok(outcome) => Ok(outcome_exit(outcome)),
+        Ok(outcome) => Ok(Ok((outcome, action.id))),
         Err(err) if err.is_tls() => {
             // The handshake failed, so the server never saw it: not queued,
             // or it would go out later behind the user's back.
             let mut cache = syncer.cache.lock().map_err(|_| eyre!("cache lock poisoned"))?;
             cache.write(|conn| outbox::withdraw(conn, action.id))?;
             eprintln!("govdeck: {}; nothing was sent or queued", sanitize(&err.to_string()));
-            Ok(ExitCode::from(EXIT_ERROR))
+            Ok(Err(ExitCode::from(EXIT_ERROR)))
         }
-        Err(err) => Ok(sync_failure(&err)),
+        Err(err) => Ok(Err(sync_failure(&err))),
     }
 }
 

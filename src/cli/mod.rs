@@ -26,6 +26,7 @@ mod console;
 mod demo;
 mod evidence;
 mod import;
+mod intake;
 mod lookup;
 mod server;
 mod table;
@@ -199,6 +200,9 @@ pub enum Command {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// Register an app from a manifest file (TOML or JSON), check one with --dry-run, adopt a discovered app
+    /// with --adopt, or print the template with --template.
+    Intake(intake::IntakeArgs),
     /// Show the audit log from the cache, or verify a chain.
     Audit(AuditArgs),
     /// Governance KPIs computed from the cache.
@@ -559,6 +563,7 @@ impl Command {
             Command::Approve { .. } => "approve",
             Command::Reject { .. } => "reject",
             Command::Renew { .. } => "renew",
+            Command::Intake(_) => "intake",
             Command::Audit(AuditArgs { command: Some(AuditCommand::Verify { db: Some(_), .. }), .. }) => {
                 "audit verify --db"
             }
@@ -653,6 +658,7 @@ fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
             client::decide(&client(inner), &id, crate::domain::DecisionKind::Reject, &comment)
         }
         Command::Renew { app, days, shorten, client: inner } => client::renew(&client(inner), &app, days, shorten),
+        Command::Intake(args) => intake::intake(&client(args.client.clone()), &args),
         Command::Kpi(args) => client::kpi(&client(args.client), args.json),
         Command::Import(import::ImportCommand::Backstage(args)) => import::import_backstage(args, outer.ca_file),
         Command::Export(args) => import::export(args),

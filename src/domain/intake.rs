@@ -118,6 +118,31 @@ pub fn preview(manifest: Option<&Manifest>, problems: Vec<Problem>, now: DateTim
     }
 }
 
+/// What the CLI and the console say of an intake's (or an adoption's)
+/// answer: the app's id and its review.
+pub fn registered_message(answer: &super::api::IntakeResponse, adopted: bool) -> String {
+    let app = &answer.app;
+    let done = if adopted {
+        format!("adopted {} ({})", app.name, app.id)
+    } else {
+        format!("registered {} as {}", app.name, app.id)
+    };
+    match &answer.approval {
+        None => format!(
+            "{done}: approved by policy, active until {}",
+            app.expires_at.map_or_else(|| "—".to_string(), |at| at.format("%Y-%m-%d").to_string())
+        ),
+        Some(request) => format!(
+            "{done}: request {} reviewed at {} risk (score {}): {} must approve, due by {}",
+            request.id,
+            request.review_tier.as_str(),
+            request.risk_score_at_time,
+            approvers(request.review_tier),
+            request.due_at.format("%Y-%m-%d %H:%M UTC")
+        ),
+    }
+}
+
 /// Why an app may not be adopted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AdoptError {

@@ -136,6 +136,8 @@ pub enum QueuedKind {
     Approve,
     Reject,
     Renew,
+    Intake,
+    Adopt,
 }
 
 impl QueuedKind {
@@ -144,6 +146,8 @@ impl QueuedKind {
             QueuedKind::Approve => "approve",
             QueuedKind::Reject => "reject",
             QueuedKind::Renew => "renew",
+            QueuedKind::Intake => "intake",
+            QueuedKind::Adopt => "adopt",
         }
     }
 }

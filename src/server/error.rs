@@ -29,9 +29,10 @@ impl ApiError {
 
     /// A 400 `invalid_manifest` listing every problem of the manifest.
     pub fn invalid_manifest(problems: Vec<Problem>) -> ApiError {
-        let message = match problems.as_slice() {
-            [one] => format!("the manifest has a problem: {one}"),
-            many => format!("the manifest has {} problems; see `problems`", many.len()),
+        let listed: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        let message = match problems.len() {
+            1 => format!("the manifest has a problem: {}", listed.join("; ")),
+            n => format!("the manifest has {n} problems: {}", listed.join("; ")),
         };
         ApiError { problems, ..ApiError::new(StatusCode::BAD_REQUEST, "invalid_manifest", message) }
     }

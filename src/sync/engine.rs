@@ -24,7 +24,7 @@ use crate::cache::outbox::{self, Action, ActionKind};
 use crate::cache::{self, Cache, CacheError, audit, catalog, checkpoints};
 use crate::config::pins::{self, PinsError};
 use crate::domain::ApprovalStatus;
-use crate::domain::api::{AppResponse, ApprovalResponse, Me};
+use crate::domain::api::{AppResponse, ApprovalResponse, IntakeResponse, Me};
 use crate::domain::checkpoint::{self, Checkpoint, CheckpointError, PublicKey};
 
 /// Entries per `/v1/changes` page: the most the server serves
@@ -494,6 +494,8 @@ impl Syncer {
         let path = match action.kind {
             ActionKind::Approve | ActionKind::Reject => format!("/v1/approvals/{}/decisions", action.target_id),
             ActionKind::Renew => format!("/v1/apps/{}/renewals", action.target_id),
+            ActionKind::Intake => "/v1/intake".to_string(),
+            ActionKind::Adopt => format!("/v1/apps/{}/adoption", action.target_id),
         };
         let result = self.backoff.run(|| self.client.post(&path, &action.body, &action.idempotency_key)).await;
         let id = action.id;
@@ -564,6 +566,14 @@ fn apply_answer(conn: &Connection, kind: ActionKind, body: &str) -> Result<Strin
                 catalog::put_approval(conn, &answer.approval)?;
                 Ok(format!("read-only: re-approval request {} filed", answer.approval.id))
             }
+        }
+        ActionKind::Intake | ActionKind::Adopt => {
+            let answer: IntakeResponse = serde_json::from_str(body)?;
+            catalog::put_app(conn, &answer.app)?;
+            if let Some(approval) = &answer.approval {
+                catalog::put_approval(conn, approval)?;
+            }
+            Ok(crate::domain::intake::registered_message(&answer, kind == ActionKind::Adopt))
         }
     }
 }
