@@ -283,14 +283,17 @@ async fn only_leads_and_admins_file_for_someone_else() {
     let (app, _) = server.intake("ada", &another_for_omar).await;
     assert_eq!(app["owner"], "omar");
 
-    // The owner must be a valid, active user.
+    // The owner must be a valid, active user: a problem of the manifest's
+    // `owner`, listed in `problems` like every other.
     let head = server.head().await;
     for owner in ["not a user name!", "ghost", "gone"] {
         server.add_user("gone", &[Role::Owner]);
         server.revoke_user("gone");
         let mut bad_owner = for_omar.clone();
         bad_owner["owner"] = json!(owner);
-        server.post("pat", "/v1/intake", &bad_owner).await.expect_code(400, "bad_request");
+        let resp = server.post("pat", "/v1/intake", &bad_owner).await;
+        resp.expect_code(400, "invalid_manifest");
+        assert_eq!(resp.json()["problems"][0]["field"], "owner", "{owner}: {}", resp.text);
     }
     assert_eq!(server.head().await, head);
     server.stop().await;
