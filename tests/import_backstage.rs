@@ -824,3 +824,56 @@ async fn measure_importing_10000_entities() {
         started.elapsed().as_secs_f64(),
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_adopted_app_keeps_its_reviewed_manifest_when_upstream_changes() {
+    use govdeck::domain::{Actor, Manifest, Role};
+    use govdeck::server::intake::adopt_app;
+    use govdeck::server::ops::Ctx;
+    use govdeck::server::request::Origin;
+
+    let fake = Fake::recorded(Some(TOKEN)).await;
+    let mut db = Db::new();
+    db.ok(&options(&fake)).await;
+    let imported = db.app("component:default/expense-bot");
+    assert_eq!((imported.state, imported.owner.as_str()), (AppState::Discovered, "olive"));
+
+    // Olive, its owner as imported, takes it through review.
+    let manifest: Manifest = serde_json::from_value(json!({
+        "name": "expense-bot", "purpose": "Reviewed: files expense reports", "team": "finance",
+        "sponsor": "cfo", "cost_center": "CC-9", "data_classification": "internal", "expected_users": 12,
+        "external_connectivity": "saas_connector", "execution_environment": "sandboxed",
+        "lifecycle_tier": "tactical", "ttl_class": "supported",
+    }))
+    .unwrap();
+    let olive = Actor::new("olive", [Role::Owner]);
+    let origin = Origin::default();
+    let now = govdeck::clock::Clock::now(&db.clock);
+    let (_, answer) = db
+        .store
+        .write(|conn| adopt_app(conn, &Ctx { actor: &olive, origin: &origin, now }, &imported.id, manifest))
+        .unwrap_or_else(|err| panic!("adoption refused: {err:?}"));
+    assert_eq!(answer.app.state, AppState::Pending);
+    let reviewed = db.app("component:default/expense-bot");
+
+    // Upstream changes what the import would have taken for a discovered app.
+    fake.edit("expense-bot", |entity| {
+        entity["metadata"]["etag"] = json!("etag-after-adoption");
+        entity["metadata"]["description"] = json!("Upstream's new description");
+        entity["metadata"]["annotations"]["govdeck.io/expected-users"] = json!("400");
+    });
+    db.clock.advance(chrono::Duration::hours(1));
+    let (summary, _) = db.ok(&options(&fake)).await;
+    assert_eq!(summary.updated, 1);
+    let after = db.app("component:default/expense-bot");
+    assert_eq!(after.purpose, "Reviewed: files expense reports", "the reviewed manifest stays");
+    assert_eq!((after.expected_users, after.team.as_str()), (12, "finance"));
+    assert_eq!((after.state, after.version), (AppState::Pending, reviewed.version));
+    assert_eq!(after.upstream.as_ref().unwrap().key, "component:default/expense-bot");
+    let events = db.events();
+    let (action, _, app_id, context) = events.last().unwrap();
+    assert_eq!((action.as_str(), app_id.as_deref()), ("import.update", Some(imported.id.as_str())));
+    assert_eq!(context["changed"], json!(["upstream"]), "only the upstream record is taken");
+    assert!(events.iter().any(|(action, actor, _, _)| action == "app.adopted" && actor == "olive"));
+    db.assert_chain_verifies();
+}

@@ -22,7 +22,8 @@
 //!   and the entry is flagged `manifest_incomplete`. An entry nobody has
 //!   described can never look safer than it is.
 //! * **State.** Imported entries are registered inventory awaiting
-//!   governance: `discovered`, which a human takes through intake. The
+//!   governance: `discovered`, which a human takes through review with
+//!   `govdeck intake FILE --adopt APP` (see [`crate::domain::intake`]). The
 //!   importer never changes the state of an entry; once an entry has left
 //!   `discovered`, its reviewed manifest is no longer overwritten from
 //!   upstream, only its upstream record is.
