@@ -444,6 +444,15 @@ impl Runtime {
                 let body = serde_json::json!({"decision": decision, "comment": comment, "rev": rev});
                 self.act(kind, approval_id, body, Some(rev)).await;
             }
+            Effect::Intake { name, manifest } => match serde_json::from_str(&manifest) {
+                Ok(body) => self.act(ActionKind::Intake, outbox::intake_target(&name), body, None).await,
+                Err(err) => {
+                    let _ = self.events.send(Event::ActionResult {
+                        target_id: outbox::intake_target(&name),
+                        outcome: Err(format!("the manifest cannot be sent: {err}")),
+                    });
+                }
+            },
             Effect::Renew { app_id, days } => {
                 let body = match days {
                     Some(days) => serde_json::json!({"days": days}),

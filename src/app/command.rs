@@ -1,7 +1,7 @@
 //! The `:` command line: `:inventory` … `:renewals` (or `:1` … `:5`),
 //! `:filter tier=high data=pii state=active owner=olive`, `:sort COLUMN
 //! [desc]`, `:search TEXT`, `:theme NAME`, `:keymap NAME`, `:messages`,
-//! `:queue`, `:sync`, `:verify`, `:help`, `:q`. Every command says what it
+//! `:queue`, `:sync`, `:verify`, `:intake` (a new manifest in `$EDITOR`), `:help`, `:q`. Every command says what it
 //! did (`✓ sorted by users ▼`, `✓ tier=high: 1,204 apps`); a command for the
 //! inventory typed in another pane says so and stays where it is. `tab`
 //! completes command names and their arguments, ↑/↓ recall earlier lines.
@@ -30,6 +30,7 @@ pub const COMMANDS: &[&str] = &[
     "audit",
     "filter",
     "help",
+    "intake",
     "inventory",
     "keymap",
     "kpis",
@@ -167,6 +168,7 @@ impl App {
             "" => Vec::new(),
             "q" | "q!" | "quit" | "qa" => self.update(Action::Quit),
             "sync" => self.update(Action::Sync),
+            "intake" => self.start_intake(),
             "verify" => self.apply(vec![crate::panes::Intent::Verify]),
             "help" | "h" => {
                 self.overlay = Some(Overlay::Help(HelpOverlay::default()));

@@ -1,13 +1,194 @@
 //! `:intake`: a new manifest written in `$EDITOR`, previewed, then submitted.
+//!
+//! The editor opens on the template ([`manifest_file::template`]). When it
+//! returns, the text is read with [`manifest_file`]: a manifest with
+//! problems reopens the editor on the same text with every problem as a
+//! `#!` comment at the top (as `git commit` keeps its comments), lines
+//! counted in the file as shown; a text emptied (or left as the template)
+//! cancels. A valid one opens a preview (score and breakdown, tier, review
+//! and its due time, worked out by [`intake::preview`], the code the
+//! server's dry run uses) that asks to submit (`y`/enter) or not
+//! (`n`/esc); submitted, it goes through the outbox as `govdeck intake` does.
 
-use super::{App, Effect};
+use ratatui::text::{Line, Span};
+
+use super::edit::{EditPurpose, EditRequest};
+use super::{App, Confirmed, Effect, Overlay};
+use crate::domain::intake::{self, IntakePreview};
+use crate::domain::manifest_file::{self, Format, Problem};
+use crate::domain::{Manifest, naming};
+use crate::sanitize::{fit, sanitize};
+use crate::widgets::confirm::ConfirmDialog;
 use crate::widgets::toast::Toast;
 
+/// What the problem comments at the top of a reopened manifest start with.
+pub const PROBLEM_MARK: &str = "#!";
+
+/// The edit `:intake` starts with.
+pub fn intake_request(text: String) -> EditRequest {
+    EditRequest { purpose: EditPurpose::Intake, text, suffix: ".toml" }
+}
+
+/// The text without the problem comments a reopen put at its top.
+fn without_problems(text: &str) -> &str {
+    let mut rest = text;
+    while let Some(line_end) = rest.find('\n').map(|at| at + 1).or((!rest.is_empty()).then_some(rest.len())) {
+        if !rest.starts_with(PROBLEM_MARK) {
+            break;
+        }
+        rest = &rest[line_end..];
+    }
+    rest
+}
+
+/// `body` with `problems` as `#!` comments on top; each line number is of
+/// the file as it is shown (the comments included).
+pub fn with_problems(body: &str, problems: &[Problem]) -> String {
+    let count = if problems.len() == 1 { "1 problem".to_string() } else { format!("{} problems", problems.len()) };
+    let header_lines = problems.len() + 2;
+    let mut text = format!("{PROBLEM_MARK} This manifest has {count}; fix them and save, or empty the file to cancel.\n");
+    for problem in problems {
+        let shown = Problem { line: problem.line.map(|line| line + header_lines), ..problem.clone() };
+        text.push_str(&format!("{PROBLEM_MARK}   {shown}\n"));
+    }
+    text.push_str(&format!("{PROBLEM_MARK}\n"));
+    text.push_str(body);
+    text
+}
+
+/// Whether nothing but comments and blank lines is left.
+fn is_blank(text: &str) -> bool {
+    text.lines().map(str::trim).all(|line| line.is_empty() || line.starts_with('#'))
+}
+
 impl App {
+    /// `:intake`: the template in the editor, for a user who may file intake.
+    pub(super) fn start_intake(&mut self) -> Vec<Effect> {
+        if !self.ctx.actor.may_submit_intake() {
+            let text = format!(
+                ":intake needs the owner, lead or admin role; {} holds {}",
+                sanitize(&self.ctx.actor.user),
+                self.ctx.actor.roles.iter().map(|role| role.as_str()).collect::<Vec<_>>().join(", ")
+            );
+            self.notify(Toast::error(text, self.ctx.now));
+            return Vec::new();
+        }
+        vec![Effect::Edit(intake_request(manifest_file::template()))]
+    }
+
     /// The manifest text the editor left for `:intake`.
-    pub(super) fn intake_edited(&mut self, _text: String) -> Vec<Effect> {
+    pub(super) fn intake_edited(&mut self, text: String) -> Vec<Effect> {
         let now = self.ctx.now;
-        self.notify(Toast::error("intake from the console is not available yet; nothing was sent", now));
+        let body = without_problems(&text);
+        if is_blank(body) {
+            self.notify(Toast::info("intake cancelled: the manifest was emptied; nothing was sent", now));
+            return Vec::new();
+        }
+        if body == manifest_file::template() {
+            self.notify(Toast::info("intake cancelled: the template was left unchanged; nothing was sent", now));
+            return Vec::new();
+        }
+        let (manifest, problems) = match manifest_file::parse(body, Format::Toml) {
+            Ok(manifest) => {
+                let problems = self.intake_problems(&manifest);
+                (Some(manifest), problems)
+            }
+            Err(problems) => (None, problems),
+        };
+        let manifest = match manifest {
+            Some(manifest) if problems.is_empty() => manifest,
+            _ => return vec![Effect::Edit(intake_request(with_problems(body, &problems)))],
+        };
+        let preview = intake::preview(Some(&manifest), Vec::new(), now);
+        let Ok(json) = serde_json::to_string(&manifest) else {
+            self.notify(Toast::error("intake: the manifest cannot be written as JSON; nothing was sent", now));
+            return Vec::new();
+        };
+        let dialog = ConfirmDialog::new("Submit this app for intake?", self.preview_lines(&manifest, &preview), "submit");
+        self.overlay =
+            Some(Overlay::Confirm(Box::new(dialog), Confirmed::Intake { name: manifest.name.clone(), manifest: json }));
         Vec::new()
+    }
+
+    /// What the cache can tell of a manifest before the server sees it: a
+    /// name another app holds, an owner the user may not name.
+    fn intake_problems(&self, manifest: &Manifest) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        let me = &self.ctx.actor;
+        if manifest.owner.as_ref().is_some_and(|owner| *owner != me.user) && !me.may_file_for_others() {
+            problems.push(Problem::new("owner", "only a lead or an admin may file intake for another owner"));
+        }
+        let carriers = self.ctx.data.apps.iter().filter(|app| app.name == manifest.name.as_str());
+        if let Err(taken) = naming::check_name_free(&manifest.name, carriers.map(|app| (app.id.as_str(), app.state))) {
+            problems.push(Problem::new("name", taken.to_string()));
+        }
+        problems
+    }
+
+    fn preview_lines(&self, manifest: &Manifest, preview: &IntakePreview) -> Vec<Line<'static>> {
+        let theme = &self.ctx.theme;
+        let owner = manifest.owner.clone().unwrap_or_else(|| self.ctx.actor.user.clone());
+        let mut lines = vec![Line::from(Span::styled(
+            format!(
+                "{} · team {} · owner {}",
+                fit(&manifest.name, 40),
+                fit(&manifest.team, 24),
+                fit(&owner, 24)
+            ),
+            theme.title,
+        ))];
+        if let Some(risk) = preview.risk {
+            let f = risk.factors;
+            lines.push(Line::from(Span::styled(
+                format!(
+                    "Risk {} ({}): data {} + users {} + connectivity {} + environment {}",
+                    risk.score,
+                    risk.tier.as_str(),
+                    f.data,
+                    f.users,
+                    f.connectivity,
+                    f.environment
+                ),
+                theme.text,
+            )));
+        }
+        if let Some(review) = &preview.review {
+            let style = if review.auto_approved { theme.ok } else { theme.warning };
+            lines.push(Line::from(Span::styled(format!("Review: {}", review.summary), style)));
+        }
+        lines.push(Line::from(Span::styled(
+            "Sent through the outbox: queued when the server cannot be reached.",
+            theme.muted,
+        )));
+        lines
+    }
+
+    /// Submits a previewed manifest.
+    pub(super) fn submit_intake(&mut self, name: String, manifest: String) -> Vec<Effect> {
+        self.notify(Toast::info(format!("submitting {} for intake…", sanitize(&name)), self.ctx.now));
+        vec![Effect::Intake { name, manifest }]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_problem_comments_come_off_again_and_count_lines_as_shown() {
+        let body = "name = \"\"\n";
+        let problems = vec![Problem { field: "name".into(), problem: "must not be empty".into(), line: Some(1) }];
+        let shown = with_problems(body, &problems);
+        assert_eq!(
+            shown,
+            "#! This manifest has 1 problem; fix them and save, or empty the file to cancel.\n\
+             #!   line 4: name: must not be empty\n#!\nname = \"\"\n"
+        );
+        assert_eq!(shown.lines().nth(3), Some("name = \"\""), "line 4 is the line named");
+        assert_eq!(without_problems(&shown), body);
+        assert_eq!(without_problems(body), body);
+        assert_eq!(without_problems("#!\n"), "");
+        assert!(is_blank("# a comment\n\n   \n"));
+        assert!(!is_blank("# a comment\nname = \"x\"\n"));
     }
 }

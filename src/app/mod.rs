@@ -20,7 +20,7 @@
 pub mod command;
 pub mod edit;
 mod edit_amend;
-mod edit_intake;
+pub mod edit_intake;
 pub mod feedback;
 pub mod fixtures;
 pub mod render;
@@ -132,6 +132,11 @@ pub enum Effect {
     /// Hand the terminal to the user's editor on this text; the loop in
     /// [`crate::tui`] answers with [`App::edited`].
     Edit(edit::EditRequest),
+    /// Submit a manifest (JSON, checked) for intake, through the outbox.
+    Intake {
+        name: String,
+        manifest: String,
+    },
     Quit,
 }
 
@@ -172,6 +177,8 @@ pub enum Confirmed {
     /// Renew this app: a read-only one files a request, or the renewal
     /// shortens the time left.
     Renew(String),
+    /// Submit this manifest (as JSON) for intake (`:intake`).
+    Intake { name: String, manifest: String },
 }
 
 /// A popup that takes every key while it is open.

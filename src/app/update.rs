@@ -461,6 +461,7 @@ impl App {
                         effects
                     }
                     Confirmed::Renew(app_id) => self.send_renewal(app_id),
+                    Confirmed::Intake { name, manifest } => self.submit_intake(name, manifest),
                 },
             },
             Overlay::Comment(mut dialog, id) => match dialog.handle(key) {

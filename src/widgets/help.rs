@@ -36,6 +36,7 @@ const COMMAND_NOTES: &[(&str, &str)] = &[
     (":messages", "The last 100 messages in full, with their times"),
     (":queue", "Queued and refused actions; d dismisses a refused one"),
     (":sync  :verify  :help  :q", "Sync now, verify audit chain, help, quit"),
+    (":intake", "Write a new app's manifest in $EDITOR, preview it, submit"),
     ("tab  up, down", "Complete a command or its argument; earlier commands"),
 ];
 
