@@ -94,8 +94,12 @@ impl TerminalGuard {
         let answer = run();
         terminal::enable_raw_mode()?;
         TERMINAL_ACTIVE.store(true, Ordering::SeqCst);
-        execute!(io::stdout(), terminal::EnterAlternateScreen, cursor::Hide)?;
-        self.terminal.clear()?;
+        execute!(io::stdout(), terminal::EnterAlternateScreen, cursor::Hide, terminal::Clear(terminal::ClearType::All))?;
+        // Not `Terminal::clear`: it first asks the terminal where its cursor
+        // is (ESC [6n), and one that does not answer stops the console after
+        // two seconds. An empty frame drawn over the cleared screen leaves
+        // ratatui's last frame empty, so the next draw repaints every cell.
+        self.terminal.draw(|_| {})?;
         Ok(answer)
     }
 }
