@@ -12,6 +12,7 @@
 //!   repositories, in one transaction;
 //! * [`names`]: the word lists.
 
+pub mod adopted;
 mod bulk;
 mod catalog;
 mod names;
@@ -89,6 +90,8 @@ pub enum SeedError {
     AlreadySeeded(usize),
     #[error("the database already holds {0} audit events; seed only an empty database")]
     AuditNotEmpty(u64),
+    #[error("the demo's adoption of a discovered app was refused: {0}")]
+    Adoption(String),
     #[error("writing the seed to the database failed")]
     Store(#[from] StoreError),
 }
@@ -184,10 +187,13 @@ impl FastWrites {
     }
 }
 
-/// The demo catalog ([`DEMO_APPS`] apps, [`DEMO_EVENTS`] events) and the
+/// The demo catalog ([`DEMO_APPS`] apps, [`DEMO_EVENTS`] events, then the
+/// adoption of one discovered app: [`adopted`], two events more) and the
 /// [`DEMO_USERS`]; returns each demo user's name and token.
 pub fn seed_demo(store: &mut Store, now: DateTime<Utc>) -> Result<Vec<(String, String)>, SeedError> {
     seed(store, &SeedOptions { apps: DEMO_APPS, events: DEMO_EVENTS, seed: DEMO_SEED, now })?;
+    let at = truncate_to_micros(now);
+    store.write(|conn| adopted::adopt(conn, at))?;
     add_demo_users(store, now)
 }
 

@@ -431,3 +431,29 @@ fn seed_scale_benchmark() {
     println!("verified {} events in {:.2?}", verify.verified, verify.elapsed);
     assert!(verify.result.is_ok());
 }
+
+#[test]
+fn the_demo_holds_a_discovered_app_taken_through_review() {
+    let mut store = Store::open_in_memory().unwrap();
+    seed_demo(&mut store, now()).unwrap();
+    let apps = all_apps(store.conn());
+    let adopted = apps.iter().find(|a| a.name == super::adopted::ADOPTED_APP).expect("the adopted app");
+    assert_eq!((adopted.owner.as_str(), adopted.state), (super::adopted::ADOPTED_BY, AppState::Pending));
+    assert_eq!(adopted.team, "finance");
+    let requests: Vec<Approval> =
+        all_approvals(store.conn()).into_iter().filter(|a| a.app_id == adopted.id).collect();
+    assert_eq!(requests.len(), 1);
+    assert_eq!((requests[0].kind, requests[0].status), (ApprovalKind::NewApp, ApprovalStatus::Pending));
+    let adopted_events: i64 = store
+        .conn()
+        .query_row(
+            "SELECT COUNT(*) FROM audit WHERE action_type = 'app.adopted' AND app_id = ?1 AND actor_id = 'omar'",
+            [&adopted.id],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(adopted_events, 1);
+    // The demo still holds discovered apps for the coverage KPI to count.
+    assert!(apps.iter().any(|a| a.state == AppState::Discovered));
+    assert!(store::audit::verify(store.conn()).unwrap().result.is_ok());
+}
