@@ -94,7 +94,12 @@ impl TerminalGuard {
         let answer = run();
         terminal::enable_raw_mode()?;
         TERMINAL_ACTIVE.store(true, Ordering::SeqCst);
-        execute!(io::stdout(), terminal::EnterAlternateScreen, cursor::Hide, terminal::Clear(terminal::ClearType::All))?;
+        execute!(
+            io::stdout(),
+            terminal::EnterAlternateScreen,
+            cursor::Hide,
+            terminal::Clear(terminal::ClearType::All)
+        )?;
         // Not `Terminal::clear`: it first asks the terminal where its cursor
         // is (ESC [6n), and one that does not answer stops the console after
         // two seconds. An empty frame drawn over the cleared screen leaves

@@ -41,7 +41,8 @@ fn intake_hands_the_terminal_to_the_editor_and_the_app_reaches_the_server() {
     .unwrap();
     std::fs::set_permissions(&editor, std::fs::Permissions::from_mode(0o755)).unwrap();
     let s = |p: &PathBuf| p.to_str().unwrap().to_string();
-    let (home_str, config_str, cache_str, editor_str) = (s(&home.path().to_path_buf()), s(&config), s(&cache), s(&editor));
+    let (home_str, config_str, cache_str, editor_str) =
+        (s(&home.path().to_path_buf()), s(&config), s(&cache), s(&editor));
     let mut tui = Tui::spawn(
         &PathBuf::from(env!("CARGO_BIN_EXE_govdeck")),
         &["demo", "--as", "owner", "--dir", dir.to_str().unwrap()],

@@ -233,7 +233,9 @@ async fn the_owner_adopts_a_discovered_app_under_its_id_and_upstream_record() {
     // Adopted once: the second time is a conflict, and so is a registered app.
     server.post("olive", &path, &reviewed("room-booker")).await.expect_code(409, "not_discovered");
     let (registered, _) = server.intake("olive", &medium_manifest("registered")).await;
-    let resp = server.post("olive", &format!("/v1/apps/{}/adoption", registered["id"].as_str().unwrap()), &reviewed("x")).await;
+    let resp = server
+        .post("olive", &format!("/v1/apps/{}/adoption", registered["id"].as_str().unwrap()), &reviewed("x"))
+        .await;
     resp.expect_code(409, "not_discovered");
     // An unknown app is a 404; a bad manifest a 400 with its problems.
     server.post("olive", "/v1/apps/app_nope/adoption", &reviewed("x")).await.expect_code(404, "not_found");
@@ -250,7 +252,8 @@ async fn the_owner_adopts_a_discovered_app_under_its_id_and_upstream_record() {
 async fn a_lead_adopts_for_the_imported_owner_who_must_be_a_user_and_low_risk_is_approved_by_policy() {
     let server = TestServer::start().await;
     let for_olive = discover(&server, "menu", "olive");
-    let resp = server.post("pat", &format!("/v1/apps/{for_olive}/adoption"), &low_manifest("menu", "prototype", true)).await;
+    let resp =
+        server.post("pat", &format!("/v1/apps/{for_olive}/adoption"), &low_manifest("menu", "prototype", true)).await;
     let body = resp.expect(201);
     assert_eq!(body["app"]["owner"], "olive", "the imported owner keeps it");
     assert_eq!(body["app"]["state"], "active", "approved by policy");

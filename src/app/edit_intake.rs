@@ -46,7 +46,8 @@ fn without_problems(text: &str) -> &str {
 pub fn with_problems(body: &str, problems: &[Problem]) -> String {
     let count = if problems.len() == 1 { "1 problem".to_string() } else { format!("{} problems", problems.len()) };
     let header_lines = problems.len() + 2;
-    let mut text = format!("{PROBLEM_MARK} This manifest has {count}; fix them and save, or empty the file to cancel.\n");
+    let mut text =
+        format!("{PROBLEM_MARK} This manifest has {count}; fix them and save, or empty the file to cancel.\n");
     for problem in problems {
         let shown = Problem { line: problem.line.map(|line| line + header_lines), ..problem.clone() };
         text.push_str(&format!("{PROBLEM_MARK}   {shown}\n"));
@@ -104,7 +105,8 @@ impl App {
             self.notify(Toast::error("intake: the manifest cannot be written as JSON; nothing was sent", now));
             return Vec::new();
         };
-        let dialog = ConfirmDialog::new("Submit this app for intake?", self.preview_lines(&manifest, &preview), "submit");
+        let dialog =
+            ConfirmDialog::new("Submit this app for intake?", self.preview_lines(&manifest, &preview), "submit");
         self.overlay =
             Some(Overlay::Confirm(Box::new(dialog), Confirmed::Intake { name: manifest.name.clone(), manifest: json }));
         Vec::new()
@@ -129,12 +131,7 @@ impl App {
         let theme = &self.ctx.theme;
         let owner = manifest.owner.clone().unwrap_or_else(|| self.ctx.actor.user.clone());
         let mut lines = vec![Line::from(Span::styled(
-            format!(
-                "{} · team {} · owner {}",
-                fit(&manifest.name, 40),
-                fit(&manifest.team, 24),
-                fit(&owner, 24)
-            ),
+            format!("{} · team {} · owner {}", fit(&manifest.name, 40), fit(&manifest.team, 24), fit(&owner, 24)),
             theme.title,
         ))];
         if let Some(risk) = preview.risk {

@@ -179,10 +179,7 @@ fn dry_run(
 
 /// The dry run's answer for people: score and breakdown, tier, review, problems.
 pub fn preview_text(name: &str, preview: &IntakePreview) -> String {
-    let mut lines = vec![format!(
-        "{name}: {}",
-        if preview.valid { "would be accepted" } else { "would be refused" }
-    )];
+    let mut lines = vec![format!("{name}: {}", if preview.valid { "would be accepted" } else { "would be refused" })];
     match preview.risk {
         Some(risk) => {
             let f = risk.factors;

@@ -440,8 +440,7 @@ fn the_demo_holds_a_discovered_app_taken_through_review() {
     let adopted = apps.iter().find(|a| a.name == super::adopted::ADOPTED_APP).expect("the adopted app");
     assert_eq!((adopted.owner.as_str(), adopted.state), (super::adopted::ADOPTED_BY, AppState::Pending));
     assert_eq!(adopted.team, "finance");
-    let requests: Vec<Approval> =
-        all_approvals(store.conn()).into_iter().filter(|a| a.app_id == adopted.id).collect();
+    let requests: Vec<Approval> = all_approvals(store.conn()).into_iter().filter(|a| a.app_id == adopted.id).collect();
     assert_eq!(requests.len(), 1);
     assert_eq!((requests[0].kind, requests[0].status), (ApprovalKind::NewApp, ApprovalStatus::Pending));
     let adopted_events: i64 = store

@@ -75,7 +75,8 @@ impl Resp {
         let message = error["message"].as_str().unwrap_or_else(|| panic!("no error.message in {body}"));
         assert!(!code.is_empty() && !message.is_empty(), "empty code or message in {body}");
         // Beside it only the `problems` of a refused manifest.
-        let extra = usize::from(code == "invalid_manifest" && body["problems"].as_array().is_some_and(|p| !p.is_empty()));
+        let extra =
+            usize::from(code == "invalid_manifest" && body["problems"].as_array().is_some_and(|p| !p.is_empty()));
         assert_eq!(body.as_object().map(|o| o.len()), Some(1 + extra), "only `error` at the top level: {body}");
         code.to_string()
     }
