@@ -134,6 +134,8 @@ fn queued_actions(conn: &rusqlite::Connection) -> Result<Vec<QueuedAction>, Cach
                 ActionKind::Approve => QueuedKind::Approve,
                 ActionKind::Reject => QueuedKind::Reject,
                 ActionKind::Renew => QueuedKind::Renew,
+                ActionKind::RequestChanges => QueuedKind::RequestChanges,
+                ActionKind::Amend => QueuedKind::Amend,
             },
             target_id: action.target_id,
             status: match action.status {
@@ -438,6 +440,7 @@ impl Runtime {
                 let kind = match decision {
                     DecisionKind::Approve => ActionKind::Approve,
                     DecisionKind::Reject => ActionKind::Reject,
+                    DecisionKind::RequestChanges => ActionKind::RequestChanges,
                 };
                 let body = serde_json::json!({"decision": decision, "comment": comment, "rev": rev});
                 self.act(kind, approval_id, body, Some(rev)).await;

@@ -15,6 +15,10 @@ pub enum ActionKind {
     Approve,
     Reject,
     Renew,
+    /// `POST /v1/approvals/{id}/decisions` with `request_changes`.
+    RequestChanges,
+    /// `PATCH /v1/apps/{id}`.
+    Amend,
 }
 
 impl ActionKind {
@@ -23,6 +27,8 @@ impl ActionKind {
             ActionKind::Approve => "approve",
             ActionKind::Reject => "reject",
             ActionKind::Renew => "renew",
+            ActionKind::RequestChanges => "request_changes",
+            ActionKind::Amend => "amend",
         }
     }
 
@@ -30,6 +36,8 @@ impl ActionKind {
         match text {
             "approve" => ActionKind::Approve,
             "reject" => ActionKind::Reject,
+            "request_changes" => ActionKind::RequestChanges,
+            "amend" => ActionKind::Amend,
             _ => ActionKind::Renew,
         }
     }

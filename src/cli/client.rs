@@ -506,6 +506,7 @@ pub fn decide(args: &ClientArgs, id: &str, decision: DecisionKind, comment: &str
     let kind = match decision {
         DecisionKind::Approve => ActionKind::Approve,
         DecisionKind::Reject => ActionKind::Reject,
+        DecisionKind::RequestChanges => ActionKind::RequestChanges,
     };
     let body = serde_json::json!({"decision": decision, "comment": comment, "rev": request.rev});
     queue_and_send(&ctx, kind, id, body, Some(request.rev))

@@ -422,6 +422,7 @@ impl ApprovalsPane {
             let (mark, verb, style) = match decision.decision {
                 DecisionKind::Approve => (glyphs.check, "approved", theme.ok),
                 DecisionKind::Reject => (glyphs.cross, "rejected", theme.danger),
+                DecisionKind::RequestChanges => ("↺", "asked for changes", theme.warning),
             };
             let comment =
                 if decision.comment.is_empty() { String::new() } else { format!(": \"{}\"", s(&decision.comment)) };

@@ -136,6 +136,8 @@ pub enum QueuedKind {
     Approve,
     Reject,
     Renew,
+    RequestChanges,
+    Amend,
 }
 
 impl QueuedKind {
@@ -144,6 +146,8 @@ impl QueuedKind {
             QueuedKind::Approve => "approve",
             QueuedKind::Reject => "reject",
             QueuedKind::Renew => "renew",
+            QueuedKind::RequestChanges => "request changes",
+            QueuedKind::Amend => "amend",
         }
     }
 }

@@ -202,7 +202,8 @@ impl Context {
         let decision = match action.kind {
             data::QueuedKind::Approve => crate::domain::DecisionKind::Approve,
             data::QueuedKind::Reject => crate::domain::DecisionKind::Reject,
-            data::QueuedKind::Renew => return false,
+            data::QueuedKind::RequestChanges => crate::domain::DecisionKind::RequestChanges,
+            data::QueuedKind::Renew | data::QueuedKind::Amend => return false,
         };
         matches!(action.status, QueuedStatus::Failed(_))
             && self.data.approvals.iter().any(|a| {

@@ -219,10 +219,7 @@ impl Timeline {
                 let made = &request.decisions[*decision];
                 let later_decisions = (request.decisions.len() - 1 - decision) as u64;
                 let status = if later_decisions > 0 { "pending" } else { request.status.as_str() };
-                let action = match made.decision {
-                    crate::domain::DecisionKind::Approve => "approval.approve",
-                    crate::domain::DecisionKind::Reject => "approval.reject",
-                };
+                let action = made.decision.action();
                 let base = by_person(&made.by, made.role, app_event("", app));
                 NewAuditEvent {
                     request_context: json!({

@@ -4,12 +4,14 @@
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{evidence, routes};
+use super::{amend, evidence, routes};
 use crate::domain::api::{
     AppResponse, AppStatus, ApprovalResponse, AuditHead, AuditPage, ChangeItem, ChangeKind, ChangeOp, ChangesPage,
     ConsistencyProof, DecisionRequest, ErrorBody, ErrorDetail, Health, InclusionProof, InclusionProofs, IngestRequest,
     IngestResponse, IntakeResponse, Me, RenewalRequest,
 };
+use crate::domain::amend::FieldChange;
+use crate::domain::api::{AmendOutcome, AmendRequest, AmendResponse};
 use crate::domain::checkpoint::{Checkpoint, CheckpointPage, ServerKey};
 use crate::domain::evidence::{Bundle, EventProof, SignedBundle};
 use crate::domain::status::{Access, StatusReason};
@@ -24,7 +26,7 @@ use crate::domain::{
     paths(
         routes::health, routes::me, routes::changes, routes::audit_page, routes::audit_head,
         routes::intake, routes::decide, routes::renew, routes::ingest, routes::audit_key, routes::audit_checkpoints,
-        evidence::evidence,
+        evidence::evidence, amend::amend,
         routes::app_status, routes::endpoint_status,
         routes::audit_inclusion, routes::audit_inclusions, routes::audit_consistency,
     ),
@@ -34,6 +36,7 @@ use crate::domain::{
         AppResponse, AppStatus, ApprovalResponse, AuditHead, AuditPage, ChangeItem, ChangeKind, ChangeOp, ChangesPage,
         ConsistencyProof, DecisionRequest, ErrorBody, ErrorDetail, Health, InclusionProof, InclusionProofs, IngestRequest,
         IngestResponse, IntakeResponse, Me, RenewalRequest,
+        AmendRequest, AmendResponse, AmendOutcome, FieldChange,
         Checkpoint, CheckpointPage, ServerKey, Bundle, EventProof, SignedBundle, AppStatus, Access, StatusReason,
     )),
     modifiers(&BearerAuth),
@@ -72,6 +75,7 @@ mod tests {
             "/v1/intake",
             "/v1/approvals/{id}/decisions",
             "/v1/apps/{id}/renewals",
+            "/v1/apps/{id}",
             "/v1/audit/events",
             "/v1/audit/key",
             "/v1/audit/checkpoints",

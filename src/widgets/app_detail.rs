@@ -287,6 +287,7 @@ pub fn request_line(approval: &Approval, theme: &Theme, now: DateTime<Utc>) -> L
         ApprovalStatus::Approved => theme.ok,
         ApprovalStatus::Rejected => theme.danger,
         ApprovalStatus::Withdrawn => theme.muted,
+        ApprovalStatus::ChangesRequested => theme.warning,
     };
     Line::from(vec![
         Span::styled(format!("  {} ", s(&approval.id)), theme.muted),
@@ -310,6 +311,7 @@ pub fn kind_label(approval: &Approval) -> &'static str {
         crate::domain::ApprovalKind::NewApp => "new app",
         crate::domain::ApprovalKind::ProductionAccess => "production",
         crate::domain::ApprovalKind::Renewal => "renewal",
+        crate::domain::ApprovalKind::Change => "change",
     }
 }
 
