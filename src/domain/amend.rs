@@ -328,7 +328,7 @@ pub fn parse_manifest(text: &str, json: bool) -> Result<Manifest, Vec<String>> {
     let manifest: Manifest = if json {
         serde_json::from_str(text).map_err(|err| vec![err.to_string()])?
     } else {
-        toml::from_str(text).map_err(|err| vec![err.message().to_string()])?
+        toml::from_str(text).map_err(|err| vec![err.to_string().trim_end().to_string()])?
     };
     manifest.validate().map_err(|invalid| vec![invalid.to_string()])?;
     Ok(manifest)
@@ -536,3 +536,350 @@ pub fn is_open(request: &Approval) -> bool {
     matches!(request.status, ApprovalStatus::Pending | ApprovalStatus::ChangesRequested)
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::app::tests::manifest;
+    use crate::domain::approval::{DecisionKind, decide};
+    use crate::domain::{Connectivity, DataClass, ExecEnv, LifecycleTier, TtlClass};
+    use chrono::{Duration, TimeZone};
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap()
+    }
+
+    fn olive() -> Actor {
+        Actor::new("olive", [Role::Owner])
+    }
+
+    /// Olive's live app: internal, 40 users, SaaS connector, sandboxed: 30, medium.
+    fn live() -> App {
+        let mut m = manifest();
+        m.data_classification = DataClass::Internal;
+        m.expected_users = 40;
+        m.external_connectivity = Connectivity::SaasConnector;
+        let mut app = App::from_manifest("app-1".into(), "olive".into(), m, now());
+        crate::domain::ttl::activate(&mut app, now());
+        app.rev = 5;
+        app
+    }
+
+    fn set(pairs: &[(&str, Value)]) -> Map<String, Value> {
+        pairs.iter().map(|(k, v)| ((*k).to_string(), v.clone())).collect()
+    }
+
+    fn run(app: &App, open: &[Approval], actor: &Actor, pairs: &[(&str, Value)]) -> Result<Amendment, AmendError> {
+        amend(AmendInput {
+            app,
+            open,
+            actor,
+            rev: app.rev,
+            set: &set(pairs),
+            new_request_id: "apr-new".into(),
+            now: now() + Duration::hours(1),
+        })
+    }
+
+    #[test]
+    fn wire_names_are_those_of_the_enums() {
+        let names = |all: Vec<&'static str>| all;
+        assert_eq!(DATA_CLASSES, names(DataClass::ALL.iter().map(|v| v.as_str()).collect()));
+        assert_eq!(CONNECTIVITIES, names(Connectivity::ALL.iter().map(|v| v.as_str()).collect()));
+        assert_eq!(EXEC_ENVS, names(ExecEnv::ALL.iter().map(|v| v.as_str()).collect()));
+        assert_eq!(LIFECYCLE_TIERS, names(LifecycleTier::ALL.iter().map(|v| v.as_str()).collect()));
+        assert_eq!(TTL_CLASSES, names(TtlClass::ALL.iter().map(|v| v.as_str()).collect()));
+        // Every manifest field but owner is amendable, and no other.
+        let m = manifest();
+        let mut flat_fields: Vec<String> = flat(&m).keys().cloned().collect();
+        flat_fields.sort();
+        let mut known: Vec<String> = FIELDS.iter().map(|(f, _)| f.to_string()).collect();
+        known.sort();
+        assert_eq!(flat_fields, known);
+    }
+
+    #[test]
+    fn values_are_read_by_the_fields_type() {
+        assert_eq!(parse_value("controls.sbom", "true").unwrap(), json!(true));
+        assert_eq!(parse_value("expected_users", "400").unwrap(), json!(400));
+        assert_eq!(parse_value("connectors", "a, b,").unwrap(), json!(["a", "b"]));
+        assert_eq!(parse_value("connectors", "").unwrap(), json!([]));
+        assert_eq!(parse_value("data_classification", "pii").unwrap(), json!("pii"));
+        let bad = parse_value("data_classification", "secret").unwrap_err();
+        assert_eq!(bad.field, "data_classification");
+        assert!(bad.problem.contains("public, internal, sensitive, pii"), "{bad}");
+        let bad = parse_value("expected_users", "-3").unwrap_err();
+        assert!(bad.problem.contains("whole number"), "{bad}");
+        assert!(parse_value("controls.sbom", "maybe").unwrap_err().problem.contains("true or false"));
+        assert!(parse_value("owner", "omar").unwrap_err().problem.contains("transfer"));
+        assert!(parse_value("colour", "red").unwrap_err().problem.contains("not a manifest field"));
+    }
+
+    #[test]
+    fn every_problem_of_a_set_is_reported_at_once() {
+        let problems = apply_set(
+            &manifest(),
+            &set(&[("colour", json!("red")), ("expected_users", json!("many")), ("controls", json!({"tls": true}))]),
+        )
+        .unwrap_err();
+        let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(fields, ["colour", "controls.tls", "expected_users"]);
+    }
+
+    #[test]
+    fn a_nested_controls_object_and_dotted_names_are_the_same() {
+        let dotted = apply_set(&manifest(), &set(&[("controls.sbom", json!(true))])).unwrap();
+        let nested = apply_set(&manifest(), &set(&[("controls", json!({"sbom": true}))])).unwrap();
+        assert_eq!(dotted, nested);
+        assert!(dotted.controls.sbom && dotted.controls.otel, "the other controls are kept");
+    }
+
+    #[test]
+    fn diff_lists_each_changed_field_in_manifest_order() {
+        let old = manifest();
+        let new =
+            apply_set(&old, &set(&[("controls.sbom", json!(true)), ("expected_users", json!(400))])).unwrap();
+        let changes = diff(&old, &new);
+        assert_eq!(
+            changes.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            ["expected_users: 250 → 400", "controls.sbom: false → true"]
+        );
+    }
+
+    #[test]
+    fn a_change_that_keeps_the_tier_and_the_classes_applies_at_once() {
+        let app = live();
+        let Amendment::Applied { app: amended, changes } =
+            run(&app, &[], &olive(), &[("controls.sbom", json!(true)), ("expected_users", json!(60))]).unwrap()
+        else {
+            panic!("applied at once")
+        };
+        assert_eq!(changes.len(), 2);
+        assert!(amended.controls.sbom);
+        assert_eq!(amended.version, app.version + 1);
+        assert_eq!(amended.risk, app.risk, "re-scored: 40 and 60 users score the same");
+    }
+
+    #[test]
+    fn a_lower_tier_applies_at_once() {
+        let app = live();
+        let Amendment::Applied { app: amended, .. } = run(&app, &[], &olive(), &[("expected_users", json!(5))]).unwrap()
+        else {
+            panic!("applied at once")
+        };
+        assert_eq!(amended.risk.tier, Tier::Low);
+    }
+
+    #[test]
+    fn a_higher_tier_is_held_at_the_new_tier() {
+        let app = live();
+        // internal 10 + 400 users 20 + saas 10 = 40: still medium, so at once.
+        assert!(matches!(run(&app, &[], &olive(), &[("expected_users", json!(400))]), Ok(Amendment::Applied { .. })));
+        // sensitive is a data class change: held, at the new tier.
+        let Amendment::Held { request, changes } =
+            run(&app, &[], &olive(), &[("data_classification", json!("sensitive")), ("expected_users", json!(400))])
+                .unwrap()
+        else {
+            panic!("held")
+        };
+        assert_eq!(request.kind, ApprovalKind::Change);
+        assert_eq!(request.status, ApprovalStatus::Pending);
+        assert_eq!((request.risk.score, request.review_tier), (60, Tier::High));
+        assert_eq!(request.changes, changes);
+        assert_eq!(request.due_at, now() + Duration::hours(1) + Duration::hours(48));
+    }
+
+    #[test]
+    fn data_class_connectivity_and_environment_are_always_material() {
+        let app = live();
+        for (field, value) in [
+            ("data_classification", json!("public")),
+            ("external_connectivity", json!("none")),
+            ("execution_environment", json!("desktop_agent")),
+        ] {
+            let held = run(&app, &[], &olive(), &[(field, value)]).unwrap();
+            assert!(matches!(held, Amendment::Held { .. }), "{field}: {held:?}");
+        }
+        // A lowered class is reviewed too; policy does not approve a held change.
+        let Amendment::Held { request, .. } =
+            run(&app, &[], &olive(), &[("data_classification", json!("public")), ("expected_users", json!(1))])
+                .unwrap()
+        else {
+            panic!("held")
+        };
+        assert_eq!(request.review_tier, Tier::Medium);
+    }
+
+    #[test]
+    fn one_pending_change_per_app_but_small_changes_still_apply() {
+        let app = live();
+        let Amendment::Held { request, .. } =
+            run(&app, &[], &olive(), &[("data_classification", json!("pii"))]).unwrap()
+        else {
+            panic!("held")
+        };
+        let open = [*request];
+        assert_eq!(
+            run(&app, &open, &olive(), &[("external_connectivity", json!("external_api"))]).unwrap_err(),
+            AmendError::ChangePending("apr-new".into())
+        );
+        assert!(matches!(run(&app, &open, &olive(), &[("controls.dlp", json!(true))]), Ok(Amendment::Applied { .. })));
+    }
+
+    #[test]
+    fn who_may_amend() {
+        let app = live();
+        let pat = Actor::new("pat", [Role::Lead]);
+        assert!(run(&app, &[], &pat, &[("controls.dlp", json!(true))]).is_ok());
+        for actor in [
+            Actor::new("omar", [Role::Owner]),
+            Actor::new("riley", [Role::Reviewer]),
+            Actor::new("audrey", [Role::Auditor]),
+            Actor::new("olive", [Role::Ingest]),
+        ] {
+            assert_eq!(run(&app, &[], &actor, &[("controls.dlp", json!(true))]).unwrap_err(), AmendError::NotAllowed);
+        }
+        let mut own = app.clone();
+        own.owner = "ada".into();
+        assert!(run(&own, &[], &Actor::new("ada", [Role::Admin]), &[("controls.dlp", json!(true))]).is_ok());
+    }
+
+    #[test]
+    fn final_and_discovered_apps_are_not_amended() {
+        let mut app = live();
+        for (state, err) in [
+            (AppState::Decommissioned, AmendError::FinalState("decommissioned")),
+            (AppState::Rejected, AmendError::FinalState("rejected")),
+            (AppState::Discovered, AmendError::Discovered),
+        ] {
+            app.state = state;
+            assert_eq!(run(&app, &[], &olive(), &[("controls.dlp", json!(true))]).unwrap_err(), err);
+        }
+        for state in [AppState::Quarantined, AppState::ReadOnly, AppState::Expiring] {
+            app.state = state;
+            assert!(run(&app, &[], &olive(), &[("controls.dlp", json!(true))]).is_ok(), "{state}");
+        }
+    }
+
+    #[test]
+    fn stale_revision_and_no_change_are_refused() {
+        let app = live();
+        let err = amend(AmendInput {
+            app: &app,
+            open: &[],
+            actor: &olive(),
+            rev: 4,
+            set: &set(&[("controls.dlp", json!(true))]),
+            new_request_id: "x".into(),
+            now: now(),
+        })
+        .unwrap_err();
+        assert_eq!(err, AmendError::StaleRevision { given: 4, current: 5 });
+        assert_eq!(run(&app, &[], &olive(), &[("controls.otel", json!(true))]).unwrap_err(), AmendError::NoChange);
+    }
+
+    fn pending_with_request() -> (App, Approval) {
+        let app = App::from_manifest("app-2".into(), "olive".into(), live_manifest(), now());
+        let request = Approval::new("apr-1".into(), &app, ApprovalKind::NewApp, "olive".into(), Tier::Medium, now());
+        (app, request)
+    }
+
+    fn live_manifest() -> Manifest {
+        manifest_of(&live())
+    }
+
+    #[test]
+    fn a_pending_app_is_amended_in_place_and_its_request_rescored() {
+        let (app, request) = pending_with_request();
+        let riley = Actor::new("riley", [Role::Reviewer]);
+        let approved_once = decide(&request, &riley, DecisionKind::Approve, "", 0, now()).unwrap();
+        assert_eq!(approved_once.approvers().count(), 1);
+        let Amendment::InPlace { app: amended, request: Some(rescored), resubmitted, .. } =
+            run(&app, &[approved_once.clone()], &olive(), &[("data_classification", json!("pii"))]).unwrap()
+        else {
+            panic!("in place")
+        };
+        assert!(!resubmitted);
+        assert_eq!(amended.data_classification, DataClass::Pii);
+        assert_eq!(amended.state, AppState::Pending);
+        assert_eq!((rescored.risk_score_at_time, rescored.review_tier), (70, Tier::High));
+        assert_eq!(rescored.due_at, request.due_at, "the SLA runs on while pending");
+        assert_eq!(rescored.approvers().count(), 0, "an approval of the old manifest no longer counts");
+    }
+
+    #[test]
+    fn amending_a_request_awaiting_changes_resubmits_it_with_a_new_sla() {
+        let (app, request) = pending_with_request();
+        let riley = Actor::new("riley", [Role::Reviewer]);
+        let asked = decide(&request, &riley, DecisionKind::RequestChanges, "add an SBOM", 0, now()).unwrap();
+        assert_eq!(asked.status, ApprovalStatus::ChangesRequested);
+        assert_eq!(asked.changes_asked().unwrap().comment, "add an SBOM");
+        let Amendment::InPlace { request: Some(back), resubmitted, .. } =
+            run(&app, &[asked], &olive(), &[("controls.sbom", json!(true))]).unwrap()
+        else {
+            panic!("in place")
+        };
+        assert!(resubmitted);
+        assert_eq!(back.status, ApprovalStatus::Pending);
+        assert_eq!(back.due_at, now() + Duration::hours(1) + Duration::hours(72));
+    }
+
+    #[test]
+    fn a_change_request_awaiting_changes_is_revised_on_top_of_its_changes() {
+        let app = live();
+        let Amendment::Held { request, .. } =
+            run(&app, &[], &olive(), &[("data_classification", json!("pii"))]).unwrap()
+        else {
+            panic!("held")
+        };
+        let mut request = *request;
+        request.rev = 9;
+        let riley = Actor::new("riley", [Role::Reviewer]);
+        let asked = decide(&request, &riley, DecisionKind::RequestChanges, "PII needs DLP", 9, now()).unwrap();
+        let Amendment::Revised { request: revised, changes } =
+            run(&app, &[asked], &olive(), &[("controls.dlp", json!(true))]).unwrap()
+        else {
+            panic!("revised")
+        };
+        let fields: Vec<&str> = changes.iter().map(|c| c.field.as_str()).collect();
+        assert_eq!(fields, ["data_classification", "controls.dlp"]);
+        assert_eq!(revised.status, ApprovalStatus::Pending);
+        assert_eq!(revised.changes, changes);
+    }
+
+    #[test]
+    fn an_approved_change_applies_its_fields_over_the_app_as_it_is_now() {
+        let app = live();
+        let Amendment::Held { request, .. } =
+            run(&app, &[], &olive(), &[("data_classification", json!("pii"))]).unwrap()
+        else {
+            panic!("held")
+        };
+        // A small change came in meanwhile.
+        let Amendment::Applied { app: meanwhile, .. } =
+            run(&app, &[(*request).clone()], &olive(), &[("controls.dlp", json!(true))]).unwrap()
+        else {
+            panic!("applied")
+        };
+        let mut applied = (*meanwhile).clone();
+        let changes = apply_held(&mut applied, &request, now()).unwrap();
+        assert_eq!(changes.len(), 1);
+        assert_eq!(applied.data_classification, DataClass::Pii);
+        assert!(applied.controls.dlp, "the change made meanwhile is kept");
+        assert_eq!(applied.version, meanwhile.version + 1);
+        assert_eq!(applied.risk.score, 70);
+    }
+
+    #[test]
+    fn manifest_text_is_read_as_toml_or_json() {
+        let text = to_toml(&manifest());
+        assert_eq!(parse_manifest(&text, false).unwrap(), manifest());
+        let json_text = serde_json::to_string(&manifest()).unwrap();
+        assert_eq!(parse_manifest(&json_text, true).unwrap(), manifest());
+        let bad = text.replace("expected_users = 250", "expected_users = \"many\"");
+        let problems = parse_manifest(&bad, false).unwrap_err();
+        assert!(problems[0].contains("expected_users") && problems[0].contains("u32"), "{problems:?}");
+        let empty_name = text.replace("name = \"sales-quoting\"", "name = \"\"");
+        assert_eq!(parse_manifest(&empty_name, false).unwrap_err(), ["name: must not be empty"]);
+    }
+}

@@ -547,4 +547,72 @@ mod tests {
             DecisionError::AlreadyDecided("approved")
         );
     }
+
+    #[test]
+    fn request_changes_needs_a_comment_and_leaves_the_queue() {
+        let approval = request(Tier::Medium);
+        assert_eq!(
+            decide(&approval, &riley(), DecisionKind::RequestChanges, " ", 7, now()).unwrap_err(),
+            DecisionError::ChangesNeedComment
+        );
+        let asked = decide(&approval, &riley(), DecisionKind::RequestChanges, "add an SBOM", 7, now()).unwrap();
+        assert_eq!(asked.status, ApprovalStatus::ChangesRequested);
+        assert_eq!(asked.decided_at, None, "not decided: it comes back");
+        assert!(!asked.is_overdue(now() + Duration::days(30)), "awaiting the owner is never overdue");
+        assert_eq!(asked.changes_asked().map(|d| d.by.as_str()), Some("riley"));
+    }
+
+    #[test]
+    fn a_request_awaiting_changes_is_not_decided_until_resubmitted() {
+        let approval = request(Tier::Medium);
+        let mut asked = decide(&approval, &riley(), DecisionKind::RequestChanges, "add an SBOM", 7, now()).unwrap();
+        for decision in [DecisionKind::Approve, DecisionKind::Reject, DecisionKind::RequestChanges] {
+            assert_eq!(
+                decide(&asked, &rosa(), decision, "x", 7, now()).unwrap_err(),
+                DecisionError::AwaitingChanges,
+                "{decision:?}"
+            );
+        }
+        resubmit(&mut asked, now() + Duration::hours(5));
+        assert_eq!(asked.status, ApprovalStatus::Pending);
+        assert_eq!(asked.due_at, now() + Duration::hours(5 + 72));
+        assert!(decide(&asked, &rosa(), DecisionKind::Approve, "", 7, now()).is_ok());
+    }
+
+    #[test]
+    fn request_changes_follows_who_may_decide() {
+        let high = request(Tier::High);
+        assert_eq!(
+            decide(&high, &pat(), DecisionKind::RequestChanges, "x", 7, now()).unwrap_err(),
+            DecisionError::LeadOnHighRisk
+        );
+        let medium = request(Tier::Medium);
+        assert!(decide(&medium, &pat(), DecisionKind::RequestChanges, "x", 7, now()).is_ok());
+        assert_eq!(
+            decide(&medium, &Actor::new("olive", [Role::Owner]), DecisionKind::RequestChanges, "x", 7, now())
+                .unwrap_err(),
+            DecisionError::WrongRole
+        );
+    }
+
+    #[test]
+    fn a_rejected_request_stays_final() {
+        let rejected = decide(&request(Tier::Medium), &riley(), DecisionKind::Reject, "no", 7, now()).unwrap();
+        assert_eq!(
+            decide(&rejected, &rosa(), DecisionKind::RequestChanges, "try again", 7, now()).unwrap_err(),
+            DecisionError::AlreadyDecided("rejected")
+        );
+    }
+
+    #[test]
+    fn approvals_given_before_a_resubmission_do_not_count() {
+        let high = request(Tier::High);
+        let once = decide(&high, &riley(), DecisionKind::Approve, "", 7, now()).unwrap();
+        let mut asked = decide(&once, &rosa(), DecisionKind::RequestChanges, "fix it", 7, now()).unwrap();
+        resubmit(&mut asked, now());
+        let again = decide(&asked, &rosa(), DecisionKind::Approve, "", 7, now()).unwrap();
+        assert_eq!(again.status, ApprovalStatus::Pending, "riley's approval was of the old manifest");
+        let twice = decide(&again, &riley(), DecisionKind::Approve, "", 7, now()).unwrap();
+        assert_eq!(twice.status, ApprovalStatus::Approved);
+    }
 }
