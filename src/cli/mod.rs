@@ -19,6 +19,7 @@ macro_rules! outln {
     };
 }
 
+mod amend;
 mod audit_export;
 mod audit_log;
 mod client;
@@ -196,6 +197,35 @@ pub enum Command {
         /// nothing is sent).
         #[arg(long)]
         shorten: bool,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Amend an app's manifest (by id or exact name): from a full manifest file (TOML, or JSON by its `.json`
+    /// extension) diffed against the app, or field by field with `--set`.
+    ///
+    /// A change that neither raises the risk tier nor touches the data class, connectivity or execution
+    /// environment applies at once; any other is held as a `change` request for review at the new tier.
+    Amend {
+        /// The app's id or exact name.
+        app: String,
+        /// A full manifest file; the fields that differ from the app are sent.
+        file: Option<std::path::PathBuf>,
+        /// `FIELD=VALUE`, e.g. `controls.sbom=true` or `expected_users=400` (lists comma-separated); repeatable.
+        #[arg(long = "set", value_name = "FIELD=VALUE")]
+        set: Vec<String>,
+        /// Show what would change and whether it would apply at once; send nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Send a request back to its owner to change the manifest; a comment saying what is required.
+    RequestChanges {
+        /// Approval request id.
+        id: String,
+        /// What to change (required), recorded with the request and shown to the owner.
+        #[arg(long)]
+        comment: String,
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -559,6 +589,8 @@ impl Command {
             Command::Approve { .. } => "approve",
             Command::Reject { .. } => "reject",
             Command::Renew { .. } => "renew",
+            Command::Amend { .. } => "amend",
+            Command::RequestChanges { .. } => "request-changes",
             Command::Audit(AuditArgs { command: Some(AuditCommand::Verify { db: Some(_), .. }), .. }) => {
                 "audit verify --db"
             }
@@ -653,6 +685,12 @@ fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
             client::decide(&client(inner), &id, crate::domain::DecisionKind::Reject, &comment)
         }
         Command::Renew { app, days, shorten, client: inner } => client::renew(&client(inner), &app, days, shorten),
+        Command::Amend { app, file, set, dry_run, client: inner } => {
+            amend::amend(&client(inner), &app, file.as_deref(), &set, dry_run)
+        }
+        Command::RequestChanges { id, comment, client: inner } => {
+            client::decide(&client(inner), &id, crate::domain::DecisionKind::RequestChanges, &comment)
+        }
         Command::Kpi(args) => client::kpi(&client(args.client), args.json),
         Command::Import(import::ImportCommand::Backstage(args)) => import::import_backstage(args, outer.ca_file),
         Command::Export(args) => import::export(args),
