@@ -445,6 +445,10 @@ impl Runtime {
                 let body = serde_json::json!({"decision": decision, "comment": comment, "rev": rev});
                 self.act(kind, approval_id, body, Some(rev)).await;
             }
+            Effect::Amend { app_id, rev, set } => {
+                let body = serde_json::json!({"rev": rev, "set": set});
+                self.act(ActionKind::Amend, app_id, body, Some(rev)).await;
+            }
             Effect::Renew { app_id, days } => {
                 let body = match days {
                     Some(days) => serde_json::json!({"days": days}),

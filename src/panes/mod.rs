@@ -233,6 +233,10 @@ pub enum Intent {
     Reject(String),
     /// Renew this app now.
     Renew(String),
+    /// Open this app's manifest in the editor, for an amendment.
+    Amend(String),
+    /// Ask what to change, then send this request back to its owner.
+    RequestChanges(String),
     /// Verify the audit chain.
     Verify,
 }
