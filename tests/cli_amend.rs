@@ -83,10 +83,23 @@ async fn bad_values_are_usage_errors_naming_each_field() {
     let (_, olive) = live(&server, "holidays").await;
     let head = server.head().await;
     let run = olive
-        .run(&["amend", "holidays", "--set", "data_classification=secret", "--set", "expected_users=lots", "--set", "colour=red"])
+        .run(&[
+            "amend",
+            "holidays",
+            "--set",
+            "data_classification=secret",
+            "--set",
+            "expected_users=lots",
+            "--set",
+            "colour=red",
+        ])
         .await;
     run.expect(2);
-    assert!(run.stderr.contains("data_classification: \"secret\" is not one of public, internal, sensitive, pii"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("data_classification: \"secret\" is not one of public, internal, sensitive, pii"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("expected_users"), "{}", run.stderr);
     assert!(run.stderr.contains("colour: is not a manifest field"), "{}", run.stderr);
     let run = olive.run(&["amend", "holidays"]).await;

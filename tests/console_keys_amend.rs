@@ -173,7 +173,9 @@ fn e_from_the_app_detail_amends_that_app() {
     select(&mut app, APP);
     app.handle_key(key(KeyCode::Enter));
     let effects = chars(&mut app, "e");
-    assert!(matches!(effects.as_slice(), [Effect::Edit(r)] if r.purpose == EditPurpose::Amend { app_id: APP.into(), rev: r_rev(&app) }));
+    assert!(
+        matches!(effects.as_slice(), [Effect::Edit(r)] if r.purpose == EditPurpose::Amend { app_id: APP.into(), rev: r_rev(&app) })
+    );
 }
 
 fn r_rev(app: &govdeck::app::App) -> u64 {

@@ -12,7 +12,9 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 async fn patch(server: &TestServer, user: &str, app_id: &str, body: &Value, key: Option<&str>) -> Resp {
-    server.send(Method::PATCH, Some(user), &format!("/v1/apps/{app_id}"), Some(body.to_string().into_bytes()), key).await
+    server
+        .send(Method::PATCH, Some(user), &format!("/v1/apps/{app_id}"), Some(body.to_string().into_bytes()), key)
+        .await
 }
 
 /// Olive's live medium app (internal, 40 users, SaaS: 30), approved by riley.
@@ -244,7 +246,8 @@ async fn changes_requested_then_amended_returns_to_the_queue_with_a_new_sla() {
     let server = TestServer::start().await;
     let (app, request) = server.intake("olive", &medium_manifest("holidays")).await;
     server.decide("riley", &request, "request_changes", " ").await.expect_code(400, "reason_required");
-    let asked = server.decide("riley", &request, "request_changes", "add an SBOM").await.expect(200)["approval"].clone();
+    let asked =
+        server.decide("riley", &request, "request_changes", "add an SBOM").await.expect(200)["approval"].clone();
     assert_eq!(asked["status"], "changes_requested");
     assert!(asked["decided_at"].is_null());
     let event = events_of(&server, "approval.request_changes").await.pop().expect("event");

@@ -40,7 +40,8 @@ pub fn manifest_text(app: &CatalogApp) -> String {
 
 /// `problems` as comment lines on top of `text` (without earlier ones).
 fn with_problems(text: &str, problems: &[String]) -> String {
-    let mut out = String::from("# ! The manifest was not amended; fix these and save again (or quit without saving):\n");
+    let mut out =
+        String::from("# ! The manifest was not amended; fix these and save again (or quit without saving):\n");
     for problem in problems {
         for line in problem.lines() {
             out.push_str(PROBLEM_MARK);
@@ -79,7 +80,9 @@ impl App {
     /// Why the user may not amend app `app_id`, if they may not.
     fn amend_refusal(&self, app_id: &str) -> Option<String> {
         let app = self.ctx.app(app_id)?;
-        if let Err(refused) = amend::may_amend(&app.owner, &self.ctx.actor).and_then(|()| amend::may_amend_in(app.state)) {
+        if let Err(refused) =
+            amend::may_amend(&app.owner, &self.ctx.actor).and_then(|()| amend::may_amend_in(app.state))
+        {
             return Some(refused.to_string());
         }
         if self.ctx.is_pending_action(app_id) {
@@ -125,7 +128,10 @@ impl App {
         let held = held_change(view.requests.iter().copied()).cloned();
         if app.rev != rev {
             self.notify(Toast::error(
-                format!("{} changed while you edited it; press e to start again from the new version", sanitize(&app.name)),
+                format!(
+                    "{} changed while you edited it; press e to start again from the new version",
+                    sanitize(&app.name)
+                ),
                 now,
             ));
             return Vec::new();
@@ -196,10 +202,9 @@ impl App {
                 format!("revises change request {} and sends it back for review", sanitize(&request.id)),
                 theme.warning,
             ),
-            (_, Some(request)) if material => (
-                format!("refused: {}", AmendError::ChangePending(sanitize(&request.id).into_owned())),
-                theme.danger,
-            ),
+            (_, Some(request)) if material => {
+                (format!("refused: {}", AmendError::ChangePending(sanitize(&request.id).into_owned())), theme.danger)
+            }
             (_, _) if material => (
                 format!(
                     "held for review at {}: the app keeps running on its approved manifest until it is decided",

@@ -38,7 +38,8 @@ pub fn preview(app: &App, next: &Manifest) -> Preview {
 impl Preview {
     /// The lines a person reads before confirming.
     pub fn lines(&self, app: &App) -> Vec<String> {
-        let mut lines: Vec<String> = self.changes.iter().map(|change| format!("  {}", sanitize(&change.to_string()))).collect();
+        let mut lines: Vec<String> =
+            self.changes.iter().map(|change| format!("  {}", sanitize(&change.to_string()))).collect();
         lines.push(format!(
             "risk: {} {} → {} {}",
             self.before.score,
@@ -47,7 +48,9 @@ impl Preview {
             self.after.tier.as_str()
         ));
         lines.push(match (self.held_at, app.state) {
-            (_, AppState::Pending) => "the app is under review: its manifest changes and its request is re-scored".into(),
+            (_, AppState::Pending) => {
+                "the app is under review: its manifest changes and its request is re-scored".into()
+            }
             (Some(tier), _) => format!(
                 "held for review at {}: the app keeps running on its approved manifest until it is decided",
                 tier.as_str()
@@ -66,7 +69,8 @@ fn wanted(app: &App, file: Option<&Path>, pairs: &[String]) -> Result<Manifest, 
         (Some(_), [_, ..]) => Err(vec!["give a manifest FILE or --set FIELD=VALUE, not both".into()]),
         (None, []) => Err(vec!["what to change? give a manifest FILE or --set FIELD=VALUE".into()]),
         (Some(path), []) => {
-            let text = std::fs::read_to_string(path).map_err(|err| vec![format!("cannot read {}: {err}", path.display())])?;
+            let text =
+                std::fs::read_to_string(path).map_err(|err| vec![format!("cannot read {}: {err}", path.display())])?;
             let is_json = path.extension().is_some_and(|ext| ext.eq_ignore_ascii_case("json"));
             let mut manifest = amend::parse_manifest(&text, is_json)?;
             if let Some(owner) = manifest.owner.take()

@@ -169,7 +169,10 @@ fn unknown_field(field: &str) -> FieldProblem {
     let hint = if field == "owner" {
         "is not amended: an app changes owner by transfer".to_string()
     } else {
-        format!("is not a manifest field (fields: {})", FIELDS.iter().map(|(name, _)| *name).collect::<Vec<_>>().join(", "))
+        format!(
+            "is not a manifest field (fields: {})",
+            FIELDS.iter().map(|(name, _)| *name).collect::<Vec<_>>().join(", ")
+        )
     };
     problem(field, hint)
 }
@@ -388,11 +391,9 @@ pub fn may_amend_in(state: AppState) -> Result<(), AmendError> {
     match state {
         AppState::Decommissioned | AppState::Rejected => Err(AmendError::FinalState(state.as_str())),
         AppState::Discovered => Err(AmendError::Discovered),
-        AppState::Pending
-        | AppState::Active
-        | AppState::Expiring
-        | AppState::Quarantined
-        | AppState::ReadOnly => Ok(()),
+        AppState::Pending | AppState::Active | AppState::Expiring | AppState::Quarantined | AppState::ReadOnly => {
+            Ok(())
+        }
     }
 }
 
@@ -536,7 +537,6 @@ pub fn is_open(request: &Approval) -> bool {
     matches!(request.status, ApprovalStatus::Pending | ApprovalStatus::ChangesRequested)
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -637,8 +637,7 @@ mod tests {
     #[test]
     fn diff_lists_each_changed_field_in_manifest_order() {
         let old = manifest();
-        let new =
-            apply_set(&old, &set(&[("controls.sbom", json!(true)), ("expected_users", json!(400))])).unwrap();
+        let new = apply_set(&old, &set(&[("controls.sbom", json!(true)), ("expected_users", json!(400))])).unwrap();
         let changes = diff(&old, &new);
         assert_eq!(
             changes.iter().map(ToString::to_string).collect::<Vec<_>>(),
@@ -663,7 +662,8 @@ mod tests {
     #[test]
     fn a_lower_tier_applies_at_once() {
         let app = live();
-        let Amendment::Applied { app: amended, .. } = run(&app, &[], &olive(), &[("expected_users", json!(5))]).unwrap()
+        let Amendment::Applied { app: amended, .. } =
+            run(&app, &[], &olive(), &[("expected_users", json!(5))]).unwrap()
         else {
             panic!("applied at once")
         };
@@ -795,7 +795,8 @@ mod tests {
         let approved_once = decide(&request, &riley, DecisionKind::Approve, "", 0, now()).unwrap();
         assert_eq!(approved_once.approvers().count(), 1);
         let Amendment::InPlace { app: amended, request: Some(rescored), resubmitted, .. } =
-            run(&app, &[approved_once.clone()], &olive(), &[("data_classification", json!("pii"))]).unwrap()
+            run(&app, std::slice::from_ref(&approved_once), &olive(), &[("data_classification", json!("pii"))])
+                .unwrap()
         else {
             panic!("in place")
         };

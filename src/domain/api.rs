@@ -194,11 +194,18 @@ impl AmendResponse {
             )
         };
         match (self.outcome, &self.approval) {
-            (AmendOutcome::Applied, _) => format!("amended {} (applied at once, version {}): {fields}", self.app.name, self.app.version),
-            (AmendOutcome::Held, Some(approval)) => {
-                format!("held for review: {}; the app runs on its approved manifest until then: {fields}", review(approval))
+            (AmendOutcome::Applied, _) => {
+                format!("amended {} (applied at once, version {}): {fields}", self.app.name, self.app.version)
             }
-            (AmendOutcome::Revised, Some(approval)) => format!("revised and resubmitted: {}: {fields}", review(approval)),
+            (AmendOutcome::Held, Some(approval)) => {
+                format!(
+                    "held for review: {}; the app runs on its approved manifest until then: {fields}",
+                    review(approval)
+                )
+            }
+            (AmendOutcome::Revised, Some(approval)) => {
+                format!("revised and resubmitted: {}: {fields}", review(approval))
+            }
             (AmendOutcome::InPlace, Some(approval)) => {
                 format!("amended {} while under review; {}: {fields}", self.app.name, review(approval))
             }

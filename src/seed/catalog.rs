@@ -301,7 +301,14 @@ impl Catalog {
 /// Targets whose app sits in, or went through, a human review at intake
 /// even when low risk.
 fn reviewed_at_intake(target: Target) -> bool {
-    matches!(target, Target::Pending | Target::PendingOverdue | Target::PendingHalfApproved | Target::ChangesRequested | Target::Rejected)
+    matches!(
+        target,
+        Target::Pending
+            | Target::PendingOverdue
+            | Target::PendingHalfApproved
+            | Target::ChangesRequested
+            | Target::Rejected
+    )
 }
 
 fn team_named(name: &str) -> &'static Team {
@@ -382,8 +389,16 @@ const LIVE_ENVIRONMENTS: &[&[&str]] = &[&["production"], &["staging", "productio
 
 fn environments(rng: &mut StdRng, target: Target) -> Vec<String> {
     let list: &[&str] = match target {
-        Target::Pending | Target::PendingOverdue | Target::PendingHalfApproved | Target::ChangesRequested | Target::Rejected => {
-            if rng.random_bool(0.5) { &["dev"] } else { &["dev", "staging"] }
+        Target::Pending
+        | Target::PendingOverdue
+        | Target::PendingHalfApproved
+        | Target::ChangesRequested
+        | Target::Rejected => {
+            if rng.random_bool(0.5) {
+                &["dev"]
+            } else {
+                &["dev", "staging"]
+            }
         }
         Target::ProductionRequested => &["dev", "staging"],
         Target::Discovered => &["production"],
@@ -402,7 +417,11 @@ fn retention_days(rng: &mut StdRng, class: DataClass) -> u32 {
 
 fn monthly_spend(rng: &mut StdRng, budget: f64, target: Target) -> f64 {
     let share = match target {
-        Target::Pending | Target::PendingOverdue | Target::PendingHalfApproved | Target::ChangesRequested | Target::Rejected => 0.0,
+        Target::Pending
+        | Target::PendingOverdue
+        | Target::PendingHalfApproved
+        | Target::ChangesRequested
+        | Target::Rejected => 0.0,
         Target::Decommissioned | Target::ReadOnly | Target::ReadOnlyRenewalRequested => rng.random_range(0.0..0.2),
         // About one live app in ten runs over its budget.
         _ => rng.random_range(0.05..1.3),

@@ -12,11 +12,11 @@ use rand::rngs::StdRng;
 
 use super::catalog::{SeededApp, Target};
 use super::names::{self, pick, pick_weighted};
+use crate::domain::amend;
 use crate::domain::app::{FLAG_INACTIVE, FLAG_RETIREMENT_SCHEDULED};
 use crate::domain::approval::{self, DecisionKind};
 use crate::domain::risk::{self, IntakeReview};
 use crate::domain::ttl::{self, EXPIRING_WITHIN_DAYS, QUARANTINE_DAYS, READ_ONLY_DAYS, Renewal};
-use crate::domain::amend;
 use crate::domain::{Actor, App, AppState, Approval, ApprovalKind, DataClass, Role, Tier};
 
 /// People who decided requests, with the role they decided under.

@@ -26,7 +26,9 @@ impl From<AmendError> for ApiError {
             AmendError::NotAllowed => ApiError::forbidden(message),
             AmendError::FinalState(_) => ApiError::new(StatusCode::CONFLICT, "final_state", message),
             AmendError::Discovered => ApiError::new(StatusCode::CONFLICT, "discovered", message),
-            AmendError::StaleRevision { .. } => ApiError::new(StatusCode::PRECONDITION_FAILED, "stale_revision", message),
+            AmendError::StaleRevision { .. } => {
+                ApiError::new(StatusCode::PRECONDITION_FAILED, "stale_revision", message)
+            }
             AmendError::Invalid(_) => ApiError::new(StatusCode::BAD_REQUEST, "invalid_manifest", message),
             AmendError::NoChange => ApiError::new(StatusCode::BAD_REQUEST, "no_change", message),
             AmendError::ChangePending(_) => ApiError::new(StatusCode::CONFLICT, "change_pending", message),
@@ -81,8 +83,7 @@ fn changes_json(changes: &[FieldChange]) -> serde_json::Value {
 
 /// A new name must be free among the other apps.
 fn check_name(conn: &Connection, app: &App, changes: &[FieldChange]) -> Result<(), ApiError> {
-    let Some(name) = changes.iter().find(|change| change.field == "name").and_then(|change| change.new.as_str())
-    else {
+    let Some(name) = changes.iter().find(|change| change.field == "name").and_then(|change| change.new.as_str()) else {
         return Ok(());
     };
     let carriers = apps::carriers_of_name(conn, name)?;
@@ -125,7 +126,10 @@ pub fn amend_app(
                 "risk_before": risk_json(&before), "risk_after": risk_json(&amended.risk),
             });
             audit::append(conn, event, &ctx.actor.user, ctx.now)?;
-            Ok((StatusCode::OK, AmendResponse { outcome: AmendOutcome::Applied, changes, app: *amended, approval: None }))
+            Ok((
+                StatusCode::OK,
+                AmendResponse { outcome: AmendOutcome::Applied, changes, app: *amended, approval: None },
+            ))
         }
         Amendment::Held { request: mut held, changes } => {
             approvals::save(conn, &mut held)?;
@@ -176,8 +180,7 @@ pub fn amend_app(
                 });
                 audit::append(conn, event, &ctx.actor.user, ctx.now)?;
             }
-            let answer =
-                AmendResponse { outcome: AmendOutcome::InPlace, changes, app: *amended, approval: rescored };
+            let answer = AmendResponse { outcome: AmendOutcome::InPlace, changes, app: *amended, approval: rescored };
             Ok((StatusCode::OK, answer))
         }
     }

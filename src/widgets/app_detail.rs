@@ -282,13 +282,16 @@ pub fn more_lines(app: &App, theme: &Theme, now: DateTime<Utc>) -> Vec<Line<'sta
 /// of an app's detail: what the app waits for.
 pub fn open_request_lines(requests: &[&Approval], theme: &Theme, now: DateTime<Utc>) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
-    if let Some(change) = requests
-        .iter()
-        .find(|r| r.kind == crate::domain::ApprovalKind::Change && crate::domain::amend::is_open(r))
+    if let Some(change) =
+        requests.iter().find(|r| r.kind == crate::domain::ApprovalKind::Change && crate::domain::amend::is_open(r))
     {
         let waiting = match change.status {
             ApprovalStatus::ChangesRequested => "sent back for changes".to_string(),
-            _ => format!("held for review at {}, {}", change.review_tier.as_str(), super::text::sla(change.due_at, now).0),
+            _ => format!(
+                "held for review at {}, {}",
+                change.review_tier.as_str(),
+                super::text::sla(change.due_at, now).0
+            ),
         };
         lines.push(field("Pending", format!("change {} · {waiting}", s(&change.id)), theme));
         for changed in &change.changes {
@@ -305,7 +308,12 @@ pub fn open_request_lines(requests: &[&Approval], theme: &Theme, now: DateTime<U
             lines.push(Line::from(vec![
                 Span::styled("Changes asked ", theme.warning),
                 Span::styled(
-                    format!("by {} on {}: \"{}\" (amend the manifest to resubmit)", s(&asked.by), s(&request.id), s(&asked.comment)),
+                    format!(
+                        "by {} on {}: \"{}\" (amend the manifest to resubmit)",
+                        s(&asked.by),
+                        s(&request.id),
+                        s(&asked.comment)
+                    ),
                     theme.text,
                 ),
             ]));
