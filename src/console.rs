@@ -136,6 +136,8 @@ fn queued_actions(conn: &rusqlite::Connection) -> Result<Vec<QueuedAction>, Cach
                 ActionKind::Renew => QueuedKind::Renew,
                 ActionKind::Intake => QueuedKind::Intake,
                 ActionKind::Adopt => QueuedKind::Adopt,
+                ActionKind::RequestChanges => QueuedKind::RequestChanges,
+                ActionKind::Amend => QueuedKind::Amend,
             },
             target_id: action.target_id,
             status: match action.status {
@@ -440,6 +442,7 @@ impl Runtime {
                 let kind = match decision {
                     DecisionKind::Approve => ActionKind::Approve,
                     DecisionKind::Reject => ActionKind::Reject,
+                    DecisionKind::RequestChanges => ActionKind::RequestChanges,
                 };
                 let body = serde_json::json!({"decision": decision, "comment": comment, "rev": rev});
                 self.act(kind, approval_id, body, Some(rev)).await;
@@ -453,6 +456,10 @@ impl Runtime {
                     });
                 }
             },
+            Effect::Amend { app_id, rev, set } => {
+                let body = serde_json::json!({"rev": rev, "set": set});
+                self.act(ActionKind::Amend, app_id, body, Some(rev)).await;
+            }
             Effect::Renew { app_id, days } => {
                 let body = match days {
                     Some(days) => serde_json::json!({"days": days}),

@@ -232,9 +232,8 @@ pub async fn run(
                 Some(event) => {
                     state.set_now(Utc::now());
                     state.handle_event(event);
-                    for effect in state.detail_effects() {
-                        let _ = effects.send(effect);
-                    }
+                    // The detail an amendment waited for may open the editor.
+                    dispatch(state.detail_effects(), &effects, &mut edit);
                     dirty = true;
                 }
                 None => events_open = false,

@@ -49,9 +49,9 @@ fn n_renews_the_selected_app_in_the_inventory_list_and_in_the_app_detail() {
 
 #[test]
 fn n_says_why_not_and_decommissioned_apps_can_be_found() {
-    // Decommissioned: reached by the state facet `e` and by :filter.
+    // Decommissioned: reached by the state facet `f` and by :filter.
     let mut app = console(fixture_data_for(olive(), fixture_now()));
-    chars(&mut app, "eeeee");
+    chars(&mut app, "fffff");
     assert_eq!(app.inventory().visible_ids(app.context()), vec!["app-08"], "old-quote-archive");
     assert!(chars(&mut app, "n").is_empty());
     assert!(toast_text(&app).contains("decommissioned; that is final"), "{}", toast_text(&app));

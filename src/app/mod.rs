@@ -117,6 +117,13 @@ pub enum Effect {
         app_id: String,
         days: Option<i64>,
     },
+    /// Amend app `app_id`'s manifest, seen at `rev`: `set` holds the changed
+    /// fields' new values (`PATCH /v1/apps/{id}`).
+    Amend {
+        app_id: String,
+        rev: u64,
+        set: serde_json::Map<String, serde_json::Value>,
+    },
     SyncNow,
     VerifyAudit,
     /// Read one app's full record, requests and events for a detail view.
@@ -179,6 +186,8 @@ pub enum Confirmed {
     Renew(String),
     /// Submit this manifest (as JSON) for intake (`:intake`).
     Intake { name: String, manifest: String },
+    /// Amend this app (seen at `rev`) with these changed fields.
+    Amend { app_id: String, rev: u64, set: serde_json::Map<String, serde_json::Value> },
 }
 
 /// A popup that takes every key while it is open.
@@ -186,8 +195,8 @@ pub enum Confirmed {
 pub enum Overlay {
     Help(HelpOverlay),
     Confirm(Box<ConfirmDialog>, Confirmed),
-    /// Reject this request with the reason typed.
-    Comment(Box<CommentBox>, String),
+    /// Reject this request (or request changes on it) with the text typed.
+    Comment(Box<CommentBox>, String, DecisionKind),
     Command(CommandLine),
     /// The message log (`:messages`).
     Messages(MessagesOverlay),
@@ -240,6 +249,9 @@ pub struct App {
     pub(crate) batch: Option<feedback::Batch>,
     /// The user asked for the running sync (`ctrl-r`, `:sync`): its result is said.
     pub(crate) sync_requested: bool,
+    /// `e` on an app whose full record is still being read: the editor
+    /// opens on it once the detail arrives.
+    pub(crate) amend_waiting: Option<String>,
 }
 
 /// Command lines kept for ↑/↓.
@@ -272,6 +284,7 @@ impl App {
             command_history: Vec::new(),
             batch: None,
             sync_requested: false,
+            amend_waiting: None,
         };
         app.refresh_panes();
         if let Some(first) = settings.messages.first() {

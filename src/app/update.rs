@@ -155,6 +155,7 @@ impl App {
         // The audit pane's newest query of the whole cache, if it has one to send.
         let mut effects: Vec<Effect> = self.audit.take_query().map(Effect::QueryAudit).into_iter().collect();
         effects.extend(self.wanted_detail_effect());
+        effects.extend(self.amend_when_loaded());
         effects
     }
 
@@ -239,6 +240,8 @@ impl App {
                 Intent::Toast(toast) => self.notify(toast),
                 Intent::Approve(ids) => self.open_approve(ids),
                 Intent::Reject(id) => self.open_reject(id),
+                Intent::RequestChanges(id) => self.open_request_changes(id),
+                Intent::Amend(app_id) => effects.extend(self.amend(app_id)),
                 Intent::Renew(app_id) => effects.extend(self.renew(app_id)),
                 Intent::Verify => {
                     self.audit.verifying = true;
@@ -285,7 +288,31 @@ impl App {
         let Some(approval) = self.ctx.data.approvals.iter().find(|a| a.id == id) else { return };
         let lines = vec![request_summary(approval, &self.ctx)];
         let dialog = CommentBox::new("Reject request", lines, "Reason (required)", true, "reject", &self.ctx.theme);
-        self.overlay = Some(Overlay::Comment(Box::new(dialog), id));
+        self.overlay = Some(Overlay::Comment(Box::new(dialog), id, DecisionKind::Reject));
+    }
+
+    fn open_request_changes(&mut self, id: String) {
+        let Some(approval) = self.ctx.data.approvals.iter().find(|a| a.id == id) else { return };
+        let owner = sanitize(&approval.app_owner).into_owned();
+        let lines = vec![
+            request_summary(approval, &self.ctx),
+            Line::from(Span::styled(
+                format!(
+                    "It goes back to {owner} and leaves the queue; it returns, with its SLA restarted, once {owner} \
+                     amends the manifest."
+                ),
+                self.ctx.theme.text,
+            )),
+        ];
+        let dialog = CommentBox::new(
+            "Request changes",
+            lines,
+            "What to change (required)",
+            true,
+            "send back to the owner",
+            &self.ctx.theme,
+        );
+        self.overlay = Some(Overlay::Comment(Box::new(dialog), id, DecisionKind::RequestChanges));
     }
 
     /// A renewal: sent at once, or first confirmed when it files a
@@ -367,7 +394,11 @@ impl App {
                 self.approvals.selection.remove(approval_id);
             }
         }
-        let verb = if decision == DecisionKind::Approve { "approving" } else { "rejecting" };
+        let verb = match decision {
+            DecisionKind::Approve => "approving",
+            DecisionKind::Reject => "rejecting",
+            DecisionKind::RequestChanges => "sending back",
+        };
         let now = self.ctx.now;
         if ids.len() > 1 {
             let waiting: BTreeSet<String> = effects
@@ -462,11 +493,12 @@ impl App {
                     }
                     Confirmed::Renew(app_id) => self.send_renewal(app_id),
                     Confirmed::Intake { name, manifest } => self.submit_intake(name, manifest),
+                    Confirmed::Amend { app_id, rev, set } => self.send_amendment(app_id, rev, set),
                 },
             },
-            Overlay::Comment(mut dialog, id) => match dialog.handle(key) {
+            Overlay::Comment(mut dialog, id, decision) => match dialog.handle(key) {
                 DialogReply::Pending => {
-                    self.overlay = Some(Overlay::Comment(dialog, id));
+                    self.overlay = Some(Overlay::Comment(dialog, id, decision));
                     Vec::new()
                 }
                 DialogReply::Cancel => {
@@ -474,7 +506,7 @@ impl App {
                     Vec::new()
                 }
                 DialogReply::Confirm(reason) => {
-                    let effects = self.decide(&[id], DecisionKind::Reject, &reason);
+                    let effects = self.decide(&[id], decision, &reason);
                     self.back_to_queue_after(&effects);
                     effects
                 }

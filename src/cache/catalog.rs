@@ -375,9 +375,11 @@ pub fn apps(conn: &Connection) -> Result<Vec<App>> {
     Ok(apps)
 }
 
-/// The requests waiting for a decision, oldest first (by the status index).
+/// The open requests, oldest first (by the status index): those waiting for
+/// a decision and those awaiting their owner's changes (the console shows
+/// the latter on the app, out of the queue).
 pub fn pending_approvals(conn: &Connection) -> Result<Vec<Approval>> {
-    decode_all(conn, "SELECT data FROM approvals WHERE status = 'pending' ORDER BY rowid", [])
+    decode_all(conn, "SELECT data FROM approvals WHERE status IN ('pending', 'changes_requested') ORDER BY rowid", [])
 }
 
 /// Calls `f` with every cached request, decoded one at a time, so a pass

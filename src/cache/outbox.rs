@@ -19,6 +19,10 @@ pub enum ActionKind {
     Intake,
     /// A discovered app's manifest (`POST /v1/apps/{id}/adoption`); its target is the app id.
     Adopt,
+    /// `POST /v1/approvals/{id}/decisions` with `request_changes`.
+    RequestChanges,
+    /// `PATCH /v1/apps/{id}`.
+    Amend,
 }
 
 /// The outbox target of an intake of the app named `name`: a second intake
@@ -35,6 +39,8 @@ impl ActionKind {
             ActionKind::Renew => "renew",
             ActionKind::Intake => "intake",
             ActionKind::Adopt => "adopt",
+            ActionKind::RequestChanges => "request_changes",
+            ActionKind::Amend => "amend",
         }
     }
 
@@ -44,6 +50,8 @@ impl ActionKind {
             "reject" => ActionKind::Reject,
             "intake" => ActionKind::Intake,
             "adopt" => ActionKind::Adopt,
+            "request_changes" => ActionKind::RequestChanges,
+            "amend" => ActionKind::Amend,
             _ => ActionKind::Renew,
         }
     }

@@ -375,10 +375,10 @@ pub fn approvals(args: &ClientArgs, json: bool, no_headers: bool) -> color_eyre:
         Err(code) => return Ok(code),
     };
     let now = Utc::now();
-    let mut pending: Vec<_> = catalog::approvals(cache.conn())?
+    let (mut pending, awaiting): (Vec<_>, Vec<_>) = catalog::approvals(cache.conn())?
         .into_iter()
-        .filter(|approval| approval.status == ApprovalStatus::Pending)
-        .collect();
+        .filter(|approval| matches!(approval.status, ApprovalStatus::Pending | ApprovalStatus::ChangesRequested))
+        .partition(|approval| approval.status == ApprovalStatus::Pending);
     // The same order as the console's approvals pane.
     pending.sort_by_key(|approval| approval::queue_key(approval, now));
     if json {
@@ -405,7 +405,23 @@ pub fn approvals(args: &ClientArgs, json: bool, no_headers: bool) -> color_eyre:
             ]
         })
         .collect();
-    Ok(code.after(print_out(&render(&columns, &rows, Style::stdout(!no_headers)))?))
+    let mut text = render(&columns, &rows, Style::stdout(!no_headers));
+    // Requests sent back to their owners are out of the queue, shown apart
+    // (not in a script's table) so an owner sees what to change.
+    if !no_headers && !awaiting.is_empty() {
+        text.push_str("\nawaiting changes from the owner (amend the manifest to resubmit):\n");
+        for request in &awaiting {
+            let asked = request.changes_asked();
+            text.push_str(&format!(
+                "  {} {} — {} asked: {}\n",
+                sanitize(&request.id),
+                sanitize(&request.app_name),
+                sanitize(asked.map_or("a reviewer", |d| d.by.as_str())),
+                sanitize(asked.map_or("", |d| d.comment.as_str())),
+            ));
+        }
+    }
+    Ok(code.after(print_out(&text)?))
 }
 
 pub(super) fn cached_me(cache: &Cache) -> color_eyre::Result<Actor> {
@@ -438,7 +454,7 @@ pub(super) fn outcome_exit(outcome: ActionOutcome) -> ExitCode {
 }
 
 /// Writes the action to the outbox, then sends it.
-fn queue_and_send(
+pub(super) fn queue_and_send(
     ctx: &Context,
     kind: ActionKind,
     target: &str,
@@ -489,6 +505,10 @@ pub fn decide(args: &ClientArgs, id: &str, decision: DecisionKind, comment: &str
         eprintln!("govdeck: a rejection needs a reason: --comment \"…\"");
         return Ok(ExitCode::from(EXIT_USAGE));
     }
+    if decision == DecisionKind::RequestChanges && comment.trim().is_empty() {
+        eprintln!("govdeck: a request for changes needs a comment saying what to change: --comment \"…\"");
+        return Ok(ExitCode::from(EXIT_USAGE));
+    }
     if comment.chars().count() > MAX_COMMENT_CHARS {
         eprintln!("govdeck: the comment is longer than {MAX_COMMENT_CHARS} characters");
         return Ok(ExitCode::from(EXIT_USAGE));
@@ -522,6 +542,7 @@ pub fn decide(args: &ClientArgs, id: &str, decision: DecisionKind, comment: &str
     let kind = match decision {
         DecisionKind::Approve => ActionKind::Approve,
         DecisionKind::Reject => ActionKind::Reject,
+        DecisionKind::RequestChanges => ActionKind::RequestChanges,
     };
     let body = serde_json::json!({"decision": decision, "comment": comment, "rev": request.rev});
     queue_and_send(&ctx, kind, id, body, Some(request.rev))

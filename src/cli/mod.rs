@@ -19,6 +19,7 @@ macro_rules! outln {
     };
 }
 
+mod amend;
 mod audit_export;
 mod audit_log;
 mod client;
@@ -203,6 +204,35 @@ pub enum Command {
     /// Register an app from a manifest file (TOML or JSON), check one with --dry-run, adopt a discovered app
     /// with --adopt, or print the template with --template.
     Intake(intake::IntakeArgs),
+    /// Amend an app's manifest (by id or exact name): from a full manifest file (TOML, or JSON by its `.json`
+    /// extension) diffed against the app, or field by field with `--set`.
+    ///
+    /// A change that neither raises the risk tier nor touches the data class, connectivity or execution
+    /// environment applies at once; any other is held as a `change` request for review at the new tier.
+    Amend {
+        /// The app's id or exact name.
+        app: String,
+        /// A full manifest file; the fields that differ from the app are sent.
+        file: Option<std::path::PathBuf>,
+        /// `FIELD=VALUE`, e.g. `controls.sbom=true` or `expected_users=400` (lists comma-separated); repeatable.
+        #[arg(long = "set", value_name = "FIELD=VALUE")]
+        set: Vec<String>,
+        /// Show what would change and whether it would apply at once; send nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Send a request back to its owner to change the manifest; a comment saying what is required.
+    RequestChanges {
+        /// Approval request id.
+        id: String,
+        /// What to change (required), recorded with the request and shown to the owner.
+        #[arg(long)]
+        comment: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// Show the audit log from the cache, or verify a chain.
     Audit(AuditArgs),
     /// Governance KPIs computed from the cache.
@@ -564,6 +594,8 @@ impl Command {
             Command::Reject { .. } => "reject",
             Command::Renew { .. } => "renew",
             Command::Intake(_) => "intake",
+            Command::Amend { .. } => "amend",
+            Command::RequestChanges { .. } => "request-changes",
             Command::Audit(AuditArgs { command: Some(AuditCommand::Verify { db: Some(_), .. }), .. }) => {
                 "audit verify --db"
             }
@@ -659,6 +691,12 @@ fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
         }
         Command::Renew { app, days, shorten, client: inner } => client::renew(&client(inner), &app, days, shorten),
         Command::Intake(args) => intake::intake(&client(args.client.clone()), &args),
+        Command::Amend { app, file, set, dry_run, client: inner } => {
+            amend::amend(&client(inner), &app, file.as_deref(), &set, dry_run)
+        }
+        Command::RequestChanges { id, comment, client: inner } => {
+            client::decide(&client(inner), &id, crate::domain::DecisionKind::RequestChanges, &comment)
+        }
         Command::Kpi(args) => client::kpi(&client(args.client), args.json),
         Command::Import(import::ImportCommand::Backstage(args)) => import::import_backstage(args, outer.ca_file),
         Command::Export(args) => import::export(args),

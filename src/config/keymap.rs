@@ -105,6 +105,10 @@ actions! {
     Follow => "follow",
     Verify => "verify",
     Renew => "renew",
+    /// Edits the selected app's manifest in `$EDITOR`, then confirms the amendment.
+    Amend => "amend",
+    /// Sends the selected request back to its owner, with a comment.
+    RequestChanges => "request_changes",
 }
 
 /// A keymap section: `[global]` or one pane.

@@ -145,6 +145,76 @@ pub struct RenewalRequest {
     pub days: Option<i64>,
 }
 
+/// `PATCH /v1/apps/{id}`: the changed fields of the manifest, at the app's `rev`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AmendRequest {
+    /// The app's `rev` the amendment was made on; a stale one is a 412.
+    pub rev: u64,
+    /// Field → new value. Fields are those of the manifest but `owner`;
+    /// controls as `controls.NAME` or a nested `controls` object.
+    #[schema(value_type = Object)]
+    pub set: serde_json::Map<String, serde_json::Value>,
+}
+
+/// How an amendment went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AmendOutcome {
+    /// Applied to the app at once (version + 1, re-scored).
+    Applied,
+    /// Held as a `change` request; the app runs on its approved manifest.
+    Held,
+    /// A pending app's manifest changed and its request was re-scored.
+    InPlace,
+    /// A change request awaiting changes was revised and is back in the queue.
+    Revised,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AmendResponse {
+    pub outcome: AmendOutcome,
+    /// Each changed field, old → new (against the approved manifest).
+    pub changes: Vec<super::amend::FieldChange>,
+    /// The app after the amendment (unchanged when held).
+    pub app: App,
+    /// The request filed, revised or re-scored, if any.
+    pub approval: Option<Approval>,
+}
+
+impl AmendResponse {
+    /// One line for the user: what changed, and whether it applied.
+    pub fn summary(&self) -> String {
+        let fields = self.changes.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+        let review = |approval: &Approval| {
+            format!(
+                "request {} at {} review, due {}",
+                approval.id,
+                approval.review_tier.as_str(),
+                approval.due_at.format("%Y-%m-%d %H:%M UTC")
+            )
+        };
+        match (self.outcome, &self.approval) {
+            (AmendOutcome::Applied, _) => {
+                format!("amended {} (applied at once, version {}): {fields}", self.app.name, self.app.version)
+            }
+            (AmendOutcome::Held, Some(approval)) => {
+                format!(
+                    "held for review: {}; the app runs on its approved manifest until then: {fields}",
+                    review(approval)
+                )
+            }
+            (AmendOutcome::Revised, Some(approval)) => {
+                format!("revised and resubmitted: {}: {fields}", review(approval))
+            }
+            (AmendOutcome::InPlace, Some(approval)) => {
+                format!("amended {} while under review; {}: {fields}", self.app.name, review(approval))
+            }
+            (_, None) => format!("amended {}: {fields}", self.app.name),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct AppResponse {
     pub app: App,

@@ -22,6 +22,19 @@ pub enum ApprovalKind {
     ProductionAccess,
     /// A read-only app asks to come back.
     Renewal,
+    /// A material amendment of a live app's manifest, held for review.
+    Change,
+}
+
+impl ApprovalKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApprovalKind::NewApp => "new_app",
+            ApprovalKind::ProductionAccess => "production_access",
+            ApprovalKind::Renewal => "renewal",
+            ApprovalKind::Change => "change",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -31,6 +44,9 @@ pub enum ApprovalStatus {
     Approved,
     Rejected,
     Withdrawn,
+    /// A reviewer asked the owner to change the manifest; out of the
+    /// reviewers' queue until the owner amends it.
+    ChangesRequested,
 }
 
 impl ApprovalStatus {
@@ -40,6 +56,7 @@ impl ApprovalStatus {
             ApprovalStatus::Approved => "approved",
             ApprovalStatus::Rejected => "rejected",
             ApprovalStatus::Withdrawn => "withdrawn",
+            ApprovalStatus::ChangesRequested => "changes_requested",
         }
     }
 }
@@ -49,6 +66,19 @@ impl ApprovalStatus {
 pub enum DecisionKind {
     Approve,
     Reject,
+    /// Send the request back to the owner to amend (a comment says what).
+    RequestChanges,
+}
+
+impl DecisionKind {
+    /// The audit action of a decision of this kind.
+    pub fn action(self) -> &'static str {
+        match self {
+            DecisionKind::Approve => "approval.approve",
+            DecisionKind::Reject => "approval.reject",
+            DecisionKind::RequestChanges => "approval.request_changes",
+        }
+    }
 }
 
 /// One person's decision on a request.
@@ -84,6 +114,17 @@ pub struct Approval {
     pub due_at: DateTime<Utc>,
     pub decided_at: Option<DateTime<Utc>>,
     pub decisions: Vec<Decision>,
+    /// A `change` request's proposed changes of the approved manifest.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<super::amend::FieldChange>,
+    /// Approvals count from this decision on: the manifest changed under
+    /// the earlier ones (an amendment while pending, or a resubmission).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub counted_from: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Approval {
@@ -111,6 +152,8 @@ impl Approval {
             due_at: due_at(review_tier, now),
             decided_at: None,
             decisions: Vec::new(),
+            changes: Vec::new(),
+            counted_from: 0,
         }
     }
 
@@ -118,8 +161,17 @@ impl Approval {
         self.status == ApprovalStatus::Pending && now > self.due_at
     }
 
-    fn approvers(&self) -> impl Iterator<Item = &Decision> {
-        self.decisions.iter().filter(|d| d.decision == DecisionKind::Approve)
+    /// The approvals that count: those given on the manifest as it is now.
+    pub fn approvers(&self) -> impl Iterator<Item = &Decision> {
+        self.decisions.iter().skip(self.counted_from).filter(|d| d.decision == DecisionKind::Approve)
+    }
+
+    /// The reviewer's last request for changes, while awaiting them.
+    pub fn changes_asked(&self) -> Option<&Decision> {
+        if self.status != ApprovalStatus::ChangesRequested {
+            return None;
+        }
+        self.decisions.iter().rev().find(|d| d.decision == DecisionKind::RequestChanges)
     }
 
     /// Whether the approvals so far satisfy the request's review tier: high
@@ -173,6 +225,10 @@ pub enum DecisionError {
     LeadOnHighRisk,
     #[error("a rejection needs a reason in the comment")]
     ReasonRequired,
+    #[error("a request for changes needs a comment saying what to change")]
+    ChangesNeedComment,
+    #[error("this request is awaiting changes from the owner; it returns to the queue when they amend the manifest")]
+    AwaitingChanges,
     #[error("the comment is {0} characters long; at most {MAX_COMMENT_CHARS} are allowed")]
     CommentTooLong(usize),
     #[error("this request is already {0}")]
@@ -217,6 +273,9 @@ pub fn decide(
     now: DateTime<Utc>,
 ) -> Result<Approval, DecisionError> {
     may_decide(approval, actor)?;
+    if approval.status == ApprovalStatus::ChangesRequested {
+        return Err(DecisionError::AwaitingChanges);
+    }
     if approval.status != ApprovalStatus::Pending {
         return Err(DecisionError::AlreadyDecided(approval.status.as_str()));
     }
@@ -229,6 +288,9 @@ pub fn decide(
     }
     if decision == DecisionKind::Reject && comment.trim().is_empty() {
         return Err(DecisionError::ReasonRequired);
+    }
+    if decision == DecisionKind::RequestChanges && comment.trim().is_empty() {
+        return Err(DecisionError::ChangesNeedComment);
     }
     if decision == DecisionKind::Approve && approval.approvers().any(|d| d.by == actor.user) {
         return Err(DecisionError::AlreadyApprovedByYou);
@@ -252,8 +314,23 @@ pub fn decide(
             next.decided_at = Some(now);
         }
         DecisionKind::Approve => {}
+        DecisionKind::RequestChanges => next.status = ApprovalStatus::ChangesRequested,
     }
     Ok(next)
+}
+
+/// The owner amended the manifest of a request awaiting changes: it returns
+/// to the queue with its SLA restarted, and approvals count afresh.
+pub fn resubmit(approval: &mut Approval, now: DateTime<Utc>) {
+    approval.status = ApprovalStatus::Pending;
+    approval.due_at = due_at(approval.review_tier, now);
+    approval.decided_at = None;
+    restart_count(approval);
+}
+
+/// The manifest under review changed: the approvals given so far no longer count.
+pub fn restart_count(approval: &mut Approval) {
+    approval.counted_from = approval.decisions.len();
 }
 
 #[cfg(test)]
@@ -469,5 +546,73 @@ mod tests {
             decide(&approved, &rosa(), DecisionKind::Reject, "late", 7, now()).unwrap_err(),
             DecisionError::AlreadyDecided("approved")
         );
+    }
+
+    #[test]
+    fn request_changes_needs_a_comment_and_leaves_the_queue() {
+        let approval = request(Tier::Medium);
+        assert_eq!(
+            decide(&approval, &riley(), DecisionKind::RequestChanges, " ", 7, now()).unwrap_err(),
+            DecisionError::ChangesNeedComment
+        );
+        let asked = decide(&approval, &riley(), DecisionKind::RequestChanges, "add an SBOM", 7, now()).unwrap();
+        assert_eq!(asked.status, ApprovalStatus::ChangesRequested);
+        assert_eq!(asked.decided_at, None, "not decided: it comes back");
+        assert!(!asked.is_overdue(now() + Duration::days(30)), "awaiting the owner is never overdue");
+        assert_eq!(asked.changes_asked().map(|d| d.by.as_str()), Some("riley"));
+    }
+
+    #[test]
+    fn a_request_awaiting_changes_is_not_decided_until_resubmitted() {
+        let approval = request(Tier::Medium);
+        let mut asked = decide(&approval, &riley(), DecisionKind::RequestChanges, "add an SBOM", 7, now()).unwrap();
+        for decision in [DecisionKind::Approve, DecisionKind::Reject, DecisionKind::RequestChanges] {
+            assert_eq!(
+                decide(&asked, &rosa(), decision, "x", 7, now()).unwrap_err(),
+                DecisionError::AwaitingChanges,
+                "{decision:?}"
+            );
+        }
+        resubmit(&mut asked, now() + Duration::hours(5));
+        assert_eq!(asked.status, ApprovalStatus::Pending);
+        assert_eq!(asked.due_at, now() + Duration::hours(5 + 72));
+        assert!(decide(&asked, &rosa(), DecisionKind::Approve, "", 7, now()).is_ok());
+    }
+
+    #[test]
+    fn request_changes_follows_who_may_decide() {
+        let high = request(Tier::High);
+        assert_eq!(
+            decide(&high, &pat(), DecisionKind::RequestChanges, "x", 7, now()).unwrap_err(),
+            DecisionError::LeadOnHighRisk
+        );
+        let medium = request(Tier::Medium);
+        assert!(decide(&medium, &pat(), DecisionKind::RequestChanges, "x", 7, now()).is_ok());
+        assert_eq!(
+            decide(&medium, &Actor::new("olive", [Role::Owner]), DecisionKind::RequestChanges, "x", 7, now())
+                .unwrap_err(),
+            DecisionError::WrongRole
+        );
+    }
+
+    #[test]
+    fn a_rejected_request_stays_final() {
+        let rejected = decide(&request(Tier::Medium), &riley(), DecisionKind::Reject, "no", 7, now()).unwrap();
+        assert_eq!(
+            decide(&rejected, &rosa(), DecisionKind::RequestChanges, "try again", 7, now()).unwrap_err(),
+            DecisionError::AlreadyDecided("rejected")
+        );
+    }
+
+    #[test]
+    fn approvals_given_before_a_resubmission_do_not_count() {
+        let high = request(Tier::High);
+        let once = decide(&high, &riley(), DecisionKind::Approve, "", 7, now()).unwrap();
+        let mut asked = decide(&once, &rosa(), DecisionKind::RequestChanges, "fix it", 7, now()).unwrap();
+        resubmit(&mut asked, now());
+        let again = decide(&asked, &rosa(), DecisionKind::Approve, "", 7, now()).unwrap();
+        assert_eq!(again.status, ApprovalStatus::Pending, "riley's approval was of the old manifest");
+        let twice = decide(&again, &riley(), DecisionKind::Approve, "", 7, now()).unwrap();
+        assert_eq!(twice.status, ApprovalStatus::Approved);
     }
 }

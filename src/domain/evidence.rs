@@ -390,10 +390,7 @@ fn check_decisions(bundle: &Bundle, range: &TimeRange) -> Result<(usize, usize),
                 unlogged += 1;
                 continue;
             }
-            let action = match decision.decision {
-                DecisionKind::Approve => "approval.approve",
-                DecisionKind::Reject => "approval.reject",
-            };
+            let action = decision.decision.action();
             let recorded = bundle.events.iter().any(|event| {
                 event.action_type == action
                     && event.approval_id.as_deref() == Some(request.id.as_str())
@@ -405,7 +402,11 @@ fn check_decisions(bundle: &Bundle, range: &TimeRange) -> Result<(usize, usize),
             if !recorded {
                 return Err(EvidenceError::Decision {
                     request: request.id.clone(),
-                    decision: if decision.decision == DecisionKind::Approve { "approval" } else { "rejection" },
+                    decision: match decision.decision {
+                        DecisionKind::Approve => "approval",
+                        DecisionKind::Reject => "rejection",
+                        DecisionKind::RequestChanges => "request for changes",
+                    },
                     by: decision.by.clone(),
                     at: format_timestamp(at),
                 });

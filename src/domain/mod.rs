@@ -2,6 +2,7 @@
 //! no database, no HTTP. The server and the sync client both build on it, and
 //! `api` holds the wire types they share so the two cannot drift.
 
+pub mod amend;
 pub mod api;
 pub mod app;
 pub mod approval;

@@ -36,6 +36,9 @@ use crate::widgets::toast::Toast;
 
 /// Why `approval` cannot be decided by the user right now, if it cannot.
 pub fn refusal(approval: &Approval, ctx: &Context, decision: DecisionKind) -> Option<String> {
+    if approval.status == ApprovalStatus::ChangesRequested {
+        return Some(crate::domain::approval::DecisionError::AwaitingChanges.to_string());
+    }
     if approval.status != ApprovalStatus::Pending {
         return Some(format!("this request is already {}", approval.status.as_str()));
     }
@@ -422,6 +425,7 @@ impl ApprovalsPane {
             let (mark, verb, style) = match decision.decision {
                 DecisionKind::Approve => (glyphs.check, "approved", theme.ok),
                 DecisionKind::Reject => (glyphs.cross, "rejected", theme.danger),
+                DecisionKind::RequestChanges => ("↺", "asked for changes", theme.warning),
             };
             let comment =
                 if decision.comment.is_empty() { String::new() } else { format!(": \"{}\"", s(&decision.comment)) };
@@ -481,17 +485,22 @@ impl Pane for ApprovalsPane {
         // Acting on the selected request keeps it selected when rows change.
         self.filter.pin();
         match action {
-            Action::Approve | Action::Reject => {
+            Action::Approve | Action::Reject | Action::RequestChanges => {
                 let Some(approval) = self.selected(ctx) else { return Vec::new() };
                 let (decision, verb) = match action {
                     Action::Approve => (DecisionKind::Approve, "approve"),
-                    _ => (DecisionKind::Reject, "reject"),
+                    Action::Reject => (DecisionKind::Reject, "reject"),
+                    _ => (DecisionKind::RequestChanges, "request changes"),
                 };
                 if let Some(reason) = refusal(approval, ctx, decision) {
                     return vec![Intent::Toast(Toast::error(format!("cannot {verb}: {reason}"), ctx.now))];
                 }
                 let id = approval.id.clone();
-                vec![if decision == DecisionKind::Approve { Intent::Approve(vec![id]) } else { Intent::Reject(id) }]
+                vec![match decision {
+                    DecisionKind::Approve => Intent::Approve(vec![id]),
+                    DecisionKind::Reject => Intent::Reject(id),
+                    DecisionKind::RequestChanges => Intent::RequestChanges(id),
+                }]
             }
             Action::ToggleSelect if self.detail.is_none() => self.toggle_select(ctx),
             Action::ApproveSelected => {

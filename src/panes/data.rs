@@ -138,6 +138,8 @@ pub enum QueuedKind {
     Renew,
     Intake,
     Adopt,
+    RequestChanges,
+    Amend,
 }
 
 impl QueuedKind {
@@ -148,6 +150,8 @@ impl QueuedKind {
             QueuedKind::Renew => "renew",
             QueuedKind::Intake => "intake",
             QueuedKind::Adopt => "adopt",
+            QueuedKind::RequestChanges => "request changes",
+            QueuedKind::Amend => "amend",
         }
     }
 }

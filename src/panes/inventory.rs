@@ -354,6 +354,13 @@ impl Pane for InventoryPane {
     }
 
     fn on_action(&mut self, action: Action, ctx: &Context) -> Vec<Intent> {
+        if action == Action::Amend {
+            let id = match &self.detail {
+                Some((id, _)) => Some(id.clone()),
+                None => self.selected_app(ctx).map(|app| app.id.to_string()),
+            };
+            return id.map(Intent::Amend).into_iter().collect();
+        }
         if action == Action::Renew {
             let app = match &self.detail {
                 Some((id, _)) => ctx.app(id),

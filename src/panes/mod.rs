@@ -202,7 +202,10 @@ impl Context {
         let decision = match action.kind {
             data::QueuedKind::Approve => crate::domain::DecisionKind::Approve,
             data::QueuedKind::Reject => crate::domain::DecisionKind::Reject,
-            data::QueuedKind::Renew | data::QueuedKind::Intake | data::QueuedKind::Adopt => return false,
+            data::QueuedKind::RequestChanges => crate::domain::DecisionKind::RequestChanges,
+            data::QueuedKind::Renew | data::QueuedKind::Intake | data::QueuedKind::Adopt | data::QueuedKind::Amend => {
+                return false;
+            }
         };
         matches!(action.status, QueuedStatus::Failed(_))
             && self.data.approvals.iter().any(|a| {
@@ -232,6 +235,10 @@ pub enum Intent {
     Reject(String),
     /// Renew this app now.
     Renew(String),
+    /// Open this app's manifest in the editor, for an amendment.
+    Amend(String),
+    /// Ask what to change, then send this request back to its owner.
+    RequestChanges(String),
     /// Verify the audit chain.
     Verify,
 }

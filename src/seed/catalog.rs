@@ -40,6 +40,10 @@ pub enum Target {
     /// High risk, one reviewer's approval in, waiting for a second.
     PendingHalfApproved,
     Rejected,
+    /// Live, with a material amendment of its manifest held for review.
+    ChangeHeld,
+    /// Pending, its review sent back to the owner for changes.
+    ChangesRequested,
 }
 
 /// How often each target is drawn for the apps after the scripts, in permille.
@@ -83,7 +87,7 @@ const fn script(owner: &'static str, team: &'static str, name: &'static str, tar
 pub const SCRIPTS: &[Script] = &[
     script("olive", "sales-ops", "sales-quoting", Target::Active, Tier::High),
     script("olive", "sales-ops", "pipeline-digest", Target::Active, Tier::Low),
-    script("olive", "sales-ops", "territory-planner", Target::Active, Tier::Medium),
+    script("olive", "sales-ops", "territory-planner", Target::ChangeHeld, Tier::Medium),
     script("olive", "sales-ops", "lead-scorer", Target::ActiveIdle, Tier::Medium),
     Script {
         expires_in_hours: Some(3 * 24 + 3),
@@ -101,7 +105,7 @@ pub const SCRIPTS: &[Script] = &[
     script("olive", "sales-ops", "quote-approver", Target::ReadOnly, Tier::Medium),
     script("olive", "sales-ops", "crm-dedupe-bot", Target::ReadOnlyRenewalRequested, Tier::High),
     script("olive", "sales-ops", "deal-desk-intake", Target::PendingHalfApproved, Tier::High),
-    script("olive", "sales-ops", "forecast-rollup", Target::PendingOverdue, Tier::Medium),
+    script("olive", "sales-ops", "forecast-rollup", Target::ChangesRequested, Tier::Medium),
     script("olive", "sales-ops", "renewal-reminder", Target::Rejected, Tier::Medium),
     script("olive", "sales-ops", "legacy-quote-exporter", Target::Decommissioned, Tier::Low),
     script("omar", "finance", "expense-reconciler", Target::Active, Tier::Medium),
@@ -297,7 +301,14 @@ impl Catalog {
 /// Targets whose app sits in, or went through, a human review at intake
 /// even when low risk.
 fn reviewed_at_intake(target: Target) -> bool {
-    matches!(target, Target::Pending | Target::PendingOverdue | Target::PendingHalfApproved | Target::Rejected)
+    matches!(
+        target,
+        Target::Pending
+            | Target::PendingOverdue
+            | Target::PendingHalfApproved
+            | Target::ChangesRequested
+            | Target::Rejected
+    )
 }
 
 fn team_named(name: &str) -> &'static Team {
@@ -378,8 +389,16 @@ const LIVE_ENVIRONMENTS: &[&[&str]] = &[&["production"], &["staging", "productio
 
 fn environments(rng: &mut StdRng, target: Target) -> Vec<String> {
     let list: &[&str] = match target {
-        Target::Pending | Target::PendingOverdue | Target::PendingHalfApproved | Target::Rejected => {
-            if rng.random_bool(0.5) { &["dev"] } else { &["dev", "staging"] }
+        Target::Pending
+        | Target::PendingOverdue
+        | Target::PendingHalfApproved
+        | Target::ChangesRequested
+        | Target::Rejected => {
+            if rng.random_bool(0.5) {
+                &["dev"]
+            } else {
+                &["dev", "staging"]
+            }
         }
         Target::ProductionRequested => &["dev", "staging"],
         Target::Discovered => &["production"],
@@ -398,7 +417,11 @@ fn retention_days(rng: &mut StdRng, class: DataClass) -> u32 {
 
 fn monthly_spend(rng: &mut StdRng, budget: f64, target: Target) -> f64 {
     let share = match target {
-        Target::Pending | Target::PendingOverdue | Target::PendingHalfApproved | Target::Rejected => 0.0,
+        Target::Pending
+        | Target::PendingOverdue
+        | Target::PendingHalfApproved
+        | Target::ChangesRequested
+        | Target::Rejected => 0.0,
         Target::Decommissioned | Target::ReadOnly | Target::ReadOnlyRenewalRequested => rng.random_range(0.0..0.2),
         // About one live app in ten runs over its budget.
         _ => rng.random_range(0.05..1.3),
@@ -411,6 +434,7 @@ fn version(rng: &mut StdRng, target: Target) -> u32 {
         Target::Pending
         | Target::PendingOverdue
         | Target::PendingHalfApproved
+        | Target::ChangesRequested
         | Target::Rejected
         | Target::Discovered => 1,
         _ => pick_weighted(rng, &[(1, 40), (2, 30), (3, 18), (4, 8), (5, 4)]),

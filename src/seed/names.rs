@@ -201,6 +201,14 @@ pub const REJECT_REASONS: &[&str] = &[
     "Retention is longer than the data class allows",
 ];
 
+/// What a reviewer asked an owner to change (a request for changes always says).
+pub const CHANGE_REQUESTS: &[&str] = &[
+    "Add an SBOM before this goes further",
+    "Name a business sponsor and a cost centre",
+    "Move the API key into the vault",
+    "Turn on OTel so we can see who uses it",
+];
+
 /// Runtime error codes by what failed.
 pub const LOGIN_ERRORS: &[&str] = &["AUTH-MFA-REQUIRED", "AUTH-TOKEN-EXPIRED", "AUTH-CONDITIONAL-ACCESS"];
 pub const CONNECTOR_ERRORS: &[&str] =

@@ -12,11 +12,12 @@ use rand::rngs::StdRng;
 
 use super::catalog::{SeededApp, Target};
 use super::names::{self, pick, pick_weighted};
+use crate::domain::amend;
 use crate::domain::app::{FLAG_INACTIVE, FLAG_RETIREMENT_SCHEDULED};
 use crate::domain::approval::{self, DecisionKind};
 use crate::domain::risk::{self, IntakeReview};
 use crate::domain::ttl::{self, EXPIRING_WITHIN_DAYS, QUARANTINE_DAYS, READ_ONLY_DAYS, Renewal};
-use crate::domain::{Actor, App, AppState, Approval, ApprovalKind, Role, Tier};
+use crate::domain::{Actor, App, AppState, Approval, ApprovalKind, DataClass, Role, Tier};
 
 /// People who decided requests, with the role they decided under.
 const DECIDERS: &[(&str, Role)] = &[("riley", Role::Reviewer), ("rosa", Role::Reviewer), ("pat", Role::Lead)];
@@ -95,7 +96,11 @@ pub fn tell(
     let mut teller = Teller { rng, now, app, approvals: Vec::new(), history: Vec::new(), filed_by, live_from: None };
     teller.play(target, expires_in_hours.map(Duration::hours));
     let runtime = match target {
-        Target::Pending | Target::PendingOverdue | Target::PendingHalfApproved | Target::Rejected => None,
+        Target::Pending
+        | Target::PendingOverdue
+        | Target::PendingHalfApproved
+        | Target::ChangesRequested
+        | Target::Rejected => None,
         Target::Discovered => Some(teller.app.created_at),
         _ => teller.live_from,
     }
@@ -109,6 +114,23 @@ impl Teller<'_> {
         let ttl = Duration::days(self.app.ttl_class.days());
         let expiring_window = Duration::days(EXPIRING_WITHIN_DAYS);
         match target {
+            Target::ChangeHeld => {
+                let started = now - self.span(10 * 24, ttl.num_hours() - 15 * 24);
+                self.start_life(started);
+                self.touch_recently();
+                let filed = self.between(now - Duration::hours(30), now);
+                self.hold_change(filed);
+            }
+            Target::ChangesRequested => {
+                let tier = self.intake_tier();
+                let filed = now - self.span(24, tier.review_sla_hours().unwrap_or(72) - 1);
+                self.register(filed);
+                let index = self.file(ApprovalKind::NewApp, tier, filed);
+                let asked_at = self.between(filed + Duration::hours(2), now);
+                let riley = Actor::new("riley", [Role::Reviewer]);
+                let comment = *pick(self.rng, names::CHANGE_REQUESTS);
+                self.apply(index, &riley, DecisionKind::RequestChanges, comment, asked_at);
+            }
             Target::Active | Target::ProductionRequested => {
                 // Active needs at least 14 days left: started within ttl - 15 days.
                 let started = now - self.span(2, ttl.num_hours() - 15 * 24);
@@ -330,6 +352,39 @@ impl Teller<'_> {
         }
         ttl::activate(&mut self.app, at);
         self.live_from.get_or_insert(at);
+    }
+
+    /// The owner's material amendment at `at` (a more sensitive data
+    /// class, DLP turned on), held for review by the amendment rule.
+    fn hold_change(&mut self, at: DateTime<Utc>) {
+        let class = match self.app.data_classification {
+            DataClass::Public => DataClass::Internal,
+            DataClass::Internal => DataClass::Sensitive,
+            DataClass::Sensitive | DataClass::Pii => DataClass::Pii,
+        };
+        let mut set = serde_json::Map::new();
+        if class != self.app.data_classification {
+            set.insert("data_classification".into(), serde_json::json!(class.as_str()));
+        } else {
+            set.insert("execution_environment".into(), serde_json::json!("desktop_agent"));
+        }
+        set.insert("controls.dlp".into(), serde_json::json!(true));
+        let owner = Actor::new(self.app.owner.clone(), [Role::Owner]);
+        let id = format!("apr_{:016x}", self.rng.random::<u64>());
+        let amended = amend::amend(amend::AmendInput {
+            app: &self.app,
+            open: &self.approvals,
+            actor: &owner,
+            rev: self.app.rev,
+            set: &set,
+            new_request_id: id,
+            now: at,
+        });
+        if let Ok(amend::Amendment::Held { request, .. }) = amended {
+            self.approvals.push(*request);
+            let index = self.approvals.len() - 1;
+            self.record(at, What::Requested { approval: index });
+        }
     }
 
     /// A first approval by a reviewer other than riley, so the demo reviewer

@@ -150,11 +150,12 @@ fn states_agree_with_their_dates_and_requests() {
         };
         assert!(ok, "{} is {} since {since} and expires {expires_at:?}", app.name, app.state);
         let requests: Vec<&Approval> = approvals.iter().filter(|a| a.app_id == app.id).collect();
-        let open = requests.iter().filter(|a| a.status == ApprovalStatus::Pending).count();
+        let open = requests.iter().filter(|a| crate::domain::amend::is_open(a)).count();
         assert!(open <= 1, "{} has {open} open requests", app.name);
         match app.state {
+            // Pending review, or sent back to its owner for changes.
             AppState::Pending => {
-                assert!(requests.iter().any(|a| a.kind == ApprovalKind::NewApp && a.status == ApprovalStatus::Pending))
+                assert!(requests.iter().any(|a| a.kind == ApprovalKind::NewApp && crate::domain::amend::is_open(a)))
             }
             AppState::Rejected => assert!(requests.iter().any(|a| a.status == ApprovalStatus::Rejected)),
             AppState::Discovered => assert!(requests.is_empty()),
@@ -189,9 +190,14 @@ fn seed_covers_every_state_tier_and_class() {
     for status in [ApprovalStatus::Pending, ApprovalStatus::Approved, ApprovalStatus::Rejected] {
         assert!(approvals.iter().any(|a| a.status == status), "no {status:?} request");
     }
-    for kind in [ApprovalKind::NewApp, ApprovalKind::ProductionAccess, ApprovalKind::Renewal] {
+    for kind in [ApprovalKind::NewApp, ApprovalKind::ProductionAccess, ApprovalKind::Renewal, ApprovalKind::Change] {
         assert!(pending.iter().any(|a| a.kind == kind), "no pending {kind:?} request");
     }
+    // A held amendment carries its changes; a request sent back says why.
+    let held = pending.iter().find(|a| a.kind == ApprovalKind::Change).expect("a held change");
+    assert!(held.changes.iter().any(|c| c.field == "controls.dlp"), "{:?}", held.changes);
+    let asked = approvals.iter().find(|a| a.status == ApprovalStatus::ChangesRequested).expect("changes asked");
+    assert_eq!(asked.changes_asked().map(|d| d.by.as_str()), Some("riley"));
     for tier in [Tier::High, Tier::Medium] {
         assert!(pending.iter().any(|a| a.review_tier == tier && a.is_overdue(now())), "no overdue {tier:?} request");
         assert!(pending.iter().any(|a| a.review_tier == tier && !a.is_overdue(now())), "no {tier:?} request in time");

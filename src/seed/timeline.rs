@@ -212,17 +212,25 @@ impl Timeline {
                 let request = approval(*index);
                 let role = if request.requested_by == app.owner { Role::Owner } else { Role::Lead };
                 let base = by_person(&request.requested_by, role, app_event("", app));
-                approval_event(base, "approval.requested", request)
+                let mut event = approval_event(base, "approval.requested", request);
+                if request.kind == crate::domain::ApprovalKind::Change {
+                    // As `server::amend` records a held amendment.
+                    event.request_context = json!({
+                        "kind": "change",
+                        "changes": request.changes,
+                        "risk_before": {"score": app.risk_score, "tier": crate::domain::Tier::from_score(app.risk_score).as_str()},
+                        "risk_after": {"score": request.risk.score, "tier": request.risk.tier.as_str()},
+                        "review_tier": request.review_tier.as_str(),
+                    });
+                }
+                event
             }
             What::Decided { approval: index, decision } => {
                 let request = approval(*index);
                 let made = &request.decisions[*decision];
                 let later_decisions = (request.decisions.len() - 1 - decision) as u64;
                 let status = if later_decisions > 0 { "pending" } else { request.status.as_str() };
-                let action = match made.decision {
-                    crate::domain::DecisionKind::Approve => "approval.approve",
-                    crate::domain::DecisionKind::Reject => "approval.reject",
-                };
+                let action = made.decision.action();
                 let base = by_person(&made.by, made.role, app_event("", app));
                 NewAuditEvent {
                     request_context: json!({

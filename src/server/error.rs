@@ -84,7 +84,10 @@ impl From<DecisionError> for ApiError {
             DecisionError::OwnApp => ApiError::new(StatusCode::FORBIDDEN, "own_app", message),
             DecisionError::WrongRole => ApiError::new(StatusCode::FORBIDDEN, "wrong_role", message),
             DecisionError::LeadOnHighRisk => ApiError::new(StatusCode::FORBIDDEN, "lead_on_high_risk", message),
-            DecisionError::ReasonRequired => ApiError::new(StatusCode::BAD_REQUEST, "reason_required", message),
+            DecisionError::ReasonRequired | DecisionError::ChangesNeedComment => {
+                ApiError::new(StatusCode::BAD_REQUEST, "reason_required", message)
+            }
+            DecisionError::AwaitingChanges => ApiError::new(StatusCode::CONFLICT, "awaiting_changes", message),
             DecisionError::CommentTooLong(_) => ApiError::new(StatusCode::BAD_REQUEST, "comment_too_long", message),
             DecisionError::AlreadyDecided(_) => ApiError::new(StatusCode::CONFLICT, "already_decided", message),
             DecisionError::AlreadyApprovedByYou => ApiError::new(StatusCode::CONFLICT, "already_approved", message),

@@ -4,6 +4,7 @@
 //! `127.0.0.1:0`; `serve_tls` is the same over HTTPS ([`tls`]). Never imports
 //! the terminal layers.
 
+pub mod amend;
 pub mod db;
 pub mod error;
 pub mod evidence;
@@ -24,7 +25,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post};
 use tokio::net::TcpListener;
 use utoipa::OpenApi;
 
@@ -143,6 +144,7 @@ pub fn router(state: ServerState) -> Router {
         .route("/v1/apps/{id}/adoption", post(intake::adopt))
         .route("/v1/approvals/{id}/decisions", post(routes::decide))
         .route("/v1/apps/{id}/renewals", post(routes::renew))
+        .route("/v1/apps/{id}", patch(amend::amend))
         .route("/v1/apps/{id}/evidence", get(evidence::evidence))
         .route("/v1/apps/{id}/status", get(routes::app_status))
         .route("/v1/status", get(routes::endpoint_status))

@@ -4,7 +4,9 @@
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{evidence, intake, routes};
+use super::{amend, evidence, intake, routes};
+use crate::domain::amend::FieldChange;
+use crate::domain::api::{AmendOutcome, AmendRequest, AmendResponse};
 use crate::domain::api::{
     AppResponse, AppStatus, ApprovalResponse, AuditHead, AuditPage, ChangeItem, ChangeKind, ChangeOp, ChangesPage,
     ConsistencyProof, DecisionRequest, ErrorBody, ErrorDetail, Health, InclusionProof, InclusionProofs, IngestRequest,
@@ -24,7 +26,7 @@ use crate::domain::{
     paths(
         routes::health, routes::me, routes::changes, routes::audit_page, routes::audit_head,
         intake::intake, intake::adopt, routes::decide, routes::renew, routes::ingest, routes::audit_key, routes::audit_checkpoints,
-        evidence::evidence,
+        evidence::evidence, amend::amend,
         routes::app_status, routes::endpoint_status,
         routes::audit_inclusion, routes::audit_inclusions, routes::audit_consistency,
     ),
@@ -35,6 +37,7 @@ use crate::domain::{
         ConsistencyProof, DecisionRequest, ErrorBody, ErrorDetail, Health, InclusionProof, InclusionProofs, IngestRequest,
         IngestResponse, IntakeResponse, Me, RenewalRequest,
         crate::domain::intake::IntakePreview, crate::domain::intake::ReviewPlan, crate::domain::manifest_file::Problem,
+        AmendRequest, AmendResponse, AmendOutcome, FieldChange,
         Checkpoint, CheckpointPage, ServerKey, Bundle, EventProof, SignedBundle, AppStatus, Access, StatusReason,
     )),
     modifiers(&BearerAuth),
@@ -74,6 +77,7 @@ mod tests {
             "/v1/apps/{id}/adoption",
             "/v1/approvals/{id}/decisions",
             "/v1/apps/{id}/renewals",
+            "/v1/apps/{id}",
             "/v1/audit/events",
             "/v1/audit/key",
             "/v1/audit/checkpoints",

@@ -87,8 +87,9 @@ pub fn decide(
     }
     let mut decided = approval::decide(&current, ctx.actor, decision, comment, rev, ctx.now)?;
     let mut app = apps::get(conn, &decided.app_id)?;
-    // An approval would bring the app back to life; decommissioned is final.
-    if decision == DecisionKind::Approve && app.state == AppState::Decommissioned {
+    // An approval would bring the app back to life, and changes asked for
+    // could never be made; decommissioned is final.
+    if decision != DecisionKind::Reject && app.state == AppState::Decommissioned {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "final_state",
@@ -97,10 +98,7 @@ pub fn decide(
     }
     approvals::save(conn, &mut decided)?;
 
-    let action = match decision {
-        DecisionKind::Approve => "approval.approve",
-        DecisionKind::Reject => "approval.reject",
-    };
+    let action = decision.action();
     let mut event = approval_event(ctx.event("", &app), action, &decided);
     event.request_context = json!({"comment": comment, "rev": rev, "status": decided.status.as_str()});
     audit::append(conn, event, &ctx.actor.user, ctx.now)?;
@@ -117,6 +115,10 @@ pub fn decide(
                 }
                 app.updated_at = ctx.now;
                 Some("app.production_access_granted")
+            }
+            (ApprovalStatus::Approved, ApprovalKind::Change) => {
+                super::amend::apply_approved(conn, ctx, &decided, &mut app)?;
+                None
             }
             (ApprovalStatus::Rejected, ApprovalKind::NewApp) => {
                 app.enter(AppState::Rejected, ctx.now);

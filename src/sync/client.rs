@@ -256,9 +256,24 @@ impl Client {
 
     /// POSTs `body` under `idempotency_key`; a 2xx answer comes back whole.
     pub async fn post(&self, path: &str, body: &str, idempotency_key: &str) -> Result<Posted, ClientError> {
+        self.write(reqwest::Method::POST, path, body, idempotency_key).await
+    }
+
+    /// PATCHes `body` under `idempotency_key`, as [`Client::post`].
+    pub async fn patch(&self, path: &str, body: &str, idempotency_key: &str) -> Result<Posted, ClientError> {
+        self.write(reqwest::Method::PATCH, path, body, idempotency_key).await
+    }
+
+    async fn write(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &str,
+        idempotency_key: &str,
+    ) -> Result<Posted, ClientError> {
         let response = self
             .http
-            .post(format!("{}{path}", self.base))
+            .request(method, format!("{}{path}", self.base))
             .header(CONTENT_TYPE, "application/json")
             .header("Idempotency-Key", idempotency_key)
             .body(body.to_string())

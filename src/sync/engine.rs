@@ -24,7 +24,7 @@ use crate::cache::outbox::{self, Action, ActionKind};
 use crate::cache::{self, Cache, CacheError, audit, catalog, checkpoints};
 use crate::config::pins::{self, PinsError};
 use crate::domain::ApprovalStatus;
-use crate::domain::api::{AppResponse, ApprovalResponse, IntakeResponse, Me};
+use crate::domain::api::{AmendResponse, AppResponse, ApprovalResponse, IntakeResponse, Me};
 use crate::domain::checkpoint::{self, Checkpoint, CheckpointError, PublicKey};
 
 /// Entries per `/v1/changes` page: the most the server serves
@@ -492,12 +492,19 @@ impl Syncer {
     /// Sends one queued action under its idempotency key and records the answer.
     pub async fn send(&self, action: &Action) -> Result<ActionOutcome, SyncError> {
         let path = match action.kind {
-            ActionKind::Approve | ActionKind::Reject => format!("/v1/approvals/{}/decisions", action.target_id),
+            ActionKind::Approve | ActionKind::Reject | ActionKind::RequestChanges => {
+                format!("/v1/approvals/{}/decisions", action.target_id)
+            }
             ActionKind::Renew => format!("/v1/apps/{}/renewals", action.target_id),
             ActionKind::Intake => "/v1/intake".to_string(),
             ActionKind::Adopt => format!("/v1/apps/{}/adoption", action.target_id),
+            ActionKind::Amend => format!("/v1/apps/{}", action.target_id),
         };
-        let result = self.backoff.run(|| self.client.post(&path, &action.body, &action.idempotency_key)).await;
+        let result = if action.kind == ActionKind::Amend {
+            self.backoff.run(|| self.client.patch(&path, &action.body, &action.idempotency_key)).await
+        } else {
+            self.backoff.run(|| self.client.post(&path, &action.body, &action.idempotency_key)).await
+        };
         let id = action.id;
         let kind = action.kind;
         match result {
@@ -543,7 +550,7 @@ impl Syncer {
 /// Stores what the server answered to an action and says what happened.
 fn apply_answer(conn: &Connection, kind: ActionKind, body: &str) -> Result<String, CacheError> {
     match kind {
-        ActionKind::Approve | ActionKind::Reject => {
+        ActionKind::Approve | ActionKind::Reject | ActionKind::RequestChanges => {
             let answer: ApprovalResponse = serde_json::from_str(body)?;
             catalog::put_approval(conn, &answer.approval)?;
             let approval = answer.approval;
@@ -551,10 +558,21 @@ fn apply_answer(conn: &Connection, kind: ActionKind, body: &str) -> Result<Strin
                 ApprovalStatus::Pending => format!(
                     "approval of request {} recorded: {} of 2, waiting for a second approver",
                     approval.id,
-                    approval.decisions.len()
+                    approval.approvers().count()
                 ),
+                ApprovalStatus::ChangesRequested => {
+                    format!("request {} is now awaiting changes from {}", approval.id, approval.app_owner)
+                }
                 status => format!("request {} is now {}", approval.id, status.as_str()),
             })
+        }
+        ActionKind::Amend => {
+            let answer: AmendResponse = serde_json::from_str(body)?;
+            catalog::put_app(conn, &answer.app)?;
+            if let Some(approval) = &answer.approval {
+                catalog::put_approval(conn, approval)?;
+            }
+            Ok(answer.summary())
         }
         ActionKind::Renew => {
             if let Ok(answer) = serde_json::from_str::<AppResponse>(body) {

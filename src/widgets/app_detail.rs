@@ -278,6 +278,50 @@ pub fn more_lines(app: &App, theme: &Theme, now: DateTime<Utc>) -> Vec<Line<'sta
     lines
 }
 
+/// A held change's diff and a request sent back for changes, near the top
+/// of an app's detail: what the app waits for.
+pub fn open_request_lines(requests: &[&Approval], theme: &Theme, now: DateTime<Utc>) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    if let Some(change) =
+        requests.iter().find(|r| r.kind == crate::domain::ApprovalKind::Change && crate::domain::amend::is_open(r))
+    {
+        let waiting = match change.status {
+            ApprovalStatus::ChangesRequested => "sent back for changes".to_string(),
+            _ => format!(
+                "held for review at {}, {}",
+                change.review_tier.as_str(),
+                super::text::sla(change.due_at, now).0
+            ),
+        };
+        lines.push(field("Pending", format!("change {} · {waiting}", s(&change.id)), theme));
+        for changed in &change.changes {
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {}: ", s(&changed.field)), theme.warning),
+                Span::styled(s(&crate::domain::amend::show(&changed.old)), theme.muted),
+                Span::styled(" → ", theme.text),
+                Span::styled(s(&crate::domain::amend::show(&changed.new)), theme.text),
+            ]));
+        }
+    }
+    for request in requests {
+        if let Some(asked) = request.changes_asked() {
+            lines.push(Line::from(vec![
+                Span::styled("Changes asked ", theme.warning),
+                Span::styled(
+                    format!(
+                        "by {} on {}: \"{}\" (amend the manifest to resubmit)",
+                        s(&asked.by),
+                        s(&request.id),
+                        s(&asked.comment)
+                    ),
+                    theme.text,
+                ),
+            ]));
+        }
+    }
+    lines
+}
+
 /// One request as a list line.
 pub fn request_line(approval: &Approval, theme: &Theme, now: DateTime<Utc>) -> Line<'static> {
     let approvals = approval.decisions.iter().filter(|d| d.decision == DecisionKind::Approve).count();
@@ -287,6 +331,7 @@ pub fn request_line(approval: &Approval, theme: &Theme, now: DateTime<Utc>) -> L
         ApprovalStatus::Approved => theme.ok,
         ApprovalStatus::Rejected => theme.danger,
         ApprovalStatus::Withdrawn => theme.muted,
+        ApprovalStatus::ChangesRequested => theme.warning,
     };
     Line::from(vec![
         Span::styled(format!("  {} ", s(&approval.id)), theme.muted),
@@ -310,6 +355,7 @@ pub fn kind_label(approval: &Approval) -> &'static str {
         crate::domain::ApprovalKind::NewApp => "new app",
         crate::domain::ApprovalKind::ProductionAccess => "production",
         crate::domain::ApprovalKind::Renewal => "renewal",
+        crate::domain::ApprovalKind::Change => "change",
     }
 }
 
@@ -340,7 +386,9 @@ pub fn app_lines<'a>(
     theme: &Theme,
     now: DateTime<Utc>,
 ) -> Vec<Line<'static>> {
+    let requests: Vec<&Approval> = requests.collect();
     let mut lines = summary_lines(app, theme, now);
+    lines.extend(open_request_lines(&requests, theme, now));
     lines.extend(risk_lines(&app.risk, Some(app), theme));
     lines.extend(compliance_lines(app, theme));
     lines.push(Line::default());
@@ -348,7 +396,7 @@ pub fn app_lines<'a>(
     lines.push(Line::default());
     lines.push(heading("Requests", theme));
     let before = lines.len();
-    lines.extend(requests.map(|r| request_line(r, theme, now)));
+    lines.extend(requests.iter().map(|r| request_line(r, theme, now)));
     if lines.len() == before {
         lines.push(Line::from(Span::styled("  none you may read", theme.muted)));
     }
