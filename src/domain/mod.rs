@@ -8,6 +8,7 @@ pub mod approval;
 pub mod audit;
 pub mod audit_query;
 pub mod checkpoint;
+pub mod custody;
 pub mod evidence;
 pub mod kpi;
 pub mod merkle;

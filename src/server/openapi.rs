@@ -4,7 +4,8 @@
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{evidence, routes};
+use super::{custody, evidence, routes};
+use crate::domain::custody::{AccessRequest, TransferRequest, WithdrawalRequest, WithdrawalResponse};
 use crate::domain::api::{
     AppResponse, AppStatus, ApprovalResponse, AuditHead, AuditPage, ChangeItem, ChangeKind, ChangeOp, ChangesPage,
     ConsistencyProof, DecisionRequest, ErrorBody, ErrorDetail, Health, InclusionProof, InclusionProofs, IngestRequest,
@@ -25,6 +26,7 @@ use crate::domain::{
         routes::health, routes::me, routes::changes, routes::audit_page, routes::audit_head,
         routes::intake, routes::decide, routes::renew, routes::ingest, routes::audit_key, routes::audit_checkpoints,
         evidence::evidence,
+        custody::access_requests, custody::withdrawal, custody::owner,
         routes::app_status, routes::endpoint_status,
         routes::audit_inclusion, routes::audit_inclusions, routes::audit_consistency,
     ),
@@ -34,6 +36,7 @@ use crate::domain::{
         AppResponse, AppStatus, ApprovalResponse, AuditHead, AuditPage, ChangeItem, ChangeKind, ChangeOp, ChangesPage,
         ConsistencyProof, DecisionRequest, ErrorBody, ErrorDetail, Health, InclusionProof, InclusionProofs, IngestRequest,
         IngestResponse, IntakeResponse, Me, RenewalRequest,
+        AccessRequest, TransferRequest, WithdrawalRequest, WithdrawalResponse,
         Checkpoint, CheckpointPage, ServerKey, Bundle, EventProof, SignedBundle, AppStatus, Access, StatusReason,
     )),
     modifiers(&BearerAuth),

@@ -29,7 +29,7 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn event(&self, action_type: &str, app: &App) -> NewAuditEvent {
+    pub(crate) fn event(&self, action_type: &str, app: &App) -> NewAuditEvent {
         NewAuditEvent {
             actor_id: self.actor.user.clone(),
             actor_role: self.actor.primary_role().as_str().to_string(),
@@ -58,7 +58,7 @@ pub fn app_event(action_type: &str, app: &App) -> NewAuditEvent {
     }
 }
 
-fn approval_event(base: NewAuditEvent, action_type: &str, approval: &Approval) -> NewAuditEvent {
+pub(crate) fn approval_event(base: NewAuditEvent, action_type: &str, approval: &Approval) -> NewAuditEvent {
     NewAuditEvent {
         action_type: action_type.into(),
         resource_type: "approval".into(),
@@ -164,11 +164,14 @@ pub fn decide(
                 Some("app.activated")
             }
             (ApprovalStatus::Approved, ApprovalKind::ProductionAccess) => {
-                if !app.environments.iter().any(|env| env == "production") {
-                    app.environments.push("production".into());
+                // The environment the request asked for (`production` for
+                // requests filed before it was recorded).
+                let environment = decided.requested_environment().to_string();
+                if !app.environments.contains(&environment) {
+                    app.environments.push(environment);
                 }
                 app.updated_at = ctx.now;
-                Some("app.production_access_granted")
+                Some(super::custody::ACCESS_GRANTED)
             }
             (ApprovalStatus::Rejected, ApprovalKind::NewApp) => {
                 app.enter(AppState::Rejected, ctx.now);
@@ -182,6 +185,10 @@ pub fn decide(
             let mut event = approval_event(ctx.event("", &app), action, &decided);
             event.resource_type = "app".into();
             event.resource_id = Some(app.id.clone());
+            if decided.kind == ApprovalKind::ProductionAccess {
+                event.environment = Some(decided.requested_environment().to_string());
+                event.request_context = json!({"environment": decided.requested_environment()});
+            }
             audit::append(conn, event, &ctx.actor.user, ctx.now)?;
         }
     }
@@ -220,7 +227,10 @@ pub fn renew(
             Ok((StatusCode::OK, RenewalAnswer::App { app: renewed }))
         }
         Renewal::NeedsApproval => {
-            if let Some(pending) = approvals::pending_for_app(conn, app_id)? {
+            // A pending request for an environment does not block re-approval.
+            if let Some(pending) = approvals::for_app(conn, app_id)?.into_iter().find(|request| {
+                request.status == ApprovalStatus::Pending && request.kind != ApprovalKind::ProductionAccess
+            }) {
                 return Err(ApiError::conflict(format!(
                     "request {} for this app is already pending review",
                     pending.id
