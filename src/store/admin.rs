@@ -186,8 +186,8 @@ mod tests {
         let first = store.write(|conn| add_user(conn, &admin, "olive", &[Role::Owner], Some(expires), now())).unwrap();
         store.write(|conn| set_roles(conn, &admin, "olive", &[Role::Owner, Role::Auditor], now())).unwrap();
         let second = store.write(|conn| rotate(conn, &admin, "olive", None, now())).unwrap();
-        assert!(store.write(|conn| revoke_user(conn, &admin, "olive", now())).unwrap());
-        assert!(!store.write(|conn| revoke_user(conn, &admin, "olive", now())).unwrap(), "already revoked");
+        assert_eq!(store.write(|conn| revoke_user(conn, &admin, "olive", now())).unwrap(), Some(vec![]));
+        assert_eq!(store.write(|conn| revoke_user(conn, &admin, "olive", now())).unwrap(), None, "already revoked");
 
         let events = events(&store);
         let actions: Vec<&str> = events.iter().map(|e| e.action_type.as_str()).collect();
