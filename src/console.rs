@@ -134,6 +134,9 @@ fn queued_actions(conn: &rusqlite::Connection) -> Result<Vec<QueuedAction>, Cach
                 ActionKind::Approve => QueuedKind::Approve,
                 ActionKind::Reject => QueuedKind::Reject,
                 ActionKind::Renew => QueuedKind::Renew,
+                ActionKind::RequestAccess => QueuedKind::RequestAccess,
+                ActionKind::Withdraw => QueuedKind::Withdraw,
+                ActionKind::Transfer => QueuedKind::Transfer,
             },
             target_id: action.target_id,
             status: match action.status {

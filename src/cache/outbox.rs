@@ -15,6 +15,12 @@ pub enum ActionKind {
     Approve,
     Reject,
     Renew,
+    /// A production access request (target: the app).
+    RequestAccess,
+    /// A withdrawal (target: the request).
+    Withdraw,
+    /// A transfer of ownership (target: the app).
+    Transfer,
 }
 
 impl ActionKind {
@@ -23,6 +29,9 @@ impl ActionKind {
             ActionKind::Approve => "approve",
             ActionKind::Reject => "reject",
             ActionKind::Renew => "renew",
+            ActionKind::RequestAccess => "request_access",
+            ActionKind::Withdraw => "withdraw",
+            ActionKind::Transfer => "transfer",
         }
     }
 
@@ -30,6 +39,9 @@ impl ActionKind {
         match text {
             "approve" => ActionKind::Approve,
             "reject" => ActionKind::Reject,
+            "request_access" => ActionKind::RequestAccess,
+            "withdraw" => ActionKind::Withdraw,
+            "transfer" => ActionKind::Transfer,
             _ => ActionKind::Renew,
         }
     }
@@ -67,7 +79,8 @@ impl ActionStatus {
 pub struct Action {
     pub id: i64,
     pub kind: ActionKind,
-    /// The approval id (decisions) or app id (renewals).
+    /// The approval id (decisions, withdrawals) or app id (renewals,
+    /// access requests, transfers).
     pub target_id: String,
     /// The JSON body sent to the server.
     pub body: String,

@@ -116,6 +116,14 @@ pub fn access_review_tier(app: &App) -> Tier {
     if app.risk.tier == Tier::High { Tier::High } else { Tier::Medium }
 }
 
+/// Who must approve a request reviewed at `tier`, in words.
+pub fn who_must_approve(tier: Tier) -> &'static str {
+    match tier {
+        Tier::High => "two different reviewers must approve",
+        Tier::Medium | Tier::Low => "one reviewer or lead must approve",
+    }
+}
+
 /// Checks a request for `environment` on `app`, given the app's requests;
 /// returns the tier it is reviewed at.
 pub fn request_access(

@@ -136,6 +136,9 @@ pub enum QueuedKind {
     Approve,
     Reject,
     Renew,
+    RequestAccess,
+    Withdraw,
+    Transfer,
 }
 
 impl QueuedKind {
@@ -144,6 +147,9 @@ impl QueuedKind {
             QueuedKind::Approve => "approve",
             QueuedKind::Reject => "reject",
             QueuedKind::Renew => "renew",
+            QueuedKind::RequestAccess => "request access",
+            QueuedKind::Withdraw => "withdraw",
+            QueuedKind::Transfer => "transfer",
         }
     }
 }
@@ -163,7 +169,8 @@ pub enum QueuedStatus {
 pub struct QueuedAction {
     pub id: i64,
     pub kind: QueuedKind,
-    /// The approval id (approve, reject) or app id (renew).
+    /// The approval id (approve, reject, withdraw) or app id (renew,
+    /// request access, transfer).
     pub target_id: String,
     pub status: QueuedStatus,
     pub queued_at: DateTime<Utc>,

@@ -24,6 +24,7 @@ use crate::cache::outbox::{self, Action, ActionKind};
 use crate::cache::{self, Cache, CacheError, audit, catalog, checkpoints};
 use crate::config::pins::{self, PinsError};
 use crate::domain::ApprovalStatus;
+use crate::domain::custody::{self, WithdrawalResponse};
 use crate::domain::api::{AppResponse, ApprovalResponse, Me};
 use crate::domain::checkpoint::{self, Checkpoint, CheckpointError, PublicKey};
 
@@ -494,6 +495,9 @@ impl Syncer {
         let path = match action.kind {
             ActionKind::Approve | ActionKind::Reject => format!("/v1/approvals/{}/decisions", action.target_id),
             ActionKind::Renew => format!("/v1/apps/{}/renewals", action.target_id),
+            ActionKind::RequestAccess => format!("/v1/apps/{}/access-requests", action.target_id),
+            ActionKind::Withdraw => format!("/v1/approvals/{}/withdrawal", action.target_id),
+            ActionKind::Transfer => format!("/v1/apps/{}/owner", action.target_id),
         };
         let result = self.backoff.run(|| self.client.post(&path, &action.body, &action.idempotency_key)).await;
         let id = action.id;
@@ -564,6 +568,39 @@ fn apply_answer(conn: &Connection, kind: ActionKind, body: &str) -> Result<Strin
                 catalog::put_approval(conn, &answer.approval)?;
                 Ok(format!("read-only: re-approval request {} filed", answer.approval.id))
             }
+        }
+        ActionKind::RequestAccess => {
+            let answer: ApprovalResponse = serde_json::from_str(body)?;
+            catalog::put_approval(conn, &answer.approval)?;
+            let approval = answer.approval;
+            Ok(format!(
+                "request {} for {} access to {} filed: reviewed at the {} tier, {}; due by {}",
+                approval.id,
+                approval.requested_environment(),
+                approval.app_name,
+                approval.review_tier.as_str(),
+                custody::who_must_approve(approval.review_tier),
+                approval.due_at.format("%Y-%m-%d %H:%M UTC"),
+            ))
+        }
+        ActionKind::Withdraw => {
+            let answer: WithdrawalResponse = serde_json::from_str(body)?;
+            catalog::put_approval(conn, &answer.approval)?;
+            let mut message = format!("request {} withdrawn", answer.approval.id);
+            if let Some(app) = &answer.app {
+                catalog::put_app(conn, app)?;
+                message.push_str(&format!("; app {} is now {} (its name is free again)", app.name, app.state));
+            }
+            Ok(message)
+        }
+        ActionKind::Transfer => {
+            let answer: AppResponse = serde_json::from_str(body)?;
+            // Only a cache that reads everything keeps the moved app; an
+            // admin's cache holds only the admin's own apps.
+            if cache::meta_get(conn, cache::VISIBILITY)?.as_deref() == Some("all") {
+                catalog::put_app(conn, &answer.app)?;
+            }
+            Ok(format!("{} ({}) now belongs to {}", answer.app.name, answer.app.id, answer.app.owner))
         }
     }
 }
