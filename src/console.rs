@@ -450,6 +450,18 @@ impl Runtime {
                 };
                 self.act(ActionKind::Renew, app_id, body, None).await;
             }
+            Effect::RequestAccess { app_id, environment, reason } => {
+                let body = serde_json::json!({"environment": environment, "reason": reason});
+                self.act(ActionKind::RequestAccess, app_id, body, None).await;
+            }
+            Effect::Withdraw { approval_id, reason } => {
+                let body = serde_json::json!({"reason": reason});
+                self.act(ActionKind::Withdraw, approval_id, body, None).await;
+            }
+            Effect::Transfer { app_id, to, reason } => {
+                let body = serde_json::json!({"to": to, "reason": reason});
+                self.act(ActionKind::Transfer, app_id, body, None).await;
+            }
         }
         true
     }

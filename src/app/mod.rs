@@ -17,6 +17,7 @@
 //! a few seconds), and every toast is kept in the message log (`:messages`).
 
 pub mod command;
+pub mod custody;
 pub mod feedback;
 pub mod fixtures;
 pub mod render;
@@ -113,6 +114,23 @@ pub enum Effect {
         app_id: String,
         days: Option<i64>,
     },
+    /// Ask for an environment (production access) for an app.
+    RequestAccess {
+        app_id: String,
+        environment: String,
+        reason: String,
+    },
+    /// Withdraw a pending request.
+    Withdraw {
+        approval_id: String,
+        reason: String,
+    },
+    /// Move an app to another owner.
+    Transfer {
+        app_id: String,
+        to: String,
+        reason: String,
+    },
     SyncNow,
     VerifyAudit,
     /// Read one app's full record, requests and events for a detail view.
@@ -165,6 +183,12 @@ pub enum Confirmed {
     /// Renew this app: a read-only one files a request, or the renewal
     /// shortens the time left.
     Renew(String),
+    /// Ask for `environment` for this app, for `reason`.
+    RequestAccess { app_id: String, environment: String, reason: String },
+    /// Withdraw this request (with the reason typed, optional).
+    Withdraw(String),
+    /// Move this app to `to`, for `reason`.
+    Transfer { app_id: String, to: String, reason: String },
 }
 
 /// A popup that takes every key while it is open.

@@ -240,6 +240,7 @@ impl App {
                 Intent::Approve(ids) => self.open_approve(ids),
                 Intent::Reject(id) => self.open_reject(id),
                 Intent::Renew(app_id) => effects.extend(self.renew(app_id)),
+                Intent::Withdraw(approval_id) => self.open_withdraw(approval_id),
                 Intent::Verify => {
                     self.audit.verifying = true;
                     self.notify(Toast::info("verifying the audit chain…", self.ctx.now));
@@ -461,6 +462,7 @@ impl App {
                         effects
                     }
                     Confirmed::Renew(app_id) => self.send_renewal(app_id),
+                    other => self.send_custody(other, comment),
                 },
             },
             Overlay::Comment(mut dialog, id) => match dialog.handle(key) {

@@ -105,6 +105,8 @@ actions! {
     Follow => "follow",
     Verify => "verify",
     Renew => "renew",
+    /// Withdraws the selected request (its requester or the app's owner).
+    Withdraw => "withdraw",
 }
 
 /// A keymap section: `[global]` or one pane.

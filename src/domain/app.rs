@@ -303,6 +303,8 @@ pub struct AppSummary {
     /// [`App::manifest_complete`] when the summary was taken.
     pub complete: bool,
     pub rev: u64,
+    /// Flagged [`FLAG_OWNER_REVOKED`]: the owner's account was revoked.
+    pub owner_revoked: bool,
 }
 
 impl AppSummary {
@@ -331,6 +333,7 @@ impl From<&App> for AppSummary {
             monthly_spend: app.monthly_spend,
             complete: app.manifest_complete(),
             rev: app.rev,
+            owner_revoked: app.has_flag(FLAG_OWNER_REVOKED),
         }
     }
 }

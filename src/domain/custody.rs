@@ -95,7 +95,12 @@ pub enum AccessError {
 /// Whether `actor` may ask for an environment for `app` at all (the owner,
 /// or a lead for any app). The console uses it to show the action as disabled.
 pub fn may_request_access(app: &App, actor: &Actor) -> Result<(), AccessError> {
-    if actor.has(Role::Lead) || (actor.has(Role::Owner) && actor.user == app.owner) {
+    may_request_access_for(&app.owner, actor)
+}
+
+/// [`may_request_access`] for an app owned by `owner`.
+pub fn may_request_access_for(owner: &str, actor: &Actor) -> Result<(), AccessError> {
+    if actor.has(Role::Lead) || (actor.has(Role::Owner) && actor.user == owner) {
         Ok(())
     } else {
         Err(AccessError::NotOwner)

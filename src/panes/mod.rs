@@ -235,6 +235,8 @@ pub enum Intent {
     Reject(String),
     /// Renew this app now.
     Renew(String),
+    /// Confirm, then withdraw this request.
+    Withdraw(String),
     /// Verify the audit chain.
     Verify,
 }
