@@ -118,7 +118,7 @@ async fn an_access_request_is_reviewed_at_the_apps_tier_and_approval_adds_the_en
     assert_eq!(decided["approval"]["status"], "approved");
     let app_now = server.app(&id(&app)).await;
     assert_eq!(app_now["environments"], json!(["staging", "production"]));
-    let granted = events_of(&server, "olive", "app.access_granted").await;
+    let granted = events_of(&server, "olive", "app.production_access_granted").await;
     assert_eq!(granted.len(), 1, "{granted:#?}");
     assert_eq!(granted[0]["environment"], "production");
     assert_eq!(granted[0]["request_context"]["environment"], "production");

@@ -25,8 +25,10 @@ use crate::domain::custody::{
 use crate::domain::{Approval, ApprovalKind};
 use crate::store::{approvals, apps, audit, users};
 
-/// Action types of the events these routes write.
-pub const ACCESS_GRANTED: &str = "app.access_granted";
+/// Action types of the events these routes write. An approved access
+/// request keeps the name consumers already read (docs/governance.md) for
+/// every environment: the event's `environment` says which was granted.
+pub const ACCESS_GRANTED: &str = "app.production_access_granted";
 pub const WITHDRAWN: &str = "approval.withdrawn";
 pub const APP_WITHDRAWN: &str = "app.withdrawn";
 pub const TRANSFER: &str = "app.transfer";
