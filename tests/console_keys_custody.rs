@@ -9,6 +9,15 @@ use crossterm::event::KeyCode;
 use govdeck::app::Effect;
 use govdeck::app::fixtures::{fixture_data, fixture_data_for, fixture_now, olive, pat};
 
+/// The screen's text at 120x40 as one line: borders dropped and runs of
+/// spaces made one, so a sentence the dialog wraps reads whole.
+fn text(app: &govdeck::app::App) -> String {
+    let screen = screen(app, 120, 40);
+    let words: Vec<&str> =
+        screen.lines().flat_map(|line| line.split(['│', '"'])).flat_map(str::split_whitespace).collect();
+    words.join(" ")
+}
+
 #[test]
 fn w_confirms_then_withdraws_the_owners_own_request_with_the_reason_typed() {
     let mut app = console(fixture_data_for(olive(), fixture_now()));
@@ -16,7 +25,7 @@ fn w_confirms_then_withdraws_the_owners_own_request_with_the_reason_typed() {
     select_approval(&mut app, "apr-010");
     press(&mut app, "w");
     assert_eq!(app.overlay_name(), Some("confirm"));
-    let shown = screen(&app, 120, 40);
+    let shown = text(&app);
     assert!(shown.contains("withdrawing its intake request decommissions it"), "{shown}");
     chars(&mut app, "filed twice");
     let effects = app.handle_key(key(KeyCode::Enter));
@@ -34,7 +43,8 @@ fn esc_cancels_a_withdrawal_and_sends_nothing() {
     press(&mut app, "2");
     select_approval(&mut app, "apr-006");
     press(&mut app, "w");
-    assert!(screen(&app, 120, 40).contains("stays as it is, without production access"));
+    let shown = text(&app);
+    assert!(shown.contains("stays as it is, without production access"), "{shown}");
     let effects = app.handle_key(key(KeyCode::Esc));
     assert!(effects.is_empty());
     assert_eq!(toast_text(&app), "cancelled: nothing was sent");
@@ -57,7 +67,7 @@ fn request_access_confirms_with_the_review_then_sends() {
     let effects = command(&mut app, "request-access eu-prod EU customers from January");
     assert!(effects.is_empty());
     assert_eq!(app.overlay_name(), Some("confirm"));
-    let shown = screen(&app, 120, 40);
+    let shown = text(&app);
     assert!(shown.contains("Ask for eu-prod access for deal-desk-notes"), "{shown}");
     assert!(shown.contains("one reviewer or lead must approve"), "{shown}");
     let effects = app.handle_key(key(KeyCode::Enter));
@@ -105,7 +115,7 @@ fn a_lead_transfers_after_a_confirmation_and_an_owner_is_refused() {
     select(&mut app, "app-02");
     command(&mut app, "transfer omar olive moved to finance");
     assert_eq!(app.overlay_name(), Some("confirm"));
-    let shown = screen(&app, 120, 40);
+    let shown = text(&app);
     assert!(shown.contains("Move crm-sync from olive to omar"), "{shown}");
     let effects = app.handle_key(key(KeyCode::Char('y')));
     assert_eq!(

@@ -80,7 +80,7 @@ impl App {
             Line::from(Span::styled(format!("Reason: {}", sanitize(reason)), theme.text)),
             Line::from(Span::styled(
                 format!(
-                    "A production access request is filed, reviewed at the {} tier: {}, due by {}. The app runs as \
+                    "A production access request is filed, reviewed at the {} tier: {}, due by {} UTC. The app runs as \
                      it does until it is approved; then {} is added to its environments.",
                     tier.as_str(),
                     custody::who_must_approve(tier),
