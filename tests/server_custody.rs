@@ -150,7 +150,10 @@ async fn access_requests_are_refused_for_a_held_environment_a_second_request_or_
         .post("olive", &path, &json!({"environment": "Prod Env", "reason": "x"}))
         .await
         .expect_code(400, "bad_request");
-    server.post("olive", &path, &json!({"environment": "dr", "reason": "  "})).await.expect_code(400, "reason_required");
+    server
+        .post("olive", &path, &json!({"environment": "dr", "reason": "  "}))
+        .await
+        .expect_code(400, "reason_required");
     server
         .post("olive", &path, &json!({"environment": "dr", "reason": "x".repeat(2001)}))
         .await
@@ -329,14 +332,18 @@ async fn a_transfer_needs_an_active_user_who_may_own_a_reason_and_a_new_owner() 
     let path = owner_path(&id(&app));
     server.add_user("gone", &[Role::Owner]);
     server.revoke_user("gone");
-    for (to, code) in [("gone", "unknown_user"), ("nobody", "unknown_user"), ("ingo", "may_not_own"), ("", "unknown_user")]
+    for (to, code) in
+        [("gone", "unknown_user"), ("nobody", "unknown_user"), ("ingo", "may_not_own"), ("", "unknown_user")]
     {
         server.post("pat", &path, &json!({"to": to, "reason": "x"})).await.expect_code(400, code);
     }
     server.post("pat", &path, &json!({"to": "olive", "reason": "x"})).await.expect_code(409, "same_owner");
     server.post("pat", &path, &json!({"to": "omar", "reason": " "})).await.expect_code(400, "reason_required");
     server.post("pat", &path, &json!({"to": "omar"})).await.expect_error(400);
-    server.post("pat", &owner_path("app_nope"), &json!({"to": "omar", "reason": "x"})).await.expect_code(404, "not_found");
+    server
+        .post("pat", &owner_path("app_nope"), &json!({"to": "omar", "reason": "x"}))
+        .await
+        .expect_code(404, "not_found");
     // A lead may own apps too.
     server.post("ada", &path, &json!({"to": "pat", "reason": "interim"})).await.expect(200);
 

@@ -10,7 +10,7 @@ use ratatui::text::{Line, Span};
 use super::{App, Confirmed, Effect, Overlay};
 use crate::domain::approval::due_at;
 use crate::domain::custody::{self, AccessError};
-use crate::domain::{ApprovalKind, AppState, AppSummary};
+use crate::domain::{AppState, AppSummary, ApprovalKind};
 use crate::sanitize::{fit, sanitize};
 use crate::widgets::app_detail::kind_label;
 use crate::widgets::confirm::ConfirmDialog;
@@ -41,7 +41,8 @@ impl App {
     pub(crate) fn open_request_access(&mut self, args: &str) -> Vec<Effect> {
         let (environment, reason) = word_and_rest(args);
         if environment.is_empty() || reason.is_empty() {
-            return self.refuse(":request-access needs an environment and a reason: :request-access ENV REASON…".into());
+            return self
+                .refuse(":request-access needs an environment and a reason: :request-access ENV REASON…".into());
         }
         let Some(app) = self.command_app() else { return self.refuse("no app selected".into()) };
         let name = sanitize(&app.name).into_owned();
@@ -74,7 +75,12 @@ impl App {
         let due = due_at(tier, self.ctx.now);
         let lines = vec![
             Line::from(Span::styled(
-                format!("Ask for {} access for {} (owner {}).", sanitize(environment), fit(&name, 40), fit(&app.owner, 20)),
+                format!(
+                    "Ask for {} access for {} (owner {}).",
+                    sanitize(environment),
+                    fit(&name, 40),
+                    fit(&app.owner, 20)
+                ),
                 theme.title,
             )),
             Line::from(Span::styled(format!("Reason: {}", sanitize(reason)), theme.text)),
@@ -90,8 +96,11 @@ impl App {
                 theme.text,
             )),
         ];
-        let then =
-            Confirmed::RequestAccess { app_id: app.id.to_string(), environment: environment.into(), reason: reason.into() };
+        let then = Confirmed::RequestAccess {
+            app_id: app.id.to_string(),
+            environment: environment.into(),
+            reason: reason.into(),
+        };
         let dialog = ConfirmDialog::new("Request access", lines, "file the request");
         self.overlay = Some(Overlay::Confirm(Box::new(dialog), then));
         Vec::new()
@@ -174,7 +183,10 @@ impl App {
                 ),
                 theme.title,
             )),
-            Line::from(Span::styled(format!("The reviewers stop seeing it in their queue. {what_happens}"), theme.text)),
+            Line::from(Span::styled(
+                format!("The reviewers stop seeing it in their queue. {what_happens}"),
+                theme.text,
+            )),
         ];
         let mut dialog = ConfirmDialog::new("Withdraw request", lines, "withdraw");
         dialog.comment = Some(crate::widgets::confirm::comment_area(

@@ -700,9 +700,7 @@ fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
             custody::request_access(&client(inner), &app, &environment, &reason)
         }
         Command::Withdraw { id, reason, client: inner } => custody::withdraw(&client(inner), &id, &reason),
-        Command::Transfer { app, to, reason, client: inner } => {
-            custody::transfer(&client(inner), &app, &to, &reason)
-        }
+        Command::Transfer { app, to, reason, client: inner } => custody::transfer(&client(inner), &app, &to, &reason),
         Command::Kpi(args) => client::kpi(&client(args.client), args.json),
         Command::Import(import::ImportCommand::Backstage(args)) => import::import_backstage(args, outer.ca_file),
         Command::Export(args) => import::export(args),

@@ -182,7 +182,12 @@ pub fn may_withdraw(approval: &Approval, actor: &Actor) -> Result<(), WithdrawEr
 
 /// Withdraws a pending request. The caller stores it (with a new revision)
 /// and its audit event in one transaction.
-pub fn withdraw(approval: &Approval, actor: &Actor, reason: &str, now: DateTime<Utc>) -> Result<Approval, WithdrawError> {
+pub fn withdraw(
+    approval: &Approval,
+    actor: &Actor,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<Approval, WithdrawError> {
     may_withdraw(approval, actor)?;
     match approval.status {
         ApprovalStatus::Pending => {}
@@ -326,10 +331,7 @@ mod tests {
     #[test]
     fn an_app_that_is_not_live_gets_no_environment() {
         for state in [AppState::Pending, AppState::Quarantined, AppState::ReadOnly, AppState::Decommissioned] {
-            assert_eq!(
-                request_access(&app(state), &olive(), "production", "x", &[]),
-                Err(AccessError::NotLive(state))
-            );
+            assert_eq!(request_access(&app(state), &olive(), "production", "x", &[]), Err(AccessError::NotLive(state)));
         }
     }
 

@@ -456,7 +456,10 @@ fn the_demo_has_a_production_access_request_a_withdrawn_one_and_a_transferred_ap
     assert!(access.iter().any(|a| a.status == ApprovalStatus::Pending), "a pending production access request");
     let withdrawn: Vec<&Approval> = approvals.iter().filter(|a| a.status == ApprovalStatus::Withdrawn).collect();
     assert_eq!(withdrawn.len(), 1, "{withdrawn:#?}");
-    assert_eq!((withdrawn[0].app_name.as_str(), withdrawn[0].withdrawn_by.as_deref()), ("discount-approver", Some("olive")));
+    assert_eq!(
+        (withdrawn[0].app_name.as_str(), withdrawn[0].withdrawn_by.as_deref()),
+        ("discount-approver", Some("olive"))
+    );
 
     let apps = all_apps(store.conn());
     let moved = apps.iter().find(|a| a.name == "quota-tracker").expect("the transferred app");

@@ -170,7 +170,9 @@ impl Timeline {
                 // The principal of the call that wrote it: the actor, but for
                 // the policy's approval inside someone's intake.
                 let reported_by = match step.what {
-                    What::AutoApproved { by } => by.unwrap_or(owner_at(&self.apps[step.app as usize], step.at)).to_string(),
+                    What::AutoApproved { by } => {
+                        by.unwrap_or(owner_at(&self.apps[step.app as usize], step.at)).to_string()
+                    }
                     _ => event.actor_id.clone(),
                 };
                 chain.seal(event, &reported_by, event_id, step.at)

@@ -5,13 +5,13 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{custody, evidence, routes};
-use crate::domain::custody::{AccessRequest, TransferRequest, WithdrawalRequest, WithdrawalResponse};
 use crate::domain::api::{
     AppResponse, AppStatus, ApprovalResponse, AuditHead, AuditPage, ChangeItem, ChangeKind, ChangeOp, ChangesPage,
     ConsistencyProof, DecisionRequest, ErrorBody, ErrorDetail, Health, InclusionProof, InclusionProofs, IngestRequest,
     IngestResponse, IntakeResponse, Me, RenewalRequest,
 };
 use crate::domain::checkpoint::{Checkpoint, CheckpointPage, ServerKey};
+use crate::domain::custody::{AccessRequest, TransferRequest, WithdrawalRequest, WithdrawalResponse};
 use crate::domain::evidence::{Bundle, EventProof, SignedBundle};
 use crate::domain::status::{Access, StatusReason};
 use crate::domain::{

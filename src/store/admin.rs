@@ -92,7 +92,8 @@ pub fn revoke_user(conn: &Connection, admin: &Admin, name: &str, now: DateTime<U
     }
     let mut owned: Vec<App> = Vec::new();
     {
-        let mut stmt = conn.prepare_cached("SELECT data FROM apps WHERE owner = ?1 AND state IN ('active', 'expiring')")?;
+        let mut stmt =
+            conn.prepare_cached("SELECT data FROM apps WHERE owner = ?1 AND state IN ('active', 'expiring')")?;
         for json in stmt.query_map([name], |row| row.get::<_, String>(0))? {
             owned.push(serde_json::from_str(&json?)?);
         }

@@ -24,9 +24,9 @@ use crate::cache::outbox::{self, Action, ActionKind};
 use crate::cache::{self, Cache, CacheError, audit, catalog, checkpoints};
 use crate::config::pins::{self, PinsError};
 use crate::domain::ApprovalStatus;
-use crate::domain::custody::{self, WithdrawalResponse};
 use crate::domain::api::{AppResponse, ApprovalResponse, Me};
 use crate::domain::checkpoint::{self, Checkpoint, CheckpointError, PublicKey};
+use crate::domain::custody::{self, WithdrawalResponse};
 
 /// Entries per `/v1/changes` page: the most the server serves
 /// ([`crate::domain::api::MAX_PAGE`]), so the fewest transactions.
