@@ -129,9 +129,10 @@ pub fn users(command: UsersCommand) -> color_eyre::Result<ExitCode> {
                 if !ownerless.is_empty() {
                     let listed: Vec<String> =
                         ownerless.iter().map(|app| format!("{} ({})", sanitize(&app.name), app.id)).collect();
-                    let apps = if ownerless.len() == 1 { "live app now has" } else { "live apps now have" };
+                    let (apps, them) =
+                        if ownerless.len() == 1 { ("live app now has", "it") } else { ("live apps now have", "them") };
                     outln!(
-                        "{} {apps} no owner: {}; transfer them with `govdeck transfer APP --to USER --reason …`",
+                        "{} {apps} no owner: {}; transfer {them} with `govdeck transfer APP --to USER --reason …`",
                         ownerless.len(),
                         listed.join(", ")
                     );
