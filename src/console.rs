@@ -138,6 +138,9 @@ fn queued_actions(conn: &rusqlite::Connection) -> Result<Vec<QueuedAction>, Cach
                 ActionKind::Adopt => QueuedKind::Adopt,
                 ActionKind::RequestChanges => QueuedKind::RequestChanges,
                 ActionKind::Amend => QueuedKind::Amend,
+                ActionKind::RequestAccess => QueuedKind::RequestAccess,
+                ActionKind::Withdraw => QueuedKind::Withdraw,
+                ActionKind::Transfer => QueuedKind::Transfer,
             },
             target_id: action.target_id,
             status: match action.status {
@@ -466,6 +469,18 @@ impl Runtime {
                     None => serde_json::json!({}),
                 };
                 self.act(ActionKind::Renew, app_id, body, None).await;
+            }
+            Effect::RequestAccess { app_id, environment, reason } => {
+                let body = serde_json::json!({"environment": environment, "reason": reason});
+                self.act(ActionKind::RequestAccess, app_id, body, None).await;
+            }
+            Effect::Withdraw { approval_id, reason } => {
+                let body = serde_json::json!({"reason": reason});
+                self.act(ActionKind::Withdraw, approval_id, body, None).await;
+            }
+            Effect::Transfer { app_id, to, reason } => {
+                let body = serde_json::json!({"to": to, "reason": reason});
+                self.act(ActionKind::Transfer, app_id, body, None).await;
             }
         }
         true

@@ -38,15 +38,17 @@ pub const COMMANDS: &[&str] = &[
     "queue",
     "quit",
     "renewals",
+    "request-access",
     "search",
     "sort",
     "sync",
     "theme",
+    "transfer",
     "verify",
 ];
 
 /// The facet keys `:filter` takes.
-const FACET_KEYS: &[&str] = &["tier=", "data=", "state=", "owner="];
+const FACET_KEYS: &[&str] = &["tier=", "data=", "state=", "owner=", "flag="];
 
 /// Names of the themes or keymaps there are: the shipped ones, then the
 /// user's files in `<config dir>/<folder>/`.
@@ -141,6 +143,7 @@ impl App {
             .iter()
             .map(|s| s.to_string())
             .collect(),
+            "flag" => vec![crate::domain::app::FLAG_OWNER_REVOKED.to_string()],
             "owner" => {
                 let mut owners: Vec<String> = self
                     .ctx
@@ -204,6 +207,18 @@ impl App {
                         }
                         Err(err) => self.notify(Toast::error(format!(":filter: {err}"), now)),
                     }
+                }
+                Vec::new()
+            }
+            "request-access" => {
+                if self.inventory_only(name) {
+                    return self.open_request_access(args);
+                }
+                Vec::new()
+            }
+            "transfer" => {
+                if self.inventory_only(name) {
+                    return self.open_transfer(args);
                 }
                 Vec::new()
             }

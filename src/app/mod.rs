@@ -18,6 +18,7 @@
 //! a few seconds), and every toast is kept in the message log (`:messages`).
 
 pub mod command;
+pub mod custody;
 pub mod edit;
 mod edit_amend;
 pub mod edit_intake;
@@ -124,6 +125,23 @@ pub enum Effect {
         rev: u64,
         set: serde_json::Map<String, serde_json::Value>,
     },
+    /// Ask for an environment (production access) for an app.
+    RequestAccess {
+        app_id: String,
+        environment: String,
+        reason: String,
+    },
+    /// Withdraw a pending request.
+    Withdraw {
+        approval_id: String,
+        reason: String,
+    },
+    /// Move an app to another owner.
+    Transfer {
+        app_id: String,
+        to: String,
+        reason: String,
+    },
     SyncNow,
     VerifyAudit,
     /// Read one app's full record, requests and events for a detail view.
@@ -188,6 +206,12 @@ pub enum Confirmed {
     Intake { name: String, manifest: String },
     /// Amend this app (seen at `rev`) with these changed fields.
     Amend { app_id: String, rev: u64, set: serde_json::Map<String, serde_json::Value> },
+    /// Ask for `environment` for this app, for `reason`.
+    RequestAccess { app_id: String, environment: String, reason: String },
+    /// Withdraw this request (with the reason typed, optional).
+    Withdraw(String),
+    /// Move this app to `to`, for `reason`.
+    Transfer { app_id: String, to: String, reason: String },
 }
 
 /// A popup that takes every key while it is open.

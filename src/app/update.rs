@@ -243,6 +243,7 @@ impl App {
                 Intent::RequestChanges(id) => self.open_request_changes(id),
                 Intent::Amend(app_id) => effects.extend(self.amend(app_id)),
                 Intent::Renew(app_id) => effects.extend(self.renew(app_id)),
+                Intent::Withdraw(approval_id) => self.open_withdraw(approval_id),
                 Intent::Verify => {
                     self.audit.verifying = true;
                     self.notify(Toast::info("verifying the audit chain…", self.ctx.now));
@@ -494,6 +495,7 @@ impl App {
                     Confirmed::Renew(app_id) => self.send_renewal(app_id),
                     Confirmed::Intake { name, manifest } => self.submit_intake(name, manifest),
                     Confirmed::Amend { app_id, rev, set } => self.send_amendment(app_id, rev, set),
+                    other => self.send_custody(other, comment),
                 },
             },
             Overlay::Comment(mut dialog, id, decision) => match dialog.handle(key) {

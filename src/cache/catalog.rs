@@ -310,7 +310,30 @@ fn summary_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<AppSummary> {
         monthly_spend: row.get(15)?,
         complete: row.get(16)?,
         rev: row.get::<_, i64>(17)? as u64,
+        // Set from the flagged apps' index by the callers that list them.
+        owner_revoked: false,
     })
+}
+
+/// The ids of the apps flagged `owner_revoked`, through the partial index
+/// `apps_owner_revoked` (a handful of rows, whatever the catalog's size).
+pub fn owner_revoked_ids(conn: &Connection) -> Result<std::collections::HashSet<String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id FROM apps INDEXED BY apps_owner_revoked WHERE instr(data, '\"owner_revoked\"') > 0
+           AND EXISTS (SELECT 1 FROM json_each(data, '$.flags') WHERE value = 'owner_revoked')",
+    )?;
+    Ok(stmt.query_map([], |row| row.get(0))?.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Sets [`AppSummary::owner_revoked`] on the summaries of flagged apps.
+fn mark_owner_revoked(conn: &Connection, summaries: &mut [AppSummary]) -> Result<()> {
+    let flagged = owner_revoked_ids(conn)?;
+    if !flagged.is_empty() {
+        for summary in summaries.iter_mut().filter(|s| flagged.contains(s.id.as_str())) {
+            summary.owner_revoked = true;
+        }
+    }
+    Ok(())
 }
 
 /// What lists need of every cached app, by name, without decoding a
@@ -319,6 +342,7 @@ pub fn summaries(conn: &Connection) -> Result<Vec<AppSummary>> {
     let sql = format!("SELECT {SUMMARY_COLUMNS} FROM apps INDEXED BY apps_summary ORDER BY name, id");
     let mut summaries: Vec<AppSummary> =
         conn.prepare_cached(&sql)?.query_map([], summary_from_row)?.collect::<rusqlite::Result<_>>()?;
+    mark_owner_revoked(conn, &mut summaries)?;
     // Held for a whole snapshot: without the growth slack (a quarter of it at 100k apps).
     summaries.shrink_to_fit();
     Ok(summaries)
@@ -328,7 +352,10 @@ pub fn summaries(conn: &Connection) -> Result<Vec<AppSummary>> {
 /// shows while the rest loads (one index walk, about a millisecond).
 pub fn first_summaries(conn: &Connection, limit: u32) -> Result<Vec<AppSummary>> {
     let sql = format!("SELECT {SUMMARY_COLUMNS} FROM apps INDEXED BY apps_summary ORDER BY name, id LIMIT ?1");
-    Ok(conn.prepare_cached(&sql)?.query_map([limit], summary_from_row)?.collect::<rusqlite::Result<_>>()?)
+    let mut summaries: Vec<AppSummary> =
+        conn.prepare_cached(&sql)?.query_map([limit], summary_from_row)?.collect::<rusqlite::Result<_>>()?;
+    mark_owner_revoked(conn, &mut summaries)?;
+    Ok(summaries)
 }
 
 fn put_approval_row(conn: &Connection, row: &ApprovalRow) -> Result<()> {

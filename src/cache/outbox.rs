@@ -23,6 +23,12 @@ pub enum ActionKind {
     RequestChanges,
     /// `PATCH /v1/apps/{id}`.
     Amend,
+    /// A production access request (target: the app).
+    RequestAccess,
+    /// A withdrawal (target: the request).
+    Withdraw,
+    /// A transfer of ownership (target: the app).
+    Transfer,
 }
 
 /// The outbox target of an intake of the app named `name`: a second intake
@@ -41,6 +47,9 @@ impl ActionKind {
             ActionKind::Adopt => "adopt",
             ActionKind::RequestChanges => "request_changes",
             ActionKind::Amend => "amend",
+            ActionKind::RequestAccess => "request_access",
+            ActionKind::Withdraw => "withdraw",
+            ActionKind::Transfer => "transfer",
         }
     }
 
@@ -52,6 +61,9 @@ impl ActionKind {
             "adopt" => ActionKind::Adopt,
             "request_changes" => ActionKind::RequestChanges,
             "amend" => ActionKind::Amend,
+            "request_access" => ActionKind::RequestAccess,
+            "withdraw" => ActionKind::Withdraw,
+            "transfer" => ActionKind::Transfer,
             _ => ActionKind::Renew,
         }
     }
@@ -89,8 +101,8 @@ impl ActionStatus {
 pub struct Action {
     pub id: i64,
     pub kind: ActionKind,
-    /// The approval id (decisions), app id (renewals, adoptions) or
-    /// `intake:NAME` ([`intake_target`]).
+    /// The approval id (decisions, withdrawals), app id (renewals, adoptions,
+    /// access requests, transfers) or `intake:NAME` ([`intake_target`]).
     pub target_id: String,
     /// The JSON body sent to the server.
     pub body: String,

@@ -138,6 +138,13 @@ const MIGRATIONS: &[&str] = &[
         proof      BLOB NOT NULL
     ) STRICT;
     ",
+    // 8: the few apps flagged `owner_revoked` (their owner's account was
+    // revoked), found without decoding every manifest: the inventory's
+    // `flag=owner_revoked` facet. The text test only narrows; the flag
+    // itself is read from the JSON (see cache::catalog::mark_owner_revoked).
+    "
+    CREATE INDEX apps_owner_revoked ON apps(id) WHERE instr(data, '\"owner_revoked\"') > 0;
+    ",
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<()> {

@@ -24,6 +24,7 @@ mod audit_export;
 mod audit_log;
 mod client;
 mod console;
+mod custody;
 mod demo;
 mod evidence;
 mod import;
@@ -230,6 +231,45 @@ pub enum Command {
         /// What to change (required), recorded with the request and shown to the owner.
         #[arg(long)]
         comment: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Ask for an environment (production access) for an app: a request reviewed at the app's tier.
+    #[command(name = "request-access")]
+    RequestAccess {
+        /// The app's id or exact name.
+        app: String,
+        /// The environment asked for.
+        #[arg(long = "env", value_name = "ENV", default_value = "production")]
+        environment: String,
+        /// Why the app needs it (required), shown to the reviewers.
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Withdraw a pending request you filed or that concerns your app.
+    ///
+    /// A withdrawn intake (`new_app`) request decommissions its pending app, which frees its name.
+    Withdraw {
+        /// Approval request id.
+        id: String,
+        /// Why it is withdrawn (optional), recorded in the audit event.
+        #[arg(long, default_value = "")]
+        reason: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Move an app and its requests to another owner (lead or admin).
+    Transfer {
+        /// The app's id or exact name (an admin, who reads no catalog, gives its id).
+        app: String,
+        /// The new owner: an active user with the owner or lead role.
+        #[arg(long, value_name = "USER")]
+        to: String,
+        /// Why the app moves (required), recorded in the audit event both owners see.
+        #[arg(long)]
+        reason: String,
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -596,6 +636,9 @@ impl Command {
             Command::Intake(_) => "intake",
             Command::Amend { .. } => "amend",
             Command::RequestChanges { .. } => "request-changes",
+            Command::RequestAccess { .. } => "request-access",
+            Command::Withdraw { .. } => "withdraw",
+            Command::Transfer { .. } => "transfer",
             Command::Audit(AuditArgs { command: Some(AuditCommand::Verify { db: Some(_), .. }), .. }) => {
                 "audit verify --db"
             }
@@ -697,6 +740,11 @@ fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
         Command::RequestChanges { id, comment, client: inner } => {
             client::decide(&client(inner), &id, crate::domain::DecisionKind::RequestChanges, &comment)
         }
+        Command::RequestAccess { app, environment, reason, client: inner } => {
+            custody::request_access(&client(inner), &app, &environment, &reason)
+        }
+        Command::Withdraw { id, reason, client: inner } => custody::withdraw(&client(inner), &id, &reason),
+        Command::Transfer { app, to, reason, client: inner } => custody::transfer(&client(inner), &app, &to, &reason),
         Command::Kpi(args) => client::kpi(&client(args.client), args.json),
         Command::Import(import::ImportCommand::Backstage(args)) => import::import_backstage(args, outer.ca_file),
         Command::Export(args) => import::export(args),

@@ -9,6 +9,7 @@ use super::{EXIT_ERROR, SeedArgs, ServeArgs, UsersCommand};
 use crate::clock::{Clock, SystemClock};
 use crate::domain::audit::format_timestamp;
 use crate::domain::token;
+use crate::sanitize::sanitize;
 use crate::server::{self, ServerOptions, ServerState};
 use crate::store::admin::Admin;
 use crate::store::{self, Store};
@@ -123,8 +124,19 @@ pub fn users(command: UsersCommand) -> color_eyre::Result<ExitCode> {
         }
         UsersCommand::Revoke { name, db } => {
             let mut store = Store::open(&db)?;
-            if store.write(|conn| store::admin::revoke_user(conn, &admin, &name, now))? {
+            if let Some(ownerless) = store.write(|conn| store::admin::revoke_user(conn, &admin, &name, now))? {
                 eprintln!("revoked {name}");
+                if !ownerless.is_empty() {
+                    let listed: Vec<String> =
+                        ownerless.iter().map(|app| format!("{} ({})", sanitize(&app.name), app.id)).collect();
+                    let (apps, them) =
+                        if ownerless.len() == 1 { ("live app now has", "it") } else { ("live apps now have", "them") };
+                    outln!(
+                        "{} {apps} no owner: {}; transfer {them} with `govdeck transfer APP --to USER --reason …`",
+                        ownerless.len(),
+                        listed.join(", ")
+                    );
+                }
             } else {
                 eprintln!("govdeck: no active user named {name:?}");
                 return Ok(ExitCode::from(EXIT_ERROR));

@@ -109,6 +109,8 @@ actions! {
     Amend => "amend",
     /// Sends the selected request back to its owner, with a comment.
     RequestChanges => "request_changes",
+    /// Withdraws the selected request (its requester or the app's owner).
+    Withdraw => "withdraw",
 }
 
 /// A keymap section: `[global]` or one pane.

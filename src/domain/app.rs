@@ -279,7 +279,8 @@ pub struct App {
     pub expires_at: Option<DateTime<Utc>>,
     pub last_activity_at: Option<DateTime<Utc>>,
     /// Policy flags: `inactive_90d`, `retirement_scheduled`, `manifest_incomplete`,
-    /// and `orphaned` for an imported entry that vanished upstream.
+    /// `orphaned` for an imported entry that vanished upstream, and
+    /// `owner_revoked` for a live app whose owner's account was revoked.
     #[serde(default)]
     pub flags: Vec<String>,
     /// Manifest version, bumped on every manifest change.
@@ -319,6 +320,8 @@ pub struct AppSummary {
     /// [`App::manifest_complete`] when the summary was taken.
     pub complete: bool,
     pub rev: u64,
+    /// Flagged [`FLAG_OWNER_REVOKED`]: the owner's account was revoked.
+    pub owner_revoked: bool,
 }
 
 impl AppSummary {
@@ -347,6 +350,7 @@ impl From<&App> for AppSummary {
             monthly_spend: app.monthly_spend,
             complete: app.manifest_complete(),
             rev: app.rev,
+            owner_revoked: app.has_flag(FLAG_OWNER_REVOKED),
         }
     }
 }
@@ -457,6 +461,9 @@ pub const FLAG_RETIREMENT_SCHEDULED: &str = "retirement_scheduled";
 pub const FLAG_MANIFEST_INCOMPLETE: &str = "manifest_incomplete";
 /// An imported entry whose upstream record has vanished: kept, for a human to decide.
 pub const FLAG_ORPHANED: &str = "orphaned";
+/// A live app whose owner's account was revoked: it has nobody to renew or
+/// answer for it until it is transferred (`govdeck transfer`), which clears the flag.
+pub const FLAG_OWNER_REVOKED: &str = "owner_revoked";
 
 #[cfg(test)]
 pub(crate) mod tests {

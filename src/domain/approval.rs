@@ -12,6 +12,8 @@ use super::role::{Actor, Role};
 
 /// Longest accepted decision comment.
 pub const MAX_COMMENT_CHARS: usize = 2000;
+/// The environment of a production access request that names none.
+pub const DEFAULT_ACCESS_ENVIRONMENT: &str = "production";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -121,6 +123,16 @@ pub struct Approval {
     /// the earlier ones (an amendment while pending, or a resubmission).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub counted_from: usize,
+    /// The environment a `production_access` request asks for (requests
+    /// filed before it was recorded asked for `production`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    /// Why the requester asks (production access requests).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reason: String,
+    /// Who withdrew the request, once it is `withdrawn`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withdrawn_by: Option<String>,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -154,7 +166,15 @@ impl Approval {
             decisions: Vec::new(),
             changes: Vec::new(),
             counted_from: 0,
+            environment: None,
+            reason: String::new(),
+            withdrawn_by: None,
         }
+    }
+
+    /// The environment a production access request adds when approved.
+    pub fn requested_environment(&self) -> &str {
+        self.environment.as_deref().unwrap_or(DEFAULT_ACCESS_ENVIRONMENT)
     }
 
     pub fn is_overdue(&self, now: DateTime<Utc>) -> bool {

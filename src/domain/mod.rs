@@ -9,6 +9,7 @@ pub mod approval;
 pub mod audit;
 pub mod audit_query;
 pub mod checkpoint;
+pub mod custody;
 pub mod evidence;
 pub mod intake;
 pub mod kpi;

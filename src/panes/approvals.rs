@@ -56,6 +56,18 @@ pub fn refusal(approval: &Approval, ctx: &Context, decision: DecisionKind) -> Op
     None
 }
 
+/// Why the user cannot withdraw `approval` right now, if they cannot: only
+/// a pending request, by its requester or the app's owner.
+pub fn withdraw_refusal(approval: &Approval, ctx: &Context) -> Option<String> {
+    if approval.status != ApprovalStatus::Pending {
+        return Some(format!("this request is already {}", approval.status.as_str()));
+    }
+    if ctx.is_pending_action(&approval.id) {
+        return Some("an action on this request is already waiting to be sent".into());
+    }
+    crate::domain::custody::may_withdraw(approval, &ctx.actor).err().map(|err| err.to_string())
+}
+
 /// A short form of [`may_decide`]'s refusal for the Status column: at most
 /// 12 columns, so that with its mark it fits the column at 80x24.
 fn short_refusal(err: &DecisionError, ctx: &Context) -> &'static str {
@@ -502,6 +514,13 @@ impl Pane for ApprovalsPane {
                     DecisionKind::RequestChanges => Intent::RequestChanges(id),
                 }]
             }
+            Action::Withdraw => {
+                let Some(approval) = self.selected(ctx) else { return Vec::new() };
+                if let Some(reason) = withdraw_refusal(approval, ctx) {
+                    return vec![Intent::Toast(Toast::error(format!("cannot withdraw: {reason}"), ctx.now))];
+                }
+                vec![Intent::Withdraw(approval.id.clone())]
+            }
             Action::ToggleSelect if self.detail.is_none() => self.toggle_select(ctx),
             Action::ApproveSelected => {
                 if self.selection.is_empty() {
@@ -556,6 +575,10 @@ impl Pane for ApprovalsPane {
         let deciding: &[(Action, &'static str)] =
             if decides(ctx) { &[(Action::Approve, "approve"), (Action::Reject, "reject")] } else { &[] };
         let mut hints = deciding.to_vec();
+        // `w` for the requester or the owner of the request selected.
+        if self.selected(ctx).is_some_and(|approval| withdraw_refusal(approval, ctx).is_none()) {
+            hints.push((Action::Withdraw, "withdraw"));
+        }
         if self.detail.is_some() {
             hints.extend([(Action::Back, "back"), (Action::Help, "help")]);
             return hints;

@@ -140,6 +140,9 @@ pub enum QueuedKind {
     Adopt,
     RequestChanges,
     Amend,
+    RequestAccess,
+    Withdraw,
+    Transfer,
 }
 
 impl QueuedKind {
@@ -152,6 +155,9 @@ impl QueuedKind {
             QueuedKind::Adopt => "adopt",
             QueuedKind::RequestChanges => "request changes",
             QueuedKind::Amend => "amend",
+            QueuedKind::RequestAccess => "request access",
+            QueuedKind::Withdraw => "withdraw",
+            QueuedKind::Transfer => "transfer",
         }
     }
 }
@@ -171,7 +177,8 @@ pub enum QueuedStatus {
 pub struct QueuedAction {
     pub id: i64,
     pub kind: QueuedKind,
-    /// The approval id (approve, reject) or app id (renew).
+    /// The approval id (approve, reject, withdraw) or app id (renew,
+    /// request access, transfer).
     pub target_id: String,
     pub status: QueuedStatus,
     pub queued_at: DateTime<Utc>,

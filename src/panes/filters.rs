@@ -61,6 +61,9 @@ pub struct Facets {
     pub data: Option<DataClass>,
     pub state: Option<AppState>,
     pub owner: Option<String>,
+    /// `flag=owner_revoked`: only live apps whose owner's account was
+    /// revoked (they need a transfer).
+    pub owner_revoked: bool,
 }
 
 impl Facets {
@@ -69,6 +72,7 @@ impl Facets {
             && self.data.is_none_or(|d| app.data_classification == d)
             && self.state.is_none_or(|s| app.state == s)
             && self.owner.as_ref().is_none_or(|o| app.owner == o)
+            && (!self.owner_revoked || app.owner_revoked)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -90,22 +94,32 @@ impl Facets {
         if let Some(o) = &self.owner {
             parts.push(format!("owner={}", sanitize(o)));
         }
+        if self.owner_revoked {
+            parts.push(format!("flag={}", crate::domain::app::FLAG_OWNER_REVOKED));
+        }
         parts.join(" ")
     }
 
-    /// Parses `tier=high data=pii state=active owner=olive` (any subset).
+    /// Parses `tier=high data=pii state=active owner=olive flag=owner_revoked` (any subset).
     pub fn parse(text: &str) -> Result<Facets, String> {
         let mut facets = Facets::default();
         for term in text.split_whitespace() {
             let (key, value) = term
                 .split_once('=')
-                .ok_or_else(|| format!("expected key=value, got {term:?} (keys: tier, data, state, owner)"))?;
+                .ok_or_else(|| format!("expected key=value, got {term:?} (keys: tier, data, state, owner, flag)"))?;
             match key {
                 "tier" => facets.tier = Some(value.parse()?),
                 "data" => facets.data = Some(value.parse()?),
                 "state" => facets.state = Some(value.parse()?),
                 "owner" => facets.owner = Some(value.to_string()),
-                other => return Err(format!("unknown facet {other:?} (keys: tier, data, state, owner)")),
+                "flag" if value == crate::domain::app::FLAG_OWNER_REVOKED => facets.owner_revoked = true,
+                "flag" => {
+                    return Err(format!(
+                        "unknown flag {value:?} (expected {})",
+                        crate::domain::app::FLAG_OWNER_REVOKED
+                    ));
+                }
+                other => return Err(format!("unknown facet {other:?} (keys: tier, data, state, owner, flag)")),
             }
         }
         Ok(facets)

@@ -203,9 +203,13 @@ impl Context {
             data::QueuedKind::Approve => crate::domain::DecisionKind::Approve,
             data::QueuedKind::Reject => crate::domain::DecisionKind::Reject,
             data::QueuedKind::RequestChanges => crate::domain::DecisionKind::RequestChanges,
-            data::QueuedKind::Renew | data::QueuedKind::Intake | data::QueuedKind::Adopt | data::QueuedKind::Amend => {
-                return false;
-            }
+            data::QueuedKind::Renew
+            | data::QueuedKind::Intake
+            | data::QueuedKind::Adopt
+            | data::QueuedKind::Amend
+            | data::QueuedKind::RequestAccess
+            | data::QueuedKind::Withdraw
+            | data::QueuedKind::Transfer => return false,
         };
         matches!(action.status, QueuedStatus::Failed(_))
             && self.data.approvals.iter().any(|a| {
@@ -239,6 +243,8 @@ pub enum Intent {
     Amend(String),
     /// Ask what to change, then send this request back to its owner.
     RequestChanges(String),
+    /// Confirm, then withdraw this request.
+    Withdraw(String),
     /// Verify the audit chain.
     Verify,
 }

@@ -17,7 +17,7 @@ use crate::store::{self, Result, changes};
 const INSERT_APP: &str = "INSERT INTO apps(id, owner, state, expires_at, last_activity_at, rev, data)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 const INSERT_APPROVAL: &str = "INSERT INTO approvals(id, app_id, status, rev, data) VALUES (?1, ?2, ?3, ?4, ?5)";
-const INSERT_CHANGE: &str = "INSERT INTO changes(rev, kind, id, audience, op) VALUES (?1, ?2, ?3, ?4, 'upsert')";
+const INSERT_CHANGE: &str = "INSERT INTO changes(rev, kind, id, audience, op) VALUES (?1, ?2, ?3, ?4, ?5)";
 
 /// Writes apps and approval requests at consecutive new revisions.
 pub struct CatalogWriter<'c> {
@@ -40,8 +40,19 @@ impl<'c> CatalogWriter<'c> {
     fn record_change(&mut self, kind: ChangeKind, id: &str, audience: &str) -> Result<u64> {
         let rev = self.next_rev;
         self.next_rev += 1;
-        self.insert_change.execute(params![rev as i64, kind.as_str(), id, audience])?;
+        self.insert_change.execute(params![rev as i64, kind.as_str(), id, audience, "upsert"])?;
         Ok(rev)
+    }
+
+    /// Records that `id` left `audience` (a previous owner) as the store
+    /// leaves it: the entry was saved for that owner first (at a revision
+    /// the delete replaced, so it is skipped here), then the change of owner
+    /// put a delete for them before the new owner's upsert.
+    pub fn left(&mut self, kind: ChangeKind, id: &str, audience: &str) -> Result<()> {
+        let rev = self.next_rev + 1;
+        self.next_rev += 2;
+        self.insert_change.execute(params![rev as i64, kind.as_str(), id, audience, "delete"])?;
+        Ok(())
     }
 
     /// Writes a new `app` at the next revision (set on it).

@@ -44,6 +44,10 @@ pub enum Target {
     ChangeHeld,
     /// Pending, its review sent back to the owner for changes.
     ChangesRequested,
+    /// Live; its owner asked for production access, then withdrew the request.
+    AccessWithdrawn,
+    /// Live; a lead moved it from its first owner to the scripted one.
+    Transferred,
 }
 
 /// How often each target is drawn for the apps after the scripts, in permille.
@@ -75,10 +79,12 @@ pub struct Script {
     pub expires_in_hours: Option<i64>,
     /// Who filed the request, when not the owner.
     pub requested_by: Option<&'static str>,
+    /// For [`Target::Transferred`]: who owned it before the lead moved it.
+    pub previous_owner: Option<&'static str>,
 }
 
 const fn script(owner: &'static str, team: &'static str, name: &'static str, target: Target, tier: Tier) -> Script {
-    Script { owner, team, name, target, tier, expires_in_hours: None, requested_by: None }
+    Script { owner, team, name, target, tier, expires_in_hours: None, requested_by: None, previous_owner: None }
 }
 
 /// The first apps of every seed: olive's renewals demo (an app in every
@@ -122,6 +128,11 @@ pub const SCRIPTS: &[Script] = &[
         ..script("riley", "it-ops", "access-review-bot", Target::Pending, Tier::Medium)
     },
     Script { requested_by: Some("pat"), ..script("priya", "hr", "hiring-intake", Target::Pending, Tier::High) },
+    script("olive", "sales-ops", "discount-approver", Target::AccessWithdrawn, Tier::Medium),
+    Script {
+        previous_owner: Some("olive"),
+        ..script("omar", "finance", "quota-tracker", Target::Transferred, Tier::Medium)
+    },
 ];
 
 /// People who appear only in [`SCRIPTS`] and the demo users, never drawn as owners.
@@ -141,6 +152,8 @@ pub struct SeededApp {
     pub history: Vec<Happening>,
     /// When runtime events may have come from it (none for apps that never ran).
     pub runtime: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    /// Who owned it until when, for an app a lead transferred.
+    pub owner_before: Option<(String, DateTime<Utc>)>,
 }
 
 impl Catalog {
@@ -177,7 +190,8 @@ impl Catalog {
         }
         let requested_by = script.and_then(|script| script.requested_by);
         let expires_in_hours = script.and_then(|script| script.expires_in_hours);
-        story::tell(rng, self.now, app, target, requested_by, expires_in_hours)
+        let previous_owner = script.and_then(|script| script.previous_owner);
+        story::tell(rng, self.now, app, target, requested_by, expires_in_hours, previous_owner)
     }
 
     fn draw_owner(&self, rng: &mut StdRng) -> (String, &'static Team) {

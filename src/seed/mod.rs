@@ -30,6 +30,7 @@ use rand::rngs::StdRng;
 use rusqlite::{Connection, OptionalExtension};
 
 use crate::domain::Role;
+use crate::domain::api::ChangeKind;
 use crate::domain::audit::truncate_to_micros;
 use crate::store::{self, Store, StoreError};
 
@@ -133,8 +134,14 @@ fn write_all(conn: &Connection, options: &SeedOptions) -> Result<(usize, usize),
     let mut approvals = 0;
     for index in 0..options.apps {
         let mut seeded = catalog.generate(&mut rng, index);
+        if let Some((previous, _)) = &seeded.owner_before {
+            writer.left(ChangeKind::App, &seeded.app.id, previous)?;
+        }
         writer.app(&mut seeded.app)?;
         for approval in &mut seeded.approvals {
+            if let Some((previous, _)) = &seeded.owner_before {
+                writer.left(ChangeKind::Approval, &approval.id, previous)?;
+            }
             writer.approval(approval)?;
         }
         approvals += seeded.approvals.len();

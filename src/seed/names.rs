@@ -191,6 +191,14 @@ pub const APPROVE_COMMENTS: &[&str] = &[
 ];
 
 /// Reasons a reviewer gave for a rejection (a rejection always has one).
+/// Why an owner asks for production access.
+pub const ACCESS_REASONS: &[&str] = &[
+    "pilot went well; the whole team should use it",
+    "the sandbox data is stale; it needs the live records",
+    "sign-off from the data owner is attached to the ticket",
+    "needed for the quarter close",
+];
+
 pub const REJECT_REASONS: &[&str] = &[
     "PII leaves the tenant without DLP",
     "Secrets are stored in the flow, not in the vault",

@@ -25,6 +25,9 @@ pub struct AppFacts {
     /// Where it runs: the last listed environment.
     pub runtime_environment: Option<String>,
     pub connectors: Vec<String>,
+    /// Who owned it until when, for an app a lead transferred: that owner
+    /// is the actor of its owner's steps before then.
+    pub owner_before: Option<(String, DateTime<Utc>)>,
 }
 
 /// An app that ran during the seeded window, and how busy it was.

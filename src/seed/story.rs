@@ -15,6 +15,7 @@ use super::names::{self, pick, pick_weighted};
 use crate::domain::amend;
 use crate::domain::app::{FLAG_INACTIVE, FLAG_RETIREMENT_SCHEDULED};
 use crate::domain::approval::{self, DecisionKind};
+use crate::domain::custody;
 use crate::domain::risk::{self, IntakeReview};
 use crate::domain::ttl::{self, EXPIRING_WITHIN_DAYS, QUARANTINE_DAYS, READ_ONLY_DAYS, Renewal};
 use crate::domain::{Actor, App, AppState, Approval, ApprovalKind, DataClass, Role, Tier};
@@ -71,7 +72,21 @@ pub enum What {
     RetirementScheduled {
         expires_at: DateTime<Utc>,
     },
+    /// The requester withdrew a pending request.
+    Withdrawn {
+        approval: usize,
+        reason: &'static str,
+    },
+    /// A lead moved the app to another owner.
+    Transferred {
+        from: String,
+        to: String,
+        reason: &'static str,
+    },
 }
+
+/// The lead who transfers apps in the demo.
+pub(super) const TRANSFERRING_LEAD: &str = "pat";
 
 struct Teller<'r> {
     rng: &'r mut StdRng,
@@ -91,10 +106,21 @@ pub fn tell(
     target: Target,
     requested_by: Option<&'static str>,
     expires_in_hours: Option<i64>,
+    previous_owner: Option<&'static str>,
 ) -> SeededApp {
     let filed_by = requested_by.or_else(|| rng.random_bool(0.04).then_some(FILING_LEAD));
+    let mut app = app;
+    // A transferred app lives its history under its first owner.
+    let final_owner = app.owner.clone();
+    if let Some(previous) = previous_owner {
+        app.owner = previous.to_string();
+    }
     let mut teller = Teller { rng, now, app, approvals: Vec::new(), history: Vec::new(), filed_by, live_from: None };
     teller.play(target, expires_in_hours.map(Duration::hours));
+    let owner_before = match previous_owner {
+        Some(previous) => teller.transfer_to(&final_owner).map(|at| (previous.to_string(), at)),
+        None => None,
+    };
     let runtime = match target {
         Target::Pending
         | Target::PendingOverdue
@@ -105,7 +131,7 @@ pub fn tell(
         _ => teller.live_from,
     }
     .zip(teller.app.last_activity_at);
-    SeededApp { app: teller.app, approvals: teller.approvals, history: teller.history, runtime }
+    SeededApp { app: teller.app, approvals: teller.approvals, history: teller.history, runtime, owner_before }
 }
 
 impl Teller<'_> {
@@ -131,15 +157,23 @@ impl Teller<'_> {
                 let comment = *pick(self.rng, names::CHANGE_REQUESTS);
                 self.apply(index, &riley, DecisionKind::RequestChanges, comment, asked_at);
             }
-            Target::Active | Target::ProductionRequested => {
+            Target::Active | Target::ProductionRequested | Target::AccessWithdrawn | Target::Transferred => {
                 // Active needs at least 14 days left: started within ttl - 15 days.
                 let started = now - self.span(2, ttl.num_hours() - 15 * 24);
                 self.start_life(started);
                 self.touch_recently();
-                if target == Target::ProductionRequested {
+                if matches!(target, Target::ProductionRequested | Target::AccessWithdrawn) {
+                    if target == Target::AccessWithdrawn {
+                        // The owner's own request, which the owner withdraws.
+                        self.filed_by = None;
+                    }
                     let filed = self.between((started + Duration::hours(1)).max(now - Duration::days(5)), now);
                     let tier = self.request_tier();
-                    self.file(ApprovalKind::ProductionAccess, tier, filed);
+                    let index = self.file(ApprovalKind::ProductionAccess, tier, filed);
+                    if target == Target::AccessWithdrawn {
+                        let at = self.between(filed + Duration::minutes(20), now);
+                        self.withdraw(index, "the vendor's contract is not signed yet", at);
+                    }
                 }
             }
             Target::ActiveIdle => {
@@ -323,10 +357,41 @@ impl Teller<'_> {
     fn file(&mut self, kind: ApprovalKind, tier: Tier, at: DateTime<Utc>) -> usize {
         let id = format!("apr_{:016x}", self.rng.random::<u64>());
         let requested_by = self.filed_by.map_or_else(|| self.app.owner.clone(), str::to_string);
-        self.approvals.push(Approval::new(id, &self.app, kind, requested_by, tier, at));
+        let mut request = Approval::new(id, &self.app, kind, requested_by, tier, at);
+        if kind == ApprovalKind::ProductionAccess {
+            request.environment = Some(approval::DEFAULT_ACCESS_ENVIRONMENT.into());
+            request.reason = pick(self.rng, names::ACCESS_REASONS).to_string();
+        }
+        self.approvals.push(request);
         let index = self.approvals.len() - 1;
         self.record(at, What::Requested { approval: index });
         index
+    }
+
+    /// The requester withdraws request `index` at `at`, by the domain's rule.
+    fn withdraw(&mut self, index: usize, reason: &'static str, at: DateTime<Utc>) {
+        let request = &self.approvals[index];
+        let requester = Actor::new(request.requested_by.clone(), [Role::Owner]);
+        if let Ok(withdrawn) = custody::withdraw(request, &requester, reason, at) {
+            self.approvals[index] = withdrawn;
+            self.record(at, What::Withdrawn { approval: index, reason });
+        }
+    }
+
+    /// A lead moves the app (and its requests) to `to`, by the domain's rule,
+    /// some time in the last weeks; returns when.
+    fn transfer_to(&mut self, to: &str) -> Option<DateTime<Utc>> {
+        let lead = Actor::new(TRANSFERRING_LEAD, [Role::Lead]);
+        let since = self.app.state_since.max(self.now - Duration::days(20)) + Duration::hours(1);
+        let at = self.between(since, self.now);
+        let reason = "the team moved to finance";
+        let moved = custody::transfer(&self.app, &lead, to, Some(&[Role::Owner]), reason, at).ok()?;
+        let from = std::mem::replace(&mut self.app, moved).owner;
+        for request in &mut self.approvals {
+            request.app_owner = to.to_string();
+        }
+        self.record(at, What::Transferred { from, to: to.to_string(), reason });
+        Some(at)
     }
 
     /// Registers, reviews (or auto-approves) and activates the app at `at`.

@@ -376,21 +376,33 @@ fn seeding_leaves_the_schema_and_connection_settings_as_they_were() {
 fn bulk_rows_match_the_store_repositories() {
     let bulk = seeded(80, 0, 21);
     let mut replay = Store::open_in_memory().unwrap();
-    let order: Vec<(String, String)> = bulk
+    let order: Vec<(String, String, String, String)> = bulk
         .conn()
-        .prepare("SELECT kind, id FROM changes ORDER BY rev")
+        .prepare("SELECT kind, id, audience, op FROM changes ORDER BY rev")
         .unwrap()
-        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))
         .unwrap()
         .map(Result::unwrap)
         .collect();
+    assert!(order.iter().any(|(_, _, _, op)| op == "delete"), "the seed transfers an app");
     replay
         .write(|conn| {
-            for (kind, id) in &order {
+            // A delete is an entry saved for its first owner, then moved:
+            // saved here for that owner, then for the new one by its upsert.
+            for (kind, id, audience, op) in &order {
+                let first_owner = (op == "delete").then_some(audience);
                 if kind == "app" {
-                    store::apps::save(conn, &mut store::apps::get(bulk.conn(), id)?)?;
+                    let mut app = store::apps::get(bulk.conn(), id)?;
+                    if let Some(owner) = first_owner {
+                        app.owner = owner.clone();
+                    }
+                    store::apps::save(conn, &mut app)?;
                 } else {
-                    store::approvals::save(conn, &mut store::approvals::get(bulk.conn(), id)?)?;
+                    let mut approval = store::approvals::get(bulk.conn(), id)?;
+                    if let Some(owner) = first_owner {
+                        approval.app_owner = owner.clone();
+                    }
+                    store::approvals::save(conn, &mut approval)?;
                 }
             }
             Ok::<_, StoreError>(())
@@ -461,4 +473,45 @@ fn the_demo_holds_a_discovered_app_taken_through_review() {
     // The demo still holds discovered apps for the coverage KPI to count.
     assert!(apps.iter().any(|a| a.state == AppState::Discovered));
     assert!(store::audit::verify(store.conn()).unwrap().result.is_ok());
+}
+
+#[test]
+fn the_demo_has_a_production_access_request_a_withdrawn_one_and_a_transferred_app() {
+    let store = seeded(DEMO_APPS, 4_000, DEMO_SEED);
+    let approvals = all_approvals(store.conn());
+    let access: Vec<&Approval> = approvals.iter().filter(|a| a.kind == ApprovalKind::ProductionAccess).collect();
+    assert!(
+        access.iter().all(|a| a.environment.as_deref() == Some("production") && !a.reason.is_empty()),
+        "every access request names its environment and why"
+    );
+    assert!(access.iter().any(|a| a.status == ApprovalStatus::Pending), "a pending production access request");
+    let withdrawn: Vec<&Approval> = approvals.iter().filter(|a| a.status == ApprovalStatus::Withdrawn).collect();
+    assert_eq!(withdrawn.len(), 1, "{withdrawn:#?}");
+    assert_eq!(
+        (withdrawn[0].app_name.as_str(), withdrawn[0].withdrawn_by.as_deref()),
+        ("discount-approver", Some("olive"))
+    );
+
+    let apps = all_apps(store.conn());
+    let moved = apps.iter().find(|a| a.name == "quota-tracker").expect("the transferred app");
+    assert_eq!((moved.owner.as_str(), moved.state), ("omar", AppState::Active));
+    assert!(approvals.iter().filter(|a| a.app_id == moved.id).all(|a| a.app_owner == "omar"));
+    // Both owners read the transfer; its history before it is olive's doing.
+    for owner in ["olive", "omar"] {
+        let visibility = crate::domain::Visibility::OwnedBy(owner.into());
+        let (events, _) = store::audit::page(store.conn(), 0, 5_000, &visibility).unwrap();
+        let transfers: Vec<_> = events.iter().filter(|e| e.action_type == "app.transfer").collect();
+        assert_eq!(transfers.len(), 1, "{owner}");
+        assert_eq!(transfers[0].request_context["from"], "olive");
+        assert_eq!(transfers[0].request_context["to"], "omar");
+        assert_eq!(transfers[0].actor_id, "pat");
+    }
+    let (events, _) = store::audit::page(store.conn(), 0, 5_000, &crate::domain::Visibility::All).unwrap();
+    let of_moved: Vec<_> = events.iter().filter(|e| e.app_id.as_deref() == Some(moved.id.as_str())).collect();
+    let transfer_at = of_moved.iter().find(|e| e.action_type == "app.transfer").unwrap().timestamp;
+    for event in of_moved.iter().filter(|e| e.timestamp < transfer_at && e.actor_role == "owner") {
+        assert_eq!(event.actor_id, "olive", "{event:?}");
+    }
+    let actions: BTreeSet<&str> = events.iter().map(|e| e.action_type.as_str()).collect();
+    assert!(actions.contains("approval.withdrawn"));
 }

@@ -18,10 +18,10 @@ use super::bulk::Chain;
 use super::catalog::SeededApp;
 use super::names::{self, CONSOLE_AGENT};
 use super::runtime::{self, AppFacts, RuntimeSource};
-use super::story::{Happening, What};
+use super::story::{Happening, TRANSFERRING_LEAD, What};
 
 use crate::domain::api::AuditHead;
-use crate::domain::{Approval, AuditEvent, NewAuditEvent, Role};
+use crate::domain::{Approval, ApprovalKind, AuditEvent, NewAuditEvent, Role};
 use crate::server::ops::POLICY_ACTOR;
 use crate::store::{Result, StoreError, audit};
 
@@ -69,14 +69,18 @@ impl Timeline {
 
     /// Takes in one app that has been written (so its requests carry their revisions).
     pub fn add(&mut self, rng: &mut StdRng, seeded: SeededApp) {
-        let SeededApp { app, approvals, history, runtime } = seeded;
+        let SeededApp { app, approvals, history, runtime, owner_before } = seeded;
         let index = self.apps.len() as u32;
         let approvals_from = self.approvals.len();
         let mut refers_to_approvals = false;
         for Happening { at, what } in history.into_iter().filter(|happening| happening.at >= self.window_start) {
             refers_to_approvals |= matches!(
                 what,
-                What::Requested { .. } | What::Decided { .. } | What::Activated { .. } | What::Rejected { .. }
+                What::Requested { .. }
+                    | What::Decided { .. }
+                    | What::Activated { .. }
+                    | What::Rejected { .. }
+                    | What::Withdrawn { .. }
             );
             self.governance.push(GovernanceEvent { at, app: index, approvals_from, what });
         }
@@ -102,6 +106,7 @@ impl Timeline {
             first_environment,
             runtime_environment,
             connectors: app.connectors,
+            owner_before,
         });
     }
 
@@ -165,7 +170,9 @@ impl Timeline {
                 // The principal of the call that wrote it: the actor, but for
                 // the policy's approval inside someone's intake.
                 let reported_by = match step.what {
-                    What::AutoApproved { by } => by.unwrap_or(&self.apps[step.app as usize].owner).to_string(),
+                    What::AutoApproved { by } => {
+                        by.unwrap_or(owner_at(&self.apps[step.app as usize], step.at)).to_string()
+                    }
                     _ => event.actor_id.clone(),
                 };
                 chain.seal(event, &reported_by, event_id, step.at)
@@ -201,7 +208,7 @@ impl Timeline {
                 ..app_event("app.discovered", app)
             },
             What::Registered { by } => {
-                let (name, role) = by.map_or((app.owner.as_str(), Role::Owner), |lead| (lead, Role::Lead));
+                let (name, role) = by.map_or((owner_at(app, step.at), Role::Owner), |lead| (lead, Role::Lead));
                 by_person(name, role, app_event("app.registered", app))
             }
             What::AutoApproved { .. } => NewAuditEvent {
@@ -210,7 +217,7 @@ impl Timeline {
             },
             What::Requested { approval: index } => {
                 let request = approval(*index);
-                let role = if request.requested_by == app.owner { Role::Owner } else { Role::Lead };
+                let role = if request.requested_by == owner_at(app, step.at) { Role::Owner } else { Role::Lead };
                 let base = by_person(&request.requested_by, role, app_event("", app));
                 let mut event = approval_event(base, "approval.requested", request);
                 if request.kind == crate::domain::ApprovalKind::Change {
@@ -223,8 +230,34 @@ impl Timeline {
                         "review_tier": request.review_tier.as_str(),
                     });
                 }
-                event
+                match request.environment.as_deref().filter(|_| request.kind == ApprovalKind::ProductionAccess) {
+                    // As `server::custody::request_access` writes it.
+                    Some(environment) => NewAuditEvent {
+                        environment: Some(environment.to_string()),
+                        request_context: json!({
+                            "kind": request.kind,
+                            "environment": environment,
+                            "reason": request.reason,
+                            "review_tier": request.review_tier.as_str(),
+                        }),
+                        ..event
+                    },
+                    None => event,
+                }
             }
+            What::Withdrawn { approval: index, reason } => {
+                let request = approval(*index);
+                let by = request.withdrawn_by.as_deref().unwrap_or(&request.requested_by);
+                let base = by_person(by, Role::Owner, app_event("", app));
+                NewAuditEvent {
+                    request_context: json!({"kind": request.kind, "reason": reason, "app_state": "active"}),
+                    ..approval_event(base, "approval.withdrawn", request)
+                }
+            }
+            What::Transferred { from, to, reason } => NewAuditEvent {
+                request_context: json!({"from": from, "to": to, "reason": reason}),
+                ..by_person(TRANSFERRING_LEAD, Role::Lead, app_event("app.transfer", app))
+            },
             What::Decided { approval: index, decision } => {
                 let request = approval(*index);
                 let made = &request.decisions[*decision];
@@ -260,7 +293,7 @@ impl Timeline {
                     "previous_expires_at": previous_expires_at,
                     "expires_at": expires_at,
                 }),
-                ..by_person(&app.owner, Role::Owner, app_event("app.renewed", app))
+                ..by_person(owner_at(app, step.at), Role::Owner, app_event("app.renewed", app))
             },
             What::Lifecycle { from, to } => NewAuditEvent {
                 request_context: json!({"from": from.as_str(), "to": to.as_str(), "effective_at": effective_at}),
@@ -275,6 +308,14 @@ impl Timeline {
                 ..app_event("lifecycle.retirement_scheduled", app)
             },
         }
+    }
+}
+
+/// Who owned `app` at `at`.
+fn owner_at(app: &AppFacts, at: DateTime<Utc>) -> &str {
+    match &app.owner_before {
+        Some((previous, until)) if at < *until => previous,
+        _ => &app.owner,
     }
 }
 

@@ -5,6 +5,7 @@
 //! the terminal layers.
 
 pub mod amend;
+pub mod custody;
 pub mod db;
 pub mod error;
 pub mod evidence;
@@ -145,6 +146,9 @@ pub fn router(state: ServerState) -> Router {
         .route("/v1/approvals/{id}/decisions", post(routes::decide))
         .route("/v1/apps/{id}/renewals", post(routes::renew))
         .route("/v1/apps/{id}", patch(amend::amend))
+        .route("/v1/apps/{id}/access-requests", post(custody::access_requests))
+        .route("/v1/approvals/{id}/withdrawal", post(custody::withdrawal))
+        .route("/v1/apps/{id}/owner", post(custody::owner))
         .route("/v1/apps/{id}/evidence", get(evidence::evidence))
         .route("/v1/apps/{id}/status", get(routes::app_status))
         .route("/v1/status", get(routes::endpoint_status))

@@ -4,7 +4,7 @@
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{amend, evidence, intake, routes};
+use super::{amend, custody, evidence, intake, routes};
 use crate::domain::amend::FieldChange;
 use crate::domain::api::{AmendOutcome, AmendRequest, AmendResponse};
 use crate::domain::api::{
@@ -13,6 +13,7 @@ use crate::domain::api::{
     IngestResponse, IntakeResponse, Me, RenewalRequest,
 };
 use crate::domain::checkpoint::{Checkpoint, CheckpointPage, ServerKey};
+use crate::domain::custody::{AccessRequest, TransferRequest, WithdrawalRequest, WithdrawalResponse};
 use crate::domain::evidence::{Bundle, EventProof, SignedBundle};
 use crate::domain::status::{Access, StatusReason};
 use crate::domain::{
@@ -27,6 +28,7 @@ use crate::domain::{
         routes::health, routes::me, routes::changes, routes::audit_page, routes::audit_head,
         intake::intake, intake::adopt, routes::decide, routes::renew, routes::ingest, routes::audit_key, routes::audit_checkpoints,
         evidence::evidence, amend::amend,
+        custody::access_requests, custody::withdrawal, custody::owner,
         routes::app_status, routes::endpoint_status,
         routes::audit_inclusion, routes::audit_inclusions, routes::audit_consistency,
     ),
@@ -38,6 +40,7 @@ use crate::domain::{
         IngestResponse, IntakeResponse, Me, RenewalRequest,
         crate::domain::intake::IntakePreview, crate::domain::intake::ReviewPlan, crate::domain::manifest_file::Problem,
         AmendRequest, AmendResponse, AmendOutcome, FieldChange,
+        AccessRequest, TransferRequest, WithdrawalRequest, WithdrawalResponse,
         Checkpoint, CheckpointPage, ServerKey, Bundle, EventProof, SignedBundle, AppStatus, Access, StatusReason,
     )),
     modifiers(&BearerAuth),

@@ -28,7 +28,7 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    pub(super) fn event(&self, action_type: &str, app: &App) -> NewAuditEvent {
+    pub(crate) fn event(&self, action_type: &str, app: &App) -> NewAuditEvent {
         NewAuditEvent {
             actor_id: self.actor.user.clone(),
             actor_role: self.actor.primary_role().as_str().to_string(),
@@ -57,7 +57,7 @@ pub fn app_event(action_type: &str, app: &App) -> NewAuditEvent {
     }
 }
 
-pub(super) fn approval_event(base: NewAuditEvent, action_type: &str, approval: &Approval) -> NewAuditEvent {
+pub(crate) fn approval_event(base: NewAuditEvent, action_type: &str, approval: &Approval) -> NewAuditEvent {
     NewAuditEvent {
         action_type: action_type.into(),
         resource_type: "approval".into(),
@@ -110,11 +110,14 @@ pub fn decide(
                 Some("app.activated")
             }
             (ApprovalStatus::Approved, ApprovalKind::ProductionAccess) => {
-                if !app.environments.iter().any(|env| env == "production") {
-                    app.environments.push("production".into());
+                // The environment the request asked for (`production` for
+                // requests filed before it was recorded).
+                let environment = decided.requested_environment().to_string();
+                if !app.environments.contains(&environment) {
+                    app.environments.push(environment);
                 }
                 app.updated_at = ctx.now;
-                Some("app.production_access_granted")
+                Some(super::custody::ACCESS_GRANTED)
             }
             (ApprovalStatus::Approved, ApprovalKind::Change) => {
                 super::amend::apply_approved(conn, ctx, &decided, &mut app)?;
@@ -132,6 +135,10 @@ pub fn decide(
             let mut event = approval_event(ctx.event("", &app), action, &decided);
             event.resource_type = "app".into();
             event.resource_id = Some(app.id.clone());
+            if decided.kind == ApprovalKind::ProductionAccess {
+                event.environment = Some(decided.requested_environment().to_string());
+                event.request_context = json!({"environment": decided.requested_environment()});
+            }
             audit::append(conn, event, &ctx.actor.user, ctx.now)?;
         }
     }
@@ -170,7 +177,10 @@ pub fn renew(
             Ok((StatusCode::OK, RenewalAnswer::App { app: renewed }))
         }
         Renewal::NeedsApproval => {
-            if let Some(pending) = approvals::pending_for_app(conn, app_id)? {
+            // A pending request for an environment does not block re-approval.
+            if let Some(pending) = approvals::for_app(conn, app_id)?.into_iter().find(|request| {
+                request.status == ApprovalStatus::Pending && request.kind != ApprovalKind::ProductionAccess
+            }) {
                 return Err(ApiError::conflict(format!(
                     "request {} for this app is already pending review",
                     pending.id

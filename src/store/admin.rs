@@ -8,9 +8,10 @@ use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 use serde_json::{Value, json};
 
-use super::{Result, StoreError, audit, users};
+use super::{Result, StoreError, apps, audit, users};
 use crate::domain::audit::format_timestamp;
-use crate::domain::{NewAuditEvent, Role};
+use crate::domain::custody;
+use crate::domain::{App, NewAuditEvent, Role};
 
 /// The actor recorded for `govdeck users …` run on the database file itself
 /// (no server, no token: whoever may write the file administers it).
@@ -21,6 +22,8 @@ pub const USER_ADD: &str = "user.add";
 pub const USER_REVOKE: &str = "user.revoke";
 pub const USER_ROLES: &str = "user.roles";
 pub const USER_ROTATE: &str = "user.rotate";
+/// A live app whose owner was revoked, flagged `owner_revoked`.
+pub const APP_OWNER_REVOKED: &str = "app.owner_revoked";
 
 /// Who administers: the actor and role the events record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,14 +74,60 @@ pub fn add_user(
     Ok(token)
 }
 
-/// Revokes `name`'s token; records `user.revoke`. False (and no event)
-/// when there is no such active user.
-pub fn revoke_user(conn: &Connection, admin: &Admin, name: &str, now: DateTime<Utc>) -> Result<bool> {
+/// A live app left with no owner by a revocation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ownerless {
+    pub id: String,
+    pub name: String,
+}
+
+/// Revokes `name`'s token; records `user.revoke`. `None` (and no event)
+/// when there is no such active user. The live apps `name` still owns are
+/// flagged `owner_revoked` ([`custody::flag_owner_revoked`]) and returned;
+/// the event lists them (`ownerless_apps`), and each flagged app gets an
+/// `app.owner_revoked` event of its own, so its owner-facing history shows it.
+pub fn revoke_user(conn: &Connection, admin: &Admin, name: &str, now: DateTime<Utc>) -> Result<Option<Vec<Ownerless>>> {
     if !users::revoke(conn, name, now)? {
-        return Ok(false);
+        return Ok(None);
     }
-    audit::append(conn, admin.event(USER_REVOKE, name, json!({})), &admin.actor_id, now)?;
-    Ok(true)
+    let mut owned: Vec<App> = Vec::new();
+    {
+        let mut stmt =
+            conn.prepare_cached("SELECT data FROM apps WHERE owner = ?1 AND state IN ('active', 'expiring')")?;
+        for json in stmt.query_map([name], |row| row.get::<_, String>(0))? {
+            owned.push(serde_json::from_str(&json?)?);
+        }
+    }
+    owned.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id)));
+    let mut ownerless = Vec::new();
+    let mut flagged = Vec::new();
+    for mut app in owned {
+        if custody::flag_owner_revoked(&mut app, now) {
+            apps::save(conn, &mut app)?;
+            flagged.push(app.clone());
+        }
+        ownerless.push(Ownerless { id: app.id.clone(), name: app.name.clone() });
+    }
+    let listed: Vec<Value> = ownerless.iter().map(|app| json!({"id": app.id, "name": app.name})).collect();
+    audit::append(conn, admin.event(USER_REVOKE, name, json!({"ownerless_apps": listed})), &admin.actor_id, now)?;
+    for app in &flagged {
+        let event = NewAuditEvent {
+            actor_id: admin.actor_id.clone(),
+            actor_role: admin.actor_role.clone(),
+            app_id: Some(app.id.clone()),
+            version: Some(app.version),
+            environment: app.environments.first().cloned(),
+            action_type: APP_OWNER_REVOKED.into(),
+            resource_type: "app".into(),
+            resource_id: Some(app.id.clone()),
+            data_classification: Some(app.data_classification.as_str().into()),
+            risk_score_at_time: Some(app.risk.score),
+            request_context: json!({"owner": name}),
+            ..NewAuditEvent::default()
+        };
+        audit::append(conn, event, &admin.actor_id, now)?;
+    }
+    Ok(Some(ownerless))
 }
 
 /// Replaces `name`'s roles; records `user.roles` with the roles before and
@@ -138,8 +187,8 @@ mod tests {
         let first = store.write(|conn| add_user(conn, &admin, "olive", &[Role::Owner], Some(expires), now())).unwrap();
         store.write(|conn| set_roles(conn, &admin, "olive", &[Role::Owner, Role::Auditor], now())).unwrap();
         let second = store.write(|conn| rotate(conn, &admin, "olive", None, now())).unwrap();
-        assert!(store.write(|conn| revoke_user(conn, &admin, "olive", now())).unwrap());
-        assert!(!store.write(|conn| revoke_user(conn, &admin, "olive", now())).unwrap(), "already revoked");
+        assert_eq!(store.write(|conn| revoke_user(conn, &admin, "olive", now())).unwrap(), Some(vec![]));
+        assert_eq!(store.write(|conn| revoke_user(conn, &admin, "olive", now())).unwrap(), None, "already revoked");
 
         let events = events(&store);
         let actions: Vec<&str> = events.iter().map(|e| e.action_type.as_str()).collect();

@@ -186,6 +186,19 @@ pub fn from_row(row: &Row<'_>) -> rusqlite::Result<AuditEvent> {
     })
 }
 
+/// The events an owner reads: those of the apps they own now, and the
+/// `app.transfer` events that moved an app away from them (so both owners
+/// see a transfer, and the old one nothing of the app after it). The apps
+/// that left an owner are those the change log holds a delete of for them,
+/// so both terms go by the `audit_by_app` index. `?N` is the owner's parameter.
+fn owned_by(param: u8) -> String {
+    format!(
+        "(app_id IN (SELECT id FROM apps WHERE owner = ?{param}) \
+          OR (app_id IN (SELECT id FROM changes WHERE kind = 'app' AND audience = ?{param} AND op = 'delete') \
+              AND action_type = 'app.transfer' AND json_extract(request_context, '$.from') = ?{param}))"
+    )
+}
+
 /// Events after `after` that `visibility` may read, oldest first, at most `limit`.
 pub fn page(conn: &Connection, after: u64, limit: u32, visibility: &Visibility) -> Result<(Vec<AuditEvent>, bool)> {
     let fetch = i64::from(limit) + 1;
@@ -196,9 +209,8 @@ pub fn page(conn: &Connection, after: u64, limit: u32, visibility: &Visibility) 
             .collect::<rusqlite::Result<_>>()?,
         Visibility::OwnedBy(owner) => conn
             .prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM audit
-                 WHERE seq > ?1 AND app_id IN (SELECT id FROM apps WHERE owner = ?2)
-                 ORDER BY seq LIMIT ?3"
+                "SELECT {COLUMNS} FROM audit WHERE seq > ?1 AND {} ORDER BY seq LIMIT ?3",
+                owned_by(2)
             ))?
             .query_map(params![after as i64, owner, fetch], from_row)?
             .collect::<rusqlite::Result<_>>()?,
@@ -224,11 +236,10 @@ pub fn readable_seqs(
             .query_map(params![after, through, limit], |row| row.get(0))?
             .collect::<rusqlite::Result<_>>()?,
         Visibility::OwnedBy(owner) => conn
-            .prepare_cached(
-                "SELECT seq FROM audit
-                 WHERE seq > ?1 AND seq <= ?2 AND app_id IN (SELECT id FROM apps WHERE owner = ?3)
-                 ORDER BY seq LIMIT ?4",
-            )?
+            .prepare_cached(&format!(
+                "SELECT seq FROM audit WHERE seq > ?1 AND seq <= ?2 AND {} ORDER BY seq LIMIT ?4",
+                owned_by(3)
+            ))?
             .query_map(params![after, through, owner, limit], |row| row.get(0))?
             .collect::<rusqlite::Result<_>>()?,
     };
@@ -340,9 +351,8 @@ pub fn page_json(
         }
         Visibility::OwnedBy(owner) => {
             let mut stmt = conn.prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM audit
-                 WHERE seq > ?1 AND {IN_RANGE} AND app_id IN (SELECT id FROM apps WHERE owner = ?5)
-                 ORDER BY seq LIMIT ?2"
+                "SELECT {COLUMNS} FROM audit WHERE seq > ?1 AND {IN_RANGE} AND {} ORDER BY seq LIMIT ?2",
+                owned_by(5)
             ))?;
             write(&mut stmt.query(params![after as i64, fetch, since, until, owner])?)?;
         }

@@ -26,6 +26,7 @@ use crate::config::pins::{self, PinsError};
 use crate::domain::ApprovalStatus;
 use crate::domain::api::{AmendResponse, AppResponse, ApprovalResponse, IntakeResponse, Me};
 use crate::domain::checkpoint::{self, Checkpoint, CheckpointError, PublicKey};
+use crate::domain::custody::{self, WithdrawalResponse};
 
 /// Entries per `/v1/changes` page: the most the server serves
 /// ([`crate::domain::api::MAX_PAGE`]), so the fewest transactions.
@@ -499,6 +500,9 @@ impl Syncer {
             ActionKind::Intake => "/v1/intake".to_string(),
             ActionKind::Adopt => format!("/v1/apps/{}/adoption", action.target_id),
             ActionKind::Amend => format!("/v1/apps/{}", action.target_id),
+            ActionKind::RequestAccess => format!("/v1/apps/{}/access-requests", action.target_id),
+            ActionKind::Withdraw => format!("/v1/approvals/{}/withdrawal", action.target_id),
+            ActionKind::Transfer => format!("/v1/apps/{}/owner", action.target_id),
         };
         let result = if action.kind == ActionKind::Amend {
             self.backoff.run(|| self.client.patch(&path, &action.body, &action.idempotency_key)).await
@@ -592,6 +596,39 @@ fn apply_answer(conn: &Connection, kind: ActionKind, body: &str) -> Result<Strin
                 catalog::put_approval(conn, approval)?;
             }
             Ok(crate::domain::intake::registered_message(&answer, kind == ActionKind::Adopt))
+        }
+        ActionKind::RequestAccess => {
+            let answer: ApprovalResponse = serde_json::from_str(body)?;
+            catalog::put_approval(conn, &answer.approval)?;
+            let approval = answer.approval;
+            Ok(format!(
+                "request {} for {} access to {} filed: reviewed at the {} tier, {}; due by {}",
+                approval.id,
+                approval.requested_environment(),
+                approval.app_name,
+                approval.review_tier.as_str(),
+                custody::who_must_approve(approval.review_tier),
+                approval.due_at.format("%Y-%m-%d %H:%M UTC"),
+            ))
+        }
+        ActionKind::Withdraw => {
+            let answer: WithdrawalResponse = serde_json::from_str(body)?;
+            catalog::put_approval(conn, &answer.approval)?;
+            let mut message = format!("request {} withdrawn", answer.approval.id);
+            if let Some(app) = &answer.app {
+                catalog::put_app(conn, app)?;
+                message.push_str(&format!("; app {} is now {} (its name is free again)", app.name, app.state));
+            }
+            Ok(message)
+        }
+        ActionKind::Transfer => {
+            let answer: AppResponse = serde_json::from_str(body)?;
+            // Only a cache that reads everything keeps the moved app; an
+            // admin's cache holds only the admin's own apps.
+            if cache::meta_get(conn, cache::VISIBILITY)?.as_deref() == Some("all") {
+                catalog::put_app(conn, &answer.app)?;
+            }
+            Ok(format!("{} ({}) now belongs to {}", answer.app.name, answer.app.id, answer.app.owner))
         }
     }
 }

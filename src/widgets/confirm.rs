@@ -102,6 +102,32 @@ impl ConfirmDialog {
     }
 }
 
+/// The rows `line` takes when wrapped at word boundaries to `width`
+/// columns, as the summary paragraph wraps it: a line's width divided by
+/// the width undercounts when a word moves whole to the next row, and the
+/// dialog then cut its last words off.
+fn wrapped_rows(line: &Line<'_>, width: u16) -> u16 {
+    let width = usize::from(width.max(1));
+    let text: String = line.spans.iter().map(|span| span.content.as_ref()).collect();
+    let (mut rows, mut column) = (1usize, 0usize);
+    for word in text.split(' ') {
+        let word_width = Span::raw(word).width();
+        if column == 0 {
+            column = word_width;
+        } else if column + 1 + word_width <= width {
+            column += 1 + word_width;
+        } else {
+            rows += 1;
+            column = word_width;
+        }
+        while column > width {
+            rows += 1;
+            column -= width;
+        }
+    }
+    u16::try_from(rows).unwrap_or(u16::MAX)
+}
+
 /// Draws a dialog: summary lines, an optional text area, an optional error
 /// and a hint line, centred over `area`.
 #[allow(clippy::too_many_arguments)]
@@ -120,7 +146,7 @@ pub fn render_dialog(
     let inner_width = width.saturating_sub(2).max(1);
     let summary_rows: u16 = lines
         .iter()
-        .map(|line| (line.width() as u16).div_ceil(inner_width).max(1))
+        .map(|line| wrapped_rows(line, inner_width))
         .sum::<u16>()
         .min(area.height.saturating_sub(10).max(3));
     let text_rows = if text_area.is_some() { 5 } else { 0 };
@@ -157,4 +183,21 @@ pub fn render_dialog(
         );
     }
     frame.render_widget(Paragraph::new(hint), hint_area);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_word_that_does_not_fit_takes_the_next_row() {
+        // 10 + 1 + 10 = 21 columns: by width alone two rows of 12, but the
+        // second word moves whole, and so does the third.
+        let line = Line::from("aaaaaaaaaa bbbbbbbbbb cc");
+        assert_eq!(wrapped_rows(&line, 12), 3);
+        assert_eq!(wrapped_rows(&Line::from("short"), 12), 1);
+        assert_eq!(wrapped_rows(&Line::from(""), 12), 1);
+        // A word longer than the row is broken across rows.
+        assert_eq!(wrapped_rows(&Line::from("x".repeat(30)), 12), 3);
+    }
 }
