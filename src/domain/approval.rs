@@ -31,6 +31,8 @@ pub enum ApprovalStatus {
     Approved,
     Rejected,
     Withdrawn,
+    /// Closed by policy because its app was decommissioned (final).
+    Closed,
 }
 
 impl ApprovalStatus {
@@ -40,6 +42,7 @@ impl ApprovalStatus {
             ApprovalStatus::Approved => "approved",
             ApprovalStatus::Rejected => "rejected",
             ApprovalStatus::Withdrawn => "withdrawn",
+            ApprovalStatus::Closed => "closed",
         }
     }
 }
@@ -84,6 +87,9 @@ pub struct Approval {
     pub due_at: DateTime<Utc>,
     pub decided_at: Option<DateTime<Utc>>,
     pub decisions: Vec<Decision>,
+    /// Who closed the request by policy and why (status `closed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed: Option<super::hold::Closure>,
 }
 
 impl Approval {
@@ -111,6 +117,7 @@ impl Approval {
             due_at: due_at(review_tier, now),
             decided_at: None,
             decisions: Vec::new(),
+            closed: None,
         }
     }
 

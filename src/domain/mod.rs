@@ -9,6 +9,7 @@ pub mod audit;
 pub mod audit_query;
 pub mod checkpoint;
 pub mod evidence;
+pub mod hold;
 pub mod kpi;
 pub mod merkle;
 pub mod naming;

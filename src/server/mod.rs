@@ -7,6 +7,7 @@
 pub mod db;
 pub mod error;
 pub mod evidence;
+pub mod hold;
 pub mod openapi;
 pub mod ops;
 pub mod request;
@@ -141,6 +142,9 @@ pub fn router(state: ServerState) -> Router {
         .route("/v1/intake", post(routes::intake))
         .route("/v1/approvals/{id}/decisions", post(routes::decide))
         .route("/v1/apps/{id}/renewals", post(routes::renew))
+        .route("/v1/apps/{id}/quarantine", post(hold::quarantine_route))
+        .route("/v1/apps/{id}/release", post(hold::release_route))
+        .route("/v1/apps/{id}/retirement", post(hold::retire_route))
         .route("/v1/apps/{id}/evidence", get(evidence::evidence))
         .route("/v1/apps/{id}/status", get(routes::app_status))
         .route("/v1/status", get(routes::endpoint_status))

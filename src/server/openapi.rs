@@ -4,7 +4,7 @@
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{evidence, routes};
+use super::{evidence, hold, routes};
 use crate::domain::api::{
     AppResponse, AppStatus, ApprovalResponse, AuditHead, AuditPage, ChangeItem, ChangeKind, ChangeOp, ChangesPage,
     ConsistencyProof, DecisionRequest, ErrorBody, ErrorDetail, Health, InclusionProof, InclusionProofs, IngestRequest,
@@ -12,6 +12,7 @@ use crate::domain::api::{
 };
 use crate::domain::checkpoint::{Checkpoint, CheckpointPage, ServerKey};
 use crate::domain::evidence::{Bundle, EventProof, SignedBundle};
+use crate::domain::hold::{Closure, DataDisposition, ExitChecklist, Hold, ReasonRequest, RetireRequest};
 use crate::domain::status::{Access, StatusReason};
 use crate::domain::{
     App, AppState, Approval, ApprovalKind, ApprovalStatus, AuditEvent, Connectivity, Controls, DataClass, Decision,
@@ -25,6 +26,7 @@ use crate::domain::{
         routes::health, routes::me, routes::changes, routes::audit_page, routes::audit_head,
         routes::intake, routes::decide, routes::renew, routes::ingest, routes::audit_key, routes::audit_checkpoints,
         evidence::evidence,
+        hold::quarantine_route, hold::release_route, hold::retire_route,
         routes::app_status, routes::endpoint_status,
         routes::audit_inclusion, routes::audit_inclusions, routes::audit_consistency,
     ),
@@ -34,6 +36,7 @@ use crate::domain::{
         AppResponse, AppStatus, ApprovalResponse, AuditHead, AuditPage, ChangeItem, ChangeKind, ChangeOp, ChangesPage,
         ConsistencyProof, DecisionRequest, ErrorBody, ErrorDetail, Health, InclusionProof, InclusionProofs, IngestRequest,
         IngestResponse, IntakeResponse, Me, RenewalRequest,
+        Hold, Closure, ReasonRequest, RetireRequest, ExitChecklist, DataDisposition,
         Checkpoint, CheckpointPage, ServerKey, Bundle, EventProof, SignedBundle, AppStatus, Access, StatusReason,
     )),
     modifiers(&BearerAuth),
@@ -72,6 +75,9 @@ mod tests {
             "/v1/intake",
             "/v1/approvals/{id}/decisions",
             "/v1/apps/{id}/renewals",
+            "/v1/apps/{id}/quarantine",
+            "/v1/apps/{id}/release",
+            "/v1/apps/{id}/retirement",
             "/v1/audit/events",
             "/v1/audit/key",
             "/v1/audit/checkpoints",

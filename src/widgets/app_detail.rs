@@ -286,7 +286,7 @@ pub fn request_line(approval: &Approval, theme: &Theme, now: DateTime<Utc>) -> L
         ApprovalStatus::Pending => theme.warning,
         ApprovalStatus::Approved => theme.ok,
         ApprovalStatus::Rejected => theme.danger,
-        ApprovalStatus::Withdrawn => theme.muted,
+        ApprovalStatus::Withdrawn | ApprovalStatus::Closed => theme.muted,
     };
     Line::from(vec![
         Span::styled(format!("  {} ", s(&approval.id)), theme.muted),
