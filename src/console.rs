@@ -134,6 +134,9 @@ fn queued_actions(conn: &rusqlite::Connection) -> Result<Vec<QueuedAction>, Cach
                 ActionKind::Approve => QueuedKind::Approve,
                 ActionKind::Reject => QueuedKind::Reject,
                 ActionKind::Renew => QueuedKind::Renew,
+                ActionKind::Quarantine => QueuedKind::Quarantine,
+                ActionKind::Release => QueuedKind::Release,
+                ActionKind::Retire => QueuedKind::Retire,
             },
             target_id: action.target_id,
             status: match action.status {

@@ -15,6 +15,9 @@ pub enum ActionKind {
     Approve,
     Reject,
     Renew,
+    Quarantine,
+    Release,
+    Retire,
 }
 
 impl ActionKind {
@@ -23,6 +26,9 @@ impl ActionKind {
             ActionKind::Approve => "approve",
             ActionKind::Reject => "reject",
             ActionKind::Renew => "renew",
+            ActionKind::Quarantine => "quarantine",
+            ActionKind::Release => "release",
+            ActionKind::Retire => "retire",
         }
     }
 
@@ -30,6 +36,9 @@ impl ActionKind {
         match text {
             "approve" => ActionKind::Approve,
             "reject" => ActionKind::Reject,
+            "quarantine" => ActionKind::Quarantine,
+            "release" => ActionKind::Release,
+            "retire" => ActionKind::Retire,
             _ => ActionKind::Renew,
         }
     }

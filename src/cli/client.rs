@@ -408,7 +408,7 @@ pub fn approvals(args: &ClientArgs, json: bool, no_headers: bool) -> color_eyre:
     Ok(code.after(print_out(&render(&columns, &rows, Style::stdout(!no_headers)))?))
 }
 
-fn cached_me(cache: &Cache) -> color_eyre::Result<Actor> {
+pub(super) fn cached_me(cache: &Cache) -> color_eyre::Result<Actor> {
     let me: Me = cache::meta_get(cache.conn(), cache::ME)?
         .map(|json| serde_json::from_str(&json))
         .transpose()?
@@ -438,7 +438,7 @@ fn outcome_exit(outcome: ActionOutcome) -> ExitCode {
 }
 
 /// Writes the action to the outbox, then sends it.
-fn queue_and_send(
+pub(super) fn queue_and_send(
     ctx: &Context,
     kind: ActionKind,
     target: &str,
@@ -535,6 +535,16 @@ pub fn renew(args: &ClientArgs, key: &str, days: Option<i64>, shorten: bool) -> 
             }
         }
     };
+    if let Some(hold) = &app.hold {
+        eprintln!(
+            "govdeck: not renewed: {} is held in quarantine by {}: {}; a renewal does not lift a hold, a reviewer \
+             must release it (`govdeck release APP --reason …`); nothing was sent or queued",
+            sanitize(&app.name),
+            sanitize(&hold.by),
+            sanitize(&hold.reason),
+        );
+        return Ok(ExitCode::from(EXIT_CONFLICT));
+    }
     let now = Utc::now();
     let renew_days = days.unwrap_or(app.ttl_class.days());
     // Days out of range are the server's to refuse, with its own words.

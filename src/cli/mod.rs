@@ -25,6 +25,7 @@ mod client;
 mod console;
 mod demo;
 mod evidence;
+mod hold;
 mod import;
 mod lookup;
 mod server;
@@ -196,6 +197,49 @@ pub enum Command {
         /// nothing is sent).
         #[arg(long)]
         shorten: bool,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Quarantine a live app now (reviewer or lead): it stops at once, and only a reviewer can release it; the
+    /// owner's renewal does not lift the hold.
+    Quarantine {
+        /// The app's id or exact name.
+        app: String,
+        /// Why (required), recorded on the hold and shown to the owner.
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Release a held app (reviewer): it returns to the state its TTL gives it now.
+    Release {
+        /// The app's id or exact name.
+        app: String,
+        /// Why it may run again (required).
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Retire an app early (its owner or a lead): it becomes decommissioned and its pending requests close.
+    ///
+    /// The exit checklist must be done: credentials revoked, data archived or deleted (per its retention days),
+    /// dependents told. Answers not given as flags are asked in a terminal; from a pipe they are required.
+    Retire {
+        /// The app's id or exact name.
+        app: String,
+        /// Why (required), recorded in the `app.retire` event.
+        #[arg(long)]
+        reason: String,
+        /// The app's credentials and secrets are revoked.
+        #[arg(long)]
+        credentials_revoked: bool,
+        /// What was done with its data.
+        #[arg(long, value_name = "archived|deleted", value_parser = parse_disposition)]
+        data: Option<crate::domain::hold::DataDisposition>,
+        /// Everyone who depends on the app was told.
+        #[arg(long)]
+        dependents_notified: bool,
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -559,6 +603,9 @@ impl Command {
             Command::Approve { .. } => "approve",
             Command::Reject { .. } => "reject",
             Command::Renew { .. } => "renew",
+            Command::Quarantine { .. } => "quarantine",
+            Command::Release { .. } => "release",
+            Command::Retire { .. } => "retire",
             Command::Audit(AuditArgs { command: Some(AuditCommand::Verify { db: Some(_), .. }), .. }) => {
                 "audit verify --db"
             }
@@ -653,6 +700,12 @@ fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
             client::decide(&client(inner), &id, crate::domain::DecisionKind::Reject, &comment)
         }
         Command::Renew { app, days, shorten, client: inner } => client::renew(&client(inner), &app, days, shorten),
+        Command::Quarantine { app, reason, client: inner } => hold::quarantine(&client(inner), &app, &reason),
+        Command::Release { app, reason, client: inner } => hold::release(&client(inner), &app, &reason),
+        Command::Retire { app, reason, credentials_revoked, data, dependents_notified, client: inner } => {
+            let flags = hold::ChecklistFlags { credentials_revoked, data, dependents_notified };
+            hold::retire(&client(inner), &app, &reason, &flags)
+        }
         Command::Kpi(args) => client::kpi(&client(args.client), args.json),
         Command::Import(import::ImportCommand::Backstage(args)) => import::import_backstage(args, outer.ca_file),
         Command::Export(args) => import::export(args),
@@ -666,6 +719,10 @@ fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
             evidence::fetch(&client(inner), &app, range, format, output.as_deref())
         }
     }
+}
+
+fn parse_disposition(text: &str) -> Result<crate::domain::hold::DataDisposition, String> {
+    text.parse()
 }
 
 /// Writes one line of output; see `outln!`.

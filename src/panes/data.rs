@@ -136,6 +136,9 @@ pub enum QueuedKind {
     Approve,
     Reject,
     Renew,
+    Quarantine,
+    Release,
+    Retire,
 }
 
 impl QueuedKind {
@@ -144,6 +147,9 @@ impl QueuedKind {
             QueuedKind::Approve => "approve",
             QueuedKind::Reject => "reject",
             QueuedKind::Renew => "renew",
+            QueuedKind::Quarantine => "quarantine",
+            QueuedKind::Release => "release",
+            QueuedKind::Retire => "retire",
         }
     }
 }

@@ -202,7 +202,10 @@ impl Context {
         let decision = match action.kind {
             data::QueuedKind::Approve => crate::domain::DecisionKind::Approve,
             data::QueuedKind::Reject => crate::domain::DecisionKind::Reject,
-            data::QueuedKind::Renew => return false,
+            data::QueuedKind::Renew
+            | data::QueuedKind::Quarantine
+            | data::QueuedKind::Release
+            | data::QueuedKind::Retire => return false,
         };
         matches!(action.status, QueuedStatus::Failed(_))
             && self.data.approvals.iter().any(|a| {

@@ -494,6 +494,9 @@ impl Syncer {
         let path = match action.kind {
             ActionKind::Approve | ActionKind::Reject => format!("/v1/approvals/{}/decisions", action.target_id),
             ActionKind::Renew => format!("/v1/apps/{}/renewals", action.target_id),
+            ActionKind::Quarantine => format!("/v1/apps/{}/quarantine", action.target_id),
+            ActionKind::Release => format!("/v1/apps/{}/release", action.target_id),
+            ActionKind::Retire => format!("/v1/apps/{}/retirement", action.target_id),
         };
         let result = self.backoff.run(|| self.client.post(&path, &action.body, &action.idempotency_key)).await;
         let id = action.id;
@@ -564,6 +567,18 @@ fn apply_answer(conn: &Connection, kind: ActionKind, body: &str) -> Result<Strin
                 catalog::put_approval(conn, &answer.approval)?;
                 Ok(format!("read-only: re-approval request {} filed", answer.approval.id))
             }
+        }
+        ActionKind::Quarantine | ActionKind::Release | ActionKind::Retire => {
+            let answer: AppResponse = serde_json::from_str(body)?;
+            catalog::put_app(conn, &answer.app)?;
+            let app = answer.app;
+            Ok(match (kind, &app.hold) {
+                (ActionKind::Quarantine, Some(hold)) => {
+                    format!("{} is quarantined now, held by {}; only a reviewer can release it", app.name, hold.by)
+                }
+                (ActionKind::Release, _) => format!("{} is released: {}", app.name, app.state.as_str()),
+                _ => format!("{} is {}", app.name, app.state.as_str()),
+            })
         }
     }
 }
