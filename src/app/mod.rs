@@ -19,6 +19,7 @@
 pub mod command;
 pub mod feedback;
 pub mod fixtures;
+mod hold;
 pub mod render;
 pub mod update;
 
@@ -125,6 +126,22 @@ pub enum Effect {
     },
     /// Read a page of the audit events a filter selects, from the whole cache.
     QueryAudit(crate::domain::audit_query::AuditQuery),
+    /// Quarantine this app now, with the reason typed.
+    Quarantine {
+        app_id: String,
+        reason: String,
+    },
+    /// Lift the hold on this app (`:release REASON…`).
+    Release {
+        app_id: String,
+        reason: String,
+    },
+    /// Retire this app with the exit checklist answered.
+    Retire {
+        app_id: String,
+        reason: String,
+        checklist: crate::domain::hold::ExitChecklist,
+    },
     Quit,
 }
 
@@ -179,6 +196,8 @@ pub enum Overlay {
     Messages(MessagesOverlay),
     /// The outbox (`:queue`).
     Queue(QueueOverlay),
+    /// Quarantine now or retirement: reason, checklist, confirmation.
+    Hold(Box<crate::widgets::hold_dialog::HoldFlow>),
 }
 
 impl Overlay {
@@ -190,6 +209,10 @@ impl Overlay {
             Overlay::Command(_) => "command",
             Overlay::Messages(_) => "messages",
             Overlay::Queue(_) => "queue",
+            Overlay::Hold(flow) => match flow.kind {
+                crate::widgets::hold_dialog::FlowKind::Quarantine => "quarantine",
+                crate::widgets::hold_dialog::FlowKind::Retire => "retire",
+            },
         }
     }
 }

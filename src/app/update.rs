@@ -110,7 +110,8 @@ impl App {
         if !key.modifiers.contains(KeyModifiers::ALT) || key.modifiers.contains(KeyModifiers::CONTROL) {
             return None;
         }
-        let in_text_area = matches!(self.overlay, Some(Overlay::Comment(..) | Overlay::Confirm(..)));
+        let in_text_area =
+            matches!(self.overlay, Some(Overlay::Comment(..) | Overlay::Confirm(..) | Overlay::Hold(..)));
         if bound.is_some() && self.overlay.is_none() && !self.pane_is_typing() {
             return None;
         }
@@ -240,6 +241,8 @@ impl App {
                 Intent::Approve(ids) => self.open_approve(ids),
                 Intent::Reject(id) => self.open_reject(id),
                 Intent::Renew(app_id) => effects.extend(self.renew(app_id)),
+                Intent::Quarantine(app_id) => self.open_quarantine(app_id),
+                Intent::Retire(app_id) => self.open_retire(app_id),
                 Intent::Verify => {
                     self.audit.verifying = true;
                     self.notify(Toast::info("verifying the audit chain…", self.ctx.now));
@@ -478,6 +481,7 @@ impl App {
                     effects
                 }
             },
+            Overlay::Hold(flow) => self.hold_key(flow, key),
             Overlay::Command(mut line) => match self.command_key(&mut line, key) {
                 InputReply::Submit => {
                     let text = line.input.text().to_string();

@@ -375,6 +375,13 @@ pub fn apps(conn: &Connection) -> Result<Vec<App>> {
     Ok(apps)
 }
 
+/// The hold of every cached app held in quarantine, by app id: only
+/// quarantined apps can be held, so only their records are decoded.
+pub fn holds(conn: &Connection) -> Result<std::collections::HashMap<String, crate::domain::hold::Hold>> {
+    let apps: Vec<App> = decode_all(conn, "SELECT data FROM apps WHERE state = 'quarantined'", [])?;
+    Ok(apps.into_iter().filter_map(|app| Some((app.id, app.hold?))).collect())
+}
+
 /// The requests waiting for a decision, oldest first (by the status index).
 pub fn pending_approvals(conn: &Connection) -> Result<Vec<Approval>> {
     decode_all(conn, "SELECT data FROM approvals WHERE status = 'pending' ORDER BY rowid", [])

@@ -590,7 +590,9 @@ pub fn kpi(args: &ClientArgs, json: bool) -> color_eyre::Result<ExitCode> {
     let apps = catalog::summaries(cache.conn())?;
     let approvals = catalog::approvals(cache.conn())?;
     let dlp = audit::dlp_blocks_by_month(cache.conn())?;
-    let kpis = crate::domain::kpi::compute(&apps, &approvals, &dlp, Utc::now());
+    let holds = catalog::holds(cache.conn())?;
+    let held = holds.keys().map(String::as_str);
+    let kpis = crate::domain::kpi::compute_with_holds(&apps, &approvals, held, &dlp, Utc::now());
     if json {
         return Ok(code.after(print_json(&kpis)?));
     }

@@ -105,6 +105,10 @@ actions! {
     Follow => "follow",
     Verify => "verify",
     Renew => "renew",
+    /// Quarantines the selected app now (reviewer or lead), after a reason and a confirm.
+    Quarantine => "quarantine",
+    /// Retires the selected app (owner or lead) through the exit checklist.
+    Retire => "retire",
 }
 
 /// A keymap section: `[global]` or one pane.
@@ -450,6 +454,10 @@ mod tests {
             assert_eq!(keymap.lookup(Section::Approvals, key("a")), Some(Action::Approve), "{name}");
             assert_eq!(keymap.lookup(Section::Approvals, key("r")), Some(Action::Reject), "{name}");
             assert_eq!(keymap.lookup(Section::Renewals, key("n")), Some(Action::Renew), "{name}");
+            for section in [Section::Inventory, Section::Renewals] {
+                assert_eq!(keymap.lookup(section, key("Q")), Some(Action::Quarantine), "{name}");
+                assert_eq!(keymap.lookup(section, key("R")), Some(Action::Retire), "{name}");
+            }
             assert_eq!(keymap.lookup(Section::Inventory, key("q")), Some(Action::Quit), "{name}");
             assert_eq!(keymap.lookup(Section::Audit, key("?")), Some(Action::Help), "{name}");
         }

@@ -10,6 +10,7 @@ pub mod approvals;
 pub mod audit;
 pub mod data;
 pub mod filters;
+pub mod hold_keys;
 pub mod inventory;
 pub mod kpis;
 pub mod list_filter;
@@ -219,6 +220,11 @@ impl Context {
         matches!(self.action_status(target_id), Some(QueuedStatus::Queued | QueuedStatus::Sending))
     }
 
+    /// The hold on app `id`, if a reviewer or a lead holds it in quarantine.
+    pub fn hold(&self, id: &str) -> Option<&crate::domain::hold::Hold> {
+        self.data.holds.get(id)
+    }
+
     /// The key bound to `action` in `section`, as the keymap spells it.
     pub fn key(&self, section: Section, action: Action) -> Option<String> {
         self.keymap.key_for(section, action).map(|k| k.to_string())
@@ -235,6 +241,10 @@ pub enum Intent {
     Reject(String),
     /// Renew this app now.
     Renew(String),
+    /// Ask for a reason, confirm, then quarantine this app now.
+    Quarantine(String),
+    /// Ask for a reason, walk the exit checklist, confirm, then retire this app.
+    Retire(String),
     /// Verify the audit chain.
     Verify,
 }
