@@ -21,11 +21,11 @@ impl App {
         self.overlay = Some(Overlay::Hold(Box::new(flow)));
     }
 
-    pub(crate) fn open_retire(&mut self, app_id: String) {
-        let Some(app) = self.ctx.app(&app_id) else { return };
-        // The retention days are in the full record: from the snapshot or the
-        // detail the runtime read, else unknown to the dialog (it says 0).
-        let retention = self.ctx.detail(&app_id).map_or(0, |detail| detail.app.retention_days);
+    /// Opens the retirement flow; asks the runtime for the app's full record
+    /// when the snapshot does not carry it (for its retention days).
+    pub(crate) fn open_retire(&mut self, app_id: String) -> Vec<Effect> {
+        let Some(app) = self.ctx.app(&app_id) else { return Vec::new() };
+        let retention = self.ctx.detail(&app_id).map(|detail| detail.app.retention_days);
         let pending = self
             .ctx
             .data
@@ -33,8 +33,22 @@ impl App {
             .iter()
             .filter(|a| a.app_id == app_id && a.status == ApprovalStatus::Pending)
             .count();
-        let flow = HoldFlow::retire(app_id, sanitize(&app.name).into_owned(), retention, pending, &self.ctx.theme);
+        let flow =
+            HoldFlow::retire(app_id.clone(), sanitize(&app.name).into_owned(), retention, pending, &self.ctx.theme);
         self.overlay = Some(Overlay::Hold(Box::new(flow)));
+        match retention {
+            Some(_) => Vec::new(),
+            None => vec![Effect::LoadDetail { app_id }],
+        }
+    }
+
+    /// A detail the runtime read: the open retirement flow takes its app's retention days.
+    pub(crate) fn detail_for_flow(&mut self, app: &crate::domain::App) {
+        if let Some(Overlay::Hold(flow)) = &mut self.overlay
+            && flow.app_id == app.id
+        {
+            flow.set_retention_days(app.retention_days);
+        }
     }
 
     pub(crate) fn hold_key(&mut self, mut flow: Box<HoldFlow>, key: KeyEvent) -> Vec<Effect> {

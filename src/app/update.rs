@@ -242,7 +242,7 @@ impl App {
                 Intent::Reject(id) => self.open_reject(id),
                 Intent::Renew(app_id) => effects.extend(self.renew(app_id)),
                 Intent::Quarantine(app_id) => self.open_quarantine(app_id),
-                Intent::Retire(app_id) => self.open_retire(app_id),
+                Intent::Retire(app_id) => effects.extend(self.open_retire(app_id)),
                 Intent::Verify => {
                     self.audit.verifying = true;
                     self.notify(Toast::info("verifying the audit chain…", self.ctx.now));
@@ -551,7 +551,10 @@ impl App {
                 // The open detail may have changed too: read it again.
                 self.detail_requested = None;
             }
-            Event::Detail(detail) => self.ctx.loaded_detail = Some(detail),
+            Event::Detail(detail) => {
+                self.detail_for_flow(&detail.app);
+                self.ctx.loaded_detail = Some(detail);
+            }
             Event::AuditPage(page) => self.audit.on_page(*page, &self.ctx),
             Event::Kpis(kpis) => {
                 self.ctx.data.kpis = Some(*kpis);

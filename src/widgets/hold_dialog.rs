@@ -59,7 +59,8 @@ pub struct HoldFlow {
     pub app_id: String,
     /// The app's name, sanitized by the caller.
     name: String,
-    retention_days: u32,
+    /// The app's retention days, once its full record is read.
+    retention_days: Option<u32>,
     /// Pending requests of the app, which a retirement closes.
     pending_requests: usize,
     step: Step,
@@ -76,14 +77,14 @@ impl HoldFlow {
             theme.text,
         ))];
         let reason = CommentBox::new("Quarantine now", lines, "Reason (required)", true, "next", theme);
-        HoldFlow::new(FlowKind::Quarantine, app_id, name, 0, 0, reason)
+        HoldFlow::new(FlowKind::Quarantine, app_id, name, None, 0, reason)
     }
 
     /// `name` is already sanitized.
     pub fn retire(
         app_id: String,
         name: String,
-        retention_days: u32,
+        retention_days: Option<u32>,
         pending_requests: usize,
         theme: &Theme,
     ) -> HoldFlow {
@@ -99,7 +100,7 @@ impl HoldFlow {
         kind: FlowKind,
         app_id: String,
         name: String,
-        retention_days: u32,
+        retention_days: Option<u32>,
         pending_requests: usize,
         reason: CommentBox,
     ) -> HoldFlow {
@@ -114,6 +115,15 @@ impl HoldFlow {
             credentials_revoked: false,
             data: None,
         }
+    }
+
+    /// The app's retention days, read after the flow opened.
+    pub fn set_retention_days(&mut self, days: u32) {
+        self.retention_days = Some(days);
+    }
+
+    fn retention(&self) -> String {
+        self.retention_days.map_or_else(|| "… (reading its record)".to_string(), |days| format!("{days} days"))
     }
 
     /// The step's name, for tests and the status line: `reason`,
@@ -206,7 +216,7 @@ impl HoldFlow {
                 vec![
                     text(format!("Was the data of {name} archived or deleted?")),
                     Line::from(Span::styled(
-                        format!("Its retention is {} days: keep what it says, delete the rest.", self.retention_days),
+                        format!("Its retention is {}: keep what it says, delete the rest.", self.retention()),
                         theme.warning,
                     )),
                 ],
@@ -244,8 +254,8 @@ impl HoldFlow {
                             theme.danger,
                         )),
                         text(format!(
-                            "Checklist: credentials revoked · data {data} (retention {} days) · dependents told",
-                            self.retention_days
+                            "Checklist: credentials revoked · data {data} (retention {}) · dependents told",
+                            self.retention()
                         )),
                         reason,
                     ],
@@ -299,7 +309,7 @@ mod tests {
     #[test]
     fn a_retirement_walks_the_checklist_and_a_no_refuses() {
         let theme = Theme::default();
-        let mut flow = HoldFlow::retire("a1".into(), "menu".into(), 90, 1, &theme);
+        let mut flow = HoldFlow::retire("a1".into(), "menu".into(), Some(90), 1, &theme);
         press(&mut flow, "done\n");
         assert_eq!(flow.step_name(), "credentials");
         assert_eq!(press(&mut flow, "yx"), FlowReply::Pending, "other keys wait");
@@ -311,9 +321,9 @@ mod tests {
             ExitChecklist { credentials_revoked: true, data: DataDisposition::Deleted, dependents_notified: true };
         assert_eq!(press(&mut flow, "\n"), FlowReply::Retire { app_id: "a1".into(), reason: "done".into(), checklist });
 
-        let mut flow = HoldFlow::retire("a1".into(), "menu".into(), 90, 0, &theme);
+        let mut flow = HoldFlow::retire("a1".into(), "menu".into(), Some(90), 0, &theme);
         assert!(matches!(press(&mut flow, "done\nn"), FlowReply::Refused(why) if why.contains("credentials")));
-        let mut flow = HoldFlow::retire("a1".into(), "menu".into(), 90, 0, &theme);
+        let mut flow = HoldFlow::retire("a1".into(), "menu".into(), Some(90), 0, &theme);
         assert!(matches!(press(&mut flow, "done\nyan"), FlowReply::Refused(why) if why.contains("dependents")));
     }
 }
