@@ -19,6 +19,9 @@ use super::approval::{Approval, ApprovalStatus};
 use super::role::{Actor, Role};
 use super::ttl::{self, Transition};
 
+/// The reason recorded on a request closed because its app was decommissioned.
+pub const CLOSED_REASON: &str = "the app was decommissioned";
+
 /// Longest accepted reason for a hold, a release or a retirement.
 pub const MAX_REASON_CHARS: usize = 2000;
 

@@ -40,6 +40,13 @@ pub enum Target {
     /// High risk, one reviewer's approval in, waiting for a second.
     PendingHalfApproved,
     Rejected,
+    /// Live, then quarantined now by a reviewer (a hold), still held.
+    Held,
+    /// Live, held by a reviewer, then released by another: live again.
+    Released,
+    /// Live with a production access request, then retired early by its
+    /// owner through the exit checklist (the request closed).
+    Retired,
 }
 
 /// How often each target is drawn for the apps after the scripts, in permille.
@@ -104,6 +111,8 @@ pub const SCRIPTS: &[Script] = &[
     script("olive", "sales-ops", "forecast-rollup", Target::PendingOverdue, Tier::Medium),
     script("olive", "sales-ops", "renewal-reminder", Target::Rejected, Tier::Medium),
     script("olive", "sales-ops", "legacy-quote-exporter", Target::Decommissioned, Tier::Low),
+    script("olive", "sales-ops", "contract-notifier", Target::Held, Tier::Medium),
+    script("olive", "sales-ops", "discount-checker", Target::Released, Tier::Low),
     script("omar", "finance", "expense-reconciler", Target::Active, Tier::Medium),
     Script {
         expires_in_hours: Some(5 * 24 + 2),
@@ -113,6 +122,7 @@ pub const SCRIPTS: &[Script] = &[
     script("omar", "finance", "tax-report", Target::Quarantined, Tier::Medium),
     script("omar", "finance", "cash-dashboard", Target::ProductionRequested, Tier::Medium),
     script("omar", "finance", "ledger-exporter", Target::Discovered, Tier::Medium),
+    script("omar", "finance", "receipt-router", Target::Retired, Tier::Medium),
     Script {
         requested_by: Some("pat"),
         ..script("riley", "it-ops", "access-review-bot", Target::Pending, Tier::Medium)
@@ -381,7 +391,7 @@ fn environments(rng: &mut StdRng, target: Target) -> Vec<String> {
         Target::Pending | Target::PendingOverdue | Target::PendingHalfApproved | Target::Rejected => {
             if rng.random_bool(0.5) { &["dev"] } else { &["dev", "staging"] }
         }
-        Target::ProductionRequested => &["dev", "staging"],
+        Target::ProductionRequested | Target::Retired => &["dev", "staging"],
         Target::Discovered => &["production"],
         _ => pick::<&[&str]>(rng, LIVE_ENVIRONMENTS),
     };

@@ -20,12 +20,9 @@ use super::error::ApiError;
 use super::ops::{self, Ctx, POLICY_ACTOR};
 use super::request::{Caller, Origin, body_bytes, idempotent_write, parse_json};
 use crate::domain::api::{AppResponse, ErrorBody};
-use crate::domain::hold::{self, ReasonRequest, RetireRequest};
+use crate::domain::hold::{self, CLOSED_REASON, ReasonRequest, RetireRequest};
 use crate::domain::{App, AppState, NewAuditEvent};
 use crate::store::{approvals, apps, audit};
-
-/// The reason recorded on a request closed because its app was decommissioned.
-pub const CLOSED_REASON: &str = "the app was decommissioned";
 
 /// Closes every pending request of `app` (just decommissioned), each with an
 /// `approval.closed` event built on `base` (who did it, from where), in the
