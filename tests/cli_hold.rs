@@ -92,7 +92,7 @@ async fn retire_needs_the_checklist_and_closes_the_apps_requests() {
             "--dependents-notified",
         ])
         .await;
-    assert!(run.expect(0).contains("holidays is decommissioned"), "{}", run.stdout);
+    assert!(run.expect(0).contains("now decommissioned"), "{}", run.stdout);
     olive.run(&["sync"]).await.expect(0);
     let run = olive
         .run(&[
