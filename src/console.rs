@@ -64,6 +64,7 @@ fn load_lists(conn: &rusqlite::Connection, server: &str) -> Result<ConsoleData, 
         loading: None,
         prepared,
         apps,
+        holds: catalog::holds(conn)?,
     })
 }
 
@@ -72,6 +73,7 @@ fn load_lists(conn: &rusqlite::Connection, server: &str) -> Result<ConsoleData, 
 pub fn load_kpis(conn: &rusqlite::Connection, now: chrono::DateTime<Utc>) -> Result<kpi::Kpis, CacheError> {
     cache::with_small_page_cache(conn, || {
         let mut builder = kpi::KpiBuilder::new(now);
+        catalog::holds(conn)?.keys().for_each(|id| builder.hold(id));
         catalog::for_each_approval(conn, |approval| builder.add_request(approval))?;
         catalog::for_each_summary(conn, |app| builder.add_app(app))?;
         Ok(builder.finish(&audit::dlp_blocks_by_month(conn)?))
@@ -104,6 +106,7 @@ fn load_page(conn: &rusqlite::Connection, server: &str, page: u32) -> Result<Con
         outbox: queued_actions(conn)?,
         loading: Some(total_apps as usize),
         prepared: Prepared::default(),
+        holds: catalog::holds(conn)?,
     })
 }
 
@@ -141,6 +144,9 @@ fn queued_actions(conn: &rusqlite::Connection) -> Result<Vec<QueuedAction>, Cach
                 ActionKind::RequestAccess => QueuedKind::RequestAccess,
                 ActionKind::Withdraw => QueuedKind::Withdraw,
                 ActionKind::Transfer => QueuedKind::Transfer,
+                ActionKind::Quarantine => QueuedKind::Quarantine,
+                ActionKind::Release => QueuedKind::Release,
+                ActionKind::Retire => QueuedKind::Retire,
             },
             target_id: action.target_id,
             status: match action.status {
@@ -481,6 +487,16 @@ impl Runtime {
             Effect::Transfer { app_id, to, reason } => {
                 let body = serde_json::json!({"to": to, "reason": reason});
                 self.act(ActionKind::Transfer, app_id, body, None).await;
+            }
+            Effect::Quarantine { app_id, reason } => {
+                self.act(ActionKind::Quarantine, app_id, serde_json::json!({"reason": reason}), None).await;
+            }
+            Effect::Release { app_id, reason } => {
+                self.act(ActionKind::Release, app_id, serde_json::json!({"reason": reason}), None).await;
+            }
+            Effect::Retire { app_id, reason, checklist } => {
+                let body = serde_json::json!({"reason": reason, "checklist": checklist});
+                self.act(ActionKind::Retire, app_id, body, None).await;
             }
         }
         true

@@ -439,13 +439,14 @@ async fn a_renewal_request_cannot_revive_a_decommissioned_app() {
     // Nobody decides it within the 30 read-only days.
     server.advance_days(30).await;
     assert_eq!(server.app(app_id).await["state"], "decommissioned");
+    // The ladder closed the request by policy: it left the queue, and no
+    // decision can reopen it or the app.
+    let closed = server.approval(request["id"].as_str().unwrap()).await;
+    assert_eq!((closed["status"].as_str(), closed["closed"]["by"].as_str()), (Some("closed"), Some("policy")));
     let head = server.head().await;
-    server.decide("riley", &request, "approve", "").await.expect_code(409, "final_state");
+    server.decide("riley", &request, "approve", "").await.expect_code(409, "already_decided");
+    server.decide("riley", &request, "reject", "app is gone").await.expect_code(409, "already_decided");
     assert_eq!(server.head().await, head);
     assert_eq!(server.app(app_id).await["state"], "decommissioned", "decommissioned is final");
-    // Rejecting it clears the queue and changes nothing about the app.
-    let rejected = server.decide("riley", &request, "reject", "app is gone").await.expect(200);
-    assert_eq!(rejected["approval"]["status"], "rejected");
-    assert_eq!(server.app(app_id).await["state"], "decommissioned");
     server.stop().await;
 }

@@ -1,7 +1,8 @@
 //! The `:` command line: `:inventory` … `:renewals` (or `:1` … `:5`),
 //! `:filter tier=high data=pii state=active owner=olive`, `:sort COLUMN
 //! [desc]`, `:search TEXT`, `:theme NAME`, `:keymap NAME`, `:messages`,
-//! `:queue`, `:sync`, `:verify`, `:intake` (a new manifest in `$EDITOR`), `:help`, `:q`. Every command says what it
+//! `:queue`, `:sync`, `:verify`, `:intake` (a new manifest in `$EDITOR`),
+//! `:release REASON…` (the selected app), `:help`, `:q`. Every command says what it
 //! did (`✓ sorted by users ▼`, `✓ tier=high: 1,204 apps`); a command for the
 //! inventory typed in another pane says so and stays where it is. `tab`
 //! completes command names and their arguments, ↑/↓ recall earlier lines.
@@ -37,6 +38,7 @@ pub const COMMANDS: &[&str] = &[
     "messages",
     "queue",
     "quit",
+    "release",
     "renewals",
     "request-access",
     "search",
@@ -172,6 +174,7 @@ impl App {
             "q" | "q!" | "quit" | "qa" => self.update(Action::Quit),
             "sync" => self.update(Action::Sync),
             "intake" => self.start_intake(),
+            "release" => self.release_command(args),
             "verify" => self.apply(vec![crate::panes::Intent::Verify]),
             "help" | "h" => {
                 self.overlay = Some(Overlay::Help(HelpOverlay::default()));

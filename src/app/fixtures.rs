@@ -339,6 +339,7 @@ pub fn fixture_data_for(me: Me, now: DateTime<Utc>) -> ConsoleData {
         outbox: Vec::new(),
         loading: None,
         prepared: Default::default(),
+        holds: Default::default(),
     };
     data.set_full_apps(apps);
     data

@@ -24,6 +24,7 @@ mod edit_amend;
 pub mod edit_intake;
 pub mod feedback;
 pub mod fixtures;
+mod hold;
 pub mod render;
 pub mod update;
 
@@ -162,6 +163,22 @@ pub enum Effect {
         name: String,
         manifest: String,
     },
+    /// Quarantine this app now, with the reason typed.
+    Quarantine {
+        app_id: String,
+        reason: String,
+    },
+    /// Lift the hold on this app (`:release REASON…`).
+    Release {
+        app_id: String,
+        reason: String,
+    },
+    /// Retire this app with the exit checklist answered.
+    Retire {
+        app_id: String,
+        reason: String,
+        checklist: crate::domain::hold::ExitChecklist,
+    },
     Quit,
 }
 
@@ -226,6 +243,8 @@ pub enum Overlay {
     Messages(MessagesOverlay),
     /// The outbox (`:queue`).
     Queue(QueueOverlay),
+    /// Quarantine now or retirement: reason, checklist, confirmation.
+    Hold(Box<crate::widgets::hold_dialog::HoldFlow>),
 }
 
 impl Overlay {
@@ -237,6 +256,10 @@ impl Overlay {
             Overlay::Command(_) => "command",
             Overlay::Messages(_) => "messages",
             Overlay::Queue(_) => "queue",
+            Overlay::Hold(flow) => match flow.kind {
+                crate::widgets::hold_dialog::FlowKind::Quarantine => "quarantine",
+                crate::widgets::hold_dialog::FlowKind::Retire => "retire",
+            },
         }
     }
 }

@@ -71,6 +71,7 @@ pub fn render(app: &App, frame: &mut Frame) {
         Some(Overlay::Help(help)) => help.render(frame, body, &ctx.keymap, app.active.section(), theme),
         Some(Overlay::Confirm(dialog, _)) => dialog.render(frame, body, theme),
         Some(Overlay::Comment(dialog, ..)) => dialog.render(frame, body, theme),
+        Some(Overlay::Hold(flow)) => flow.render(frame, body, theme),
         Some(Overlay::Messages(log)) => log.render(frame, body, &app.messages, theme),
         Some(Overlay::Queue(queue)) => queue.render(frame, body, &app.queue_entries(), ctx.now, theme),
         Some(Overlay::Command(_)) | None => {}

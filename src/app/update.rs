@@ -110,7 +110,8 @@ impl App {
         if !key.modifiers.contains(KeyModifiers::ALT) || key.modifiers.contains(KeyModifiers::CONTROL) {
             return None;
         }
-        let in_text_area = matches!(self.overlay, Some(Overlay::Comment(..) | Overlay::Confirm(..)));
+        let in_text_area =
+            matches!(self.overlay, Some(Overlay::Comment(..) | Overlay::Confirm(..) | Overlay::Hold(..)));
         if bound.is_some() && self.overlay.is_none() && !self.pane_is_typing() {
             return None;
         }
@@ -244,6 +245,8 @@ impl App {
                 Intent::Amend(app_id) => effects.extend(self.amend(app_id)),
                 Intent::Renew(app_id) => effects.extend(self.renew(app_id)),
                 Intent::Withdraw(approval_id) => self.open_withdraw(approval_id),
+                Intent::Quarantine(app_id) => self.open_quarantine(app_id),
+                Intent::Retire(app_id) => effects.extend(self.open_retire(app_id)),
                 Intent::Verify => {
                     self.audit.verifying = true;
                     self.notify(Toast::info("verifying the audit chain…", self.ctx.now));
@@ -513,6 +516,7 @@ impl App {
                     effects
                 }
             },
+            Overlay::Hold(flow) => self.hold_key(flow, key),
             Overlay::Command(mut line) => match self.command_key(&mut line, key) {
                 InputReply::Submit => {
                     let text = line.input.text().to_string();
@@ -582,7 +586,10 @@ impl App {
                 // The open detail may have changed too: read it again.
                 self.detail_requested = None;
             }
-            Event::Detail(detail) => self.ctx.loaded_detail = Some(detail),
+            Event::Detail(detail) => {
+                self.detail_for_flow(&detail.app);
+                self.ctx.loaded_detail = Some(detail);
+            }
             Event::AuditPage(page) => self.audit.on_page(*page, &self.ctx),
             Event::Kpis(kpis) => {
                 self.ctx.data.kpis = Some(*kpis);

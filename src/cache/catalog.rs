@@ -402,6 +402,13 @@ pub fn apps(conn: &Connection) -> Result<Vec<App>> {
     Ok(apps)
 }
 
+/// The hold of every cached app held in quarantine, by app id: only
+/// quarantined apps can be held, so only their records are decoded.
+pub fn holds(conn: &Connection) -> Result<std::collections::HashMap<String, crate::domain::hold::Hold>> {
+    let apps: Vec<App> = decode_all(conn, "SELECT data FROM apps WHERE state = 'quarantined'", [])?;
+    Ok(apps.into_iter().filter_map(|app| Some((app.id, app.hold?))).collect())
+}
+
 /// The open requests, oldest first (by the status index): those waiting for
 /// a decision and those awaiting their owner's changes (the console shows
 /// the latter on the app, out of the queue).

@@ -29,6 +29,9 @@ pub enum ActionKind {
     Withdraw,
     /// A transfer of ownership (target: the app).
     Transfer,
+    Quarantine,
+    Release,
+    Retire,
 }
 
 /// The outbox target of an intake of the app named `name`: a second intake
@@ -50,6 +53,9 @@ impl ActionKind {
             ActionKind::RequestAccess => "request_access",
             ActionKind::Withdraw => "withdraw",
             ActionKind::Transfer => "transfer",
+            ActionKind::Quarantine => "quarantine",
+            ActionKind::Release => "release",
+            ActionKind::Retire => "retire",
         }
     }
 
@@ -64,6 +70,9 @@ impl ActionKind {
             "request_access" => ActionKind::RequestAccess,
             "withdraw" => ActionKind::Withdraw,
             "transfer" => ActionKind::Transfer,
+            "quarantine" => ActionKind::Quarantine,
+            "release" => ActionKind::Release,
+            "retire" => ActionKind::Retire,
             _ => ActionKind::Renew,
         }
     }

@@ -572,6 +572,16 @@ pub fn renew(args: &ClientArgs, key: &str, days: Option<i64>, shorten: bool) -> 
             }
         }
     };
+    if let Some(hold) = &app.hold {
+        eprintln!(
+            "govdeck: not renewed: {} is held in quarantine by {}: {}; a renewal does not lift a hold, a reviewer \
+             must release it (`govdeck release APP --reason …`); nothing was sent or queued",
+            sanitize(&app.name),
+            sanitize(&hold.by),
+            sanitize(&hold.reason),
+        );
+        return Ok(ExitCode::from(EXIT_CONFLICT));
+    }
     let now = Utc::now();
     let renew_days = days.unwrap_or(app.ttl_class.days());
     // Days out of range are the server's to refuse, with its own words.
@@ -617,7 +627,9 @@ pub fn kpi(args: &ClientArgs, json: bool) -> color_eyre::Result<ExitCode> {
     let apps = catalog::summaries(cache.conn())?;
     let approvals = catalog::approvals(cache.conn())?;
     let dlp = audit::dlp_blocks_by_month(cache.conn())?;
-    let kpis = crate::domain::kpi::compute(&apps, &approvals, &dlp, Utc::now());
+    let holds = catalog::holds(cache.conn())?;
+    let held = holds.keys().map(String::as_str);
+    let kpis = crate::domain::kpi::compute_with_holds(&apps, &approvals, held, &dlp, Utc::now());
     if json {
         return Ok(code.after(print_json(&kpis)?));
     }

@@ -27,6 +27,7 @@ mod console;
 mod custody;
 mod demo;
 mod evidence;
+mod hold;
 mod import;
 mod intake;
 mod lookup;
@@ -248,6 +249,27 @@ pub enum Command {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// Quarantine a live app now (reviewer or lead): it stops at once, and only a reviewer can release it; the
+    /// owner's renewal does not lift the hold.
+    Quarantine {
+        /// The app's id or exact name.
+        app: String,
+        /// Why (required), recorded on the hold and shown to the owner.
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Release a held app (reviewer): it returns to the state its TTL gives it now.
+    Release {
+        /// The app's id or exact name.
+        app: String,
+        /// Why it may run again (required).
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// Withdraw a pending request you filed or that concerns your app.
     ///
     /// A withdrawn intake (`new_app`) request decommissions its pending app, which frees its name.
@@ -270,6 +292,28 @@ pub enum Command {
         /// Why the app moves (required), recorded in the audit event both owners see.
         #[arg(long)]
         reason: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Retire an app early (its owner or a lead): it becomes decommissioned and its pending requests close.
+    ///
+    /// The exit checklist must be done: credentials revoked, data archived or deleted (per its retention days),
+    /// dependents told. Answers not given as flags are asked in a terminal; from a pipe they are required.
+    Retire {
+        /// The app's id or exact name.
+        app: String,
+        /// Why (required), recorded in the `app.retire` event.
+        #[arg(long)]
+        reason: String,
+        /// The app's credentials and secrets are revoked.
+        #[arg(long)]
+        credentials_revoked: bool,
+        /// What was done with its data.
+        #[arg(long, value_name = "archived|deleted", value_parser = parse_disposition)]
+        data: Option<crate::domain::hold::DataDisposition>,
+        /// Everyone who depends on the app was told.
+        #[arg(long)]
+        dependents_notified: bool,
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -639,6 +683,9 @@ impl Command {
             Command::RequestAccess { .. } => "request-access",
             Command::Withdraw { .. } => "withdraw",
             Command::Transfer { .. } => "transfer",
+            Command::Quarantine { .. } => "quarantine",
+            Command::Release { .. } => "release",
+            Command::Retire { .. } => "retire",
             Command::Audit(AuditArgs { command: Some(AuditCommand::Verify { db: Some(_), .. }), .. }) => {
                 "audit verify --db"
             }
@@ -745,6 +792,12 @@ fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
         }
         Command::Withdraw { id, reason, client: inner } => custody::withdraw(&client(inner), &id, &reason),
         Command::Transfer { app, to, reason, client: inner } => custody::transfer(&client(inner), &app, &to, &reason),
+        Command::Quarantine { app, reason, client: inner } => hold::quarantine(&client(inner), &app, &reason),
+        Command::Release { app, reason, client: inner } => hold::release(&client(inner), &app, &reason),
+        Command::Retire { app, reason, credentials_revoked, data, dependents_notified, client: inner } => {
+            let flags = hold::ChecklistFlags { credentials_revoked, data, dependents_notified };
+            hold::retire(&client(inner), &app, &reason, &flags)
+        }
         Command::Kpi(args) => client::kpi(&client(args.client), args.json),
         Command::Import(import::ImportCommand::Backstage(args)) => import::import_backstage(args, outer.ca_file),
         Command::Export(args) => import::export(args),
@@ -758,6 +811,10 @@ fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
             evidence::fetch(&client(inner), &app, range, format, output.as_deref())
         }
     }
+}
+
+fn parse_disposition(text: &str) -> Result<crate::domain::hold::DataDisposition, String> {
+    text.parse()
 }
 
 /// Writes one line of output; see `outln!`.

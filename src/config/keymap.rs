@@ -111,6 +111,10 @@ actions! {
     RequestChanges => "request_changes",
     /// Withdraws the selected request (its requester or the app's owner).
     Withdraw => "withdraw",
+    /// Quarantines the selected app now (reviewer or lead), after a reason and a confirm.
+    Quarantine => "quarantine",
+    /// Retires the selected app (owner or lead) through the exit checklist.
+    Retire => "retire",
 }
 
 /// A keymap section: `[global]` or one pane.
@@ -456,6 +460,10 @@ mod tests {
             assert_eq!(keymap.lookup(Section::Approvals, key("a")), Some(Action::Approve), "{name}");
             assert_eq!(keymap.lookup(Section::Approvals, key("r")), Some(Action::Reject), "{name}");
             assert_eq!(keymap.lookup(Section::Renewals, key("n")), Some(Action::Renew), "{name}");
+            for section in [Section::Inventory, Section::Renewals] {
+                assert_eq!(keymap.lookup(section, key("Q")), Some(Action::Quarantine), "{name}");
+                assert_eq!(keymap.lookup(section, key("R")), Some(Action::Retire), "{name}");
+            }
             assert_eq!(keymap.lookup(Section::Inventory, key("q")), Some(Action::Quit), "{name}");
             assert_eq!(keymap.lookup(Section::Audit, key("?")), Some(Action::Help), "{name}");
         }

@@ -291,6 +291,11 @@ pub struct App {
     /// (absent for apps registered through intake).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upstream: Option<Box<Upstream>>,
+    /// Set while a reviewer or a lead holds the app in quarantine
+    /// ([`super::hold`]): the TTL ladder and renewals leave it alone until
+    /// a reviewer releases it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold: Option<super::hold::Hold>,
 }
 
 /// What the lists, filters, sort orders, renewals and KPIs need of an app:
@@ -424,6 +429,7 @@ impl App {
             version: 1,
             rev: 0,
             upstream: None,
+            hold: None,
         }
     }
 

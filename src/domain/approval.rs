@@ -49,6 +49,8 @@ pub enum ApprovalStatus {
     /// A reviewer asked the owner to change the manifest; out of the
     /// reviewers' queue until the owner amends it.
     ChangesRequested,
+    /// Closed by policy because its app was decommissioned (final).
+    Closed,
 }
 
 impl ApprovalStatus {
@@ -59,6 +61,7 @@ impl ApprovalStatus {
             ApprovalStatus::Rejected => "rejected",
             ApprovalStatus::Withdrawn => "withdrawn",
             ApprovalStatus::ChangesRequested => "changes_requested",
+            ApprovalStatus::Closed => "closed",
         }
     }
 }
@@ -133,6 +136,9 @@ pub struct Approval {
     /// Who withdrew the request, once it is `withdrawn`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub withdrawn_by: Option<String>,
+    /// Who closed the request by policy and why (status `closed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed: Option<super::hold::Closure>,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -169,6 +175,7 @@ impl Approval {
             environment: None,
             reason: String::new(),
             withdrawn_by: None,
+            closed: None,
         }
     }
 

@@ -13,7 +13,10 @@
 //!   new-app request (policy approved them at intake);
 //! * *TTL compliance* is the share of apps under the lifecycle (live,
 //!   quarantined, read-only or decommissioned) that did not lapse: lapsed
-//!   means quarantined, read-only, or still live past the expiry;
+//!   means quarantined, read-only, or still live past the expiry; an app a
+//!   reviewer or a lead holds in quarantine (docs/governance.md, "Holds") is
+//!   not a lapse of its TTL, so it counts as lapsed only once its expiry has
+//!   passed (it is still counted in `quarantined`, and in `held`);
 //! * trends are 12 buckets, oldest first: weeks of 7 days ending at `now`
 //!   (approvals), weeks of 7 days starting at `now` (expiries), and calendar
 //!   months `YYYY-MM` ending with the month of `now` (DLP blocks).
@@ -69,6 +72,9 @@ pub struct Kpis {
     pub expiring_7d: usize,
     pub expiring_30d: usize,
     pub quarantined: usize,
+    /// Quarantined apps a reviewer or a lead holds (a subset of `quarantined`).
+    #[serde(default)]
+    pub held: usize,
     pub read_only: usize,
     pub over_budget: usize,
     /// Requests approved per week, the last 12 weeks, oldest first.
@@ -148,7 +154,20 @@ pub fn compute(
     monthly_dlp_blocks: &[(String, u64)],
     now: DateTime<Utc>,
 ) -> Kpis {
+    compute_with_holds(apps, approvals, std::iter::empty(), monthly_dlp_blocks, now)
+}
+
+/// [`compute`] knowing which apps are held in quarantine (by id): summaries
+/// do not carry holds.
+pub fn compute_with_holds<'a>(
+    apps: &[AppSummary],
+    approvals: &[Approval],
+    held: impl IntoIterator<Item = &'a str>,
+    monthly_dlp_blocks: &[(String, u64)],
+    now: DateTime<Utc>,
+) -> Kpis {
     let mut builder = KpiBuilder::new(now);
+    held.into_iter().for_each(|id| builder.hold(id));
     approvals.iter().for_each(|approval| builder.add_request(approval));
     apps.iter().for_each(|app| builder.add_app(app));
     builder.finish(monthly_dlp_blocks)
@@ -172,6 +191,8 @@ pub struct KpiBuilder {
     otel: usize,
     backups: usize,
     sbom: usize,
+    /// Apps held in quarantine by a person, not by their TTL.
+    held: std::collections::HashSet<String>,
 }
 
 impl KpiBuilder {
@@ -190,7 +211,13 @@ impl KpiBuilder {
             otel: 0,
             backups: 0,
             sbom: 0,
+            held: Default::default(),
         }
+    }
+
+    /// Marks app `id` as held in quarantine; call before [`KpiBuilder::add_app`].
+    pub fn hold(&mut self, id: &str) {
+        self.held.insert(id.to_string());
     }
 
     pub fn add_request(&mut self, approval: &Approval) {
@@ -266,6 +293,8 @@ impl KpiBuilder {
             kpis.high_risk_apps += usize::from(app.risk.tier == Tier::High);
             kpis.over_budget += usize::from(app.monthly_budget > 0.0 && app.monthly_spend > app.monthly_budget);
         }
+        let held = app.state == AppState::Quarantined && self.held.contains(app.id.as_str());
+        kpis.held += usize::from(held);
         match app.state {
             AppState::Quarantined => kpis.quarantined += 1,
             AppState::ReadOnly => kpis.read_only += 1,
@@ -275,8 +304,9 @@ impl KpiBuilder {
             self.lifecycle += 1;
             self.went_live += 1;
             self.auto_approved += usize::from(!self.with_request.contains(app.id.as_str()));
-            let past_expiry = app.state.is_live() && app.expires_at.is_some_and(|e| e <= now);
-            if matches!(app.state, AppState::Quarantined | AppState::ReadOnly) || past_expiry {
+            let expired = app.expires_at.is_some_and(|e| e <= now);
+            let past_expiry = (app.state.is_live() || held) && expired;
+            if (matches!(app.state, AppState::Quarantined | AppState::ReadOnly) && !held) || past_expiry {
                 self.lapsed += 1;
             }
         }
@@ -384,6 +414,28 @@ mod tests {
         assert_eq!(k.expiring_per_week[0], 1);
         assert_eq!(k.expiring_per_week[2], 1);
         assert_eq!(k.expiring_per_week.iter().sum::<u64>(), 2, "200 days out is beyond 12 weeks");
+    }
+
+    #[test]
+    fn a_held_app_is_not_a_ttl_lapse_until_its_expiry_passes_and_closed_requests_are_not_overdue() {
+        let apps = vec![
+            app("h1", AppState::Quarantined, Some(100)),
+            app("h2", AppState::Quarantined, Some(-1)),
+            app("q1", AppState::Quarantined, Some(-3)),
+            app("a1", AppState::Active, Some(100)),
+        ];
+        let plain = compute(&summaries(&apps), &[], &[], now());
+        assert_eq!(plain.ttl_compliance_pct, Some(25.0), "without holds every quarantine is a lapse");
+        let k = compute_with_holds(&summaries(&apps), &[], ["h1", "h2", "a1"], &[], now());
+        assert_eq!((k.quarantined, k.held), (3, 2), "a hold on a live app is no hold");
+        // Lapsed: h2 (expired meanwhile) and q1 (its TTL ran out); h1 is held, not lapsed.
+        assert_eq!(k.ttl_compliance_pct, Some(50.0));
+
+        let mut late = Approval::new("r1".into(), &apps[0], ApprovalKind::Renewal, "olive".into(), Tier::Medium, now());
+        late.due_at = now() - Duration::days(3);
+        let closed = crate::domain::hold::close_request(&late, "policy", "decommissioned", now()).unwrap();
+        let k = compute(&summaries(&apps), &[late.clone(), closed], &[], now());
+        assert_eq!((k.pending_approvals, k.overdue_approvals), (1, 1), "the closed one counts in neither");
     }
 
     #[test]

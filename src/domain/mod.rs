@@ -11,6 +11,7 @@ pub mod audit_query;
 pub mod checkpoint;
 pub mod custody;
 pub mod evidence;
+pub mod hold;
 pub mod intake;
 pub mod kpi;
 pub mod manifest_file;

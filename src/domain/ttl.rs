@@ -74,7 +74,12 @@ impl PolicyStep {
 /// The next state change due for `app` at `now`, if any. The moment it takes
 /// effect is when it was due, not `now`, so a job that runs late (or a clock
 /// that jumps) cascades through the same dates as one that ran on time.
+///
+/// A held app ([`super::hold`]) has none: a human holds it, a human lifts it.
 pub fn next_transition(app: &App, now: DateTime<Utc>) -> Option<Transition> {
+    if app.hold.is_some() {
+        return None;
+    }
     let step = |to, at| Some(Transition { from: app.state, to, at });
     match app.state {
         AppState::Active | AppState::Expiring => {
@@ -142,6 +147,10 @@ pub enum RenewalError {
     NotAllowed,
     #[error("the app is decommissioned; that is final")]
     Decommissioned,
+    #[error(
+        "the app is held in quarantine by {by}: {reason}; a renewal does not lift a hold, a reviewer must release it"
+    )]
+    Held { by: String, reason: String },
     #[error("the app is {0}; only active, expiring, quarantined or read-only apps can be renewed")]
     NotRenewable(&'static str),
     #[error("renewals run from 1 to {max} days for a {class} app, not {given}")]
@@ -152,6 +161,9 @@ pub enum RenewalError {
 pub fn renew(app: &App, actor: &Actor, days: Option<i64>, now: DateTime<Utc>) -> Result<Renewal, RenewalError> {
     if !actor.may_renew_app_of(&app.owner) {
         return Err(RenewalError::NotAllowed);
+    }
+    if let Some(hold) = &app.hold {
+        return Err(RenewalError::Held { by: hold.by.clone(), reason: hold.reason.clone() });
     }
     let max = app.ttl_class.days();
     let days = days.unwrap_or(max);

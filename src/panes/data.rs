@@ -11,6 +11,7 @@ use crate::search::Index;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::domain::hold::Hold;
 use crate::domain::{App, AppSummary, Approval, AuditEvent};
 
 /// A full snapshot the runtime sends whenever the cache changes.
@@ -45,6 +46,9 @@ pub struct ConsoleData {
     /// What the console derives from `apps`, when the runtime built it
     /// beside the snapshot.
     pub prepared: Prepared,
+    /// The holds of the apps held in quarantine, by app id (summaries do
+    /// not carry them; there are few).
+    pub holds: HashMap<String, Hold>,
 }
 
 /// What the console derives from a snapshot's apps before it can look one
@@ -94,6 +98,7 @@ impl ConsoleData {
     /// (for fixtures and tests: detail views then need no runtime).
     pub fn set_full_apps(&mut self, apps: Vec<App>) {
         self.apps = apps.iter().map(AppSummary::from).collect();
+        self.holds = apps.iter().filter_map(|app| Some((app.id.clone(), app.hold.clone()?))).collect();
         self.full_apps = apps.into_iter().map(|app| (app.id.clone(), app)).collect();
     }
 
@@ -116,6 +121,7 @@ impl ConsoleData {
             outbox: Vec::new(),
             loading: None,
             prepared: Prepared::default(),
+            holds: HashMap::new(),
         }
     }
 }
@@ -143,6 +149,9 @@ pub enum QueuedKind {
     RequestAccess,
     Withdraw,
     Transfer,
+    Quarantine,
+    Release,
+    Retire,
 }
 
 impl QueuedKind {
@@ -158,6 +167,9 @@ impl QueuedKind {
             QueuedKind::RequestAccess => "request access",
             QueuedKind::Withdraw => "withdraw",
             QueuedKind::Transfer => "transfer",
+            QueuedKind::Quarantine => "quarantine",
+            QueuedKind::Release => "release",
+            QueuedKind::Retire => "retire",
         }
     }
 }

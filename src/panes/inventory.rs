@@ -361,12 +361,12 @@ impl Pane for InventoryPane {
             };
             return id.map(Intent::Amend).into_iter().collect();
         }
-        if action == Action::Renew {
+        if matches!(action, Action::Renew | Action::Quarantine | Action::Retire) {
             let app = match &self.detail {
                 Some((id, _)) => ctx.app(id),
                 None => self.selected_app(ctx),
             };
-            return app.map(|app| super::renewals::renew_or_refuse(app, ctx)).into_iter().collect();
+            return app.and_then(|app| super::hold_keys::app_action(action, app, ctx)).into_iter().collect();
         }
         if let Some((_, scroll)) = &mut self.detail {
             match action {

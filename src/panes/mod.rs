@@ -10,6 +10,7 @@ pub mod approvals;
 pub mod audit;
 pub mod data;
 pub mod filters;
+pub mod hold_keys;
 pub mod inventory;
 pub mod kpis;
 pub mod list_filter;
@@ -209,7 +210,10 @@ impl Context {
             | data::QueuedKind::Amend
             | data::QueuedKind::RequestAccess
             | data::QueuedKind::Withdraw
-            | data::QueuedKind::Transfer => return false,
+            | data::QueuedKind::Transfer
+            | data::QueuedKind::Quarantine
+            | data::QueuedKind::Release
+            | data::QueuedKind::Retire => return false,
         };
         matches!(action.status, QueuedStatus::Failed(_))
             && self.data.approvals.iter().any(|a| {
@@ -221,6 +225,11 @@ impl Context {
     /// Whether an action on `target_id` is waiting (queued or sending).
     pub fn is_pending_action(&self, target_id: &str) -> bool {
         matches!(self.action_status(target_id), Some(QueuedStatus::Queued | QueuedStatus::Sending))
+    }
+
+    /// The hold on app `id`, if a reviewer or a lead holds it in quarantine.
+    pub fn hold(&self, id: &str) -> Option<&crate::domain::hold::Hold> {
+        self.data.holds.get(id)
     }
 
     /// The key bound to `action` in `section`, as the keymap spells it.
@@ -245,6 +254,10 @@ pub enum Intent {
     RequestChanges(String),
     /// Confirm, then withdraw this request.
     Withdraw(String),
+    /// Ask for a reason, confirm, then quarantine this app now.
+    Quarantine(String),
+    /// Ask for a reason, walk the exit checklist, confirm, then retire this app.
+    Retire(String),
     /// Verify the audit chain.
     Verify,
 }

@@ -101,6 +101,9 @@ pub fn renew_refusal(app: &AppSummary, ctx: &Context) -> Option<String> {
     if !ctx.actor.may_renew_app_of(&app.owner) {
         return Some(RenewalError::NotAllowed.to_string());
     }
+    if let Some(hold) = ctx.hold(&app.id) {
+        return Some(RenewalError::Held { by: hold.by.clone(), reason: hold.reason.clone() }.to_string());
+    }
     match app.state {
         AppState::Decommissioned => return Some(RenewalError::Decommissioned.to_string()),
         state @ (AppState::Pending | AppState::Rejected | AppState::Discovered) => {
@@ -238,6 +241,10 @@ impl RenewalsPane {
         if app.state == AppState::ReadOnly && pending_reapproval(app, ctx).is_some() {
             return ("re-approval requested".into(), ctx.theme.warning);
         }
+        if let Some(hold) = ctx.hold(&app.id) {
+            // The ladder waits for a reviewer: no date to count down to.
+            return (format!("held by {}", sanitize(&hold.by)), ctx.theme.danger);
+        }
         match next_step(app) {
             Some(step) => (format!("{} in {}", step.to.as_str(), left(step.at, ctx.now)), ctx.theme.text),
             None => ("—".into(), ctx.theme.muted),
@@ -335,6 +342,23 @@ impl RenewalsPane {
         frame.render_widget(panel, panel_area);
         let Some(app) = self.selected(ctx) else { return };
         let renew_key = ctx.key(Section::Renewals, Action::Renew).unwrap_or_default();
+        if let Some(hold) = ctx.hold(&app.id) {
+            let mut held = vec![Span::styled(format!("{}: held in quarantine ", fit(&app.name, 40)), theme.title)];
+            held.extend(crate::widgets::app_detail::hold_spans(hold, theme));
+            let lines = vec![
+                Line::from(held),
+                Line::from(Span::styled(
+                    format!(
+                        "{} a renewal does not lift a hold; the TTL lifecycle waits too. A reviewer releases it \
+                         with :release REASON",
+                        glyphs.cross
+                    ),
+                    theme.muted,
+                )),
+            ];
+            frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), panel_inner);
+            return;
+        }
         let mut lines = vec![Line::from(vec![
             Span::styled(format!("{}: ", fit(&app.name, 40)), theme.title),
             Span::styled(lifecycle_sentence(app), theme.text),
@@ -391,7 +415,9 @@ impl Pane for RenewalsPane {
         // Acting on the selected app keeps it selected when rows change.
         self.filter.pin();
         match action {
-            Action::Renew => self.selected(ctx).map(|app| renew_or_refuse(app, ctx)).into_iter().collect(),
+            Action::Renew | Action::Quarantine | Action::Retire => {
+                self.selected(ctx).and_then(|app| super::hold_keys::app_action(action, app, ctx)).into_iter().collect()
+            }
             Action::Open if self.detail.is_none() => {
                 self.detail = self.selected(ctx).map(|a| (a.id.to_string(), DetailScroll::default()));
                 Vec::new()

@@ -48,6 +48,13 @@ pub enum Target {
     AccessWithdrawn,
     /// Live; a lead moved it from its first owner to the scripted one.
     Transferred,
+    /// Live, then quarantined now by a reviewer (a hold), still held.
+    Held,
+    /// Live, held by a reviewer, then released by another: live again.
+    Released,
+    /// Live with a production access request, then retired early by its
+    /// owner through the exit checklist (the request closed).
+    Retired,
 }
 
 /// How often each target is drawn for the apps after the scripts, in permille.
@@ -114,6 +121,8 @@ pub const SCRIPTS: &[Script] = &[
     script("olive", "sales-ops", "forecast-rollup", Target::ChangesRequested, Tier::Medium),
     script("olive", "sales-ops", "renewal-reminder", Target::Rejected, Tier::Medium),
     script("olive", "sales-ops", "legacy-quote-exporter", Target::Decommissioned, Tier::Low),
+    script("olive", "sales-ops", "contract-notifier", Target::Held, Tier::Medium),
+    script("olive", "sales-ops", "discount-checker", Target::Released, Tier::Low),
     script("omar", "finance", "expense-reconciler", Target::Active, Tier::Medium),
     Script {
         expires_in_hours: Some(5 * 24 + 2),
@@ -123,6 +132,7 @@ pub const SCRIPTS: &[Script] = &[
     script("omar", "finance", "tax-report", Target::Quarantined, Tier::Medium),
     script("omar", "finance", "cash-dashboard", Target::ProductionRequested, Tier::Medium),
     script("omar", "finance", "ledger-exporter", Target::Discovered, Tier::Medium),
+    script("omar", "finance", "receipt-router", Target::Retired, Tier::Medium),
     Script {
         requested_by: Some("pat"),
         ..script("riley", "it-ops", "access-review-bot", Target::Pending, Tier::Medium)
@@ -414,7 +424,7 @@ fn environments(rng: &mut StdRng, target: Target) -> Vec<String> {
                 &["dev", "staging"]
             }
         }
-        Target::ProductionRequested => &["dev", "staging"],
+        Target::ProductionRequested | Target::Retired => &["dev", "staging"],
         Target::Discovered => &["production"],
         _ => pick::<&[&str]>(rng, LIVE_ENVIRONMENTS),
     };

@@ -16,12 +16,17 @@ use crate::domain::amend;
 use crate::domain::app::{FLAG_INACTIVE, FLAG_RETIREMENT_SCHEDULED};
 use crate::domain::approval::{self, DecisionKind};
 use crate::domain::custody;
+use crate::domain::hold::{self, CLOSED_REASON, DataDisposition, ExitChecklist, Hold};
 use crate::domain::risk::{self, IntakeReview};
 use crate::domain::ttl::{self, EXPIRING_WITHIN_DAYS, QUARANTINE_DAYS, READ_ONLY_DAYS, Renewal};
 use crate::domain::{Actor, App, AppState, Approval, ApprovalKind, DataClass, Role, Tier};
 
 /// People who decided requests, with the role they decided under.
 const DECIDERS: &[(&str, Role)] = &[("riley", Role::Reviewer), ("rosa", Role::Reviewer), ("pat", Role::Lead)];
+/// Why the demo's held app is held, and why the released one was let go.
+const HOLD_REASON: &str = "webhook secret found in a public channel; contained until it is rotated";
+const RELEASE_REASON: &str = "secret rotated and the channel history purged";
+const RETIRE_REASON: &str = "replaced by the finance platform's own receipt routing";
 /// The lead who sometimes files intake for someone else.
 const FILING_LEAD: &str = "pat";
 
@@ -82,6 +87,29 @@ pub enum What {
         from: String,
         to: String,
         reason: &'static str,
+    },
+    /// Quarantined now by a reviewer: the app's hold says who and why.
+    Held {
+        hold: Hold,
+    },
+    Released {
+        by: &'static str,
+        reason: &'static str,
+        hold: Hold,
+        /// The state its TTL gave it.
+        state: AppState,
+    },
+    /// Retired by its owner through the exit checklist.
+    Retired {
+        reason: &'static str,
+        checklist: ExitChecklist,
+        previous_state: AppState,
+        retention_days: u32,
+        closed: Vec<usize>,
+    },
+    /// Closed by the retirement of its app.
+    Closed {
+        approval: usize,
     },
 }
 
@@ -176,6 +204,29 @@ impl Teller<'_> {
                     }
                 }
             }
+            Target::Held | Target::Released | Target::Retired => {
+                let started = now - self.span(10 * 24, ttl.num_hours() - 15 * 24);
+                self.start_life(started);
+                self.touch_recently();
+                let after = self.app.state_since.max(now - Duration::days(6)) + Duration::minutes(1);
+                match target {
+                    Target::Retired => {
+                        let filed = self.between(after, now - Duration::days(2));
+                        let tier = self.request_tier();
+                        let index = self.file(ApprovalKind::ProductionAccess, tier, filed);
+                        let retired_at = self.between(filed + Duration::hours(2), now);
+                        self.retire(retired_at, index);
+                    }
+                    _ => {
+                        let held_at = self.between(after, now - Duration::days(2));
+                        self.hold(held_at);
+                        if target == Target::Released {
+                            let released_at = self.between(held_at + Duration::hours(3), now);
+                            self.release(released_at);
+                        }
+                    }
+                }
+            }
             Target::ActiveIdle => {
                 let last_used = now - self.span(91 * 24, 179 * 24);
                 let oldest_start = now - Duration::days(350);
@@ -263,6 +314,45 @@ impl Teller<'_> {
                 self.record(decided_at, What::Rejected { approval: index });
             }
         }
+    }
+
+    /// Quarantined now by riley, by the rule the server applies.
+    fn hold(&mut self, at: DateTime<Utc>) {
+        let riley = Actor::new("riley", [Role::Reviewer]);
+        if let Ok(held) = hold::quarantine(&self.app, &riley, HOLD_REASON, at) {
+            self.app = held;
+            if let Some(hold) = self.app.hold.clone() {
+                self.record(at, What::Held { hold });
+            }
+        }
+    }
+
+    /// Released by rosa: back to the state its TTL gives it.
+    fn release(&mut self, at: DateTime<Utc>) {
+        let rosa = Actor::new("rosa", [Role::Reviewer]);
+        if let Ok(released) = hold::release(&self.app, &rosa, RELEASE_REASON, at) {
+            self.app = released.app;
+            let state = self.app.state;
+            self.record(at, What::Released { by: "rosa", reason: RELEASE_REASON, hold: released.hold, state });
+        }
+    }
+
+    /// Retired by its owner, the request `open` closed with it.
+    fn retire(&mut self, at: DateTime<Utc>, open: usize) {
+        let owner = Actor::new(self.app.owner.clone(), [Role::Owner]);
+        let checklist =
+            ExitChecklist { credentials_revoked: true, data: DataDisposition::Archived, dependents_notified: true };
+        let Ok(retired) = hold::retire(&self.app, &owner, RETIRE_REASON, &checklist, at) else { return };
+        let previous_state = self.app.state;
+        self.app = retired;
+        let mut closed = Vec::new();
+        if let Some(request) = hold::close_request(&self.approvals[open], &owner.user, CLOSED_REASON, at) {
+            self.approvals[open] = request;
+            closed.push(open);
+            self.record(at, What::Closed { approval: open });
+        }
+        let retention_days = self.app.retention_days;
+        self.record(at, What::Retired { reason: RETIRE_REASON, checklist, previous_state, retention_days, closed });
     }
 
     /// A whole number of hours from `low_hours` to `high_hours`, to the second.

@@ -140,16 +140,22 @@ fn states_agree_with_their_dates_and_requests() {
         let since = app.state_since;
         assert!(app.created_at <= since && since <= now(), "{}: created, then in its state, before now", app.name);
         assert!(app.last_activity_at.is_some_and(|at| at <= now()), "{}", app.name);
+        let requests: Vec<&Approval> = approvals.iter().filter(|a| a.app_id == app.id).collect();
         let ok = match app.state {
             AppState::Active => expires_at.is_some_and(|at| at >= now() + days(14)),
             AppState::Expiring => expires_at.is_some_and(|at| at > now() && at < now() + days(14)),
+            // Held by a reviewer: quarantined before its expiry, kept there by a person.
+            AppState::Quarantined if app.hold.is_some() => expires_at.is_some_and(|at| at > since),
             AppState::Quarantined => expires_at == Some(since) && since > now() - days(7),
             AppState::ReadOnly => expires_at == Some(since - days(7)) && since > now() - days(30),
+            // Retired early by its owner (its open request closed), or by the ladder.
+            AppState::Decommissioned if requests.iter().any(|a| a.status == ApprovalStatus::Closed) => {
+                expires_at.is_some_and(|at| at > since)
+            }
             AppState::Decommissioned => expires_at == Some(since - days(37)),
             AppState::Pending | AppState::Rejected | AppState::Discovered => expires_at.is_none(),
         };
         assert!(ok, "{} is {} since {since} and expires {expires_at:?}", app.name, app.state);
-        let requests: Vec<&Approval> = approvals.iter().filter(|a| a.app_id == app.id).collect();
         let open = requests.iter().filter(|a| crate::domain::amend::is_open(a)).count();
         assert!(open <= 1, "{} has {open} open requests", app.name);
         match app.state {
@@ -232,6 +238,10 @@ fn seed_covers_every_state_tier_and_class() {
         "lifecycle.read_only",
         "lifecycle.decommissioned",
         "lifecycle.flag_inactive",
+        "app.quarantine",
+        "app.release",
+        "app.retire",
+        "approval.closed",
         "data.export",
         "dlp.block",
         "auth.login",
@@ -322,6 +332,11 @@ fn demo_gives_riley_and_olive_their_cases() {
     for state in [AppState::Active, AppState::Quarantined, AppState::ReadOnly, AppState::Pending] {
         assert!(in_state(state).count() > 0, "olive has no {state} app");
     }
+    // Quarantined now by a reviewer, and retired early by its owner.
+    assert!(olive.iter().any(|a| a.hold.as_ref().is_some_and(|hold| hold.by == "riley")), "olive has no held app");
+    let retired = all_apps(store.conn()).into_iter().find(|a| a.name == "receipt-router").expect("omar's retired app");
+    assert_eq!((retired.owner.as_str(), retired.state), ("omar", AppState::Decommissioned));
+    assert!(approvals.iter().any(|a| a.app_id == retired.id && a.status == ApprovalStatus::Closed));
 }
 
 #[test]

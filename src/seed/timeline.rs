@@ -81,6 +81,8 @@ impl Timeline {
                     | What::Activated { .. }
                     | What::Rejected { .. }
                     | What::Withdrawn { .. }
+                    | What::Closed { .. }
+                    | What::Retired { .. }
             );
             self.governance.push(GovernanceEvent { at, app: index, approvals_from, what });
         }
@@ -306,6 +308,46 @@ impl Timeline {
             What::RetirementScheduled { expires_at } => NewAuditEvent {
                 request_context: json!({"expires_at": expires_at, "effective_at": effective_at}),
                 ..app_event("lifecycle.retirement_scheduled", app)
+            },
+            What::Held { hold } => NewAuditEvent {
+                request_context: json!({"reason": hold.reason, "previous_state": hold.previous_state.as_str()}),
+                ..by_person(&hold.by, Role::Reviewer, app_event("app.quarantine", app))
+            },
+            What::Released { by, reason, hold, state } => NewAuditEvent {
+                request_context: json!({
+                    "reason": reason,
+                    "state": state.as_str(),
+                    "held_by": hold.by,
+                    "held_since": hold.at,
+                    "ttl_steps": [],
+                }),
+                ..by_person(by, Role::Reviewer, app_event("app.release", app))
+            },
+            What::Closed { approval: index } => {
+                let request = approval(*index);
+                let base = by_person(&app.owner, Role::Owner, app_event("", app));
+                NewAuditEvent {
+                    request_context: json!({
+                        "reason": crate::domain::hold::CLOSED_REASON,
+                        "closed_by": app.owner,
+                        "kind": request.kind,
+                    }),
+                    ..approval_event(base, "approval.closed", request)
+                }
+            }
+            What::Retired { reason, checklist, previous_state, retention_days, closed } => NewAuditEvent {
+                request_context: json!({
+                    "reason": reason,
+                    "previous_state": previous_state.as_str(),
+                    "checklist": {
+                        "credentials_revoked": checklist.credentials_revoked,
+                        "data": checklist.data.as_str(),
+                        "dependents_notified": checklist.dependents_notified,
+                    },
+                    "retention_days": retention_days,
+                    "closed_requests": closed.iter().map(|index| approval(*index).id.clone()).collect::<Vec<_>>(),
+                }),
+                ..by_person(&app.owner, Role::Owner, app_event("app.retire", app))
             },
         }
     }

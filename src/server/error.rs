@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::domain::api::{ErrorBody, ErrorDetail};
 use crate::domain::approval::DecisionError;
+use crate::domain::hold::HoldError;
 use crate::domain::intake::AdoptError;
 use crate::domain::manifest_file::Problem;
 use crate::domain::ttl::RenewalError;
@@ -104,6 +105,7 @@ impl From<RenewalError> for ApiError {
         match err {
             RenewalError::NotAllowed => ApiError::forbidden(message),
             RenewalError::Decommissioned => ApiError::new(StatusCode::CONFLICT, "final_state", message),
+            RenewalError::Held { .. } => ApiError::new(StatusCode::CONFLICT, "held", message),
             RenewalError::NotRenewable(_) => ApiError::new(StatusCode::CONFLICT, "not_renewable", message),
             RenewalError::BadDays { .. } => ApiError::bad_request(message),
         }
@@ -116,6 +118,24 @@ impl From<AdoptError> for ApiError {
         match err {
             AdoptError::WrongRole | AdoptError::NotTheOwner { .. } => ApiError::forbidden(message),
             AdoptError::NotDiscovered(_) => ApiError::new(StatusCode::CONFLICT, "not_discovered", message),
+        }
+    }
+}
+
+impl From<HoldError> for ApiError {
+    fn from(err: HoldError) -> ApiError {
+        let message = err.to_string();
+        match err {
+            HoldError::QuarantineRole | HoldError::ReleaseRole | HoldError::RetireRole => {
+                ApiError::new(StatusCode::FORBIDDEN, "forbidden", message)
+            }
+            HoldError::ReasonRequired => ApiError::new(StatusCode::BAD_REQUEST, "reason_required", message),
+            HoldError::ReasonTooLong(_) => ApiError::new(StatusCode::BAD_REQUEST, "reason_too_long", message),
+            HoldError::Checklist(_) => ApiError::new(StatusCode::BAD_REQUEST, "checklist_incomplete", message),
+            HoldError::NotLive(_) => ApiError::new(StatusCode::CONFLICT, "not_live", message),
+            HoldError::AlreadyHeld { .. } => ApiError::new(StatusCode::CONFLICT, "held", message),
+            HoldError::NotHeld => ApiError::new(StatusCode::CONFLICT, "not_held", message),
+            HoldError::Decommissioned => ApiError::new(StatusCode::CONFLICT, "final_state", message),
         }
     }
 }

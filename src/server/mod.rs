@@ -9,6 +9,7 @@ pub mod custody;
 pub mod db;
 pub mod error;
 pub mod evidence;
+pub mod hold;
 pub mod intake;
 pub mod openapi;
 pub mod ops;
@@ -149,6 +150,9 @@ pub fn router(state: ServerState) -> Router {
         .route("/v1/apps/{id}/access-requests", post(custody::access_requests))
         .route("/v1/approvals/{id}/withdrawal", post(custody::withdrawal))
         .route("/v1/apps/{id}/owner", post(custody::owner))
+        .route("/v1/apps/{id}/quarantine", post(hold::quarantine_route))
+        .route("/v1/apps/{id}/release", post(hold::release_route))
+        .route("/v1/apps/{id}/retirement", post(hold::retire_route))
         .route("/v1/apps/{id}/evidence", get(evidence::evidence))
         .route("/v1/apps/{id}/status", get(routes::app_status))
         .route("/v1/status", get(routes::endpoint_status))

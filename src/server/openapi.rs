@@ -4,7 +4,7 @@
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{amend, custody, evidence, intake, routes};
+use super::{amend, custody, evidence, hold, intake, routes};
 use crate::domain::amend::FieldChange;
 use crate::domain::api::{AmendOutcome, AmendRequest, AmendResponse};
 use crate::domain::api::{
@@ -15,6 +15,7 @@ use crate::domain::api::{
 use crate::domain::checkpoint::{Checkpoint, CheckpointPage, ServerKey};
 use crate::domain::custody::{AccessRequest, TransferRequest, WithdrawalRequest, WithdrawalResponse};
 use crate::domain::evidence::{Bundle, EventProof, SignedBundle};
+use crate::domain::hold::{Closure, DataDisposition, ExitChecklist, Hold, ReasonRequest, RetireRequest};
 use crate::domain::status::{Access, StatusReason};
 use crate::domain::{
     App, AppState, Approval, ApprovalKind, ApprovalStatus, AuditEvent, Connectivity, Controls, DataClass, Decision,
@@ -29,6 +30,7 @@ use crate::domain::{
         intake::intake, intake::adopt, routes::decide, routes::renew, routes::ingest, routes::audit_key, routes::audit_checkpoints,
         evidence::evidence, amend::amend,
         custody::access_requests, custody::withdrawal, custody::owner,
+        hold::quarantine_route, hold::release_route, hold::retire_route,
         routes::app_status, routes::endpoint_status,
         routes::audit_inclusion, routes::audit_inclusions, routes::audit_consistency,
     ),
@@ -41,6 +43,7 @@ use crate::domain::{
         crate::domain::intake::IntakePreview, crate::domain::intake::ReviewPlan, crate::domain::manifest_file::Problem,
         AmendRequest, AmendResponse, AmendOutcome, FieldChange,
         AccessRequest, TransferRequest, WithdrawalRequest, WithdrawalResponse,
+        Hold, Closure, ReasonRequest, RetireRequest, ExitChecklist, DataDisposition,
         Checkpoint, CheckpointPage, ServerKey, Bundle, EventProof, SignedBundle, AppStatus, Access, StatusReason,
     )),
     modifiers(&BearerAuth),
@@ -81,6 +84,9 @@ mod tests {
             "/v1/approvals/{id}/decisions",
             "/v1/apps/{id}/renewals",
             "/v1/apps/{id}",
+            "/v1/apps/{id}/quarantine",
+            "/v1/apps/{id}/release",
+            "/v1/apps/{id}/retirement",
             "/v1/audit/events",
             "/v1/audit/key",
             "/v1/audit/checkpoints",

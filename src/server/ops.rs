@@ -28,7 +28,7 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    pub(crate) fn event(&self, action_type: &str, app: &App) -> NewAuditEvent {
+    pub fn event(&self, action_type: &str, app: &App) -> NewAuditEvent {
         NewAuditEvent {
             actor_id: self.actor.user.clone(),
             actor_role: self.actor.primary_role().as_str().to_string(),
@@ -57,7 +57,7 @@ pub fn app_event(action_type: &str, app: &App) -> NewAuditEvent {
     }
 }
 
-pub(crate) fn approval_event(base: NewAuditEvent, action_type: &str, approval: &Approval) -> NewAuditEvent {
+pub fn approval_event(base: NewAuditEvent, action_type: &str, approval: &Approval) -> NewAuditEvent {
     NewAuditEvent {
         action_type: action_type.into(),
         resource_type: "approval".into(),
@@ -366,6 +366,10 @@ pub fn run_lifecycle_for(conn: &Connection, ids: &[String], now: DateTime<Utc>) 
                 }
             };
             audit::append(conn, event, POLICY_ACTOR, now)?;
+        }
+        // Decommissioned by the ladder: its open requests close by policy.
+        if steps.iter().any(|step| matches!(step, PolicyStep::Transition(t) if t.to == AppState::Decommissioned)) {
+            super::hold::close_pending_by_policy(conn, &app, now)?;
         }
         steps_taken += steps.len();
     }

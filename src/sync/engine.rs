@@ -503,6 +503,9 @@ impl Syncer {
             ActionKind::RequestAccess => format!("/v1/apps/{}/access-requests", action.target_id),
             ActionKind::Withdraw => format!("/v1/approvals/{}/withdrawal", action.target_id),
             ActionKind::Transfer => format!("/v1/apps/{}/owner", action.target_id),
+            ActionKind::Quarantine => format!("/v1/apps/{}/quarantine", action.target_id),
+            ActionKind::Release => format!("/v1/apps/{}/release", action.target_id),
+            ActionKind::Retire => format!("/v1/apps/{}/retirement", action.target_id),
         };
         let result = if action.kind == ActionKind::Amend {
             self.backoff.run(|| self.client.patch(&path, &action.body, &action.idempotency_key)).await
@@ -629,6 +632,18 @@ fn apply_answer(conn: &Connection, kind: ActionKind, body: &str) -> Result<Strin
                 catalog::put_app(conn, &answer.app)?;
             }
             Ok(format!("{} ({}) now belongs to {}", answer.app.name, answer.app.id, answer.app.owner))
+        }
+        ActionKind::Quarantine | ActionKind::Release | ActionKind::Retire => {
+            let answer: AppResponse = serde_json::from_str(body)?;
+            catalog::put_app(conn, &answer.app)?;
+            let app = answer.app;
+            Ok(match (kind, &app.hold) {
+                (ActionKind::Quarantine, Some(hold)) => {
+                    format!("quarantined now, held by {}; only a reviewer can release it", hold.by)
+                }
+                (ActionKind::Release, _) => format!("released: {}", app.state.as_str()),
+                _ => format!("now {}", app.state.as_str()),
+            })
         }
     }
 }

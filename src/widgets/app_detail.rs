@@ -228,7 +228,19 @@ pub fn summary_lines(app: &App, theme: &Theme, now: DateTime<Utc>) -> Vec<Line<'
         ],
         theme,
     ));
+    if let Some(hold) = &app.hold {
+        lines.push(field_spans("Held", hold_spans(hold, theme), theme));
+    }
     lines
+}
+
+/// Who holds an app in quarantine, since when and why, and who may lift it.
+pub fn hold_spans(hold: &crate::domain::hold::Hold, theme: &Theme) -> Vec<Span<'static>> {
+    vec![
+        Span::styled(format!("by {} since {}: ", s(&hold.by), date(hold.at)), theme.danger),
+        Span::styled(s(&hold.reason), theme.text),
+        Span::styled(" · only a reviewer can release it", theme.muted),
+    ]
 }
 
 /// The rest of the manifest, activity and what the lifecycle does next.
@@ -274,7 +286,12 @@ pub fn more_lines(app: &App, theme: &Theme, now: DateTime<Utc>) -> Vec<Line<'sta
         None => "none recorded".into(),
     };
     lines.push(field("Activity", format!("{activity} · created {}", date(app.created_at)), theme));
-    lines.push(field("Next", lifecycle_sentence(&AppSummary::from(app)), theme));
+    let next = if app.hold.is_some() {
+        "held: the TTL lifecycle waits until a reviewer releases it; then it takes the state its TTL gives it".into()
+    } else {
+        lifecycle_sentence(&AppSummary::from(app))
+    };
+    lines.push(field("Next", next, theme));
     lines
 }
 
@@ -330,7 +347,7 @@ pub fn request_line(approval: &Approval, theme: &Theme, now: DateTime<Utc>) -> L
         ApprovalStatus::Pending => theme.warning,
         ApprovalStatus::Approved => theme.ok,
         ApprovalStatus::Rejected => theme.danger,
-        ApprovalStatus::Withdrawn => theme.muted,
+        ApprovalStatus::Withdrawn | ApprovalStatus::Closed => theme.muted,
         ApprovalStatus::ChangesRequested => theme.warning,
     };
     Line::from(vec![

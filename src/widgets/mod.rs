@@ -10,6 +10,7 @@ pub mod command_line;
 pub mod comment;
 pub mod confirm;
 pub mod help;
+pub mod hold_dialog;
 pub mod line_input;
 pub mod messages;
 pub mod queue;
