@@ -364,3 +364,29 @@ pub fn adopt_app(
     let approval = file_review(conn, ctx, &app, review)?;
     Ok((StatusCode::CREATED, IntakeResponse { app, approval }))
 }
+
+#[cfg(test)]
+mod tests {
+    use utoipa::OpenApi;
+
+    #[test]
+    fn the_document_declares_the_dry_run_and_the_adoption() {
+        let doc = serde_json::to_value(super::super::openapi::ApiDoc::openapi()).unwrap();
+        for path in ["/v1/intake", "/v1/apps/{id}/adoption"] {
+            let post = &doc["paths"][path]["post"];
+            let params = post["parameters"].as_array().unwrap_or_else(|| panic!("{path}: {post}"));
+            let dry_run = params.iter().find(|p| p["name"] == "dry_run").unwrap_or_else(|| panic!("{path}"));
+            assert_eq!(dry_run["in"], "query", "{path}");
+            assert_eq!(dry_run["required"], false, "{path}");
+            for status in ["200", "201", "400", "401", "403", "409", "413", "422"] {
+                assert!(post["responses"][status].is_object(), "{path} answers {status}");
+            }
+            let ok = post["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].as_str();
+            assert_eq!(ok, Some("#/components/schemas/IntakePreview"), "{path}");
+        }
+        assert!(doc["paths"]["/v1/apps/{id}/adoption"]["post"]["responses"]["404"].is_object());
+        let problems = &doc["components"]["schemas"]["ErrorBody"]["properties"]["problems"];
+        assert!(problems.is_object(), "ErrorBody lists the problems: {problems}");
+        assert!(doc["components"]["schemas"]["Problem"]["properties"]["field"].is_object());
+    }
+}
