@@ -59,7 +59,8 @@ async fn from_the_template_to_a_registered_app() {
     assert!(out.contains("my-app: would be accepted"), "{out}");
     assert!(out.contains("risk score 10 (low): data 10 + users 0 + connectivity 0 + environment 0"), "{out}");
     assert!(out.contains("review: reviewed at medium risk: one reviewer or lead must approve, by "), "{out}");
-    assert!(out.contains("problems: none"), "{out}");
+    assert_eq!(out.lines().last(), Some("problems: none"), "one line each: {out}");
+    assert_eq!(out.lines().count(), 4, "{out}");
     assert_eq!(server.head().await, head, "a dry run writes nothing");
 
     let run = olive.run(&["intake", path]).await;
@@ -73,7 +74,8 @@ async fn from_the_template_to_a_registered_app() {
     // the intake is a conflict (exit 4).
     let run = olive.run(&["intake", path, "--dry-run"]).await;
     let out = run.expect(1);
-    assert!(out.contains("1 problem:") && out.contains("name: the name \"my-app\" is taken by app"), "{out}");
+    assert!(out.lines().any(|l| l == "1 problem:"), "{out}");
+    assert!(out.lines().any(|l| l.starts_with("  name: the name \"my-app\" is taken by app")), "{out}");
     let run = olive.run(&["intake", path]).await;
     run.expect(4);
     assert!(run.stderr.contains("name_taken"), "{}", run.stderr);

@@ -97,9 +97,14 @@ fn problems_reopen_the_editor_with_them_as_comments_on_the_same_text() {
     assert!(reopened.text.contains(&format!("line {}: data_classification", shown("data_classification ="))));
     assert!(reopened.text.contains(&format!("line {}: controls.otel", shown("otel ="))));
 
-    // Saved again still broken: reopened again, the problems once, not twice.
-    let again = opened(&app.edited(EditPurpose::Intake, Ok(reopened.text.clone())));
-    assert_eq!(again.text, reopened.text);
+    // Saved again, changed but still broken: reopened, the problems once, not twice.
+    let changed = reopened.text.replace("purpose = ", "purpose = \"Books rooms\"\nold_purpose = ");
+    let again = opened(&app.edited(EditPurpose::Intake, Ok(changed.clone())));
+    assert_eq!(again.text.matches("This manifest has").count(), 1, "{}", again.text);
+    assert!(again.text.contains("old_purpose: is not a field"), "{}", again.text);
+    // Saved unchanged after a reopen: cancelled, not reopened for ever.
+    assert!(app.edited(EditPurpose::Intake, Ok(again.text.clone())).is_empty());
+    assert!(toast_text(&app).contains("saved unchanged with its problems; nothing was sent"), "{}", toast_text(&app));
     // Fixed below the comments: the preview.
     let fixed = reopened.text.replace(&broken(), &written());
     assert!(app.edited(EditPurpose::Intake, Ok(fixed)).is_empty());

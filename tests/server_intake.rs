@@ -87,7 +87,8 @@ async fn a_dry_run_lists_every_problem_with_its_field_including_a_taken_name() {
     let body = dry(&server, "olive", "/v1/intake", &bad).await.expect(200);
     assert_eq!(body["valid"], false);
     let fields: Vec<&str> = body["problems"].as_array().unwrap().iter().map(|p| p["field"].as_str().unwrap()).collect();
-    assert_eq!(fields, ["team", "expected_users", "controls.sbon", "porpose"]);
+    assert_eq!(fields, ["name", "team", "expected_users", "controls.sbon", "porpose"]);
+    assert!(body["problems"][0]["problem"].as_str().unwrap().contains("is taken by app"), "{body}");
     assert!(body["risk"].is_null(), "a broken risk input leaves no score: {body}");
     assert_eq!(server.head().await, head);
 

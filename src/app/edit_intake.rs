@@ -4,8 +4,8 @@
 //! returns, the text is read with [`manifest_file`]: a manifest with
 //! problems reopens the editor on the same text with every problem as a
 //! `#!` comment at the top (as `git commit` keeps its comments), lines
-//! counted in the file as shown; a text emptied (or left as the template)
-//! cancels. A valid one opens a preview (score and breakdown, tier, review
+//! counted in the file as shown; a text emptied, left as the template, or
+//! saved unchanged after a reopen cancels. A valid one opens a preview (score and breakdown, tier, review
 //! and its due time, worked out by [`intake::preview`], the code the
 //! server's dry run uses) that asks to submit (`y`/enter) or not
 //! (`n`/esc); submitted, it goes through the outbox as `govdeck intake` does.
@@ -98,7 +98,18 @@ impl App {
         };
         let manifest = match manifest {
             Some(manifest) if problems.is_empty() => manifest,
-            _ => return vec![Effect::Edit(intake_request(with_problems(body, &problems)))],
+            _ => {
+                let reopened = with_problems(body, &problems);
+                if reopened == text {
+                    // Saved as it was reopened: the problems stand and the
+                    // author did nothing about them.
+                    let message =
+                        "intake cancelled: the manifest was saved unchanged with its problems; nothing was sent";
+                    self.notify(Toast::info(message, now));
+                    return Vec::new();
+                }
+                return vec![Effect::Edit(intake_request(reopened))];
+            }
         };
         let preview = intake::preview(Some(&manifest), Vec::new(), now);
         let Ok(json) = serde_json::to_string(&manifest) else {

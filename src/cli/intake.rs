@@ -173,7 +173,10 @@ fn dry_run(
         print_json(&preview)?;
         return Ok(code);
     }
-    outln!("{}", sanitize(&preview_text(&manifest.name, &preview)));
+    // Line by line: sanitizing takes the line breaks out too.
+    for line in preview_text(&manifest.name, &preview).lines() {
+        outln!("{}", sanitize(line));
+    }
     Ok(code)
 }
 

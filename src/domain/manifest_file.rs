@@ -226,13 +226,18 @@ pub fn from_value(value: Value) -> Result<Manifest, Vec<Problem>> {
             problems.push(invalid.into());
         }
     }
-    // In the order of the fields (a control under `controls`), unknown fields last.
+    order(&mut problems);
+    if problems.is_empty() { Ok(manifest) } else { Err(problems) }
+}
+
+/// Puts problems in the order of the fields (a control under `controls`),
+/// unknown fields and the file's own last; stable otherwise.
+pub fn order(problems: &mut [Problem]) {
     let rank = |problem: &Problem| {
         let top = problem.field.split('.').next().unwrap_or_default();
         FIELDS.iter().position(|spec| spec.name == top).unwrap_or(FIELDS.len())
     };
     problems.sort_by_key(rank);
-    if problems.is_empty() { Ok(manifest) } else { Err(problems) }
 }
 
 fn kind_of(value: &Value) -> &'static str {

@@ -42,10 +42,17 @@ fn query(params: Result<Query<DryRunQuery>, QueryRejection>) -> Result<DryRunQue
     params.map(|Query(value)| value).map_err(|rejection| ApiError::bad_request(rejection.body_text()))
 }
 
-/// The body as a manifest, or every problem it has.
-fn read_manifest(body: &Result<Bytes, BytesRejection>) -> Result<Result<Manifest, Vec<Problem>>, ApiError> {
+/// The body as a manifest, or every problem it has (with the name it
+/// gives, when that is text, for the name rule).
+struct Read {
+    manifest: Result<Manifest, Vec<Problem>>,
+    name: Option<String>,
+}
+
+fn read_manifest(body: &Result<Bytes, BytesRejection>) -> Result<Read, ApiError> {
     let value: Value = parse_json(body)?;
-    Ok(manifest_file::from_value(value))
+    let name = value.get("name").and_then(Value::as_str).map(str::to_string);
+    Ok(Read { manifest: manifest_file::from_value(value), name })
 }
 
 /// What the manifest's owner is and whether the caller may name them.
@@ -88,14 +95,21 @@ fn name_problem(conn: &Connection, name: &str, adopting: Option<&str>) -> Result
 fn evaluate(
     conn: &Connection,
     actor: &Actor,
-    read: Result<Manifest, Vec<Problem>>,
+    read: Read,
     adopting: Option<&App>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<IntakePreview, ApiError> {
-    let (manifest, mut problems) = match read {
+    let (manifest, mut problems) = match read.manifest {
         Ok(manifest) => (Some(manifest), Vec::new()),
         Err(problems) => (None, problems),
     };
+    // A manifest with other problems still hears whether its name is free.
+    if manifest.is_none()
+        && let Some(name) = read.name.filter(|name| !name.trim().is_empty())
+        && !problems.iter().any(|problem| problem.field == "name")
+    {
+        problems.extend(name_problem(conn, &name, adopting.map(|app| app.id.as_str()))?);
+    }
     if let Some(manifest) = &manifest {
         let owner = match adopting {
             Some(app) => intake::adopted_owner(app, manifest),
@@ -108,6 +122,7 @@ fn evaluate(
         }
         problems.extend(name_problem(conn, &manifest.name, adopting.map(|app| app.id.as_str()))?);
     }
+    manifest_file::order(&mut problems);
     Ok(intake::preview(manifest.as_ref(), problems, now))
 }
 
@@ -148,7 +163,7 @@ pub async fn intake(
         let preview = state.db.read("intake_dry_run", move |conn| evaluate(conn, &actor, read, None, now)).await?;
         return Ok(dry_run_answer(preview));
     }
-    let manifest = read.map_err(ApiError::invalid_manifest)?;
+    let manifest = read.manifest.map_err(ApiError::invalid_manifest)?;
     let op_actor = actor.clone();
     idempotent_write(
         &state,
@@ -293,7 +308,7 @@ pub async fn adopt(
             .await?;
         return Ok(dry_run_answer(preview));
     }
-    let manifest = read.map_err(ApiError::invalid_manifest)?;
+    let manifest = read.manifest.map_err(ApiError::invalid_manifest)?;
     let op_actor = actor.clone();
     let route = format!("POST /v1/apps/{id}/adoption");
     idempotent_write(&state, &actor, &headers, "adopt", route, body_bytes(&body), move |conn, now| {
@@ -363,4 +378,30 @@ pub fn adopt_app(
     audit::append(conn, event, &ctx.actor.user, ctx.now)?;
     let approval = file_review(conn, ctx, &app, review)?;
     Ok((StatusCode::CREATED, IntakeResponse { app, approval }))
+}
+
+#[cfg(test)]
+mod tests {
+    use utoipa::OpenApi;
+
+    #[test]
+    fn the_document_declares_the_dry_run_and_the_adoption() {
+        let doc = serde_json::to_value(super::super::openapi::ApiDoc::openapi()).unwrap();
+        for path in ["/v1/intake", "/v1/apps/{id}/adoption"] {
+            let post = &doc["paths"][path]["post"];
+            let params = post["parameters"].as_array().unwrap_or_else(|| panic!("{path}: {post}"));
+            let dry_run = params.iter().find(|p| p["name"] == "dry_run").unwrap_or_else(|| panic!("{path}"));
+            assert_eq!(dry_run["in"], "query", "{path}");
+            assert_eq!(dry_run["required"], false, "{path}");
+            for status in ["200", "201", "400", "401", "403", "409", "413", "422"] {
+                assert!(post["responses"][status].is_object(), "{path} answers {status}");
+            }
+            let ok = post["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].as_str();
+            assert_eq!(ok, Some("#/components/schemas/IntakePreview"), "{path}");
+        }
+        assert!(doc["paths"]["/v1/apps/{id}/adoption"]["post"]["responses"]["404"].is_object());
+        let problems = &doc["components"]["schemas"]["ErrorBody"]["properties"]["problems"];
+        assert!(problems.is_object(), "ErrorBody lists the problems: {problems}");
+        assert!(doc["components"]["schemas"]["Problem"]["properties"]["field"].is_object());
+    }
 }

@@ -98,11 +98,14 @@ pub struct Seeded {
 /// and approved by policy, so they are active.
 pub async fn seed(server: &TestServer) -> Seeded {
     let all = all_payloads();
-    // The owner is checked as a user name: hostile text there is refused.
+    // The owner is checked as a user name: hostile text there is refused, as
+    // a problem of the manifest's `owner`.
     for (p, _) in PAYLOADS {
         let mut manifest = common::design_example();
         manifest["owner"] = json!(format!("olive{p}"));
-        server.post("pat", "/v1/intake", &manifest).await.expect_code(400, "bad_request");
+        let resp = server.post("pat", "/v1/intake", &manifest).await;
+        resp.expect_code(400, "invalid_manifest");
+        assert_eq!(resp.json()["problems"][0]["field"], "owner");
     }
     let mut app_ids = Vec::new();
     let mut pending = Vec::new();
