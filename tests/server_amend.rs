@@ -325,3 +325,24 @@ async fn the_document_lists_the_amend_route() {
     assert!(decision.to_string().contains("request_changes"), "{decision}");
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renewal_sent_back_for_changes_returns_when_the_owner_amends() {
+    let server = TestServer::start().await;
+    let app = live_app(&server, "holidays").await;
+    server.advance_days(366).await;
+    server.advance_days(8).await;
+    assert_eq!(server.app(&id(&app)).await["state"], "read_only");
+    let request = server.renew("olive", &id(&app), &json!({})).await.expect(202)["approval"].clone();
+    server.decide("riley", &request, "request_changes", "turn on backups first").await.expect(200);
+    let app = server.app(&id(&app)).await;
+    let body = json!({"rev": rev(&app), "set": {"controls.backups": true}});
+    assert_eq!(patch(&server, "olive", &id(&app), &body, None).await.expect(200)["outcome"], "applied");
+    let back = server.approval(&id(&request)).await;
+    assert_eq!(back["status"], "pending");
+    let resubmitted = events_of(&server, "approval.resubmitted").await;
+    assert_eq!(resubmitted.len(), 1);
+    assert_eq!(resubmitted[0]["approval_id"], request["id"]);
+    assert_eq!(resubmitted[0]["request_context"]["kind"], "renewal");
+    server.stop().await;
+}

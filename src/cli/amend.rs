@@ -106,11 +106,16 @@ fn wanted(app: &App, file: Option<&Path>, pairs: &[String]) -> Result<Manifest, 
     }
 }
 
-fn find_app(ctx: &Context, key: &str) -> color_eyre::Result<Result<(App, crate::domain::Actor), ExitCode>> {
+type Found = (App, crate::domain::Actor, Vec<crate::domain::Approval>);
+
+fn find_app(ctx: &Context, key: &str) -> color_eyre::Result<Result<Found, ExitCode>> {
     let cache = client::open_cache(ctx)?;
     let state = lookup::sync_state(cache.conn())?;
     match lookup::app_by_key(cache.conn(), key)? {
-        lookup::Found::One(app) => Ok(Ok((*app, cached_me(&cache)?))),
+        lookup::Found::One(app) => {
+            let requests = crate::cache::catalog::approvals_for_app(cache.conn(), &app.id)?;
+            Ok(Ok((*app, cached_me(&cache)?, requests)))
+        }
         _ => {
             let now = Utc::now();
             let (reason, code) = match lookup::not_synced_yet(&state, &ctx.server, now) {
@@ -134,7 +139,7 @@ pub fn amend(
         return Err(UsageError("give a manifest FILE or --set FIELD=VALUE, not both".into()).into());
     }
     let ctx = context(args)?;
-    let (app, me) = match find_app(&ctx, key)? {
+    let (app, me, requests) = match find_app(&ctx, key)? {
         Ok(found) => found,
         Err(code) => return Ok(code),
     };
@@ -157,6 +162,17 @@ pub fn amend(
     if preview.changes.is_empty() {
         outln!("nothing changes: {} already has these values; nothing was sent", sanitize(&app.name));
         return Ok(ExitCode::SUCCESS);
+    }
+    // One held change per app: a second material one would be refused.
+    let pending_change = requests
+        .iter()
+        .find(|r| r.kind == crate::domain::ApprovalKind::Change && r.status == crate::domain::ApprovalStatus::Pending);
+    if let (Some(_), Some(pending)) = (preview.held_at, pending_change) {
+        eprintln!(
+            "govdeck: not amended: {}; a change that needs no review still applies. Nothing was sent or queued",
+            amend::AmendError::ChangePending(sanitize(&pending.id).into_owned())
+        );
+        return Ok(ExitCode::from(super::EXIT_CONFLICT));
     }
     let heading = if dry_run { "would amend" } else { "amending" };
     outln!("{heading} {} ({}):", sanitize(&app.name), sanitize(&app.id));

@@ -401,7 +401,7 @@ pub fn approvals(args: &ClientArgs, json: bool, no_headers: bool) -> color_eyre:
                 format!("{} {}", a.review_tier.as_str(), a.risk_score_at_time),
                 a.requested_by.clone(),
                 due_label(a.due_at, now),
-                a.decisions.len().to_string(),
+                a.approvers().count().to_string(),
             ]
         })
         .collect();

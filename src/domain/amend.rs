@@ -400,11 +400,13 @@ pub fn may_amend_in(state: AppState) -> Result<(), AmendError> {
 /// What an amendment does.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Amendment {
-    /// Applied to the app at once.
-    Applied { app: Box<App>, changes: Vec<FieldChange> },
+    /// Applied to the app at once. `resubmitted`: the app's other requests
+    /// that were sent back for changes (a renewal, production access), back
+    /// in the queue re-scored with their SLA restarted.
+    Applied { app: Box<App>, changes: Vec<FieldChange>, resubmitted: Vec<Approval> },
     /// Material: to be filed as a new `change` request (status pending) at
-    /// `tier`; the app is unchanged.
-    Held { request: Box<Approval>, changes: Vec<FieldChange> },
+    /// `tier`; the app is unchanged. `resubmitted` as for `Applied`.
+    Held { request: Box<Approval>, changes: Vec<FieldChange>, resubmitted: Vec<Approval> },
     /// The app is under review (`pending`): its manifest changes and its
     /// open request is re-scored (`resubmitted` when it was awaiting changes).
     InPlace { app: Box<App>, request: Option<Box<Approval>>, changes: Vec<FieldChange>, resubmitted: bool },
@@ -504,10 +506,28 @@ pub fn amend(input: AmendInput<'_>) -> Result<Amendment, AmendError> {
         return Err(AmendError::NoChange);
     }
     let risk = next.risk();
+    // The owner's answer to a request sent back for changes (a renewal or
+    // production access of a live app): it returns to the queue, re-scored
+    // on the manifest the app runs on after this amendment.
+    let sent_back = |running: &App| -> Vec<Approval> {
+        open.iter()
+            .filter(|request| {
+                request.kind != ApprovalKind::Change && request.status == ApprovalStatus::ChangesRequested
+            })
+            .map(|request| {
+                let mut request = request.clone();
+                request.risk = running.risk;
+                request.risk_score_at_time = running.risk.score;
+                approval::resubmit(&mut request, now);
+                request
+            })
+            .collect()
+    };
     if !is_material(&app.risk, &risk, &changes) {
         let mut amended = app.clone();
         put_manifest(&mut amended, next, now);
-        return Ok(Amendment::Applied { app: Box::new(amended), changes });
+        let resubmitted = sent_back(&amended);
+        return Ok(Amendment::Applied { app: Box::new(amended), changes, resubmitted });
     }
     if let Some(pending) = held {
         return Err(AmendError::ChangePending(pending.id.clone()));
@@ -516,7 +536,8 @@ pub fn amend(input: AmendInput<'_>) -> Result<Amendment, AmendError> {
     let mut request = Approval::new(new_request_id, app, ApprovalKind::Change, actor.user.clone(), tier, now);
     rescore(&mut request, risk, tier);
     request.changes = changes.clone();
-    Ok(Amendment::Held { request: Box::new(request), changes })
+    let resubmitted = sent_back(app);
+    Ok(Amendment::Held { request: Box::new(request), changes, resubmitted })
 }
 
 /// Applies an approved change request's changes to `app` (version + 1,
@@ -648,7 +669,7 @@ mod tests {
     #[test]
     fn a_change_that_keeps_the_tier_and_the_classes_applies_at_once() {
         let app = live();
-        let Amendment::Applied { app: amended, changes } =
+        let Amendment::Applied { app: amended, changes, .. } =
             run(&app, &[], &olive(), &[("controls.sbom", json!(true)), ("expected_users", json!(60))]).unwrap()
         else {
             panic!("applied at once")
@@ -676,7 +697,7 @@ mod tests {
         // internal 10 + 400 users 20 + saas 10 = 40: still medium, so at once.
         assert!(matches!(run(&app, &[], &olive(), &[("expected_users", json!(400))]), Ok(Amendment::Applied { .. })));
         // sensitive is a data class change: held, at the new tier.
-        let Amendment::Held { request, changes } =
+        let Amendment::Held { request, changes, .. } =
             run(&app, &[], &olive(), &[("data_classification", json!("sensitive")), ("expected_users", json!(400))])
                 .unwrap()
         else {
@@ -882,5 +903,31 @@ mod tests {
         assert!(problems[0].contains("expected_users") && problems[0].contains("u32"), "{problems:?}");
         let empty_name = text.replace("name = \"sales-quoting\"", "name = \"\"");
         assert_eq!(parse_manifest(&empty_name, false).unwrap_err(), ["name: must not be empty"]);
+    }
+
+    #[test]
+    fn a_renewal_sent_back_for_changes_returns_when_the_owner_amends() {
+        let mut app = live();
+        app.state = AppState::ReadOnly;
+        let mut renewal =
+            Approval::new("apr-r".into(), &app, ApprovalKind::Renewal, "olive".into(), Tier::Medium, now());
+        renewal.rev = 3;
+        let riley = Actor::new("riley", [Role::Reviewer]);
+        let asked = decide(&renewal, &riley, DecisionKind::RequestChanges, "add backups", 3, now()).unwrap();
+        let Amendment::Applied { resubmitted, .. } =
+            run(&app, std::slice::from_ref(&asked), &olive(), &[("controls.dlp", json!(true))]).unwrap()
+        else {
+            panic!("applied")
+        };
+        let [back] = resubmitted.as_slice() else { panic!("{resubmitted:?}") };
+        assert_eq!(back.status, ApprovalStatus::Pending);
+        assert_eq!(back.due_at, now() + Duration::hours(1) + Duration::hours(72));
+        // A pending one is left as it is.
+        let Amendment::Applied { resubmitted, .. } =
+            run(&app, &[renewal], &olive(), &[("controls.dlp", json!(true))]).unwrap()
+        else {
+            panic!("applied")
+        };
+        assert!(resubmitted.is_empty());
     }
 }

@@ -251,7 +251,7 @@ impl ApprovalsPane {
         if let Err(err) = may_decide(approval, &ctx.actor) {
             return (format!("{} {}", glyphs.cross, short_refusal(&err, ctx)), theme.muted);
         }
-        let approvals = approval.decisions.iter().filter(|d| d.decision == DecisionKind::Approve).count();
+        let approvals = approval.approvers().count();
         if approval.decisions.iter().any(|d| d.by == ctx.actor.user && d.decision == DecisionKind::Approve) {
             return (format!("{} you approved", glyphs.check), theme.ok);
         }
@@ -278,7 +278,7 @@ impl ApprovalsPane {
         }
         let text = match approval.review_tier {
             Tier::High => {
-                let approvals = approval.decisions.iter().filter(|d| d.decision == DecisionKind::Approve).count();
+                let approvals = approval.approvers().count();
                 format!("high review: two different reviewers must approve ({approvals} of 2 so far)")
             }
             tier => format!("{} review: one approval from a reviewer or a lead decides it", tier.as_str()),

@@ -94,6 +94,27 @@ fn check_name(conn: &Connection, app: &App, changes: &[FieldChange]) -> Result<(
     .map_err(|taken| ApiError::new(StatusCode::CONFLICT, "name_taken", taken.to_string()))
 }
 
+/// Requests sent back for changes that the amendment answered: saved at a
+/// new revision, each with its `approval.resubmitted` event.
+fn resubmit_all(
+    conn: &Connection,
+    ctx: &Ctx<'_>,
+    app: &App,
+    requests: Vec<Approval>,
+    changes: &[FieldChange],
+) -> Result<(), ApiError> {
+    for mut request in requests {
+        approvals::save(conn, &mut request)?;
+        let mut event = approval_event(ctx.event("", app), "approval.resubmitted", &request);
+        event.request_context = json!({
+            "kind": request.kind.as_str(), "changes": changes_json(changes),
+            "review_tier": request.review_tier.as_str(), "due_at": request.due_at,
+        });
+        audit::append(conn, event, &ctx.actor.user, ctx.now)?;
+    }
+    Ok(())
+}
+
 /// The amendment over one transaction: the rule, the writes, their events.
 pub fn amend_app(
     conn: &Connection,
@@ -118,8 +139,9 @@ pub fn amend_app(
     check_name(conn, &app, amendment.changes())?;
     let before = app.risk;
     match amendment {
-        Amendment::Applied { app: mut amended, changes } => {
+        Amendment::Applied { app: mut amended, changes, resubmitted } => {
             apps::save(conn, &mut amended)?;
+            resubmit_all(conn, ctx, &amended, resubmitted, &changes)?;
             let mut event = ctx.event("app.amend", &amended);
             event.request_context = json!({
                 "changes": changes_json(&changes), "rev": request.rev, "applied": "at_once",
@@ -131,8 +153,9 @@ pub fn amend_app(
                 AmendResponse { outcome: AmendOutcome::Applied, changes, app: *amended, approval: None },
             ))
         }
-        Amendment::Held { request: mut held, changes } => {
+        Amendment::Held { request: mut held, changes, resubmitted } => {
             approvals::save(conn, &mut held)?;
+            resubmit_all(conn, ctx, &app, resubmitted, &changes)?;
             let mut event = approval_event(ctx.event("", &app), "approval.requested", &held);
             event.request_context = json!({
                 "kind": "change", "changes": changes_json(&changes), "rev": request.rev,

@@ -11,7 +11,7 @@ use ratatui::text::{Line, Span};
 use super::text::{date, date_time, expiry_relative, pad, relative};
 use crate::config::theme::Theme;
 use crate::domain::ttl::{QUARANTINE_DAYS, READ_ONLY_DAYS};
-use crate::domain::{App, AppState, AppSummary, Approval, ApprovalStatus, AuditEvent, DecisionKind, Outcome, Risk};
+use crate::domain::{App, AppState, AppSummary, Approval, ApprovalStatus, AuditEvent, Outcome, Risk};
 use crate::sanitize::sanitize;
 
 const LABEL_WIDTH: usize = 13;
@@ -341,7 +341,7 @@ pub fn open_request_lines(requests: &[&Approval], theme: &Theme, now: DateTime<U
 
 /// One request as a list line.
 pub fn request_line(approval: &Approval, theme: &Theme, now: DateTime<Utc>) -> Line<'static> {
-    let approvals = approval.decisions.iter().filter(|d| d.decision == DecisionKind::Approve).count();
+    let approvals = approval.approvers().count();
     let status_style = match approval.status {
         ApprovalStatus::Pending if approval.is_overdue(now) => theme.danger,
         ApprovalStatus::Pending => theme.warning,
