@@ -194,3 +194,28 @@ async fn offline_both_are_queued_and_delivered_once_on_sync() {
     assert_eq!(asked[0]["request_context"]["comment"], "name the rota's owner");
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answering_a_held_change_sent_back_previews_the_revision_not_an_amendment_at_once() {
+    let mut server = Server::start().await;
+    let (_, olive) = live(&server, "holidays").await;
+    olive.run(&["amend", "holidays", "--set", "data_classification=pii"]).await.expect(0);
+    let riley = Cli::new(&server.url(), &server.token("riley"));
+    riley.run(&["sync"]).await.expect(0);
+    let requested = events(&server, "approval.requested").await;
+    let held = requested.iter().find(|e| e["request_context"]["kind"] == "change").expect("the held change");
+    let id = held["approval_id"].as_str().unwrap();
+    riley.run(&["request-changes", id, "--comment", "PII needs DLP"]).await.expect(0);
+    olive.run(&["sync"]).await.expect(0);
+
+    let run = olive.run(&["amend", "holidays", "--set", "controls.dlp=true", "--dry-run"]).await;
+    let out = run.expect(0);
+    assert!(out.contains(&format!("revises request {id} (sent back for changes)")), "{out}");
+    assert!(out.contains("returns to review at high"), "{out}");
+    assert!(!out.contains("applies at once"), "the app itself is not amended: {out}");
+    let run = olive.run(&["amend", "holidays", "--set", "controls.dlp=true"]).await;
+    let out = run.expect(0);
+    assert!(out.contains("revised and resubmitted"), "the server agrees: {out}");
+    assert!(events(&server, "app.amend").await.is_empty(), "nothing applied to the app");
+    server.stop().await;
+}

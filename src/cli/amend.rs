@@ -61,6 +61,32 @@ impl Preview {
     }
 }
 
+/// What an amendment does to the app's `change` request that a reviewer sent
+/// back: the fields go on top of its held changes and the request returns to
+/// review (the server's rule, [`amend::amend`]); the app itself is unchanged.
+/// `None` when the held changes no longer apply to the cached app.
+fn revision_lines(app: &App, request: &crate::domain::Approval, preview: &Preview) -> Option<Vec<String>> {
+    let proposed = amend::apply_set(&amend::manifest_of(app), &amend::as_set(&request.changes)).ok()?;
+    let revised = amend::apply_set(&proposed, &amend::as_set(&preview.changes)).ok()?;
+    let risk = revised.risk();
+    let mut lines: Vec<String> =
+        preview.changes.iter().map(|change| format!("  {}", sanitize(&change.to_string()))).collect();
+    lines.push(format!(
+        "risk of the held change: {} {} → {} {}",
+        request.risk.score,
+        request.risk.tier.as_str(),
+        risk.score,
+        risk.tier.as_str()
+    ));
+    lines.push(format!(
+        "revises request {} (sent back for changes): these go on top of its held changes and it returns to review \
+         at {}; the app keeps running on its approved manifest until it is decided",
+        sanitize(&request.id),
+        amend::review_tier(&risk, &revised).as_str()
+    ));
+    Some(lines)
+}
+
 /// The fields to send: from a full manifest `file` (diffed against the
 /// app), or from `--set` pairs. Every problem is reported at once.
 fn wanted(app: &App, file: Option<&Path>, pairs: &[String]) -> Result<Manifest, Vec<String>> {
@@ -176,8 +202,12 @@ pub fn amend(
     }
     let heading = if dry_run { "would amend" } else { "amending" };
     outln!("{heading} {} ({}):", sanitize(&app.name), sanitize(&app.id));
-    for line in preview.lines(&app) {
-        outln!("{line}");
+    let sent_back = requests.iter().find(|r| {
+        r.kind == crate::domain::ApprovalKind::Change && r.status == crate::domain::ApprovalStatus::ChangesRequested
+    });
+    match sent_back.and_then(|request| revision_lines(&app, request, &preview)) {
+        Some(lines) => lines.iter().for_each(|line| outln!("{line}")),
+        None => preview.lines(&app).iter().for_each(|line| outln!("{line}")),
     }
     if dry_run {
         outln!("dry run: nothing was sent");
