@@ -50,7 +50,7 @@ async fn quarantine_release_and_a_held_renewal_through_the_binary() {
     pat.run(&["quarantine", "lunch-menu", "--reason", "again"]).await.expect(4);
 
     let run = riley.run(&["release", "lunch-menu", "--reason", "token rotated"]).await;
-    assert!(run.expect(0).contains("released: active"), "{}", run.stdout);
+    assert!(run.expect(0).contains("lunch-menu released: active"), "{}", run.stdout);
     riley.run(&["release", "lunch-menu", "--reason", "again"]).await.expect(4);
 
     let events = server.all_audit("riley").await;
@@ -92,7 +92,7 @@ async fn retire_needs_the_checklist_and_closes_the_apps_requests() {
             "--dependents-notified",
         ])
         .await;
-    assert!(run.expect(0).contains("now decommissioned"), "{}", run.stdout);
+    assert!(run.expect(0).contains("holidays retired: now decommissioned"), "{}", run.stdout);
     olive.run(&["sync"]).await.expect(0);
     let run = olive
         .run(&[

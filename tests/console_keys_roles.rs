@@ -134,6 +134,18 @@ fn after_a_renewal_the_same_app_stays_selected() {
 }
 
 #[test]
+fn an_answer_that_names_its_app_is_not_prefixed_with_the_name_again() {
+    let mut app = console(fixture_data_for(olive(), fixture_now()));
+    app.handle_event(Event::ActionResult { target_id: "app-02".into(), outcome: Ok("renewed".into()) });
+    assert_eq!(app.toast().unwrap().text, "crm-sync: renewed");
+    app.handle_event(Event::ActionResult {
+        target_id: "app-02".into(),
+        outcome: Ok("crm-sync retired: now decommissioned".into()),
+    });
+    assert_eq!(app.toast().unwrap().text, "crm-sync retired: now decommissioned");
+}
+
+#[test]
 fn a_decision_from_the_request_detail_returns_to_the_queue_on_the_next_request() {
     let mut app = console(fixture_data(fixture_now()));
     chars(&mut app, "2");

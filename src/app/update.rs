@@ -611,7 +611,13 @@ impl App {
             }
             Event::ActionResult { target_id, outcome } => {
                 self.ctx.in_flight.remove(&target_id);
-                let prefix = self.name_of(&target_id).map(|n| format!("{}: ", sanitize(&n))).unwrap_or_default();
+                // The app's name in front, unless the answer starts with it already.
+                let starts_with_name = |name: &str| outcome.as_ref().is_ok_and(|message| message.starts_with(name));
+                let prefix = self
+                    .name_of(&target_id)
+                    .filter(|name| !starts_with_name(name))
+                    .map(|n| format!("{}: ", sanitize(&n)))
+                    .unwrap_or_default();
                 let answer = outcome.clone().map(drop).map_err(|message| format!("{prefix}{message}"));
                 if self.batch_answer(&target_id, answer, false) {
                     // Kept in the log one by one; the batch says the sum.

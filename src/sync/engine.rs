@@ -639,10 +639,13 @@ fn apply_answer(conn: &Connection, kind: ActionKind, body: &str) -> Result<Strin
             let app = answer.app;
             Ok(match (kind, &app.hold) {
                 (ActionKind::Quarantine, Some(hold)) => {
-                    format!("quarantined now, held by {}; only a reviewer can release it", hold.by)
+                    format!("{} quarantined now, held by {}; only a reviewer can release it", app.name, hold.by)
                 }
-                (ActionKind::Release, _) => format!("released: {}", app.state.as_str()),
-                _ => format!("now {}", app.state.as_str()),
+                (ActionKind::Release, _) => format!("{} released: {}", app.name, app.state.as_str()),
+                (ActionKind::Retire, _) => {
+                    format!("{} retired: now {}; its open requests are closed", app.name, app.state.as_str())
+                }
+                _ => format!("{} is now {}", app.name, app.state.as_str()),
             })
         }
     }
