@@ -188,13 +188,18 @@ pub fn seed(args: SeedArgs) -> color_eyre::Result<ExitCode> {
     let options =
         crate::seed::SeedOptions { apps: args.apps, events: args.events, seed: args.seed, now: SystemClock.now() };
     let report = crate::seed::seed(&mut store, &options)?;
+    // As the demo does: one discovered app taken through review, by the
+    // adoption call itself (its request and two events come on top).
+    let at = crate::domain::audit::truncate_to_micros(options.now);
+    let adopted = store.write(|conn| crate::seed::adopted::adopt_if_present(conn, at))?;
     let secs = report.elapsed.as_secs_f64();
     outln!(
-        "seeded {} apps, {} approval requests and {} audit events into {} in {secs:.1} s",
+        "seeded {} apps, {} approval requests and {} audit events into {} in {secs:.1} s{}",
         report.apps,
-        report.approvals,
-        report.events,
-        args.db.display()
+        report.approvals + usize::from(adopted),
+        report.events + 2 * usize::from(adopted),
+        args.db.display(),
+        if adopted { " (with the adoption of a discovered app)" } else { "" }
     );
     Ok(ExitCode::SUCCESS)
 }

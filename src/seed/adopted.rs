@@ -44,6 +44,22 @@ fn manifest() -> Manifest {
     }
 }
 
+/// Adopts [`ADOPTED_APP`] when the seeded catalog holds it (a catalog of a
+/// few apps has none of the scripted ones): `govdeck seed`'s adoption. True
+/// when it was adopted.
+pub fn adopt_if_present(conn: &Connection, now: DateTime<Utc>) -> Result<bool, SeedError> {
+    let present: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM apps WHERE owner = ?1 AND state = 'discovered' AND json_extract(data, '$.name') = ?2",
+        [ADOPTED_BY, ADOPTED_APP],
+        |row| row.get(0),
+    )?;
+    if present == 0 {
+        return Ok(false);
+    }
+    adopt(conn, now)?;
+    Ok(true)
+}
+
 /// Adopts [`ADOPTED_APP`] as [`ADOPTED_BY`] at `now`, in one transaction.
 pub fn adopt(conn: &Connection, now: DateTime<Utc>) -> Result<(), SeedError> {
     let id: String = conn.query_row(

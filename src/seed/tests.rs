@@ -530,3 +530,15 @@ fn the_demo_has_a_production_access_request_a_withdrawn_one_and_a_transferred_ap
     let actions: BTreeSet<&str> = events.iter().map(|e| e.action_type.as_str()).collect();
     assert!(actions.contains("approval.withdrawn"));
 }
+
+#[test]
+fn govdeck_seed_adopts_the_scripted_discovered_app_when_the_catalog_holds_it() {
+    let mut store = seeded(2_000, 1_000, 12);
+    assert!(store.write(|conn| super::adopted::adopt_if_present(conn, now())).unwrap());
+    let adopted = all_apps(store.conn()).into_iter().find(|a| a.name == super::adopted::ADOPTED_APP).unwrap();
+    assert_eq!(adopted.state, AppState::Pending, "taken through review under its discovered id");
+    assert!(store::audit::verify(store.conn()).unwrap().result.is_ok());
+    // A catalog too small for the scripted apps has nothing to adopt, and that is no error.
+    let mut small = seeded(5, 10, 12);
+    assert!(!small.write(|conn| super::adopted::adopt_if_present(conn, now())).unwrap());
+}
