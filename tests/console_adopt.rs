@@ -12,7 +12,7 @@ use console_support::{command, console, key, select, snap_sizes, toast_text};
 use crossterm::event::KeyCode;
 use govdeck::app::edit::{EditPurpose, EditRequest};
 use govdeck::app::fixtures::{fixture_data_for, fixture_now, pat, riley};
-use govdeck::app::{App, ConsoleData, Effect};
+use govdeck::app::{App, AppDetail, ConsoleData, Effect, Event};
 use govdeck::domain::api::Me;
 use govdeck::domain::app::Upstream;
 use govdeck::domain::manifest_file::{self, Format};
@@ -138,6 +138,22 @@ fn adopt_is_refused_for_a_user_who_may_not_adopt_the_app() {
     let mut app = console(data);
     select(&mut app, &id);
     opened(&command(&mut app, "adopt"));
+}
+
+#[test]
+fn adopt_waits_for_the_full_record_when_the_snapshot_has_only_summaries() {
+    let (mut data, id) = data_for(pat());
+    let full = data.full_apps.remove(&id).unwrap();
+    data.full_apps.clear();
+    let mut app = console(data);
+    select(&mut app, &id);
+    assert_eq!(command(&mut app, "adopt"), vec![Effect::LoadDetail { app_id: id.clone() }]);
+    assert!(toast_text(&app).contains("reading the record of shadow-spreadsheet"), "{}", toast_text(&app));
+    app.handle_event(Event::Detail(Box::new(AppDetail { app: full, requests: Vec::new(), events: Vec::new() })));
+    let request = opened(&app.detail_effects());
+    assert_eq!(request.purpose, EditPurpose::Adopt { app_id: id });
+    assert!(request.text.starts_with("# Adopting shadow-spreadsheet"), "{}", request.text);
+    assert!(app.detail_effects().is_empty(), "once");
 }
 
 #[test]

@@ -280,6 +280,16 @@ mod tests {
         for actor in [Actor::new("olive", [Role::Reviewer]), Actor::new("olive", [Role::Auditor])] {
             assert_eq!(may_adopt(&app, &actor), Err(AdoptError::WrongRole));
         }
+        // The same rule on an owner and a state alone, as the console checks a summary.
+        assert_eq!(may_adopt_app_of("olive", AppState::Discovered, &Actor::new("olive", [Role::Owner])), Ok(()));
+        assert_eq!(
+            may_adopt_app_of("sam", AppState::Discovered, &Actor::new("olive", [Role::Owner])),
+            Err(AdoptError::NotTheOwner { owner: "sam".into() })
+        );
+        assert_eq!(
+            may_adopt_app_of("sam", AppState::Active, &Actor::new("pat", [Role::Lead])),
+            Err(AdoptError::NotDiscovered(AppState::Active))
+        );
         for state in AppState::ALL.iter().copied().filter(|s| *s != AppState::Discovered) {
             let mut taken = app.clone();
             taken.state = state;
