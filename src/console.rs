@@ -465,6 +465,9 @@ impl Runtime {
                     });
                 }
             },
+            Effect::Adopt { app_id, rev, manifest } => {
+                self.act(ActionKind::Adopt, app_id, manifest, Some(rev)).await;
+            }
             Effect::Amend { app_id, rev, set } => {
                 let body = serde_json::json!({"rev": rev, "set": set});
                 self.act(ActionKind::Amend, app_id, body, Some(rev)).await;

@@ -2,6 +2,7 @@
 //! `:filter tier=high data=pii state=active owner=olive`, `:sort COLUMN
 //! [desc]`, `:search TEXT`, `:theme NAME`, `:keymap NAME`, `:messages`,
 //! `:queue`, `:sync`, `:verify`, `:intake` (a new manifest in `$EDITOR`),
+//! `:adopt` (the selected discovered app's manifest in `$EDITOR`),
 //! `:release REASON…` (the selected app), `:help`, `:q`. Every command says what it
 //! did (`✓ sorted by users ▼`, `✓ tier=high: 1,204 apps`); a command for the
 //! inventory typed in another pane says so and stays where it is. `tab`
@@ -27,6 +28,7 @@ use crate::widgets::toast::Toast;
 
 /// The commands `tab` completes, in the order it lists them.
 pub const COMMANDS: &[&str] = &[
+    "adopt",
     "approvals",
     "audit",
     "filter",
@@ -174,6 +176,12 @@ impl App {
             "q" | "q!" | "quit" | "qa" => self.update(Action::Quit),
             "sync" => self.update(Action::Sync),
             "intake" => self.start_intake(),
+            "adopt" => {
+                if self.inventory_only(name) {
+                    return self.start_adopt();
+                }
+                Vec::new()
+            }
             "release" => self.release_command(args),
             "verify" => self.apply(vec![crate::panes::Intent::Verify]),
             "help" | "h" => {

@@ -24,14 +24,14 @@ fn word_and_rest(args: &str) -> (&str, &str) {
 
 impl App {
     /// The app a `:` command on the Inventory acts on: the open detail's, else the selected row's.
-    fn command_app(&self) -> Option<&AppSummary> {
+    pub(super) fn command_app(&self) -> Option<&AppSummary> {
         match self.inventory.detail_app_id() {
             Some(id) => self.ctx.app(id),
             None => self.inventory.selected_app(&self.ctx),
         }
     }
 
-    fn refuse(&mut self, text: String) -> Vec<Effect> {
+    pub(super) fn refuse(&mut self, text: String) -> Vec<Effect> {
         self.notify(Toast::error(text, self.ctx.now));
         Vec::new()
     }
@@ -215,7 +215,11 @@ impl App {
                 let text = format!("transferring {} to {}…", sanitize(&name), sanitize(&to));
                 (app_id.clone(), text, Effect::Transfer { app_id, to, reason })
             }
-            Confirmed::Approve(_) | Confirmed::Renew(_) | Confirmed::Intake { .. } | Confirmed::Amend { .. } => {
+            Confirmed::Approve(_)
+            | Confirmed::Renew(_)
+            | Confirmed::Intake { .. }
+            | Confirmed::Adopt { .. }
+            | Confirmed::Amend { .. } => {
                 return Vec::new();
             }
         };

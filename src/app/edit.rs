@@ -13,6 +13,8 @@ pub enum EditPurpose {
     Intake,
     /// An amendment of the app `app_id`, whose manifest was at `rev`.
     Amend { app_id: String, rev: u64 },
+    /// The manifest under which the discovered app `app_id` is adopted (`:adopt`).
+    Adopt { app_id: String },
 }
 
 /// Text to edit: [`Effect::Edit`].
@@ -40,6 +42,7 @@ impl App {
         match purpose {
             EditPurpose::Intake => self.intake_edited(text),
             EditPurpose::Amend { app_id, rev } => self.amend_edited(app_id, rev, text),
+            EditPurpose::Adopt { app_id } => self.adopt_edited(app_id, text),
         }
     }
 }

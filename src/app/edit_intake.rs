@@ -16,10 +16,21 @@ use super::edit::{EditPurpose, EditRequest};
 use super::{App, Confirmed, Effect, Overlay};
 use crate::domain::intake::{self, IntakePreview};
 use crate::domain::manifest_file::{self, Format, Problem};
-use crate::domain::{Manifest, naming};
+use crate::domain::{App as CatalogApp, Manifest, naming};
 use crate::sanitize::{fit, sanitize};
 use crate::widgets::confirm::ConfirmDialog;
 use crate::widgets::toast::Toast;
+
+/// A manifest being written in the editor, for intake or an adoption.
+pub(super) struct Draft {
+    pub purpose: EditPurpose,
+    /// What the cancel toast says was cancelled: "intake", "adoption".
+    pub verb: &'static str,
+    /// The text the editor opened on: saved as it is, nothing is sent.
+    pub start: String,
+    /// The discovered app an adoption is for.
+    pub adopting: Option<CatalogApp>,
+}
 
 /// What the problem comments at the top of a reopened manifest start with.
 pub const PROBLEM_MARK: &str = "#!";
@@ -79,70 +90,108 @@ impl App {
 
     /// The manifest text the editor left for `:intake`.
     pub(super) fn intake_edited(&mut self, text: String) -> Vec<Effect> {
+        let draft =
+            Draft { purpose: EditPurpose::Intake, verb: "intake", start: manifest_file::template(), adopting: None };
+        let manifest = match self.read_draft(&draft, &text) {
+            Ok(manifest) => manifest,
+            Err(effects) => return effects,
+        };
         let now = self.ctx.now;
-        let body = without_problems(&text);
-        if is_blank(body) {
-            self.notify(Toast::info("intake cancelled: the manifest was emptied; nothing was sent", now));
-            return Vec::new();
-        }
-        if body == manifest_file::template() {
-            self.notify(Toast::info("intake cancelled: the template was left unchanged; nothing was sent", now));
-            return Vec::new();
-        }
-        let (manifest, problems) = match manifest_file::parse(body, Format::Toml) {
-            Ok(manifest) => {
-                let problems = self.intake_problems(&manifest);
-                (Some(manifest), problems)
-            }
-            Err(problems) => (None, problems),
-        };
-        let manifest = match manifest {
-            Some(manifest) if problems.is_empty() => manifest,
-            _ => {
-                let reopened = with_problems(body, &problems);
-                if reopened == text {
-                    // Saved as it was reopened: the problems stand and the
-                    // author did nothing about them.
-                    let message =
-                        "intake cancelled: the manifest was saved unchanged with its problems; nothing was sent";
-                    self.notify(Toast::info(message, now));
-                    return Vec::new();
-                }
-                return vec![Effect::Edit(intake_request(reopened))];
-            }
-        };
         let preview = intake::preview(Some(&manifest), Vec::new(), now);
         let Ok(json) = serde_json::to_string(&manifest) else {
             self.notify(Toast::error("intake: the manifest cannot be written as JSON; nothing was sent", now));
             return Vec::new();
         };
-        let dialog =
-            ConfirmDialog::new("Submit this app for intake?", self.preview_lines(&manifest, &preview), "submit");
+        let owner = manifest.owner.clone().unwrap_or_else(|| self.ctx.actor.user.clone());
+        let dialog = ConfirmDialog::new(
+            "Submit this app for intake?",
+            self.preview_lines(&manifest, &owner, &preview),
+            "submit",
+        );
         self.overlay =
             Some(Overlay::Confirm(Box::new(dialog), Confirmed::Intake { name: manifest.name.clone(), manifest: json }));
         Vec::new()
     }
 
+    /// The manifest a draft's text holds, or what to do instead: a toast
+    /// when it is cancelled (emptied, left as it started, saved unchanged
+    /// with its problems), the editor again with the problems on top.
+    pub(super) fn read_draft(&mut self, draft: &Draft, text: &str) -> Result<Manifest, Vec<Effect>> {
+        let now = self.ctx.now;
+        let verb = draft.verb;
+        let body = without_problems(text);
+        if is_blank(body) {
+            self.notify(Toast::info(format!("{verb} cancelled: the manifest was emptied; nothing was sent"), now));
+            return Err(Vec::new());
+        }
+        if body == draft.start {
+            let what = if draft.adopting.is_some() { "manifest" } else { "template" };
+            self.notify(Toast::info(format!("{verb} cancelled: the {what} was left unchanged; nothing was sent"), now));
+            return Err(Vec::new());
+        }
+        let (manifest, problems) = match manifest_file::parse(body, Format::Toml) {
+            Ok(manifest) => {
+                let problems = self.intake_problems(&manifest, draft.adopting.as_ref());
+                (Some(manifest), problems)
+            }
+            Err(problems) => (None, problems),
+        };
+        match manifest {
+            Some(manifest) if problems.is_empty() => Ok(manifest),
+            _ => {
+                let reopened = with_problems(body, &problems);
+                if reopened == text {
+                    // Saved as it was reopened: the problems stand and the
+                    // author did nothing about them.
+                    let message = format!(
+                        "{verb} cancelled: the manifest was saved unchanged with its problems; nothing was sent"
+                    );
+                    self.notify(Toast::info(message, now));
+                    return Err(Vec::new());
+                }
+                Err(vec![Effect::Edit(EditRequest { purpose: draft.purpose.clone(), text: reopened, suffix: ".toml" })])
+            }
+        }
+    }
+
     /// What the cache can tell of a manifest before the server sees it: a
-    /// name another app holds, an owner the user may not name.
-    fn intake_problems(&self, manifest: &Manifest) -> Vec<Problem> {
+    /// name another app holds, an owner the user may not name. `adopting`
+    /// is the discovered app it is for, whose own name does not count and
+    /// whose imported owner stands when the manifest names none.
+    fn intake_problems(&self, manifest: &Manifest, adopting: Option<&CatalogApp>) -> Vec<Problem> {
         let mut problems = Vec::new();
         let me = &self.ctx.actor;
-        if manifest.owner.as_ref().is_some_and(|owner| *owner != me.user) && !me.may_file_for_others() {
+        let owner = match adopting {
+            Some(app) => Some(intake::adopted_owner(app, manifest)),
+            None => manifest.owner.clone(),
+        };
+        if owner.is_some_and(|owner| owner != me.user) && !me.may_file_for_others() {
             problems.push(Problem::new("owner", "only a lead or an admin may file intake for another owner"));
         }
-        let carriers = self.ctx.data.apps.iter().filter(|app| app.name == manifest.name.as_str());
+        let adopting_id = adopting.map(|app| app.id.as_str());
+        let carriers = self
+            .ctx
+            .data
+            .apps
+            .iter()
+            .filter(|app| app.name == manifest.name.as_str() && Some(app.id.as_str()) != adopting_id);
         if let Err(taken) = naming::check_name_free(&manifest.name, carriers.map(|app| (app.id.as_str(), app.state))) {
             problems.push(Problem::new("name", taken.to_string()));
         }
         problems
     }
 
-    fn preview_lines(&self, manifest: &Manifest, preview: &IntakePreview) -> Vec<Line<'static>> {
+    /// The preview's lines: name, team and owner, the score and its
+    /// breakdown with the tier, the review and its due time.
+    pub(super) fn preview_lines(
+        &self,
+        manifest: &Manifest,
+        owner: &str,
+        preview: &IntakePreview,
+    ) -> Vec<Line<'static>> {
         let theme = &self.ctx.theme;
-        let owner = manifest.owner.clone().unwrap_or_else(|| self.ctx.actor.user.clone());
         let mut lines = vec![Line::from(Span::styled(
-            format!("{} · team {} · owner {}", fit(&manifest.name, 40), fit(&manifest.team, 24), fit(&owner, 24)),
+            format!("{} · team {} · owner {}", fit(&manifest.name, 40), fit(&manifest.team, 24), fit(owner, 24)),
             theme.title,
         ))];
         if let Some(risk) = preview.risk {

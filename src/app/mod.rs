@@ -20,6 +20,7 @@
 pub mod command;
 pub mod custody;
 pub mod edit;
+mod edit_adopt;
 mod edit_amend;
 pub mod edit_intake;
 pub mod feedback;
@@ -163,6 +164,13 @@ pub enum Effect {
         name: String,
         manifest: String,
     },
+    /// Adopt this discovered app (seen at `rev`) under this manifest
+    /// (the JSON body `govdeck intake --adopt` sends), through the outbox.
+    Adopt {
+        app_id: String,
+        rev: u64,
+        manifest: serde_json::Value,
+    },
     /// Quarantine this app now, with the reason typed.
     Quarantine {
         app_id: String,
@@ -221,6 +229,8 @@ pub enum Confirmed {
     Renew(String),
     /// Submit this manifest (as JSON) for intake (`:intake`).
     Intake { name: String, manifest: String },
+    /// Adopt this discovered app (seen at `rev`) under `manifest` (`:adopt`).
+    Adopt { app_id: String, rev: u64, manifest: serde_json::Value },
     /// Amend this app (seen at `rev`) with these changed fields.
     Amend { app_id: String, rev: u64, set: serde_json::Map<String, serde_json::Value> },
     /// Ask for `environment` for this app, for `reason`.
@@ -299,6 +309,9 @@ pub struct App {
     /// `e` on an app whose full record is still being read: the editor
     /// opens on it once the detail arrives.
     pub(crate) amend_waiting: Option<String>,
+    /// `:adopt` on an app whose full record is still being read: the editor
+    /// opens on it once the detail arrives.
+    pub(crate) adopt_waiting: Option<String>,
 }
 
 /// Command lines kept for ↑/↓.
@@ -332,6 +345,7 @@ impl App {
             batch: None,
             sync_requested: false,
             amend_waiting: None,
+            adopt_waiting: None,
         };
         app.refresh_panes();
         if let Some(first) = settings.messages.first() {

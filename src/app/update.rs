@@ -157,6 +157,7 @@ impl App {
         let mut effects: Vec<Effect> = self.audit.take_query().map(Effect::QueryAudit).into_iter().collect();
         effects.extend(self.wanted_detail_effect());
         effects.extend(self.amend_when_loaded());
+        effects.extend(self.adopt_when_loaded());
         effects
     }
 
@@ -497,6 +498,7 @@ impl App {
                     }
                     Confirmed::Renew(app_id) => self.send_renewal(app_id),
                     Confirmed::Intake { name, manifest } => self.submit_intake(name, manifest),
+                    Confirmed::Adopt { app_id, rev, manifest } => self.send_adoption(app_id, rev, manifest),
                     Confirmed::Amend { app_id, rev, set } => self.send_amendment(app_id, rev, set),
                     other => self.send_custody(other, comment),
                 },

@@ -157,14 +157,20 @@ pub enum AdoptError {
 /// Whether `actor` may adopt `app`: the owner the import named (holding
 /// the owner, lead or admin role) or a lead, and only while it is discovered.
 pub fn may_adopt(app: &App, actor: &Actor) -> Result<(), AdoptError> {
+    may_adopt_app_of(&app.owner, app.state, actor)
+}
+
+/// [`may_adopt`] for an app known by its owner and state alone (the
+/// console's summaries carry no full record).
+pub fn may_adopt_app_of(owner: &str, state: AppState, actor: &Actor) -> Result<(), AdoptError> {
     if !actor.may_submit_intake() {
         return Err(AdoptError::WrongRole);
     }
-    if app.owner != actor.user && !actor.has(Role::Lead) {
-        return Err(AdoptError::NotTheOwner { owner: app.owner.clone() });
+    if owner != actor.user && !actor.has(Role::Lead) {
+        return Err(AdoptError::NotTheOwner { owner: owner.to_string() });
     }
-    if app.state != AppState::Discovered {
-        return Err(AdoptError::NotDiscovered(app.state));
+    if state != AppState::Discovered {
+        return Err(AdoptError::NotDiscovered(state));
     }
     Ok(())
 }
@@ -274,6 +280,16 @@ mod tests {
         for actor in [Actor::new("olive", [Role::Reviewer]), Actor::new("olive", [Role::Auditor])] {
             assert_eq!(may_adopt(&app, &actor), Err(AdoptError::WrongRole));
         }
+        // The same rule on an owner and a state alone, as the console checks a summary.
+        assert_eq!(may_adopt_app_of("olive", AppState::Discovered, &Actor::new("olive", [Role::Owner])), Ok(()));
+        assert_eq!(
+            may_adopt_app_of("sam", AppState::Discovered, &Actor::new("olive", [Role::Owner])),
+            Err(AdoptError::NotTheOwner { owner: "sam".into() })
+        );
+        assert_eq!(
+            may_adopt_app_of("sam", AppState::Active, &Actor::new("pat", [Role::Lead])),
+            Err(AdoptError::NotDiscovered(AppState::Active))
+        );
         for state in AppState::ALL.iter().copied().filter(|s| *s != AppState::Discovered) {
             let mut taken = app.clone();
             taken.state = state;

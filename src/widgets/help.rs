@@ -37,6 +37,7 @@ const COMMAND_NOTES: &[(&str, &str)] = &[
     (":queue", "Queued and refused actions; d dismisses a refused one"),
     (":sync  :verify  :help  :q", "Sync now, verify audit chain, help, quit"),
     (":intake", "Write a new app's manifest in $EDITOR, preview it, submit"),
+    (":adopt", "Take the selected discovered app through review, in $EDITOR"),
     ("tab  up, down", "Complete a command or its argument; earlier commands"),
 ];
 

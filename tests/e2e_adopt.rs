@@ -1,0 +1,100 @@
+//! End to end, the real `govdeck demo --as lead` in a pseudo-terminal with
+//! `$EDITOR` set to a script: `:adopt` on a discovered app hands the
+//! terminal to the editor on its imported manifest, the script writes the
+//! purpose a person confirmed and an owner who is an active user (the
+//! import's owners are not users of the demo, and the server refuses to
+//! name one), the preview is titled for the adoption, and `y` adopts the
+//! app on the server under its own id.
+
+mod e2e_support;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use e2e_support::Tui;
+
+const STARTUP: Duration = Duration::from_secs(30);
+const STEP: Duration = Duration::from_secs(15);
+
+#[test]
+fn adopt_hands_the_imported_manifest_to_the_editor_and_the_app_is_adopted_on_the_server() {
+    let home = tempfile::tempdir().unwrap();
+    let (config, cache, dir) = (home.path().join("config"), home.path().join("cache"), home.path().join("demo"));
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::create_dir_all(&cache).unwrap();
+    let editor = home.path().join("editor.sh");
+    let opened = home.path().join("opened.toml");
+    std::fs::write(
+        &editor,
+        format!(
+            "#!/bin/sh\ncp \"$1\" '{}'\nprintf 'the editor has the terminal: %s\\n' \"$1\"\nsleep 1\n\
+             sed -i -e 's/^purpose = .*/purpose = \"Confirmed by its owner\"/' \
+             -e 's/^team = \"\"/team = \"finance\"/' -e 's/^owner = .*/owner = \"olive\"/' \"$1\"\n",
+            opened.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&editor, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let s = |p: &PathBuf| p.to_str().unwrap().to_string();
+    let (home_str, config_str, cache_str, editor_str) =
+        (s(&home.path().to_path_buf()), s(&config), s(&cache), s(&editor));
+    let mut tui = Tui::spawn(
+        &PathBuf::from(env!("CARGO_BIN_EXE_govdeck")),
+        &["demo", "--as", "lead", "--dir", dir.to_str().unwrap()],
+        24,
+        80,
+        &[
+            ("TERM", "xterm-256color"),
+            ("HOME", &home_str),
+            ("XDG_CONFIG_HOME", &config_str),
+            ("XDG_CACHE_HOME", &cache_str),
+            ("GOVDECK_CONFIG_DIR", &config_str),
+            ("GOVDECK_CACHE_DIR", &cache_str),
+            ("EDITOR", &editor_str),
+        ],
+        &["NO_COLOR", "GOVDECK_SERVER", "GOVDECK_TOKEN", "GOVDECK_DB", "RUST_LOG", "VISUAL"],
+        None,
+    );
+    tui.wait_until("the inventory, synced", STARTUP, |rows| {
+        rows.iter().any(|r| r.contains(" Inventory · ")) && rows.iter().any(|r| r.contains("online"))
+    });
+    tui.send(":filter state=discovered\r");
+    tui.wait_for_text("state=discovered:", STEP);
+    tui.send(":adopt\r");
+    tui.wait_for_text("the editor has the terminal: ", STEP);
+    tui.wait_until("the console back, with the preview", STEP, |rows| {
+        rows.iter().any(|r| r.contains(" through review?"))
+            && rows.iter().any(|r| r.contains(" Inventory · "))
+            && !rows.iter().any(|r| r.contains("the editor has the terminal"))
+    });
+    // The editor was given the imported manifest under its heading.
+    let text = std::fs::read_to_string(&opened).expect("the editor saw a file");
+    let first = text.lines().next().unwrap_or_default();
+    assert!(first.starts_with("# Adopting "), "{text}");
+    let id = first.split('(').nth(1).and_then(|rest| rest.split(')').next()).expect("the id in the heading");
+    tui.send("y");
+    tui.wait_for_text("adopted ", STEP);
+    tui.send(":q\r");
+    assert_eq!(tui.wait_exit(Duration::from_secs(15)), 0, "{}", tui.dump());
+
+    // On the server: the same id, out of discovery, confirmed by a person.
+    let store = govdeck::store::Store::open(&dir.join("catalog.sqlite")).unwrap();
+    let (state, purpose, owner): (String, String, String) = store
+        .conn()
+        .query_row("SELECT state, json_extract(data, '$.purpose'), owner FROM apps WHERE id = ?1", [id], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+        })
+        .expect("the app is on the server");
+    assert_ne!(state, "discovered");
+    assert_eq!((purpose.as_str(), owner.as_str()), ("Confirmed by its owner", "olive"));
+    let adopted: i64 = store
+        .conn()
+        .query_row(
+            "SELECT COUNT(*) FROM audit WHERE action_type = 'app.adopted' AND actor_id = 'pat' AND app_id = ?1",
+            [id],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(adopted, 1);
+}
