@@ -60,6 +60,16 @@ fn intake_opens_the_template_in_the_editor() {
 }
 
 #[test]
+fn before_the_first_sync_brings_the_users_roles_intake_says_to_wait_not_that_the_role_is_wrong() {
+    let unknown = govdeck::domain::api::Me { user: "(not synced yet)".into(), roles: Vec::new() };
+    let mut app = console(fixture_data_for(unknown, fixture_now()));
+    assert!(command(&mut app, "intake").is_empty(), "no editor yet");
+    let toast = toast_text(&app);
+    assert!(toast.contains("learns your roles with its first sync"), "{toast}");
+    assert!(!toast.contains("needs the owner"), "{toast}");
+}
+
+#[test]
 fn a_reviewer_is_told_intake_is_not_theirs() {
     let mut app = console(fixture_data_for(riley(), fixture_now()));
     assert!(command(&mut app, "intake").is_empty());

@@ -57,7 +57,9 @@ fn adopt_hands_the_imported_manifest_to_the_editor_and_the_app_is_adopted_on_the
         None,
     );
     tui.wait_until("the inventory, synced", STARTUP, |rows| {
-        rows.iter().any(|r| r.contains(" Inventory · ")) && rows.iter().any(|r| r.contains("online"))
+        // Online, and the first sync has brought who the user is.
+        rows.iter().any(|r| r.contains(" Inventory · "))
+            && rows.iter().any(|r| r.contains("online") && r.contains("pat (lead)"))
     });
     tui.send(":filter state=discovered\r");
     tui.wait_for_text("state=discovered:", STEP);

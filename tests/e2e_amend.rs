@@ -50,7 +50,10 @@ fn e_edits_the_manifest_in_the_editor_and_the_amendment_reaches_the_server() {
         None,
     );
     tui.wait_until("the inventory, synced", STARTUP, |rows| {
-        rows.iter().any(|r| r.contains(" Inventory · ")) && rows.iter().any(|r| r.contains("online"))
+        // Online, and the first sync has brought who the user is (before it
+        // the console knows no roles, and an action would say so).
+        rows.iter().any(|r| r.contains(" Inventory · "))
+            && rows.iter().any(|r| r.contains("online") && r.contains("olive (owner)"))
     });
     tui.send("/'sales-quoting\r");
     tui.wait_until("sales-quoting alone", STEP, |rows| rows.iter().any(|r| r.contains(" Inventory · 1 of ")));

@@ -61,7 +61,10 @@ fn intake_hands_the_terminal_to_the_editor_and_the_app_reaches_the_server() {
         None,
     );
     tui.wait_until("the inventory, synced", STARTUP, |rows| {
-        rows.iter().any(|r| r.contains(" Inventory · ")) && rows.iter().any(|r| r.contains("online"))
+        // Online, and the first sync has brought who the user is (before it
+        // the console knows no roles, and an action would say so).
+        rows.iter().any(|r| r.contains(" Inventory · "))
+            && rows.iter().any(|r| r.contains("online") && r.contains("olive (owner)"))
     });
     tui.send(":intake\r");
     tui.wait_for_text("the editor has the terminal: ", STEP);

@@ -71,6 +71,9 @@ impl App {
     /// `:adopt`: the editor on the selected discovered app's manifest, for
     /// a user who may adopt it, once its full record is here.
     pub(super) fn start_adopt(&mut self) -> Vec<Effect> {
+        if self.identity_pending(":adopt") {
+            return Vec::new();
+        }
         let Some(app) = self.command_app() else {
             return self.refuse(":adopt works on the app selected in Inventory (or whose detail is open)".into());
         };

@@ -68,6 +68,22 @@ pub fn with_problems(body: &str, problems: &[Problem]) -> String {
     text
 }
 
+impl App {
+    /// True, with a toast saying so, while the console does not know who the
+    /// user is yet (the first sync has not brought the user's roles): a role
+    /// check then would refuse what the user may do.
+    pub(super) fn identity_pending(&mut self, what: &str) -> bool {
+        if !self.ctx.actor.roles.is_empty() {
+            return false;
+        }
+        self.notify(Toast::info(
+            format!("{what}: the console learns your roles with its first sync; try again in a moment"),
+            self.ctx.now,
+        ));
+        true
+    }
+}
+
 /// Whether nothing but comments and blank lines is left.
 fn is_blank(text: &str) -> bool {
     text.lines().map(str::trim).all(|line| line.is_empty() || line.starts_with('#'))
@@ -76,6 +92,9 @@ fn is_blank(text: &str) -> bool {
 impl App {
     /// `:intake`: the template in the editor, for a user who may file intake.
     pub(super) fn start_intake(&mut self) -> Vec<Effect> {
+        if self.identity_pending(":intake") {
+            return Vec::new();
+        }
         if !self.ctx.actor.may_submit_intake() {
             let text = format!(
                 ":intake needs the owner, lead or admin role; {} holds {}",
