@@ -8,59 +8,26 @@
 
 mod e2e_support;
 
-use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
 use std::time::Duration;
 
-use e2e_support::Tui;
+use e2e_support::EditorDemo;
 
 const STARTUP: Duration = Duration::from_secs(30);
 const STEP: Duration = Duration::from_secs(15);
 
 #[test]
 fn adopt_hands_the_imported_manifest_to_the_editor_and_the_app_is_adopted_on_the_server() {
-    let home = tempfile::tempdir().unwrap();
-    let (config, cache, dir) = (home.path().join("config"), home.path().join("cache"), home.path().join("demo"));
-    std::fs::create_dir_all(&config).unwrap();
-    std::fs::create_dir_all(&cache).unwrap();
-    let editor = home.path().join("editor.sh");
-    let opened = home.path().join("opened.toml");
-    std::fs::write(
-        &editor,
-        format!(
-            "#!/bin/sh\ncp \"$1\" '{}'\nprintf 'the editor has the terminal: %s\\n' \"$1\"\nsleep 1\n\
-             sed -i -e 's/^purpose = .*/purpose = \"Confirmed by its owner\"/' \
-             -e 's/^team = \"\"/team = \"finance\"/' -e 's/^owner = .*/owner = \"olive\"/' \"$1\"\n",
-            opened.display()
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&editor, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let s = |p: &PathBuf| p.to_str().unwrap().to_string();
-    let (home_str, config_str, cache_str, editor_str) =
-        (s(&home.path().to_path_buf()), s(&config), s(&cache), s(&editor));
-    let mut tui = Tui::spawn(
-        &PathBuf::from(env!("CARGO_BIN_EXE_govdeck")),
-        &["demo", "--as", "lead", "--dir", dir.to_str().unwrap()],
-        24,
-        80,
-        &[
-            ("TERM", "xterm-256color"),
-            ("HOME", &home_str),
-            ("XDG_CONFIG_HOME", &config_str),
-            ("XDG_CACHE_HOME", &cache_str),
-            ("GOVDECK_CONFIG_DIR", &config_str),
-            ("GOVDECK_CACHE_DIR", &cache_str),
-            ("EDITOR", &editor_str),
-        ],
-        &["NO_COLOR", "GOVDECK_SERVER", "GOVDECK_TOKEN", "GOVDECK_DB", "RUST_LOG", "VISUAL"],
-        None,
+    // Where the script keeps a copy of the file it was given, to check its text.
+    let copy = tempfile::tempdir().unwrap();
+    let opened = copy.path().join("opened.toml");
+    let script = format!(
+        "cp \"$1\" '{}'\nprintf 'the editor has the terminal: %s\\n' \"$1\"\nsleep 1\n\
+         sed -i -e 's/^purpose = .*/purpose = \"Confirmed by its owner\"/' \
+         -e 's/^team = \"\"/team = \"finance\"/' -e 's/^owner = .*/owner = \"olive\"/' \"$1\"\n",
+        opened.display()
     );
-    tui.wait_until("the inventory, synced", STARTUP, |rows| {
-        // Online, and the first sync has brought who the user is.
-        rows.iter().any(|r| r.contains(" Inventory · "))
-            && rows.iter().any(|r| r.contains("online") && r.contains("pat (lead)"))
-    });
+    let mut demo = EditorDemo::start("lead", "pat (lead)", &script, STARTUP);
+    let tui = &mut demo.tui;
     tui.send(":filter state=discovered\r");
     tui.wait_for_text("state=discovered:", STEP);
     tui.send(":adopt\r");
@@ -81,7 +48,7 @@ fn adopt_hands_the_imported_manifest_to_the_editor_and_the_app_is_adopted_on_the
     assert_eq!(tui.wait_exit(Duration::from_secs(15)), 0, "{}", tui.dump());
 
     // On the server: the same id, out of discovery, confirmed by a person.
-    let store = govdeck::store::Store::open(&dir.join("catalog.sqlite")).unwrap();
+    let store = govdeck::store::Store::open(&demo.catalog()).unwrap();
     let (state, purpose, owner): (String, String, String) = store
         .conn()
         .query_row("SELECT state, json_extract(data, '$.purpose'), owner FROM apps WHERE id = ?1", [id], |row| {

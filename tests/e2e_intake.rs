@@ -5,11 +5,9 @@
 
 mod e2e_support;
 
-use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
 use std::time::Duration;
 
-use e2e_support::Tui;
+use e2e_support::EditorDemo;
 
 const STARTUP: Duration = Duration::from_secs(30);
 const STEP: Duration = Duration::from_secs(15);
@@ -29,43 +27,13 @@ ttl_class = "prototype"
 
 #[test]
 fn intake_hands_the_terminal_to_the_editor_and_the_app_reaches_the_server() {
-    let home = tempfile::tempdir().unwrap();
-    let (config, cache, dir) = (home.path().join("config"), home.path().join("cache"), home.path().join("demo"));
-    std::fs::create_dir_all(&config).unwrap();
-    std::fs::create_dir_all(&cache).unwrap();
-    let editor = home.path().join("editor.sh");
-    std::fs::write(
-        &editor,
-        format!("#!/bin/sh\nprintf 'the editor has the terminal: %s\\n' \"$1\"\nsleep 1\ncat > \"$1\" <<'EOF'\n{MANIFEST}EOF\n"),
-    )
-    .unwrap();
-    std::fs::set_permissions(&editor, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let s = |p: &PathBuf| p.to_str().unwrap().to_string();
-    let (home_str, config_str, cache_str, editor_str) =
-        (s(&home.path().to_path_buf()), s(&config), s(&cache), s(&editor));
-    let mut tui = Tui::spawn(
-        &PathBuf::from(env!("CARGO_BIN_EXE_govdeck")),
-        &["demo", "--as", "owner", "--dir", dir.to_str().unwrap()],
-        24,
-        80,
-        &[
-            ("TERM", "xterm-256color"),
-            ("HOME", &home_str),
-            ("XDG_CONFIG_HOME", &config_str),
-            ("XDG_CACHE_HOME", &cache_str),
-            ("GOVDECK_CONFIG_DIR", &config_str),
-            ("GOVDECK_CACHE_DIR", &cache_str),
-            ("EDITOR", &editor_str),
-        ],
-        &["NO_COLOR", "GOVDECK_SERVER", "GOVDECK_TOKEN", "GOVDECK_DB", "RUST_LOG", "VISUAL"],
-        None,
+    let mut demo = EditorDemo::start(
+        "owner",
+        "olive (owner)",
+        &format!("printf 'the editor has the terminal: %s\\n' \"$1\"\nsleep 1\ncat > \"$1\" <<'EOF'\n{MANIFEST}EOF\n"),
+        STARTUP,
     );
-    tui.wait_until("the inventory, synced", STARTUP, |rows| {
-        // Online, and the first sync has brought who the user is (before it
-        // the console knows no roles, and an action would say so).
-        rows.iter().any(|r| r.contains(" Inventory · "))
-            && rows.iter().any(|r| r.contains("online") && r.contains("olive (owner)"))
-    });
+    let tui = &mut demo.tui;
     tui.send(":intake\r");
     tui.wait_for_text("the editor has the terminal: ", STEP);
     assert!(tui.text().contains(".toml"), "the editor was given a .toml file: {}", tui.dump());
@@ -82,7 +50,7 @@ fn intake_hands_the_terminal_to_the_editor_and_the_app_reaches_the_server() {
     assert_eq!(tui.wait_exit(Duration::from_secs(15)), 0, "{}", tui.dump());
 
     // On the server: the app, pending its review, and its events.
-    let store = govdeck::store::Store::open(&dir.join("catalog.sqlite")).unwrap();
+    let store = govdeck::store::Store::open(&demo.catalog()).unwrap();
     let (state, owner): (String, String) = store
         .conn()
         .query_row("SELECT state, owner FROM apps WHERE json_extract(data, '$.name') = 'e2e-room-booker'", [], |row| {

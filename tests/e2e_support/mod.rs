@@ -284,3 +284,56 @@ impl Drop for Tui {
 pub fn rfind(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).rposition(|w| w == needle)
 }
+
+/// `govdeck demo --as ROLE --dir HOME/demo` at 80x24 in a home of its own
+/// (config and cache in it), with `$EDITOR` the shell script `script` (its
+/// `$1` is the file to edit), once it is online and the first sync has
+/// brought who the user is (`who`, e.g. `olive (owner)`, in the status bar):
+/// before that the console knows no roles and an action would say so.
+pub struct EditorDemo {
+    pub tui: Tui,
+    pub home: tempfile::TempDir,
+}
+
+impl EditorDemo {
+    pub fn start(role: &str, who: &str, script: &str, startup: Duration) -> EditorDemo {
+        use std::os::unix::fs::PermissionsExt;
+        let home = tempfile::tempdir().unwrap();
+        let (config, cache) = (home.path().join("config"), home.path().join("cache"));
+        std::fs::create_dir_all(&config).unwrap();
+        std::fs::create_dir_all(&cache).unwrap();
+        let editor = home.path().join("editor.sh");
+        std::fs::write(&editor, format!("#!/bin/sh\n{script}")).unwrap();
+        std::fs::set_permissions(&editor, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let s = |p: &Path| p.to_str().unwrap().to_string();
+        let (home_str, config_str, cache_str, editor_str) = (s(home.path()), s(&config), s(&cache), s(&editor));
+        let dir = s(&home.path().join("demo"));
+        let tui = Tui::spawn(
+            Path::new(env!("CARGO_BIN_EXE_govdeck")),
+            &["demo", "--as", role, "--dir", &dir],
+            24,
+            80,
+            &[
+                ("TERM", "xterm-256color"),
+                ("HOME", &home_str),
+                ("XDG_CONFIG_HOME", &config_str),
+                ("XDG_CACHE_HOME", &cache_str),
+                ("GOVDECK_CONFIG_DIR", &config_str),
+                ("GOVDECK_CACHE_DIR", &cache_str),
+                ("EDITOR", &editor_str),
+            ],
+            &["NO_COLOR", "GOVDECK_SERVER", "GOVDECK_TOKEN", "GOVDECK_DB", "RUST_LOG", "VISUAL"],
+            None,
+        );
+        tui.wait_until("the inventory, synced", startup, |rows| {
+            rows.iter().any(|r| r.contains(" Inventory · "))
+                && rows.iter().any(|r| r.contains("online") && r.contains(who))
+        });
+        EditorDemo { tui, home }
+    }
+
+    /// The demo's server database.
+    pub fn catalog(&self) -> std::path::PathBuf {
+        self.home.path().join("demo").join("catalog.sqlite")
+    }
+}
