@@ -201,8 +201,8 @@ async fn twins(server: &Server) -> (String, String) {
     server.clock.advance(chrono::Duration::days(90));
     let now = govdeck::clock::Clock::now(server.clock.as_ref());
     let steps = server.write(|conn| {
-        let due = govdeck::server::ops::lifecycle_due(conn, now).unwrap();
-        govdeck::server::ops::run_lifecycle_for(conn, &due, now).unwrap()
+        let due = govdeck::server::ops::lifecycle_due(conn, govdeck::domain::policy::Policy::builtin(), now).unwrap();
+        govdeck::server::ops::run_lifecycle_for(conn, &due, govdeck::domain::policy::Policy::builtin(), now).unwrap()
     });
     assert!(steps > 0, "the prototype app went through its lifecycle");
     let (new, _) = server.intake("omar", &manifest("twin", None, "low")).await;

@@ -28,7 +28,7 @@ fn opened(effects: &[Effect]) -> EditRequest {
 
 /// The template with a name, team and purpose of one's own.
 fn written() -> String {
-    manifest_file::template()
+    manifest_file::template(govdeck::domain::policy::Policy::builtin())
         .replace("name = \"my-app\"", "name = \"room-booker\"")
         .replace("team = \"my-team\"", "team = \"facilities\"")
         .replace("expected_users = 5", "expected_users = 40")
@@ -55,7 +55,7 @@ fn intake_opens_the_template_in_the_editor() {
     let request = opened(&command(&mut app, "intake"));
     assert_eq!(request.purpose, EditPurpose::Intake);
     assert_eq!(request.suffix, ".toml");
-    assert_eq!(request.text, manifest_file::template());
+    assert_eq!(request.text, manifest_file::template(govdeck::domain::policy::Policy::builtin()));
     assert_eq!(app.overlay_name(), None);
 }
 

@@ -156,7 +156,11 @@ fn own_app_wrong_role_and_lead_on_high_risk_are_refused() {
     chars(&mut lead, "2");
     select_approval(&mut lead, "apr-001");
     assert!(chars(&mut lead, "a").is_empty());
-    assert!(toast_text(&lead).contains("leads decide medium risk only"), "{}", toast_text(&lead));
+    assert!(
+        toast_text(&lead).contains("high-risk requests are decided by reviewers under the policy; you hold lead"),
+        "{}",
+        toast_text(&lead)
+    );
     // A medium one the lead may decide.
     select_approval(&mut lead, "apr-011");
     chars(&mut lead, "a");

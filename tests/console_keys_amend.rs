@@ -46,6 +46,7 @@ fn held_change(data: &ConsoleData) -> Approval {
         rev: app.rev,
         set: &set,
         new_request_id: "apr-chg".into(),
+        policy: govdeck::domain::policy::Policy::builtin(),
         now: fixture_now() - chrono::Duration::hours(3),
     })
     .expect("a material amendment");
@@ -245,6 +246,7 @@ fn a_request_awaiting_changes_leaves_the_queue_and_its_app_says_why() {
         DecisionKind::RequestChanges,
         "name a sponsor",
         request.rev,
+        govdeck::domain::policy::Policy::builtin(),
         fixture_now(),
     )
     .unwrap();

@@ -851,7 +851,14 @@ async fn an_adopted_app_keeps_its_reviewed_manifest_when_upstream_changes() {
     let now = govdeck::clock::Clock::now(&db.clock);
     let (_, answer) = db
         .store
-        .write(|conn| adopt_app(conn, &Ctx { actor: &olive, origin: &origin, now }, &imported.id, manifest))
+        .write(|conn| {
+            adopt_app(
+                conn,
+                &Ctx { actor: &olive, origin: &origin, policy: govdeck::domain::policy::Policy::builtin(), now },
+                &imported.id,
+                manifest,
+            )
+        })
         .unwrap_or_else(|err| panic!("adoption refused: {err:?}"));
     assert_eq!(answer.app.state, AppState::Pending);
     let reviewed = db.app("component:default/expense-bot");

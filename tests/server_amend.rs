@@ -300,7 +300,7 @@ async fn a_pending_app_amended_while_under_review_has_its_request_rescored() {
     assert_eq!(rescored["review_tier"], "high");
     assert_eq!(rescored["due_at"], request["due_at"], "the SLA runs on while pending");
     // High now: a lead may no longer decide it.
-    server.decide("pat", rescored, "approve", "").await.expect_code(403, "lead_on_high_risk");
+    server.decide("pat", rescored, "approve", "").await.expect_code(403, "not_an_approver");
     server.stop().await;
 }
 

@@ -76,8 +76,8 @@ async fn high_risk_needs_two_distinct_approvers() {
     let app_id = app["id"].as_str().unwrap();
 
     // A lead may not decide high risk, either way.
-    server.decide("pat", &approval, "approve", "").await.expect_code(403, "lead_on_high_risk");
-    server.decide("pat", &approval, "reject", "no").await.expect_code(403, "lead_on_high_risk");
+    server.decide("pat", &approval, "approve", "").await.expect_code(403, "not_an_approver");
+    server.decide("pat", &approval, "reject", "no").await.expect_code(403, "not_an_approver");
 
     let first = server.decide("riley", &approval, "approve", "looks fine").await.expect(200)["approval"].clone();
     assert_eq!(first["status"], "pending", "one approval is not enough for high risk");

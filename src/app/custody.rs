@@ -8,7 +8,6 @@
 use ratatui::text::{Line, Span};
 
 use super::{App, Confirmed, Effect, Overlay};
-use crate::domain::approval::due_at;
 use crate::domain::custody::{self, AccessError};
 use crate::domain::{AppState, AppSummary, ApprovalKind};
 use crate::sanitize::{fit, sanitize};
@@ -72,7 +71,7 @@ impl App {
         } else {
             crate::domain::Tier::Medium
         };
-        let due = due_at(tier, self.ctx.now);
+        let due = crate::domain::policy::Policy::builtin().due_at(tier, self.ctx.now);
         let lines = vec![
             Line::from(Span::styled(
                 format!(
@@ -89,7 +88,7 @@ impl App {
                     "A production access request is filed, reviewed at the {} tier: {}, due by {} UTC. The app runs as \
                      it does until it is approved; then {} is added to its environments.",
                     tier.as_str(),
-                    custody::who_must_approve(tier),
+                    custody::who_must_approve(crate::domain::policy::Policy::builtin(), tier),
                     date_time(due),
                     sanitize(environment),
                 ),

@@ -128,7 +128,7 @@ impl App {
             self.notify(Toast::error("adoption: the manifest cannot be written as JSON; nothing was sent", now));
             return Vec::new();
         };
-        let preview = intake::preview(Some(&manifest), Vec::new(), now);
+        let preview = intake::preview(crate::domain::policy::Policy::builtin(), Some(&manifest), Vec::new(), now);
         let owner = intake::adopted_owner(&app, &manifest);
         let dialog = ConfirmDialog::new(
             format!("Adopt {name} ({}) through review?", sanitize(&app.id)),

@@ -186,7 +186,7 @@ impl App {
                 theme.muted,
             )));
         }
-        let after = next.risk();
+        let after = next.risk(crate::domain::policy::Policy::builtin());
         lines.push(Line::from(vec![
             Span::styled("risk: ", theme.title),
             Span::styled(format!("{} {}", app.risk.score, app.risk.tier.as_str()), theme.risk(app.risk.tier)),
@@ -208,7 +208,7 @@ impl App {
             (_, _) if material => (
                 format!(
                     "held for review at {}: the app keeps running on its approved manifest until it is decided",
-                    amend::review_tier(&after, next).as_str()
+                    amend::review_tier(crate::domain::policy::Policy::builtin(), &after, next).as_str()
                 ),
                 theme.warning,
             ),

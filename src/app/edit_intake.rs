@@ -104,19 +104,23 @@ impl App {
             self.notify(Toast::error(text, self.ctx.now));
             return Vec::new();
         }
-        vec![Effect::Edit(intake_request(manifest_file::template()))]
+        vec![Effect::Edit(intake_request(manifest_file::template(crate::domain::policy::Policy::builtin())))]
     }
 
     /// The manifest text the editor left for `:intake`.
     pub(super) fn intake_edited(&mut self, text: String) -> Vec<Effect> {
-        let draft =
-            Draft { purpose: EditPurpose::Intake, verb: "intake", start: manifest_file::template(), adopting: None };
+        let draft = Draft {
+            purpose: EditPurpose::Intake,
+            verb: "intake",
+            start: manifest_file::template(crate::domain::policy::Policy::builtin()),
+            adopting: None,
+        };
         let manifest = match self.read_draft(&draft, &text) {
             Ok(manifest) => manifest,
             Err(effects) => return effects,
         };
         let now = self.ctx.now;
-        let preview = intake::preview(Some(&manifest), Vec::new(), now);
+        let preview = intake::preview(crate::domain::policy::Policy::builtin(), Some(&manifest), Vec::new(), now);
         let Ok(json) = serde_json::to_string(&manifest) else {
             self.notify(Toast::error("intake: the manifest cannot be written as JSON; nothing was sent", now));
             return Vec::new();

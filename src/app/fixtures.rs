@@ -114,7 +114,13 @@ fn build_app(index: usize, spec: &Spec, now: DateTime<Utc>) -> App {
         },
     };
     let created = now - Duration::days(400 - index as i64 * 3);
-    let mut app = App::from_manifest(format!("app-{:02}", index + 1), owner.into(), manifest, created);
+    let mut app = App::from_manifest(
+        format!("app-{:02}", index + 1),
+        owner.into(),
+        manifest,
+        crate::domain::policy::Policy::builtin(),
+        created,
+    );
     app.state = state;
     app.state_since = now - Duration::days(since) - Duration::hours(index as i64);
     app.expires_at = expires.map(|days| now + Duration::days(days) - Duration::hours(index as i64 % 5));
@@ -169,8 +175,15 @@ fn decision(by: &str, role: Role, kind: DecisionKind, comment: &str, at: DateTim
 fn build_approvals(apps: &[App], now: DateTime<Utc>) -> Vec<Approval> {
     let mut approvals = Vec::new();
     for (i, &(app, kind, by, tier, hours)) in PENDING.iter().enumerate() {
-        let mut approval =
-            Approval::new(format!("apr-{:03}", i + 1), &apps[app], kind, by.into(), tier, now - Duration::hours(hours));
+        let mut approval = Approval::new(
+            format!("apr-{:03}", i + 1),
+            &apps[app],
+            kind,
+            by.into(),
+            tier,
+            crate::domain::policy::Policy::builtin(),
+            now - Duration::hours(hours),
+        );
         approval.rev = 100 + i as u64;
         if i == 3 {
             approval.decisions.push(decision(
@@ -190,7 +203,15 @@ fn build_approvals(apps: &[App], now: DateTime<Utc>) -> Vec<Approval> {
         let took = Duration::hours(4 + ((i * 13) % 70) as i64);
         let tier = if app.risk.tier == Tier::High { Tier::High } else { Tier::Medium };
         let kind = if i % 3 == 0 { ApprovalKind::ProductionAccess } else { ApprovalKind::NewApp };
-        let mut approval = Approval::new(format!("apr-h{:02}", i + 1), app, kind, app.owner.clone(), tier, created);
+        let mut approval = Approval::new(
+            format!("apr-h{:02}", i + 1),
+            app,
+            kind,
+            app.owner.clone(),
+            tier,
+            crate::domain::policy::Policy::builtin(),
+            created,
+        );
         approval.rev = 40 + i as u64;
         let at = created + took;
         if i % 9 == 5 {

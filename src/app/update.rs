@@ -327,7 +327,7 @@ impl App {
         let theme = &self.ctx.theme;
         let now = self.ctx.now;
         let name = sanitize(&app.name).into_owned();
-        let days = app.ttl_class.days();
+        let days = crate::domain::policy::Policy::builtin().ttl_days(app.ttl_class);
         let new_expiry = now + chrono::Duration::days(days);
         let extends_now = matches!(app.state, AppState::Active | AppState::Expiring | AppState::Quarantined);
         let (title, lines, label) = if app.state == AppState::ReadOnly {

@@ -260,7 +260,7 @@ impl Client {
 
     fn note_approval(&mut self, approval: Approval) {
         let decidable = approval.status == ApprovalStatus::Pending
-            && may_decide(&approval, &self.actor).is_ok()
+            && may_decide(&approval, &self.actor, govdeck::domain::policy::Policy::builtin()).is_ok()
             && !approval.decisions.iter().any(|decision| decision.by == self.actor.user);
         if decidable && self.is_decider() {
             self.pending.insert(approval.id.clone(), approval);

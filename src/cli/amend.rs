@@ -30,9 +30,14 @@ pub struct Preview {
 /// The preview of `next` as the new manifest of `app`.
 pub fn preview(app: &App, next: &Manifest) -> Preview {
     let changes = amend::diff(&amend::manifest_of(app), next);
-    let after = next.risk();
+    let after = next.risk(crate::domain::policy::Policy::builtin());
     let held = app.state != AppState::Pending && amend::is_material(&app.risk, &after, &changes);
-    Preview { changes, before: app.risk, after, held_at: held.then(|| amend::review_tier(&after, next)) }
+    Preview {
+        changes,
+        before: app.risk,
+        after,
+        held_at: held.then(|| amend::review_tier(crate::domain::policy::Policy::builtin(), &after, next)),
+    }
 }
 
 impl Preview {
@@ -68,7 +73,7 @@ impl Preview {
 fn revision_lines(app: &App, request: &crate::domain::Approval, preview: &Preview) -> Option<Vec<String>> {
     let proposed = amend::apply_set(&amend::manifest_of(app), &amend::as_set(&request.changes)).ok()?;
     let revised = amend::apply_set(&proposed, &amend::as_set(&preview.changes)).ok()?;
-    let risk = revised.risk();
+    let risk = revised.risk(crate::domain::policy::Policy::builtin());
     let mut lines: Vec<String> =
         preview.changes.iter().map(|change| format!("  {}", sanitize(&change.to_string()))).collect();
     lines.push(format!(
@@ -82,7 +87,7 @@ fn revision_lines(app: &App, request: &crate::domain::Approval, preview: &Previe
         "revises request {} (sent back for changes): these go on top of its held changes and it returns to review \
          at {}; the app keeps running on its approved manifest until it is decided",
         sanitize(&request.id),
-        amend::review_tier(&risk, &revised).as_str()
+        amend::review_tier(crate::domain::policy::Policy::builtin(), &risk, &revised).as_str()
     ));
     Some(lines)
 }

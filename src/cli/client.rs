@@ -535,7 +535,7 @@ pub fn decide(args: &ClientArgs, id: &str, decision: DecisionKind, comment: &str
         };
         (request, cached_me(&cache)?)
     };
-    if let Err(reason) = approval::may_decide(&request, &me) {
+    if let Err(reason) = approval::may_decide(&request, &me, crate::domain::policy::Policy::builtin()) {
         eprintln!("govdeck: you may not decide {id}: {reason}");
         return Ok(ExitCode::from(EXIT_AUTH));
     }
@@ -583,11 +583,12 @@ pub fn renew(args: &ClientArgs, key: &str, days: Option<i64>, shorten: bool) -> 
         return Ok(ExitCode::from(EXIT_CONFLICT));
     }
     let now = Utc::now();
-    let renew_days = days.unwrap_or(app.ttl_class.days());
+    let renew_days = days.unwrap_or(crate::domain::policy::Policy::builtin().ttl_days(app.ttl_class));
     // Days out of range are the server's to refuse, with its own words.
     let extends_now = matches!(app.state, AppState::Active | AppState::Expiring | AppState::Quarantined)
-        && (1..=app.ttl_class.days()).contains(&renew_days);
-    let new_expiry = now + chrono::Duration::days(renew_days.clamp(1, app.ttl_class.days()));
+        && (1..=crate::domain::policy::Policy::builtin().ttl_days(app.ttl_class)).contains(&renew_days);
+    let new_expiry = now
+        + chrono::Duration::days(renew_days.clamp(1, crate::domain::policy::Policy::builtin().ttl_days(app.ttl_class)));
     if extends_now
         && !shorten
         && let Some(current) = app.expires_at.filter(|_| ttl::shortens(app.expires_at, new_expiry))

@@ -93,7 +93,7 @@ pub fn release(args: &ClientArgs, key: &str, reason: &str) -> color_eyre::Result
         Ok(found) => found,
         Err(code) => return Ok(code),
     };
-    if let Err(err) = hold::release(&app, &me, reason, Utc::now()) {
+    if let Err(err) = hold::release(&app, &me, reason, crate::domain::policy::Policy::builtin(), Utc::now()) {
         return Ok(refused(&app, &err));
     }
     let body = serde_json::json!({"reason": reason});

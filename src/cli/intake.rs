@@ -52,7 +52,7 @@ pub struct IntakeArgs {
 
 pub fn intake(args: &ClientArgs, intake: &IntakeArgs) -> color_eyre::Result<ExitCode> {
     if intake.template {
-        return client::print_out(&manifest_file::template());
+        return client::print_out(&manifest_file::template(crate::domain::policy::Policy::builtin()));
     }
     let file = intake.file.as_ref().ok_or_else(|| UsageError("which manifest? `govdeck intake FILE`".into()))?;
     let format = Format::of_path(file).map_err(|err| UsageError(err.to_string()))?;

@@ -18,7 +18,8 @@ use utoipa::ToSchema;
 
 use super::app::{App, AppState, Manifest};
 use super::approval::{self, Approval, ApprovalKind, ApprovalStatus};
-use super::risk::{self, IntakeReview, Risk, Tier};
+use super::policy::Policy;
+use super::risk::{IntakeReview, Risk, Tier};
 use super::role::{Actor, Role};
 
 /// One changed field: `field` is a manifest field, or `controls.NAME`.
@@ -216,8 +217,8 @@ pub fn manifest_of(app: &App) -> Manifest {
 }
 
 /// Puts `manifest` on `app`, re-scored, as manifest version + 1.
-pub fn put_manifest(app: &mut App, manifest: Manifest, now: DateTime<Utc>) {
-    app.risk = manifest.risk();
+pub fn put_manifest(app: &mut App, manifest: Manifest, policy: &Policy, now: DateTime<Utc>) {
+    app.risk = manifest.risk(policy);
     app.name = manifest.name;
     app.purpose = manifest.purpose;
     app.team = manifest.team;
@@ -353,8 +354,8 @@ pub fn is_material(before: &Risk, after: &Risk, changes: &[FieldChange]) -> bool
 
 /// The review tier of a held change or a re-scored request: as intake, but
 /// policy never approves it (a human reviews what was already under review).
-pub fn review_tier(risk: &Risk, manifest: &Manifest) -> Tier {
-    match risk::intake_review(risk, &manifest.controls) {
+pub fn review_tier(policy: &Policy, risk: &Risk, manifest: &Manifest) -> Tier {
+    match policy.intake_review(risk, &manifest.controls, manifest.execution_environment) {
         IntakeReview::AutoApproved => Tier::Medium,
         IntakeReview::Review(tier) => tier,
     }
@@ -436,6 +437,8 @@ pub struct AmendInput<'a> {
     pub set: &'a Map<String, Value>,
     /// The id a held change request gets.
     pub new_request_id: String,
+    /// The rules it is judged under.
+    pub policy: &'a Policy,
     pub now: DateTime<Utc>,
 }
 
@@ -448,7 +451,7 @@ fn rescore(request: &mut Approval, risk: Risk, tier: Tier) {
 /// Applies the amendment rule. The caller stores what it returns (at new
 /// revisions) with its audit events in one transaction.
 pub fn amend(input: AmendInput<'_>) -> Result<Amendment, AmendError> {
-    let AmendInput { app, open, actor, rev, set, new_request_id, now } = input;
+    let AmendInput { app, open, actor, rev, set, new_request_id, policy, now } = input;
     may_amend(&app.owner, actor)?;
     may_amend_in(app.state)?;
     if rev != app.rev {
@@ -462,17 +465,17 @@ pub fn amend(input: AmendInput<'_>) -> Result<Amendment, AmendError> {
         if changes.is_empty() {
             return Err(AmendError::NoChange);
         }
-        let risk = next.risk();
-        let tier = review_tier(&risk, &next);
+        let risk = next.risk(policy);
+        let tier = review_tier(policy, &risk, &next);
         let mut amended = app.clone();
-        put_manifest(&mut amended, next, now);
+        put_manifest(&mut amended, next, policy, now);
         let mut resubmitted = false;
         let request = open.iter().find(|request| request.kind == ApprovalKind::NewApp).map(|request| {
             let mut request = request.clone();
             rescore(&mut request, risk, tier);
             request.app_name = amended.name.clone();
             if request.status == ApprovalStatus::ChangesRequested {
-                approval::resubmit(&mut request, now);
+                approval::resubmit(&mut request, policy, now);
                 resubmitted = true;
             } else {
                 approval::restart_count(&mut request);
@@ -492,11 +495,11 @@ pub fn amend(input: AmendInput<'_>) -> Result<Amendment, AmendError> {
             return Err(AmendError::NoChange);
         }
         let changes = diff(&approved, &next);
-        let risk = next.risk();
+        let risk = next.risk(policy);
         let mut request = request.clone();
-        rescore(&mut request, risk, review_tier(&risk, &next));
+        rescore(&mut request, risk, review_tier(policy, &risk, &next));
         request.changes = changes.clone();
-        approval::resubmit(&mut request, now);
+        approval::resubmit(&mut request, policy, now);
         return Ok(Amendment::Revised { request: Box::new(request), changes });
     }
 
@@ -505,7 +508,7 @@ pub fn amend(input: AmendInput<'_>) -> Result<Amendment, AmendError> {
     if changes.is_empty() {
         return Err(AmendError::NoChange);
     }
-    let risk = next.risk();
+    let risk = next.risk(policy);
     // The owner's answer to a request sent back for changes (a renewal or
     // production access of a live app): it returns to the queue, re-scored
     // on the manifest the app runs on after this amendment.
@@ -518,22 +521,22 @@ pub fn amend(input: AmendInput<'_>) -> Result<Amendment, AmendError> {
                 let mut request = request.clone();
                 request.risk = running.risk;
                 request.risk_score_at_time = running.risk.score;
-                approval::resubmit(&mut request, now);
+                approval::resubmit(&mut request, policy, now);
                 request
             })
             .collect()
     };
     if !is_material(&app.risk, &risk, &changes) {
         let mut amended = app.clone();
-        put_manifest(&mut amended, next, now);
+        put_manifest(&mut amended, next, policy, now);
         let resubmitted = sent_back(&amended);
         return Ok(Amendment::Applied { app: Box::new(amended), changes, resubmitted });
     }
     if let Some(pending) = held {
         return Err(AmendError::ChangePending(pending.id.clone()));
     }
-    let tier = review_tier(&risk, &next);
-    let mut request = Approval::new(new_request_id, app, ApprovalKind::Change, actor.user.clone(), tier, now);
+    let tier = review_tier(policy, &risk, &next);
+    let mut request = Approval::new(new_request_id, app, ApprovalKind::Change, actor.user.clone(), tier, policy, now);
     rescore(&mut request, risk, tier);
     request.changes = changes.clone();
     let resubmitted = sent_back(app);
@@ -544,11 +547,16 @@ pub fn amend(input: AmendInput<'_>) -> Result<Amendment, AmendError> {
 /// re-scored): the fields it names take its new values; the others keep
 /// whatever the app has now (a non-material amendment may have come in
 /// meanwhile). Returns the changes that still differ.
-pub fn apply_held(app: &mut App, request: &Approval, now: DateTime<Utc>) -> Result<Vec<FieldChange>, AmendError> {
+pub fn apply_held(
+    app: &mut App,
+    request: &Approval,
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> Result<Vec<FieldChange>, AmendError> {
     let current = manifest_of(app);
     let next = apply_set(&current, &as_set(&request.changes)).map_err(AmendError::Invalid)?;
     let changes = diff(&current, &next);
-    put_manifest(app, next, now);
+    put_manifest(app, next, policy, now);
     Ok(changes)
 }
 
@@ -580,8 +588,8 @@ mod tests {
         m.data_classification = DataClass::Internal;
         m.expected_users = 40;
         m.external_connectivity = Connectivity::SaasConnector;
-        let mut app = App::from_manifest("app-1".into(), "olive".into(), m, now());
-        crate::domain::ttl::activate(&mut app, now());
+        let mut app = App::from_manifest("app-1".into(), "olive".into(), m, Policy::builtin(), now());
+        crate::domain::ttl::activate(&mut app, Policy::builtin(), now());
         app.rev = 5;
         app
     }
@@ -598,6 +606,7 @@ mod tests {
             rev: app.rev,
             set: &set(pairs),
             new_request_id: "apr-new".into(),
+            policy: Policy::builtin(),
             now: now() + Duration::hours(1),
         })
     }
@@ -792,6 +801,7 @@ mod tests {
             rev: 4,
             set: &set(&[("controls.dlp", json!(true))]),
             new_request_id: "x".into(),
+            policy: Policy::builtin(),
             now: now(),
         })
         .unwrap_err();
@@ -800,8 +810,16 @@ mod tests {
     }
 
     fn pending_with_request() -> (App, Approval) {
-        let app = App::from_manifest("app-2".into(), "olive".into(), live_manifest(), now());
-        let request = Approval::new("apr-1".into(), &app, ApprovalKind::NewApp, "olive".into(), Tier::Medium, now());
+        let app = App::from_manifest("app-2".into(), "olive".into(), live_manifest(), Policy::builtin(), now());
+        let request = Approval::new(
+            "apr-1".into(),
+            &app,
+            ApprovalKind::NewApp,
+            "olive".into(),
+            Tier::Medium,
+            Policy::builtin(),
+            now(),
+        );
         (app, request)
     }
 
@@ -813,7 +831,7 @@ mod tests {
     fn a_pending_app_is_amended_in_place_and_its_request_rescored() {
         let (app, request) = pending_with_request();
         let riley = Actor::new("riley", [Role::Reviewer]);
-        let approved_once = decide(&request, &riley, DecisionKind::Approve, "", 0, now()).unwrap();
+        let approved_once = decide(&request, &riley, DecisionKind::Approve, "", 0, Policy::builtin(), now()).unwrap();
         assert_eq!(approved_once.approvers().count(), 1);
         let Amendment::InPlace { app: amended, request: Some(rescored), resubmitted, .. } =
             run(&app, std::slice::from_ref(&approved_once), &olive(), &[("data_classification", json!("pii"))])
@@ -833,7 +851,8 @@ mod tests {
     fn amending_a_request_awaiting_changes_resubmits_it_with_a_new_sla() {
         let (app, request) = pending_with_request();
         let riley = Actor::new("riley", [Role::Reviewer]);
-        let asked = decide(&request, &riley, DecisionKind::RequestChanges, "add an SBOM", 0, now()).unwrap();
+        let asked =
+            decide(&request, &riley, DecisionKind::RequestChanges, "add an SBOM", 0, Policy::builtin(), now()).unwrap();
         assert_eq!(asked.status, ApprovalStatus::ChangesRequested);
         assert_eq!(asked.changes_asked().unwrap().comment, "add an SBOM");
         let Amendment::InPlace { request: Some(back), resubmitted, .. } =
@@ -857,7 +876,9 @@ mod tests {
         let mut request = *request;
         request.rev = 9;
         let riley = Actor::new("riley", [Role::Reviewer]);
-        let asked = decide(&request, &riley, DecisionKind::RequestChanges, "PII needs DLP", 9, now()).unwrap();
+        let asked =
+            decide(&request, &riley, DecisionKind::RequestChanges, "PII needs DLP", 9, Policy::builtin(), now())
+                .unwrap();
         let Amendment::Revised { request: revised, changes } =
             run(&app, &[asked], &olive(), &[("controls.dlp", json!(true))]).unwrap()
         else {
@@ -884,7 +905,7 @@ mod tests {
             panic!("applied")
         };
         let mut applied = (*meanwhile).clone();
-        let changes = apply_held(&mut applied, &request, now()).unwrap();
+        let changes = apply_held(&mut applied, &request, Policy::builtin(), now()).unwrap();
         assert_eq!(changes.len(), 1);
         assert_eq!(applied.data_classification, DataClass::Pii);
         assert!(applied.controls.dlp, "the change made meanwhile is kept");
@@ -909,11 +930,19 @@ mod tests {
     fn a_renewal_sent_back_for_changes_returns_when_the_owner_amends() {
         let mut app = live();
         app.state = AppState::ReadOnly;
-        let mut renewal =
-            Approval::new("apr-r".into(), &app, ApprovalKind::Renewal, "olive".into(), Tier::Medium, now());
+        let mut renewal = Approval::new(
+            "apr-r".into(),
+            &app,
+            ApprovalKind::Renewal,
+            "olive".into(),
+            Tier::Medium,
+            Policy::builtin(),
+            now(),
+        );
         renewal.rev = 3;
         let riley = Actor::new("riley", [Role::Reviewer]);
-        let asked = decide(&renewal, &riley, DecisionKind::RequestChanges, "add backups", 3, now()).unwrap();
+        let asked =
+            decide(&renewal, &riley, DecisionKind::RequestChanges, "add backups", 3, Policy::builtin(), now()).unwrap();
         let Amendment::Applied { resubmitted, .. } =
             run(&app, std::slice::from_ref(&asked), &olive(), &[("controls.dlp", json!(true))]).unwrap()
         else {

@@ -6,7 +6,8 @@ use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::risk::{self, Risk};
+use super::policy::Policy;
+use super::risk::Risk;
 
 /// Longest accepted name, owner, team, sponsor or cost centre.
 pub const MAX_SHORT_FIELD_CHARS: usize = 120;
@@ -91,15 +92,6 @@ wire_enum!(
         Decommissioned => "decommissioned",
     }
 );
-
-impl TtlClass {
-    pub fn days(self) -> i64 {
-        match self {
-            TtlClass::Prototype => 30,
-            TtlClass::Supported => 365,
-        }
-    }
-}
 
 impl AppState {
     /// Active or expiring: the app may run and touch production data.
@@ -234,13 +226,9 @@ impl Manifest {
         checks.into_iter().filter_map(Result::err).collect()
     }
 
-    pub fn risk(&self) -> Risk {
-        risk::assess(
-            self.data_classification,
-            self.expected_users,
-            self.external_connectivity,
-            self.execution_environment,
-        )
+    /// The risk of this manifest under `policy`.
+    pub fn risk(&self, policy: &Policy) -> Risk {
+        policy.risk_of(self)
     }
 }
 
@@ -315,7 +303,7 @@ pub struct AppSummary {
     pub data_classification: DataClass,
     pub expected_users: u32,
     pub ttl_class: TtlClass,
-    pub risk: risk::RiskLevel,
+    pub risk: super::risk::RiskLevel,
     pub controls: Controls,
     pub state: AppState,
     pub state_since: DateTime<Utc>,
@@ -394,8 +382,8 @@ pub struct Upstream {
 
 impl App {
     /// A new catalog entry for a validated manifest, waiting for its review.
-    pub fn from_manifest(id: String, owner: String, manifest: Manifest, now: DateTime<Utc>) -> App {
-        let risk = manifest.risk();
+    pub fn from_manifest(id: String, owner: String, manifest: Manifest, policy: &Policy, now: DateTime<Utc>) -> App {
+        let risk = manifest.risk(policy);
         App {
             id,
             name: manifest.name,
@@ -496,7 +484,7 @@ pub(crate) mod tests {
         manifest.validate().unwrap();
         // The intake example of docs/api.md: its factors (50 + 20 + 20 + 0) and the
         // rubric add up to 90 (an older design note said 80): the rubric wins.
-        assert_eq!(manifest.risk().score, 90);
+        assert_eq!(manifest.risk(Policy::builtin()).score, 90);
     }
 
     #[test]

@@ -1,12 +1,14 @@
 //! Approval requests and the decision rules: separation of duties, reasons
-//! for rejections, the lead rule (high risk is decided by reviewers only, and
-//! approved once two different reviewers approve; leads decide medium risk),
-//! and optimistic concurrency by revision.
+//! for rejections, the approver rules of the request's review tier (by
+//! default: high risk is decided by reviewers only, and approved once two
+//! different reviewers approve; leads decide medium risk; see
+//! [`Policy::review`]), and optimistic concurrency by revision.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::policy::Policy;
 use super::risk::{Risk, Tier};
 use super::role::{Actor, Role};
 
@@ -152,6 +154,7 @@ impl Approval {
         kind: ApprovalKind,
         requested_by: String,
         review_tier: Tier,
+        policy: &Policy,
         now: DateTime<Utc>,
     ) -> Approval {
         Approval {
@@ -167,7 +170,7 @@ impl Approval {
             risk: app.risk,
             review_tier,
             created_at: now,
-            due_at: due_at(review_tier, now),
+            due_at: policy.due_at(review_tier, now),
             decided_at: None,
             decisions: Vec::new(),
             changes: Vec::new(),
@@ -201,22 +204,17 @@ impl Approval {
         self.decisions.iter().rev().find(|d| d.decision == DecisionKind::RequestChanges)
     }
 
-    /// Whether the approvals so far satisfy the request's review tier: high
-    /// risk needs two different reviewers (only reviewers may decide it, see
-    /// [`may_decide`]); medium and low need one reviewer or lead.
-    pub fn approvals_suffice(&self) -> bool {
-        let tier = self.review_tier;
-        let mut people: Vec<&str> = self
-            .approvers()
-            .filter(|d| tier != Tier::High || d.role == Role::Reviewer)
-            .map(|d| d.by.as_str())
-            .collect();
+    /// Whether the approvals so far satisfy the rules of the request's review
+    /// tier: enough different people, each in one of the approver roles, with
+    /// every required role among them.
+    pub fn approvals_suffice(&self, policy: &Policy) -> bool {
+        let rules = policy.review(self.review_tier);
+        let counted: Vec<&Decision> = self.approvers().filter(|d| rules.approver_roles.contains(&d.role)).collect();
+        let mut people: Vec<&str> = counted.iter().map(|d| d.by.as_str()).collect();
         people.sort_unstable();
         people.dedup();
-        match tier {
-            Tier::High => people.len() >= 2,
-            Tier::Medium | Tier::Low => !people.is_empty(),
-        }
+        people.len() >= rules.approvals
+            && rules.required_roles.iter().all(|role| counted.iter().any(|d| d.role == *role))
     }
 }
 
@@ -233,12 +231,6 @@ pub fn queue_key(approval: &Approval, now: DateTime<Utc>) -> impl Ord + use<> {
     )
 }
 
-/// When a request filed at `requested_at` must be decided by.
-pub fn due_at(review_tier: Tier, requested_at: DateTime<Utc>) -> DateTime<Utc> {
-    let hours = review_tier.review_sla_hours().unwrap_or(72);
-    requested_at + Duration::hours(hours)
-}
-
 /// Why a decision was refused; each maps to one HTTP status.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecisionError {
@@ -248,8 +240,8 @@ pub enum DecisionError {
     OwnApp,
     #[error("deciding approvals needs the reviewer or lead role")]
     WrongRole,
-    #[error("high-risk requests are decided by reviewers; leads decide medium risk only")]
-    LeadOnHighRisk,
+    #[error("{tier}-risk requests are decided by {approvers} under the policy; you hold {yours}")]
+    NotAnApprover { tier: &'static str, approvers: String, yours: String },
     #[error("a rejection needs a reason in the comment")]
     ReasonRequired,
     #[error("a request for changes needs a comment saying what to change")]
@@ -268,7 +260,7 @@ pub enum DecisionError {
 
 /// Why `actor` may not decide `approval` at all, before any comment or
 /// revision is looked at. The console uses it to show actions as disabled.
-pub fn may_decide(approval: &Approval, actor: &Actor) -> Result<(), DecisionError> {
+pub fn may_decide(approval: &Approval, actor: &Actor, policy: &Policy) -> Result<(), DecisionError> {
     if !actor.has(Role::Reviewer) && !actor.has(Role::Lead) {
         return Err(DecisionError::WrongRole);
     }
@@ -278,15 +270,21 @@ pub fn may_decide(approval: &Approval, actor: &Actor) -> Result<(), DecisionErro
     if approval.app_owner == actor.user {
         return Err(DecisionError::OwnApp);
     }
-    if approval.review_tier == Tier::High && !actor.has(Role::Reviewer) {
-        return Err(DecisionError::LeadOnHighRisk);
+    let rules = policy.review(approval.review_tier);
+    if deciding_role(actor, &rules.approver_roles).is_none() {
+        return Err(DecisionError::NotAnApprover {
+            tier: policy.review_tier_for(approval.review_tier).as_str(),
+            approvers: super::policy::roles_plural(&rules.approver_roles),
+            yours: super::policy::role_list(&actor.roles),
+        });
     }
     Ok(())
 }
 
-/// The role a decision is recorded under: reviewer when the actor holds it.
-fn deciding_role(actor: &Actor) -> Role {
-    if actor.has(Role::Reviewer) { Role::Reviewer } else { Role::Lead }
+/// The role a decision is recorded under: the first of the tier's approver
+/// roles the actor holds (reviewer before lead in the default policy).
+fn deciding_role(actor: &Actor, approver_roles: &[Role]) -> Option<Role> {
+    approver_roles.iter().copied().find(|role| actor.has(*role))
 }
 
 /// Applies a decision to a pending request. The caller stores the result
@@ -297,9 +295,10 @@ pub fn decide(
     decision: DecisionKind,
     comment: &str,
     rev: u64,
+    policy: &Policy,
     now: DateTime<Utc>,
 ) -> Result<Approval, DecisionError> {
-    may_decide(approval, actor)?;
+    may_decide(approval, actor, policy)?;
     if approval.status == ApprovalStatus::ChangesRequested {
         return Err(DecisionError::AwaitingChanges);
     }
@@ -326,7 +325,7 @@ pub fn decide(
     let mut next = approval.clone();
     next.decisions.push(Decision {
         by: actor.user.clone(),
-        role: deciding_role(actor),
+        role: deciding_role(actor, &policy.review(approval.review_tier).approver_roles).unwrap_or(Role::Reviewer),
         decision,
         comment: comment.to_string(),
         at: now,
@@ -336,7 +335,7 @@ pub fn decide(
             next.status = ApprovalStatus::Rejected;
             next.decided_at = Some(now);
         }
-        DecisionKind::Approve if next.approvals_suffice() => {
+        DecisionKind::Approve if next.approvals_suffice(policy) => {
             next.status = ApprovalStatus::Approved;
             next.decided_at = Some(now);
         }
@@ -348,9 +347,9 @@ pub fn decide(
 
 /// The owner amended the manifest of a request awaiting changes: it returns
 /// to the queue with its SLA restarted, and approvals count afresh.
-pub fn resubmit(approval: &mut Approval, now: DateTime<Utc>) {
+pub fn resubmit(approval: &mut Approval, policy: &Policy, now: DateTime<Utc>) {
     approval.status = ApprovalStatus::Pending;
-    approval.due_at = due_at(approval.review_tier, now);
+    approval.due_at = policy.due_at(approval.review_tier, now);
     approval.decided_at = None;
     restart_count(approval);
 }
@@ -365,15 +364,16 @@ mod tests {
     use super::*;
     use crate::domain::App;
     use crate::domain::app::tests::manifest;
-    use chrono::TimeZone;
+    use chrono::{Duration, TimeZone};
 
     fn now() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap()
     }
 
     fn request(tier: Tier) -> Approval {
-        let app = App::from_manifest("app-1".into(), "olive".into(), manifest(), now());
-        let mut approval = Approval::new("apr-1".into(), &app, ApprovalKind::NewApp, "olive".into(), tier, now());
+        let app = App::from_manifest("app-1".into(), "olive".into(), manifest(), Policy::builtin(), now());
+        let mut approval =
+            Approval::new("apr-1".into(), &app, ApprovalKind::NewApp, "olive".into(), tier, Policy::builtin(), now());
         approval.rev = 7;
         approval
     }
@@ -428,7 +428,7 @@ mod tests {
         let mut approval = request(Tier::Medium);
         approval.requested_by = "pat".into();
         approval.app_owner = "omar".into();
-        let err = decide(&approval, &pat(), DecisionKind::Approve, "", 7, now()).unwrap_err();
+        let err = decide(&approval, &pat(), DecisionKind::Approve, "", 7, Policy::builtin(), now()).unwrap_err();
         assert_eq!(err, DecisionError::OwnRequest);
     }
 
@@ -437,7 +437,7 @@ mod tests {
         let mut approval = request(Tier::Medium);
         approval.requested_by = "someone".into();
         approval.app_owner = "riley".into();
-        let err = decide(&approval, &riley(), DecisionKind::Approve, "", 7, now()).unwrap_err();
+        let err = decide(&approval, &riley(), DecisionKind::Approve, "", 7, Policy::builtin(), now()).unwrap_err();
         assert_eq!(err, DecisionError::OwnApp);
     }
 
@@ -448,7 +448,7 @@ mod tests {
             [Actor::new("omar", [Role::Owner]), Actor::new("bot", [Role::Ingest]), Actor::new("ada", [Role::Admin])]
         {
             assert_eq!(
-                decide(&approval, &actor, DecisionKind::Approve, "", 7, now()).unwrap_err(),
+                decide(&approval, &actor, DecisionKind::Approve, "", 7, Policy::builtin(), now()).unwrap_err(),
                 DecisionError::WrongRole
             );
         }
@@ -457,9 +457,10 @@ mod tests {
     #[test]
     fn rejection_needs_a_reason() {
         let approval = request(Tier::Medium);
-        let err = decide(&approval, &riley(), DecisionKind::Reject, "   ", 7, now()).unwrap_err();
+        let err = decide(&approval, &riley(), DecisionKind::Reject, "   ", 7, Policy::builtin(), now()).unwrap_err();
         assert_eq!(err, DecisionError::ReasonRequired);
-        let rejected = decide(&approval, &riley(), DecisionKind::Reject, "no DLP on PII", 7, now()).unwrap();
+        let rejected =
+            decide(&approval, &riley(), DecisionKind::Reject, "no DLP on PII", 7, Policy::builtin(), now()).unwrap();
         assert_eq!(rejected.status, ApprovalStatus::Rejected);
         assert_eq!(rejected.decided_at, Some(now()));
     }
@@ -467,10 +468,10 @@ mod tests {
     #[test]
     fn approval_comment_is_optional_but_bounded() {
         let approval = request(Tier::Medium);
-        assert!(decide(&approval, &riley(), DecisionKind::Approve, "", 7, now()).is_ok());
+        assert!(decide(&approval, &riley(), DecisionKind::Approve, "", 7, Policy::builtin(), now()).is_ok());
         let long = "x".repeat(MAX_COMMENT_CHARS + 1);
         assert_eq!(
-            decide(&approval, &riley(), DecisionKind::Approve, &long, 7, now()).unwrap_err(),
+            decide(&approval, &riley(), DecisionKind::Approve, &long, 7, Policy::builtin(), now()).unwrap_err(),
             DecisionError::CommentTooLong(MAX_COMMENT_CHARS + 1)
         );
     }
@@ -478,25 +479,25 @@ mod tests {
     #[test]
     fn medium_needs_one_reviewer_or_lead() {
         let approval = request(Tier::Medium);
-        let by_lead = decide(&approval, &pat(), DecisionKind::Approve, "", 7, now()).unwrap();
+        let by_lead = decide(&approval, &pat(), DecisionKind::Approve, "", 7, Policy::builtin(), now()).unwrap();
         assert_eq!(by_lead.status, ApprovalStatus::Approved);
         assert_eq!(by_lead.decisions[0].role, Role::Lead);
-        let by_reviewer = decide(&approval, &riley(), DecisionKind::Approve, "", 7, now()).unwrap();
+        let by_reviewer = decide(&approval, &riley(), DecisionKind::Approve, "", 7, Policy::builtin(), now()).unwrap();
         assert_eq!(by_reviewer.status, ApprovalStatus::Approved);
     }
 
     #[test]
     fn high_needs_two_distinct_approvers_one_a_reviewer() {
         let approval = request(Tier::High);
-        let once = decide(&approval, &riley(), DecisionKind::Approve, "", 7, now()).unwrap();
+        let once = decide(&approval, &riley(), DecisionKind::Approve, "", 7, Policy::builtin(), now()).unwrap();
         assert_eq!(once.status, ApprovalStatus::Pending);
         let mut again = once.clone();
         again.rev = 8;
         assert_eq!(
-            decide(&again, &riley(), DecisionKind::Approve, "", 8, now()).unwrap_err(),
+            decide(&again, &riley(), DecisionKind::Approve, "", 8, Policy::builtin(), now()).unwrap_err(),
             DecisionError::AlreadyApprovedByYou
         );
-        let twice = decide(&again, &rosa(), DecisionKind::Approve, "", 8, now()).unwrap();
+        let twice = decide(&again, &rosa(), DecisionKind::Approve, "", 8, Policy::builtin(), now()).unwrap();
         assert_eq!(twice.status, ApprovalStatus::Approved);
     }
 
@@ -504,16 +505,16 @@ mod tests {
     fn a_lead_may_not_decide_high_risk() {
         let approval = request(Tier::High);
         assert_eq!(
-            decide(&approval, &pat(), DecisionKind::Approve, "", 7, now()).unwrap_err(),
-            DecisionError::LeadOnHighRisk
+            decide(&approval, &pat(), DecisionKind::Approve, "", 7, Policy::builtin(), now()).unwrap_err(),
+            DecisionError::NotAnApprover { tier: "high", approvers: "reviewers".into(), yours: "lead".into() }
         );
         assert_eq!(
-            decide(&approval, &pat(), DecisionKind::Reject, "no", 7, now()).unwrap_err(),
-            DecisionError::LeadOnHighRisk
+            decide(&approval, &pat(), DecisionKind::Reject, "no", 7, Policy::builtin(), now()).unwrap_err(),
+            DecisionError::NotAnApprover { tier: "high", approvers: "reviewers".into(), yours: "lead".into() }
         );
         // A lead who is also a reviewer decides as a reviewer.
         let both = Actor::new("pat", [Role::Lead, Role::Reviewer]);
-        let once = decide(&approval, &both, DecisionKind::Approve, "", 7, now()).unwrap();
+        let once = decide(&approval, &both, DecisionKind::Approve, "", 7, Policy::builtin(), now()).unwrap();
         assert_eq!(once.decisions[0].role, Role::Reviewer);
     }
 
@@ -529,7 +530,7 @@ mod tests {
                 at: now(),
             });
         }
-        assert!(!approval.approvals_suffice());
+        assert!(!approval.approvals_suffice(Policy::builtin()));
     }
 
     #[test]
@@ -544,15 +545,16 @@ mod tests {
         };
         approval.decisions.push(approve("riley", Role::Reviewer));
         approval.decisions.push(approve("pat", Role::Lead));
-        assert!(!approval.approvals_suffice(), "a lead's approval never counts for high risk");
+        assert!(!approval.approvals_suffice(Policy::builtin()), "a lead's approval never counts for high risk");
         approval.decisions.push(approve("rosa", Role::Reviewer));
-        assert!(approval.approvals_suffice());
+        assert!(approval.approvals_suffice(Policy::builtin()));
         // After a reviewer's approval, a lead's second one is refused outright.
-        let mut once = decide(&request(Tier::High), &riley(), DecisionKind::Approve, "", 7, now()).unwrap();
+        let mut once =
+            decide(&request(Tier::High), &riley(), DecisionKind::Approve, "", 7, Policy::builtin(), now()).unwrap();
         once.rev = 8;
         assert_eq!(
-            decide(&once, &pat(), DecisionKind::Approve, "", 8, now()).unwrap_err(),
-            DecisionError::LeadOnHighRisk
+            decide(&once, &pat(), DecisionKind::Approve, "", 8, Policy::builtin(), now()).unwrap_err(),
+            DecisionError::NotAnApprover { tier: "high", approvers: "reviewers".into(), yours: "lead".into() }
         );
     }
 
@@ -560,7 +562,7 @@ mod tests {
     fn stale_revision_is_refused() {
         let approval = request(Tier::Medium);
         assert_eq!(
-            decide(&approval, &riley(), DecisionKind::Approve, "", 6, now()).unwrap_err(),
+            decide(&approval, &riley(), DecisionKind::Approve, "", 6, Policy::builtin(), now()).unwrap_err(),
             DecisionError::StaleRevision { given: 6, current: 7 }
         );
     }
@@ -568,9 +570,9 @@ mod tests {
     #[test]
     fn decided_requests_are_final() {
         let approval = request(Tier::Medium);
-        let approved = decide(&approval, &riley(), DecisionKind::Approve, "", 7, now()).unwrap();
+        let approved = decide(&approval, &riley(), DecisionKind::Approve, "", 7, Policy::builtin(), now()).unwrap();
         assert_eq!(
-            decide(&approved, &rosa(), DecisionKind::Reject, "late", 7, now()).unwrap_err(),
+            decide(&approved, &rosa(), DecisionKind::Reject, "late", 7, Policy::builtin(), now()).unwrap_err(),
             DecisionError::AlreadyDecided("approved")
         );
     }
@@ -579,10 +581,12 @@ mod tests {
     fn request_changes_needs_a_comment_and_leaves_the_queue() {
         let approval = request(Tier::Medium);
         assert_eq!(
-            decide(&approval, &riley(), DecisionKind::RequestChanges, " ", 7, now()).unwrap_err(),
+            decide(&approval, &riley(), DecisionKind::RequestChanges, " ", 7, Policy::builtin(), now()).unwrap_err(),
             DecisionError::ChangesNeedComment
         );
-        let asked = decide(&approval, &riley(), DecisionKind::RequestChanges, "add an SBOM", 7, now()).unwrap();
+        let asked =
+            decide(&approval, &riley(), DecisionKind::RequestChanges, "add an SBOM", 7, Policy::builtin(), now())
+                .unwrap();
         assert_eq!(asked.status, ApprovalStatus::ChangesRequested);
         assert_eq!(asked.decided_at, None, "not decided: it comes back");
         assert!(!asked.is_overdue(now() + Duration::days(30)), "awaiting the owner is never overdue");
@@ -592,41 +596,53 @@ mod tests {
     #[test]
     fn a_request_awaiting_changes_is_not_decided_until_resubmitted() {
         let approval = request(Tier::Medium);
-        let mut asked = decide(&approval, &riley(), DecisionKind::RequestChanges, "add an SBOM", 7, now()).unwrap();
+        let mut asked =
+            decide(&approval, &riley(), DecisionKind::RequestChanges, "add an SBOM", 7, Policy::builtin(), now())
+                .unwrap();
         for decision in [DecisionKind::Approve, DecisionKind::Reject, DecisionKind::RequestChanges] {
             assert_eq!(
-                decide(&asked, &rosa(), decision, "x", 7, now()).unwrap_err(),
+                decide(&asked, &rosa(), decision, "x", 7, Policy::builtin(), now()).unwrap_err(),
                 DecisionError::AwaitingChanges,
                 "{decision:?}"
             );
         }
-        resubmit(&mut asked, now() + Duration::hours(5));
+        resubmit(&mut asked, Policy::builtin(), now() + Duration::hours(5));
         assert_eq!(asked.status, ApprovalStatus::Pending);
         assert_eq!(asked.due_at, now() + Duration::hours(5 + 72));
-        assert!(decide(&asked, &rosa(), DecisionKind::Approve, "", 7, now()).is_ok());
+        assert!(decide(&asked, &rosa(), DecisionKind::Approve, "", 7, Policy::builtin(), now()).is_ok());
     }
 
     #[test]
     fn request_changes_follows_who_may_decide() {
         let high = request(Tier::High);
         assert_eq!(
-            decide(&high, &pat(), DecisionKind::RequestChanges, "x", 7, now()).unwrap_err(),
-            DecisionError::LeadOnHighRisk
+            decide(&high, &pat(), DecisionKind::RequestChanges, "x", 7, Policy::builtin(), now()).unwrap_err(),
+            DecisionError::NotAnApprover { tier: "high", approvers: "reviewers".into(), yours: "lead".into() }
         );
         let medium = request(Tier::Medium);
-        assert!(decide(&medium, &pat(), DecisionKind::RequestChanges, "x", 7, now()).is_ok());
+        assert!(decide(&medium, &pat(), DecisionKind::RequestChanges, "x", 7, Policy::builtin(), now()).is_ok());
         assert_eq!(
-            decide(&medium, &Actor::new("olive", [Role::Owner]), DecisionKind::RequestChanges, "x", 7, now())
-                .unwrap_err(),
+            decide(
+                &medium,
+                &Actor::new("olive", [Role::Owner]),
+                DecisionKind::RequestChanges,
+                "x",
+                7,
+                Policy::builtin(),
+                now()
+            )
+            .unwrap_err(),
             DecisionError::WrongRole
         );
     }
 
     #[test]
     fn a_rejected_request_stays_final() {
-        let rejected = decide(&request(Tier::Medium), &riley(), DecisionKind::Reject, "no", 7, now()).unwrap();
+        let rejected =
+            decide(&request(Tier::Medium), &riley(), DecisionKind::Reject, "no", 7, Policy::builtin(), now()).unwrap();
         assert_eq!(
-            decide(&rejected, &rosa(), DecisionKind::RequestChanges, "try again", 7, now()).unwrap_err(),
+            decide(&rejected, &rosa(), DecisionKind::RequestChanges, "try again", 7, Policy::builtin(), now())
+                .unwrap_err(),
             DecisionError::AlreadyDecided("rejected")
         );
     }
@@ -634,12 +650,13 @@ mod tests {
     #[test]
     fn approvals_given_before_a_resubmission_do_not_count() {
         let high = request(Tier::High);
-        let once = decide(&high, &riley(), DecisionKind::Approve, "", 7, now()).unwrap();
-        let mut asked = decide(&once, &rosa(), DecisionKind::RequestChanges, "fix it", 7, now()).unwrap();
-        resubmit(&mut asked, now());
-        let again = decide(&asked, &rosa(), DecisionKind::Approve, "", 7, now()).unwrap();
+        let once = decide(&high, &riley(), DecisionKind::Approve, "", 7, Policy::builtin(), now()).unwrap();
+        let mut asked =
+            decide(&once, &rosa(), DecisionKind::RequestChanges, "fix it", 7, Policy::builtin(), now()).unwrap();
+        resubmit(&mut asked, Policy::builtin(), now());
+        let again = decide(&asked, &rosa(), DecisionKind::Approve, "", 7, Policy::builtin(), now()).unwrap();
         assert_eq!(again.status, ApprovalStatus::Pending, "riley's approval was of the old manifest");
-        let twice = decide(&again, &riley(), DecisionKind::Approve, "", 7, now()).unwrap();
+        let twice = decide(&again, &riley(), DecisionKind::Approve, "", 7, Policy::builtin(), now()).unwrap();
         assert_eq!(twice.status, ApprovalStatus::Approved);
     }
 }

@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 
 use super::app::{App, AppState, FLAG_OWNER_REVOKED, MAX_SHORT_FIELD_CHARS};
 use super::approval::{Approval, ApprovalKind, ApprovalStatus, MAX_COMMENT_CHARS};
+use super::policy::Policy;
 use super::risk::Tier;
 use super::role::{Actor, Role};
 
@@ -116,17 +117,14 @@ pub fn check_environment(name: &str) -> Result<(), AccessError> {
 }
 
 /// The tier an access request is reviewed at: the app's risk tier, with low
-/// risk reviewed as medium (one reviewer or lead), as a renewal is.
-pub fn access_review_tier(app: &App) -> Tier {
-    if app.risk.tier == Tier::High { Tier::High } else { Tier::Medium }
+/// risk reviewed as the policy says (medium by default), as a renewal is.
+pub fn access_review_tier(policy: &Policy, app: &App) -> Tier {
+    policy.review_tier_for(app.risk.tier)
 }
 
 /// Who must approve a request reviewed at `tier`, in words.
-pub fn who_must_approve(tier: Tier) -> &'static str {
-    match tier {
-        Tier::High => "two different reviewers must approve",
-        Tier::Medium | Tier::Low => "one reviewer or lead must approve",
-    }
+pub fn who_must_approve(policy: &Policy, tier: Tier) -> String {
+    format!("{} must approve", crate::domain::policy::approvers_text(policy.review(tier)))
 }
 
 /// Checks a request for `environment` on `app`, given the app's requests;
@@ -137,6 +135,7 @@ pub fn request_access(
     environment: &str,
     reason: &str,
     requests: &[Approval],
+    policy: &Policy,
 ) -> Result<Tier, AccessError> {
     may_request_access(app, actor)?;
     if !app.state.is_live() {
@@ -154,7 +153,7 @@ pub fn request_access(
     }) {
         return Err(AccessError::AlreadyPending { id: pending.id.clone(), environment: environment.to_string() });
     }
-    Ok(access_review_tier(app))
+    Ok(access_review_tier(policy, app))
 }
 
 /// Why a withdrawal was refused; each maps to one HTTP status.
@@ -291,7 +290,7 @@ mod tests {
     }
 
     fn app(state: AppState) -> App {
-        let mut app = App::from_manifest("app-1".into(), "olive".into(), manifest(), now());
+        let mut app = App::from_manifest("app-1".into(), "olive".into(), manifest(), Policy::builtin(), now());
         app.state = state;
         app.environments = vec!["staging".into()];
         app
@@ -308,8 +307,15 @@ mod tests {
     }
 
     fn access_request(app: &App, env: &str) -> Approval {
-        let mut request =
-            Approval::new("apr-9".into(), app, ApprovalKind::ProductionAccess, "olive".into(), Tier::Medium, now());
+        let mut request = Approval::new(
+            "apr-9".into(),
+            app,
+            ApprovalKind::ProductionAccess,
+            "olive".into(),
+            Tier::Medium,
+            Policy::builtin(),
+            now(),
+        );
         request.environment = Some(env.into());
         request
     }
@@ -317,12 +323,12 @@ mod tests {
     #[test]
     fn the_owner_or_a_lead_requests_access_for_a_live_app() {
         for state in [AppState::Active, AppState::Expiring] {
-            assert!(request_access(&app(state), &olive(), "production", "go live", &[]).is_ok());
-            assert!(request_access(&app(state), &pat(), "production", "go live", &[]).is_ok());
+            assert!(request_access(&app(state), &olive(), "production", "go live", &[], Policy::builtin()).is_ok());
+            assert!(request_access(&app(state), &pat(), "production", "go live", &[], Policy::builtin()).is_ok());
         }
         for actor in [omar(), Actor::new("riley", [Role::Reviewer]), Actor::new("ada", [Role::Admin])] {
             assert_eq!(
-                request_access(&app(AppState::Active), &actor, "production", "x", &[]),
+                request_access(&app(AppState::Active), &actor, "production", "x", &[], Policy::builtin()),
                 Err(AccessError::NotOwner)
             );
         }
@@ -331,7 +337,10 @@ mod tests {
     #[test]
     fn an_app_that_is_not_live_gets_no_environment() {
         for state in [AppState::Pending, AppState::Quarantined, AppState::ReadOnly, AppState::Decommissioned] {
-            assert_eq!(request_access(&app(state), &olive(), "production", "x", &[]), Err(AccessError::NotLive(state)));
+            assert_eq!(
+                request_access(&app(state), &olive(), "production", "x", &[], Policy::builtin()),
+                Err(AccessError::NotLive(state))
+            );
         }
     }
 
@@ -339,15 +348,18 @@ mod tests {
     fn the_reason_is_required_and_bounded() {
         let live = app(AppState::Active);
         assert_eq!(
-            request_access(&live, &olive(), "production", "  ", &[]),
+            request_access(&live, &olive(), "production", "  ", &[], Policy::builtin()),
             Err(AccessError::Reason(ReasonError::Required))
         );
         let long = "x".repeat(MAX_COMMENT_CHARS + 1);
         assert_eq!(
-            request_access(&live, &olive(), "production", &long, &[]),
+            request_access(&live, &olive(), "production", &long, &[], Policy::builtin()),
             Err(AccessError::Reason(ReasonError::TooLong(MAX_COMMENT_CHARS + 1)))
         );
-        assert!(request_access(&live, &olive(), "production", &"x".repeat(MAX_COMMENT_CHARS), &[]).is_ok());
+        assert!(
+            request_access(&live, &olive(), "production", &"x".repeat(MAX_COMMENT_CHARS), &[], Policy::builtin())
+                .is_ok()
+        );
     }
 
     #[test]
@@ -355,7 +367,7 @@ mod tests {
         let live = app(AppState::Active);
         for bad in ["", "Production", "prod env", "prod/1"] {
             assert_eq!(
-                request_access(&live, &olive(), bad, "x", &[]),
+                request_access(&live, &olive(), bad, "x", &[], Policy::builtin()),
                 Err(AccessError::BadEnvironment(bad.into())),
                 "{bad:?}"
             );
@@ -369,24 +381,26 @@ mod tests {
     fn an_environment_the_app_has_or_a_second_pending_request_is_a_conflict() {
         let live = app(AppState::Active);
         assert_eq!(
-            request_access(&live, &olive(), "staging", "x", &[]),
+            request_access(&live, &olive(), "staging", "x", &[], Policy::builtin()),
             Err(AccessError::AlreadyHas("staging".into()))
         );
         let pending = access_request(&live, "production");
         assert_eq!(
-            request_access(&live, &olive(), "production", "x", std::slice::from_ref(&pending)),
+            request_access(&live, &olive(), "production", "x", std::slice::from_ref(&pending), Policy::builtin()),
             Err(AccessError::AlreadyPending { id: "apr-9".into(), environment: "production".into() })
         );
         // Another environment, or a request no longer pending, does not block.
-        assert!(request_access(&live, &olive(), "eu-prod", "x", std::slice::from_ref(&pending)).is_ok());
+        assert!(
+            request_access(&live, &olive(), "eu-prod", "x", std::slice::from_ref(&pending), Policy::builtin()).is_ok()
+        );
         let mut rejected = pending.clone();
         rejected.status = ApprovalStatus::Rejected;
-        assert!(request_access(&live, &olive(), "production", "x", &[rejected]).is_ok());
+        assert!(request_access(&live, &olive(), "production", "x", &[rejected], Policy::builtin()).is_ok());
         // A request filed before the environment was recorded asked for production.
         let mut old = pending;
         old.environment = None;
         assert!(matches!(
-            request_access(&live, &olive(), "production", "x", &[old]),
+            request_access(&live, &olive(), "production", "x", &[old], Policy::builtin()),
             Err(AccessError::AlreadyPending { .. })
         ));
     }
@@ -396,7 +410,7 @@ mod tests {
         let mut live = app(AppState::Active);
         for (tier, review) in [(Tier::High, Tier::High), (Tier::Medium, Tier::Medium), (Tier::Low, Tier::Medium)] {
             live.risk.tier = tier;
-            assert_eq!(request_access(&live, &olive(), "production", "x", &[]), Ok(review));
+            assert_eq!(request_access(&live, &olive(), "production", "x", &[], Policy::builtin()), Ok(review));
         }
     }
 
@@ -436,14 +450,29 @@ mod tests {
     #[test]
     fn withdrawing_intake_decommissions_the_pending_app_and_nothing_else_changes_an_app() {
         let pending = app(AppState::Pending);
-        let intake = Approval::new("apr-1".into(), &pending, ApprovalKind::NewApp, "olive".into(), Tier::High, now());
+        let intake = Approval::new(
+            "apr-1".into(),
+            &pending,
+            ApprovalKind::NewApp,
+            "olive".into(),
+            Tier::High,
+            Policy::builtin(),
+            now(),
+        );
         assert_eq!(state_after_withdrawal(&intake, &pending), Some(AppState::Decommissioned));
         let live = app(AppState::Active);
         assert_eq!(state_after_withdrawal(&intake, &live), None);
         assert_eq!(state_after_withdrawal(&access_request(&live, "production"), &live), None);
         let read_only = app(AppState::ReadOnly);
-        let renewal =
-            Approval::new("apr-2".into(), &read_only, ApprovalKind::Renewal, "olive".into(), Tier::Medium, now());
+        let renewal = Approval::new(
+            "apr-2".into(),
+            &read_only,
+            ApprovalKind::Renewal,
+            "olive".into(),
+            Tier::Medium,
+            Policy::builtin(),
+            now(),
+        );
         assert_eq!(state_after_withdrawal(&renewal, &read_only), None);
     }
 

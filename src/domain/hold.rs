@@ -16,6 +16,7 @@ use utoipa::ToSchema;
 
 use super::app::{App, AppState};
 use super::approval::{Approval, ApprovalStatus};
+use super::policy::Policy;
 use super::role::{Actor, Role};
 use super::ttl::{self, Transition};
 
@@ -177,8 +178,14 @@ pub struct Released {
 /// Lifts the hold: the app takes the state its TTL gives it now, by walking
 /// the ladder of [`ttl::next_transition`] from `active` at the hold's start
 /// (so an app whose TTL ran out during the hold goes to quarantine at its
-/// expiry, read-only 7 days later, and so on, as if it had never been held).
-pub fn release(app: &App, actor: &Actor, reason: &str, now: DateTime<Utc>) -> Result<Released, HoldError> {
+/// expiry, read-only the policy's days later, and so on, as if it had never been held).
+pub fn release(
+    app: &App,
+    actor: &Actor,
+    reason: &str,
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> Result<Released, HoldError> {
     may_release(actor)?;
     check_reason(reason)?;
     let Some(hold) = app.hold.clone() else { return Err(HoldError::NotHeld) };
@@ -186,7 +193,7 @@ pub fn release(app: &App, actor: &Actor, reason: &str, now: DateTime<Utc>) -> Re
     released.hold = None;
     released.enter(AppState::Active, hold.at);
     let mut steps = Vec::new();
-    while let Some(step) = ttl::next_transition(&released, now) {
+    while let Some(step) = ttl::next_transition(&released, policy, now) {
         released.enter(step.to, step.at);
         steps.push(step);
     }
@@ -264,8 +271,8 @@ mod tests {
     }
 
     fn live(ttl_days: i64) -> App {
-        let mut app = App::from_manifest("a1".into(), "olive".into(), manifest(), t0());
-        activate(&mut app, t0());
+        let mut app = App::from_manifest("a1".into(), "olive".into(), manifest(), Policy::builtin(), t0());
+        activate(&mut app, Policy::builtin(), t0());
         app.expires_at = Some(t0() + Duration::days(ttl_days));
         app
     }
@@ -330,22 +337,25 @@ mod tests {
     #[test]
     fn the_owners_renewal_does_not_lift_a_hold() {
         let held = quarantine(&live(100), &riley(), "leak", t0()).unwrap();
-        let refused = renew(&held, &olive(), None, t0() + Duration::days(1)).unwrap_err();
+        let refused = renew(&held, &olive(), None, Policy::builtin(), t0() + Duration::days(1)).unwrap_err();
         assert_eq!(refused, RenewalError::Held { by: "riley".into(), reason: "leak".into() });
         assert!(refused.to_string().contains("a reviewer must release it"), "{refused}");
         // A lead neither.
-        assert!(matches!(renew(&held, &pat(), None, t0()), Err(RenewalError::Held { .. })));
+        assert!(matches!(renew(&held, &pat(), None, Policy::builtin(), t0()), Err(RenewalError::Held { .. })));
         // Without a hold, a TTL quarantine renews at once, as before.
         let mut lapsed = live(1);
         lapsed.enter(AppState::Quarantined, t0() + Duration::days(1));
-        assert!(matches!(renew(&lapsed, &olive(), None, t0() + Duration::days(2)), Ok(Renewal::Extended { .. })));
+        assert!(matches!(
+            renew(&lapsed, &olive(), None, Policy::builtin(), t0() + Duration::days(2)),
+            Ok(Renewal::Extended { .. })
+        ));
     }
 
     #[test]
     fn the_lifecycle_job_does_not_move_a_held_app() {
         let mut held = quarantine(&live(10), &riley(), "leak", t0()).unwrap();
         assert!(
-            run_policy(&mut held, t0() + Duration::days(400))
+            run_policy(&mut held, Policy::builtin(), t0() + Duration::days(400))
                 .iter()
                 .all(|step| !matches!(step, ttl::PolicyStep::Transition(_)))
         );
@@ -353,37 +363,41 @@ mod tests {
         // Unheld, the same app would have gone to read-only after 7 days.
         let mut lapsed = held.clone();
         lapsed.hold = None;
-        run_policy(&mut lapsed, t0() + Duration::days(8));
+        run_policy(&mut lapsed, Policy::builtin(), t0() + Duration::days(8));
         assert_eq!(lapsed.state, AppState::ReadOnly);
     }
 
     #[test]
     fn only_a_reviewer_releases_and_only_a_held_app() {
         let held = quarantine(&live(100), &pat(), "leak", t0()).unwrap();
-        assert_eq!(release(&held, &pat(), "fixed", t0()), Err(HoldError::ReleaseRole));
-        assert_eq!(release(&held, &olive(), "fixed", t0()), Err(HoldError::ReleaseRole));
-        assert_eq!(release(&held, &riley(), " ", t0()), Err(HoldError::ReasonRequired));
-        assert_eq!(release(&live(100), &riley(), "fixed", t0()), Err(HoldError::NotHeld));
+        assert_eq!(release(&held, &pat(), "fixed", Policy::builtin(), t0()), Err(HoldError::ReleaseRole));
+        assert_eq!(release(&held, &olive(), "fixed", Policy::builtin(), t0()), Err(HoldError::ReleaseRole));
+        assert_eq!(release(&held, &riley(), " ", Policy::builtin(), t0()), Err(HoldError::ReasonRequired));
+        assert_eq!(release(&live(100), &riley(), "fixed", Policy::builtin(), t0()), Err(HoldError::NotHeld));
         let mut lapsed = live(1);
         lapsed.enter(AppState::Quarantined, t0());
-        assert_eq!(release(&lapsed, &riley(), "fixed", t0()), Err(HoldError::NotHeld), "a TTL quarantine has no hold");
+        assert_eq!(
+            release(&lapsed, &riley(), "fixed", Policy::builtin(), t0()),
+            Err(HoldError::NotHeld),
+            "a TTL quarantine has no hold"
+        );
     }
 
     #[test]
     fn release_returns_to_the_state_the_ttl_gives_now() {
         let held = quarantine(&live(100), &riley(), "leak", t0() + Duration::days(2)).unwrap();
         // Plenty of TTL left: active again.
-        let back = release(&held, &riley(), "fixed", t0() + Duration::days(5)).unwrap();
+        let back = release(&held, &riley(), "fixed", Policy::builtin(), t0() + Duration::days(5)).unwrap();
         assert_eq!((back.app.state, back.app.hold.as_ref()), (AppState::Active, None));
         assert_eq!(back.app.state_since, t0() + Duration::days(5));
         assert!(back.steps.is_empty());
         // Under 14 days left: expiring.
-        let back = release(&held, &riley(), "fixed", t0() + Duration::days(90)).unwrap();
+        let back = release(&held, &riley(), "fixed", Policy::builtin(), t0() + Duration::days(90)).unwrap();
         assert_eq!(back.app.state, AppState::Expiring);
         // TTL ran out during the hold: down the ladder from the expiry.
-        let back = release(&held, &riley(), "fixed", t0() + Duration::days(110)).unwrap();
+        let back = release(&held, &riley(), "fixed", Policy::builtin(), t0() + Duration::days(110)).unwrap();
         assert_eq!((back.app.state, back.app.state_since), (AppState::ReadOnly, t0() + Duration::days(107)));
-        let back = release(&held, &riley(), "fixed", t0() + Duration::days(200)).unwrap();
+        let back = release(&held, &riley(), "fixed", Policy::builtin(), t0() + Duration::days(200)).unwrap();
         assert_eq!(back.app.state, AppState::Decommissioned);
         assert_eq!(back.steps.last().unwrap().at, t0() + Duration::days(137));
     }
@@ -423,7 +437,15 @@ mod tests {
     #[test]
     fn closing_a_pending_request_makes_it_final_and_never_overdue() {
         let app = live(100);
-        let approval = Approval::new("r1".into(), &app, ApprovalKind::Renewal, "olive".into(), Tier::Medium, t0());
+        let approval = Approval::new(
+            "r1".into(),
+            &app,
+            ApprovalKind::Renewal,
+            "olive".into(),
+            Tier::Medium,
+            Policy::builtin(),
+            t0(),
+        );
         let late = t0() + Duration::days(30);
         assert!(approval.is_overdue(late));
         let closed = close_request(&approval, "policy", "the app was decommissioned", late).unwrap();

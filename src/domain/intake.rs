@@ -3,11 +3,12 @@
 //! the console's `:intake` preview: one computation for all three), and the
 //! rule for adopting a discovered app.
 //!
-//! * **Review.** Low risk with secrets in a vault and OTel is approved by
-//!   policy ([`risk::intake_review`]); anything else is reviewed at its tier:
-//!   high risk by two different reviewers, medium (and low without those
-//!   controls) by one reviewer or lead ([`Approval::approvals_suffice`]),
-//!   due by the tier's SLA from the moment it is filed ([`approval::due_at`]).
+//! * **Review.** The policy decides ([`Policy::intake_review`]): by default
+//!   low risk with secrets in a vault and OTel is approved by policy;
+//!   anything else is reviewed at its tier: high risk by two different
+//!   reviewers, medium (and low without those controls) by one reviewer or
+//!   lead ([`Approval::approvals_suffice`]), due by the tier's SLA from the
+//!   moment it is filed ([`Policy::due_at`]).
 //! * **Adoption.** A `discovered` app (found by an import) is taken through
 //!   review under its own id and upstream record: the manifest replaces the
 //!   imported guesses and the app is pending (or approved by policy) as a
@@ -21,9 +22,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::app::FLAG_MANIFEST_INCOMPLETE;
-use super::approval;
 use super::manifest_file::Problem;
-use super::risk::{self, IntakeReview, Risk, Tier};
+use super::policy::{self, Policy};
+use super::risk::{IntakeReview, Risk, Tier};
 use super::{Actor, App, AppState, Manifest, Role};
 
 /// The fields whose problems leave no risk to compute.
@@ -65,36 +66,33 @@ pub struct IntakePreview {
     pub problems: Vec<Problem>,
 }
 
-/// Who must approve a request reviewed at `tier`, in words.
-pub fn approvers(tier: Tier) -> &'static str {
-    match tier {
-        Tier::High => "two different reviewers",
-        Tier::Medium | Tier::Low => "one reviewer or lead",
-    }
+/// Who must approve a request reviewed at `tier` under `policy`, in words.
+pub fn approvers(policy: &Policy, tier: Tier) -> String {
+    policy::approvers_text(policy.review(tier))
 }
 
-/// The review of a manifest of this risk and these controls filed at `now`.
-pub fn review_plan(risk: &Risk, controls: &super::Controls, now: DateTime<Utc>) -> ReviewPlan {
-    match risk::intake_review(risk, controls) {
+/// The review of a manifest of this risk filed at `now` under `policy`.
+pub fn review_plan(policy: &Policy, risk: &Risk, manifest: &Manifest, now: DateTime<Utc>) -> ReviewPlan {
+    match policy.intake_review(risk, &manifest.controls, manifest.execution_environment) {
         IntakeReview::AutoApproved => ReviewPlan {
             auto_approved: true,
-            summary: "approved by policy: low risk with secrets in a vault and OTel".into(),
+            summary: format!("approved by policy: {}", policy.auto_approval_text()),
             tier: None,
             approvers: None,
             due_at: None,
         },
         IntakeReview::Review(tier) => {
-            let due_at = approval::due_at(tier, now);
+            let due_at = policy.due_at(tier, now);
             ReviewPlan {
                 auto_approved: false,
                 summary: format!(
                     "reviewed at {} risk: {} must approve, by {}",
                     tier.as_str(),
-                    approvers(tier),
+                    approvers(policy, tier),
                     due_at.format("%Y-%m-%d %H:%M UTC")
                 ),
                 tier: Some(tier),
-                approvers: Some(approvers(tier).into()),
+                approvers: Some(approvers(policy, tier)),
                 due_at: Some(due_at),
             }
         }
@@ -104,15 +102,20 @@ pub fn review_plan(risk: &Risk, controls: &super::Controls, now: DateTime<Utc>) 
 /// The preview of a manifest read with `problems` (from
 /// [`super::manifest_file`], plus any the server found, e.g. a taken name);
 /// `manifest` is what was read, placeholders in the broken fields.
-pub fn preview(manifest: Option<&Manifest>, problems: Vec<Problem>, now: DateTime<Utc>) -> IntakePreview {
+pub fn preview(
+    policy: &Policy,
+    manifest: Option<&Manifest>,
+    problems: Vec<Problem>,
+    now: DateTime<Utc>,
+) -> IntakePreview {
     let risk_readable =
         !problems.iter().any(|problem| RISK_FIELDS.contains(&problem.field.split('.').next().unwrap_or_default()));
     let manifest = manifest.filter(|_| risk_readable);
-    let risk = manifest.map(Manifest::risk);
+    let risk = manifest.map(|manifest| manifest.risk(policy));
     IntakePreview {
         valid: problems.is_empty(),
         tier: risk.map(|risk| risk.tier),
-        review: manifest.zip(risk).map(|(manifest, risk)| review_plan(&risk, &manifest.controls, now)),
+        review: manifest.zip(risk).map(|(manifest, risk)| review_plan(policy, &risk, manifest, now)),
         risk,
         problems,
     }
@@ -120,7 +123,7 @@ pub fn preview(manifest: Option<&Manifest>, problems: Vec<Problem>, now: DateTim
 
 /// What the CLI and the console say of an intake's (or an adoption's)
 /// answer: the app's id and its review.
-pub fn registered_message(answer: &super::api::IntakeResponse, adopted: bool) -> String {
+pub fn registered_message(policy: &Policy, answer: &super::api::IntakeResponse, adopted: bool) -> String {
     let app = &answer.app;
     let done = if adopted {
         format!("adopted {} ({})", app.name, app.id)
@@ -137,7 +140,7 @@ pub fn registered_message(answer: &super::api::IntakeResponse, adopted: bool) ->
             request.id,
             request.review_tier.as_str(),
             request.risk_score_at_time,
-            approvers(request.review_tier),
+            approvers(policy, request.review_tier),
             request.due_at.format("%Y-%m-%d %H:%M UTC")
         ),
     }
@@ -185,8 +188,8 @@ pub fn adopted_owner(app: &App, manifest: &Manifest) -> String {
 /// guesses, pending its review: the same id, creation time and upstream
 /// record, the next manifest version; `manifest_incomplete` is cleared (the
 /// manifest now comes from a person), other flags are kept.
-pub fn adopt(current: &App, manifest: Manifest, owner: String, now: DateTime<Utc>) -> App {
-    let mut app = App::from_manifest(current.id.clone(), owner, manifest, now);
+pub fn adopt(current: &App, manifest: Manifest, owner: String, policy: &Policy, now: DateTime<Utc>) -> App {
+    let mut app = App::from_manifest(current.id.clone(), owner, manifest, policy, now);
     app.created_at = current.created_at;
     app.upstream = current.upstream.clone();
     app.version = current.version + 1;
@@ -209,7 +212,13 @@ mod tests {
     }
 
     fn discovered() -> App {
-        let mut app = App::from_manifest("app_1".into(), "olive".into(), manifest(), now() - Duration::days(9));
+        let mut app = App::from_manifest(
+            "app_1".into(),
+            "olive".into(),
+            manifest(),
+            Policy::builtin(),
+            now() - Duration::days(9),
+        );
         app.state = AppState::Discovered;
         app.upstream = Some(Box::new(Upstream {
             source: "backstage".into(),
@@ -224,7 +233,7 @@ mod tests {
 
     #[test]
     fn high_risk_is_reviewed_by_two_reviewers_within_48_hours() {
-        let plan = review_plan(&manifest().risk(), &manifest().controls, now());
+        let plan = review_plan(Policy::builtin(), &manifest().risk(Policy::builtin()), &manifest(), now());
         assert!(!plan.auto_approved);
         assert_eq!(plan.tier, Some(Tier::High));
         assert_eq!(plan.approvers.as_deref(), Some("two different reviewers"));
@@ -239,12 +248,12 @@ mod tests {
         m.expected_users = 3;
         m.external_connectivity = Connectivity::None;
         m.controls = Controls::default();
-        let plan = review_plan(&m.risk(), &m.controls, now());
+        let plan = review_plan(Policy::builtin(), &m.risk(Policy::builtin()), &m, now());
         assert_eq!(plan.tier, Some(Tier::Medium));
         assert_eq!(plan.approvers.as_deref(), Some("one reviewer or lead"));
         assert_eq!(plan.due_at, Some(now() + Duration::hours(72)));
         m.controls = Controls { otel: true, secrets_in_vault: true, ..Controls::default() };
-        let plan = review_plan(&m.risk(), &m.controls, now());
+        let plan = review_plan(Policy::builtin(), &m.risk(Policy::builtin()), &m, now());
         assert!(plan.auto_approved);
         assert_eq!((plan.tier, plan.approvers, plan.due_at), (None, None, None));
     }
@@ -252,16 +261,17 @@ mod tests {
     #[test]
     fn a_preview_has_no_risk_when_a_risk_input_is_broken() {
         let m = manifest();
-        let valid = preview(Some(&m), Vec::new(), now());
+        let valid = preview(Policy::builtin(), Some(&m), Vec::new(), now());
         assert!(valid.valid);
         assert_eq!(valid.risk.map(|r| r.score), Some(90));
         assert_eq!(valid.tier, Some(Tier::High));
-        let named = preview(Some(&m), vec![Problem::new("name", "taken")], now());
+        let named = preview(Policy::builtin(), Some(&m), vec![Problem::new("name", "taken")], now());
         assert!(!named.valid);
         assert!(named.risk.is_some(), "a name problem leaves the risk readable");
-        let broken = preview(Some(&m), vec![Problem::new("controls.otel", "must be true or false")], now());
+        let broken =
+            preview(Policy::builtin(), Some(&m), vec![Problem::new("controls.otel", "must be true or false")], now());
         assert_eq!((broken.risk, broken.tier, broken.review), (None, None, None));
-        assert_eq!(preview(None, vec![Problem::new("file", "x")], now()).risk, None);
+        assert_eq!(preview(Policy::builtin(), None, vec![Problem::new("file", "x")], now()).risk, None);
     }
 
     #[test]
@@ -307,7 +317,7 @@ mod tests {
         assert_eq!(owner, "olive", "the manifest names olive");
         m.owner = None;
         assert_eq!(adopted_owner(&current, &m), "olive", "else the imported owner");
-        let adopted = adopt(&current, m, owner, now());
+        let adopted = adopt(&current, m, owner, Policy::builtin(), now());
         assert_eq!(adopted.id, current.id);
         assert_eq!(adopted.upstream, current.upstream);
         assert_eq!(adopted.created_at, current.created_at);

@@ -348,6 +348,7 @@ impl KpiBuilder {
 mod tests {
     use super::*;
     use crate::domain::app::tests::manifest;
+    use crate::domain::policy::Policy;
     use crate::domain::{App, Decision, DecisionKind, Role};
     use chrono::TimeZone;
 
@@ -360,7 +361,8 @@ mod tests {
     }
 
     fn app(id: &str, state: AppState, expires_in_days: Option<i64>) -> App {
-        let mut app = App::from_manifest(id.into(), "olive".into(), manifest(), now() - Duration::days(100));
+        let mut app =
+            App::from_manifest(id.into(), "olive".into(), manifest(), Policy::builtin(), now() - Duration::days(100));
         app.state = state;
         app.expires_at = expires_in_days.map(|d| now() + Duration::days(d));
         app
@@ -368,8 +370,15 @@ mod tests {
 
     fn approved(app: &App, created_days_ago: i64, took_hours: i64) -> Approval {
         let created = now() - Duration::days(created_days_ago);
-        let mut approval =
-            Approval::new(format!("apr-{}", app.id), app, ApprovalKind::NewApp, "olive".into(), Tier::High, created);
+        let mut approval = Approval::new(
+            format!("apr-{}", app.id),
+            app,
+            ApprovalKind::NewApp,
+            "olive".into(),
+            Tier::High,
+            Policy::builtin(),
+            created,
+        );
         approval.status = ApprovalStatus::Approved;
         approval.decided_at = Some(created + Duration::hours(took_hours));
         approval.decisions.push(Decision {
@@ -431,7 +440,15 @@ mod tests {
         // Lapsed: h2 (expired meanwhile) and q1 (its TTL ran out); h1 is held, not lapsed.
         assert_eq!(k.ttl_compliance_pct, Some(50.0));
 
-        let mut late = Approval::new("r1".into(), &apps[0], ApprovalKind::Renewal, "olive".into(), Tier::Medium, now());
+        let mut late = Approval::new(
+            "r1".into(),
+            &apps[0],
+            ApprovalKind::Renewal,
+            "olive".into(),
+            Tier::Medium,
+            Policy::builtin(),
+            now(),
+        );
         late.due_at = now() - Duration::days(3);
         let closed = crate::domain::hold::close_request(&late, "policy", "decommissioned", now()).unwrap();
         let k = compute(&summaries(&apps), &[late.clone(), closed], &[], now());
@@ -448,6 +465,7 @@ mod tests {
                 ApprovalKind::ProductionAccess,
                 "omar".into(),
                 Tier::High,
+                Policy::builtin(),
                 now() - Duration::days(3),
             );
             pending.rev = 1;

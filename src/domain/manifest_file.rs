@@ -20,7 +20,7 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use super::app::{MAX_LIST_ITEMS, MAX_PURPOSE_CHARS, MAX_SHORT_FIELD_CHARS};
-use super::risk;
+use super::policy::Policy;
 use super::{Connectivity, DataClass, ExecEnv, LifecycleTier, Manifest, TtlClass};
 
 /// One thing wrong with a manifest, and the field it concerns (`file` for
@@ -388,7 +388,7 @@ fn json_line_of(text: &str, field: &str) -> Option<usize> {
         .map(|index| index + 1)
 }
 
-fn one_of<T: Copy>(all: &[T], name: fn(T) -> &'static str, points: Option<fn(T) -> u32>) -> String {
+fn one_of<T: Copy>(all: &[T], name: fn(T) -> &'static str, points: Option<&dyn Fn(T) -> u32>) -> String {
     all.iter()
         .map(|&value| match points {
             Some(points) => format!("{} ({} risk points)", name(value), points(value)),
@@ -400,28 +400,35 @@ fn one_of<T: Copy>(all: &[T], name: fn(T) -> &'static str, points: Option<fn(T) 
 
 /// A commented TOML manifest of every field, with its allowed values and
 /// example values that parse and validate as they are.
-pub fn template() -> String {
-    let data = one_of(DataClass::ALL, DataClass::as_str, Some(risk::data_points));
-    let connectivity = one_of(Connectivity::ALL, Connectivity::as_str, Some(risk::connectivity_points));
-    let environment = one_of(ExecEnv::ALL, ExecEnv::as_str, Some(risk::environment_points));
+/// The risk points and the review rules it states are `policy`'s.
+pub fn template(policy: &Policy) -> String {
+    let rubric = &policy.rules.rubric;
+    let data = one_of(DataClass::ALL, DataClass::as_str, Some(&|class| rubric.data_classification.points(class)));
+    let connectivity =
+        one_of(Connectivity::ALL, Connectivity::as_str, Some(&|c| rubric.external_connectivity.points(c)));
+    let environment = one_of(ExecEnv::ALL, ExecEnv::as_str, Some(&|env| rubric.execution_environment.points(env)));
+    let bands = crate::domain::policy::user_bands_text(rubric);
+    let auto = policy.auto_approval_text();
+    let high = crate::domain::policy::approvers_text(policy.review(crate::domain::Tier::High));
     let lifecycle = one_of(LifecycleTier::ALL, LifecycleTier::as_str, None);
     let ttl = TtlClass::ALL
         .iter()
-        .map(|class| format!("{} ({} days per approval or renewal)", class.as_str(), class.days()))
+        .map(|class| format!("{} ({} days per approval or renewal)", class.as_str(), policy.ttl_days(*class)))
         .collect::<Vec<_>>()
         .join(", ");
     let short = MAX_SHORT_FIELD_CHARS;
     let long = MAX_PURPOSE_CHARS;
     let items = MAX_LIST_ITEMS;
-    let (low, medium) = (risk::MEDIUM_FROM, risk::HIGH_ABOVE);
+    let (low, high_from) = (policy.rules.tiers.medium_from, policy.rules.tiers.high_from);
+    let below_high = high_from - 1;
     format!(
         r#"# A govdeck app manifest. Check it with `govdeck intake FILE.toml --dry-run`,
 # submit it with `govdeck intake FILE.toml`. Lines starting with # are comments.
 # Fields marked (required) must be given; the others may be left out.
 # Risk: the points of data_classification, expected_users, external_connectivity
-# and execution_environment add up to a score; under {low} is low, {low} to {medium} medium,
-# above {medium} high. Low risk with secrets_in_vault and otel is approved by policy;
-# the rest is reviewed (high risk by two different reviewers).
+# and execution_environment add up to a score; under {low} is low, {low} to {below_high} medium,
+# from {high_from} high. Apps of {auto} are approved by policy;
+# the rest is reviewed (high risk by {high}).
 
 # The app's name (required; at most {short} characters; unique among live apps).
 name = "my-app"
@@ -440,7 +447,7 @@ cost_center = ""
 # {data}.
 data_classification = "internal"
 # How many people will use it (required; a whole number):
-# under 10 is 0 risk points, 10 to 100 is 10, over 100 is 20.
+# {bands}.
 expected_users = 5
 # What it talks to outside the platform (required). One of:
 # {connectivity}.
@@ -491,19 +498,23 @@ mod tests {
 
     #[test]
     fn the_template_parses_as_it_is_and_validates() {
-        let manifest = parse(&template(), Format::Toml).expect("the template is a valid manifest");
+        let manifest = parse(&template(Policy::builtin()), Format::Toml).expect("the template is a valid manifest");
         assert_eq!(manifest.name, "my-app");
         manifest.validate().unwrap();
         // Not approved by policy as it stands: its controls are all off.
         assert_eq!(
-            risk::intake_review(&manifest.risk(), &manifest.controls),
-            risk::IntakeReview::Review(risk::Tier::Medium)
+            Policy::builtin().intake_review(
+                &manifest.risk(Policy::builtin()),
+                &manifest.controls,
+                manifest.execution_environment
+            ),
+            crate::domain::risk::IntakeReview::Review(crate::domain::Tier::Medium)
         );
     }
 
     #[test]
     fn the_template_lists_every_allowed_value_of_every_enum() {
-        let text = template();
+        let text = template(Policy::builtin());
         let all: Vec<&str> = DataClass::ALL
             .iter()
             .map(|v| v.as_str())
@@ -626,7 +637,7 @@ sbon = true
         let problems = from_value(value).unwrap_err();
         assert_eq!(fields(&problems), ["expected_users", "retention_days"]);
         assert!(problems[0].problem.contains("from 0 to 4294967295"));
-        let text = template().replace("[controls]\notel = false", "[controls]\notel = 1");
+        let text = template(Policy::builtin()).replace("[controls]\notel = false", "[controls]\notel = 1");
         let problems = parse(&text, Format::Toml).unwrap_err();
         assert_eq!(problems[0].field, "controls.otel");
         assert_eq!(problems[0].line, toml_line_of(&text, "controls.otel"));

@@ -18,6 +18,7 @@ pub mod manifest_file;
 pub mod merkle;
 pub mod naming;
 pub mod note;
+pub mod policy;
 pub mod risk;
 pub mod role;
 pub mod status;

@@ -173,6 +173,7 @@ pub fn pick_for_endpoint<'a>(apps: &'a [StatusEntry]) -> Option<&'a StatusEntry>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::policy::Policy;
     use chrono::{Duration, TimeZone};
 
     fn now() -> DateTime<Utc> {
@@ -229,7 +230,13 @@ mod tests {
 
     fn registered(id: &str, state: AppState, days_ago: i64) -> StatusEntry {
         let manifest = crate::domain::app::tests::manifest();
-        let mut app = App::from_manifest(id.into(), "olive".into(), manifest, now() - Duration::days(days_ago));
+        let mut app = App::from_manifest(
+            id.into(),
+            "olive".into(),
+            manifest,
+            Policy::builtin(),
+            now() - Duration::days(days_ago),
+        );
         app.state = state;
         StatusEntry::of(&app)
     }

@@ -1,24 +1,13 @@
 //! The TTL lifecycle: active → quarantined (TTL reached 0) → read_only
-//! (+7 days) → decommissioned (+30 days), renewals per state, and the
-//! inactivity flags. Pure: the background job passes `now`.
+//! (+7 days by default) → decommissioned (+30 days), renewals per state, and
+//! the inactivity flags; the days are the policy's ([`Policy`]). Pure: the
+//! background job passes `now`.
 
 use chrono::{DateTime, Duration, Utc};
 
 use super::app::{App, AppState, FLAG_INACTIVE, FLAG_RETIREMENT_SCHEDULED};
+use super::policy::Policy;
 use super::role::Actor;
-
-/// `active` with fewer days than this left is `expiring`.
-pub const EXPIRING_WITHIN_DAYS: i64 = 14;
-/// Days from quarantine to read-only.
-pub const QUARANTINE_DAYS: i64 = 7;
-/// Days from read-only to decommissioned.
-pub const READ_ONLY_DAYS: i64 = 30;
-/// Days without activity before an app is flagged inactive.
-pub const INACTIVE_AFTER_DAYS: i64 = 90;
-/// Days without activity before retirement is scheduled.
-pub const RETIRE_UNUSED_AFTER_DAYS: i64 = 180;
-/// Notice an unused app gets once retirement is scheduled.
-pub const RETIREMENT_NOTICE_DAYS: i64 = 14;
 
 /// Whole days from `now` until `at`, the one rounding rule for every
 /// days-left label and urgency bucket in the console and the CLI: a started
@@ -76,7 +65,7 @@ impl PolicyStep {
 /// that jumps) cascades through the same dates as one that ran on time.
 ///
 /// A held app ([`super::hold`]) has none: a human holds it, a human lifts it.
-pub fn next_transition(app: &App, now: DateTime<Utc>) -> Option<Transition> {
+pub fn next_transition(app: &App, policy: &Policy, now: DateTime<Utc>) -> Option<Transition> {
     if app.hold.is_some() {
         return None;
     }
@@ -86,18 +75,18 @@ pub fn next_transition(app: &App, now: DateTime<Utc>) -> Option<Transition> {
             let expires_at = app.expires_at?;
             if now >= expires_at {
                 step(AppState::Quarantined, expires_at)
-            } else if app.state == AppState::Active && expires_at - now < Duration::days(EXPIRING_WITHIN_DAYS) {
-                step(AppState::Expiring, (expires_at - Duration::days(EXPIRING_WITHIN_DAYS)).max(app.state_since))
+            } else if app.state == AppState::Active && expires_at - now < policy.expiring_within() {
+                step(AppState::Expiring, (expires_at - policy.expiring_within()).max(app.state_since))
             } else {
                 None
             }
         }
         AppState::Quarantined => {
-            let at = app.state_since + Duration::days(QUARANTINE_DAYS);
+            let at = app.state_since + policy.read_only_after();
             if now >= at { step(AppState::ReadOnly, at) } else { None }
         }
         AppState::ReadOnly => {
-            let at = app.state_since + Duration::days(READ_ONLY_DAYS);
+            let at = app.state_since + policy.decommissioned_after();
             if now >= at { step(AppState::Decommissioned, at) } else { None }
         }
         AppState::Discovered | AppState::Pending | AppState::Rejected | AppState::Decommissioned => None,
@@ -106,25 +95,26 @@ pub fn next_transition(app: &App, now: DateTime<Utc>) -> Option<Transition> {
 
 /// Runs the policy over one app until nothing more is due, changing it in
 /// place and returning every step for the audit log.
-pub fn run_policy(app: &mut App, now: DateTime<Utc>) -> Vec<PolicyStep> {
+pub fn run_policy(app: &mut App, policy: &Policy, now: DateTime<Utc>) -> Vec<PolicyStep> {
+    let inactivity = policy.rules.inactivity;
     let mut steps = Vec::new();
     if app.state.is_live()
         && let Some(last) = app.last_activity_at
     {
         let idle = now - last;
-        if idle >= Duration::days(INACTIVE_AFTER_DAYS) && !app.has_flag(FLAG_INACTIVE) {
+        if idle >= Duration::days(inactivity.flag_after_days) && !app.has_flag(FLAG_INACTIVE) {
             app.set_flag(FLAG_INACTIVE, true);
             steps.push(PolicyStep::FlaggedInactive { at: now });
         }
-        if idle >= Duration::days(RETIRE_UNUSED_AFTER_DAYS) && !app.has_flag(FLAG_RETIREMENT_SCHEDULED) {
-            let notice_ends = now + Duration::days(RETIREMENT_NOTICE_DAYS);
+        if idle >= Duration::days(inactivity.retire_after_days) && !app.has_flag(FLAG_RETIREMENT_SCHEDULED) {
+            let notice_ends = now + Duration::days(inactivity.retirement_notice_days);
             let expires_at = app.expires_at.map_or(notice_ends, |e| e.min(notice_ends));
             app.expires_at = Some(expires_at);
             app.set_flag(FLAG_RETIREMENT_SCHEDULED, true);
             steps.push(PolicyStep::RetirementScheduled { at: now, expires_at });
         }
     }
-    while let Some(transition) = next_transition(app, now) {
+    while let Some(transition) = next_transition(app, policy, now) {
         app.enter(transition.to, transition.at);
         app.updated_at = transition.at.max(app.updated_at);
         steps.push(PolicyStep::Transition(transition));
@@ -158,14 +148,20 @@ pub enum RenewalError {
 }
 
 /// Renews `app` for `days` (default: its TTL class) from `now`.
-pub fn renew(app: &App, actor: &Actor, days: Option<i64>, now: DateTime<Utc>) -> Result<Renewal, RenewalError> {
+pub fn renew(
+    app: &App,
+    actor: &Actor,
+    days: Option<i64>,
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> Result<Renewal, RenewalError> {
     if !actor.may_renew_app_of(&app.owner) {
         return Err(RenewalError::NotAllowed);
     }
     if let Some(hold) = &app.hold {
         return Err(RenewalError::Held { by: hold.by.clone(), reason: hold.reason.clone() });
     }
-    let max = app.ttl_class.days();
+    let max = policy.ttl_days(app.ttl_class);
     let days = days.unwrap_or(max);
     if !(1..=max).contains(&days) {
         return Err(RenewalError::BadDays { given: days, max, class: app.ttl_class.as_str() });
@@ -175,7 +171,8 @@ pub fn renew(app: &App, actor: &Actor, days: Option<i64>, now: DateTime<Utc>) ->
             let mut renewed = app.clone();
             let expires_at = now + Duration::days(days);
             renewed.expires_at = Some(expires_at);
-            let state = if days < EXPIRING_WITHIN_DAYS { AppState::Expiring } else { AppState::Active };
+            let state =
+                if Duration::days(days) < policy.expiring_within() { AppState::Expiring } else { AppState::Active };
             if renewed.state != state {
                 renewed.enter(state, now);
             }
@@ -195,8 +192,8 @@ pub fn renew(app: &App, actor: &Actor, days: Option<i64>, now: DateTime<Utc>) ->
 
 /// Brings an app back to life after an approved request (intake or renewal
 /// from read-only): active for its TTL class from `now`.
-pub fn activate(app: &mut App, now: DateTime<Utc>) {
-    app.expires_at = Some(now + Duration::days(app.ttl_class.days()));
+pub fn activate(app: &mut App, policy: &Policy, now: DateTime<Utc>) {
+    app.expires_at = Some(now + Duration::days(policy.ttl_days(app.ttl_class)));
     app.enter(AppState::Active, now);
     app.last_activity_at = Some(now);
     app.set_flag(FLAG_INACTIVE, false);
@@ -216,8 +213,8 @@ mod tests {
     }
 
     fn active_app(ttl_days: i64) -> App {
-        let mut app = App::from_manifest("a1".into(), "olive".into(), manifest(), t0());
-        activate(&mut app, t0());
+        let mut app = App::from_manifest("a1".into(), "olive".into(), manifest(), Policy::builtin(), t0());
+        activate(&mut app, Policy::builtin(), t0());
         app.expires_at = Some(t0() + Duration::days(ttl_days));
         app
     }
@@ -265,8 +262,8 @@ mod tests {
     #[test]
     fn active_becomes_expiring_with_under_14_days_left() {
         let app = active_app(100);
-        assert_eq!(next_transition(&app, t0() + Duration::days(86)), None);
-        let t = next_transition(&app, t0() + Duration::days(87)).unwrap();
+        assert_eq!(next_transition(&app, Policy::builtin(), t0() + Duration::days(86)), None);
+        let t = next_transition(&app, Policy::builtin(), t0() + Duration::days(87)).unwrap();
         assert_eq!((t.from, t.to, t.at), (AppState::Active, AppState::Expiring, t0() + Duration::days(86)));
     }
 
@@ -274,8 +271,8 @@ mod tests {
     fn ttl_zero_quarantines_at_the_expiry() {
         let mut app = active_app(30);
         app.enter(AppState::Expiring, t0() + Duration::days(16));
-        assert_eq!(next_transition(&app, t0() + Duration::days(30) - Duration::seconds(1)), None);
-        let t = next_transition(&app, t0() + Duration::days(30)).unwrap();
+        assert_eq!(next_transition(&app, Policy::builtin(), t0() + Duration::days(30) - Duration::seconds(1)), None);
+        let t = next_transition(&app, Policy::builtin(), t0() + Duration::days(30)).unwrap();
         assert_eq!((t.to, t.at), (AppState::Quarantined, t0() + Duration::days(30)));
     }
 
@@ -283,19 +280,22 @@ mod tests {
     fn quarantine_lasts_7_days_then_read_only_30_then_decommissioned() {
         let mut app = active_app(30);
         app.enter(AppState::Quarantined, t0());
-        assert_eq!(next_transition(&app, t0() + Duration::days(7) - Duration::seconds(1)), None);
-        assert_eq!(next_transition(&app, t0() + Duration::days(7)).unwrap().to, AppState::ReadOnly);
+        assert_eq!(next_transition(&app, Policy::builtin(), t0() + Duration::days(7) - Duration::seconds(1)), None);
+        assert_eq!(next_transition(&app, Policy::builtin(), t0() + Duration::days(7)).unwrap().to, AppState::ReadOnly);
         app.enter(AppState::ReadOnly, t0() + Duration::days(7));
-        assert_eq!(next_transition(&app, t0() + Duration::days(37) - Duration::seconds(1)), None);
-        assert_eq!(next_transition(&app, t0() + Duration::days(37)).unwrap().to, AppState::Decommissioned);
+        assert_eq!(next_transition(&app, Policy::builtin(), t0() + Duration::days(37) - Duration::seconds(1)), None);
+        assert_eq!(
+            next_transition(&app, Policy::builtin(), t0() + Duration::days(37)).unwrap().to,
+            AppState::Decommissioned
+        );
         app.enter(AppState::Decommissioned, t0() + Duration::days(37));
-        assert_eq!(next_transition(&app, t0() + Duration::days(3650)), None);
+        assert_eq!(next_transition(&app, Policy::builtin(), t0() + Duration::days(3650)), None);
     }
 
     #[test]
     fn a_late_run_cascades_through_the_scheduled_dates() {
         let mut app = active_app(30);
-        let steps = run_policy(&mut app, t0() + Duration::days(80));
+        let steps = run_policy(&mut app, Policy::builtin(), t0() + Duration::days(80));
         let states: Vec<_> = steps
             .iter()
             .filter_map(|s| match s {
@@ -320,27 +320,33 @@ mod tests {
         for state in [AppState::Pending, AppState::Rejected, AppState::Discovered] {
             let mut app = active_app(1);
             app.enter(state, t0());
-            assert_eq!(next_transition(&app, t0() + Duration::days(400)), None);
+            assert_eq!(next_transition(&app, Policy::builtin(), t0() + Duration::days(400)), None);
         }
     }
 
     #[test]
     fn inactivity_flags_at_90_and_schedules_retirement_at_180_days() {
         let mut app = active_app(365);
-        assert!(run_policy(&mut app, t0() + Duration::days(89)).is_empty());
-        let steps = run_policy(&mut app, t0() + Duration::days(90));
+        assert!(run_policy(&mut app, Policy::builtin(), t0() + Duration::days(89)).is_empty());
+        let steps = run_policy(&mut app, Policy::builtin(), t0() + Duration::days(90));
         assert_eq!(steps, vec![PolicyStep::FlaggedInactive { at: t0() + Duration::days(90) }]);
-        assert!(run_policy(&mut app, t0() + Duration::days(91)).is_empty(), "flags are set once");
+        assert!(run_policy(&mut app, Policy::builtin(), t0() + Duration::days(91)).is_empty(), "flags are set once");
         let at = t0() + Duration::days(180);
-        let steps = run_policy(&mut app, at);
+        let steps = run_policy(&mut app, Policy::builtin(), at);
         assert_eq!(
             steps[0],
-            PolicyStep::RetirementScheduled { at, expires_at: at + Duration::days(RETIREMENT_NOTICE_DAYS) }
+            PolicyStep::RetirementScheduled {
+                at,
+                expires_at: at + Duration::days(Policy::builtin().rules.inactivity.retirement_notice_days)
+            }
         );
-        assert_eq!(app.expires_at, Some(at + Duration::days(RETIREMENT_NOTICE_DAYS)));
+        assert_eq!(
+            app.expires_at,
+            Some(at + Duration::days(Policy::builtin().rules.inactivity.retirement_notice_days))
+        );
         // Exactly 14 days left is not yet "under 14": expiring a moment later.
         assert_eq!(app.state, AppState::Active);
-        let t = next_transition(&app, at + Duration::seconds(1)).unwrap();
+        let t = next_transition(&app, Policy::builtin(), at + Duration::seconds(1)).unwrap();
         assert_eq!(t.to, AppState::Expiring);
     }
 
@@ -350,7 +356,9 @@ mod tests {
         for state in [AppState::Active, AppState::Expiring, AppState::Quarantined] {
             let mut app = active_app(30);
             app.enter(state, t0() + Duration::days(30));
-            let Renewal::Extended { app: renewed, previous_expiry } = renew(&app, &olive(), None, now).unwrap() else {
+            let Renewal::Extended { app: renewed, previous_expiry } =
+                renew(&app, &olive(), None, Policy::builtin(), now).unwrap()
+            else {
                 panic!("{state:?} renews at once");
             };
             assert_eq!(previous_expiry, Some(t0() + Duration::days(30)));
@@ -363,14 +371,20 @@ mod tests {
     fn renewal_extends_by_the_ttl_class() {
         let mut app = active_app(10);
         app.ttl_class = TtlClass::Prototype;
-        let Renewal::Extended { app: renewed, .. } = renew(&app, &olive(), None, t0()).unwrap() else { panic!() };
+        let Renewal::Extended { app: renewed, .. } = renew(&app, &olive(), None, Policy::builtin(), t0()).unwrap()
+        else {
+            panic!()
+        };
         assert_eq!(renewed.expires_at, Some(t0() + Duration::days(30)));
         assert_eq!(
-            renew(&app, &olive(), Some(31), t0()).unwrap_err(),
+            renew(&app, &olive(), Some(31), Policy::builtin(), t0()).unwrap_err(),
             RenewalError::BadDays { given: 31, max: 30, class: "prototype" }
         );
-        assert!(matches!(renew(&app, &olive(), Some(0), t0()), Err(RenewalError::BadDays { .. })));
-        let Renewal::Extended { app: short, .. } = renew(&app, &olive(), Some(7), t0()).unwrap() else { panic!() };
+        assert!(matches!(renew(&app, &olive(), Some(0), Policy::builtin(), t0()), Err(RenewalError::BadDays { .. })));
+        let Renewal::Extended { app: short, .. } = renew(&app, &olive(), Some(7), Policy::builtin(), t0()).unwrap()
+        else {
+            panic!()
+        };
         assert_eq!(short.state, AppState::Expiring);
     }
 
@@ -378,21 +392,27 @@ mod tests {
     fn renewal_from_read_only_needs_approval_and_decommissioned_is_final() {
         let mut app = active_app(30);
         app.enter(AppState::ReadOnly, t0());
-        assert_eq!(renew(&app, &olive(), None, t0()).unwrap(), Renewal::NeedsApproval);
+        assert_eq!(renew(&app, &olive(), None, Policy::builtin(), t0()).unwrap(), Renewal::NeedsApproval);
         app.enter(AppState::Decommissioned, t0());
-        assert_eq!(renew(&app, &olive(), None, t0()).unwrap_err(), RenewalError::Decommissioned);
+        assert_eq!(renew(&app, &olive(), None, Policy::builtin(), t0()).unwrap_err(), RenewalError::Decommissioned);
         app.enter(AppState::Pending, t0());
-        assert_eq!(renew(&app, &olive(), None, t0()).unwrap_err(), RenewalError::NotRenewable("pending"));
+        assert_eq!(
+            renew(&app, &olive(), None, Policy::builtin(), t0()).unwrap_err(),
+            RenewalError::NotRenewable("pending")
+        );
     }
 
     #[test]
     fn only_owner_or_lead_renews() {
         let app = active_app(30);
-        assert_eq!(renew(&app, &Actor::new("omar", [Role::Owner]), None, t0()).unwrap_err(), RenewalError::NotAllowed);
         assert_eq!(
-            renew(&app, &Actor::new("riley", [Role::Reviewer]), None, t0()).unwrap_err(),
+            renew(&app, &Actor::new("omar", [Role::Owner]), None, Policy::builtin(), t0()).unwrap_err(),
             RenewalError::NotAllowed
         );
-        assert!(renew(&app, &Actor::new("pat", [Role::Lead]), None, t0()).is_ok());
+        assert_eq!(
+            renew(&app, &Actor::new("riley", [Role::Reviewer]), None, Policy::builtin(), t0()).unwrap_err(),
+            RenewalError::NotAllowed
+        );
+        assert!(renew(&app, &Actor::new("pat", [Role::Lead]), None, Policy::builtin(), t0()).is_ok());
     }
 }

@@ -307,7 +307,13 @@ impl Mapped {
 
     /// A new entry: registered inventory awaiting governance (`discovered`).
     pub fn new_app(&self, id: String, now: DateTime<Utc>) -> App {
-        let mut app = App::from_manifest(id, self.fields.owner.clone(), self.manifest(), now);
+        let mut app = App::from_manifest(
+            id,
+            self.fields.owner.clone(),
+            self.manifest(),
+            crate::domain::policy::Policy::builtin(),
+            now,
+        );
         app.enter(AppState::Discovered, now);
         app.last_activity_at = None;
         app.upstream = Some(Box::new(self.upstream.clone()));
@@ -335,7 +341,7 @@ impl Mapped {
             take!(name, purpose, owner, team, sponsor, cost_center, data_classification, expected_users);
             take!(external_connectivity, execution_environment, lifecycle_tier, ttl_class);
             if !changed.is_empty() {
-                app.risk = crate::domain::risk::assess(
+                app.risk = crate::domain::policy::Policy::builtin().assess(
                     app.data_classification,
                     app.expected_users,
                     app.external_connectivity,

@@ -45,7 +45,7 @@ pub fn refusal(approval: &Approval, ctx: &Context, decision: DecisionKind) -> Op
     if ctx.is_pending_action(&approval.id) {
         return Some("an action on this request is already waiting to be sent".into());
     }
-    if let Err(err) = may_decide(approval, &ctx.actor) {
+    if let Err(err) = may_decide(approval, &ctx.actor, crate::domain::policy::Policy::builtin()) {
         return Some(err.to_string());
     }
     let approved_before =
@@ -76,7 +76,7 @@ fn short_refusal(err: &DecisionError, ctx: &Context) -> &'static str {
         DecisionError::OwnApp => "own app",
         DecisionError::WrongRole if ctx.actor.has(Role::Owner) => "owner only",
         DecisionError::WrongRole => "read only",
-        DecisionError::LeadOnHighRisk => "2 reviewers",
+        DecisionError::NotAnApprover { .. } => "2 reviewers",
         _ => "unavailable",
     }
 }
@@ -87,13 +87,8 @@ fn decides(ctx: &Context) -> bool {
 }
 
 /// What a request needs to be decided, as the server enforces it.
-pub fn needs_text(tier: Tier) -> &'static str {
-    match tier {
-        Tier::High => {
-            "two approvals from two different reviewers (leads decide medium risk only); one reviewer's rejection rejects it"
-        }
-        _ => "one approval from a reviewer or a lead; one rejection rejects it",
-    }
+pub fn needs_text(tier: Tier) -> String {
+    crate::domain::policy::needs_text(crate::domain::policy::Policy::builtin().review(tier))
 }
 
 /// The pending queue in review order.
@@ -248,7 +243,7 @@ impl ApprovalsPane {
             Some(QueuedStatus::Failed(message)) => return (format!("failed: {}", sanitize(&message)), theme.danger),
             None => {}
         }
-        if let Err(err) = may_decide(approval, &ctx.actor) {
+        if let Err(err) = may_decide(approval, &ctx.actor, crate::domain::policy::Policy::builtin()) {
             return (format!("{} {}", glyphs.cross, short_refusal(&err, ctx)), theme.muted);
         }
         let approvals = approval.approvers().count();
@@ -347,7 +342,7 @@ impl ApprovalsPane {
             .filter_map(|pos| {
                 let approval = ctx.data.approvals.get(self.rows[pos])?;
                 let selected = pos == self.cursor.selected;
-                let decidable = may_decide(approval, &ctx.actor).is_ok();
+                let decidable = may_decide(approval, &ctx.actor, crate::domain::policy::Policy::builtin()).is_ok();
                 let base = if decidable { theme.text } else { theme.muted };
                 let row_style = if selected { theme.selected } else { base };
                 let marker = format!(
@@ -416,7 +411,7 @@ impl ApprovalsPane {
             Span::styled(crate::widgets::text::pad("SLA", 13), theme.muted),
             Span::styled(sla_line, if overdue { theme.danger } else { theme.text }),
         ]));
-        lines.push(field("Needs", needs_text(approval.review_tier).into(), theme));
+        lines.push(field("Needs", needs_text(approval.review_tier), theme));
         if let Some(status) = ctx.action_status(&approval.id) {
             let text = match status {
                 QueuedStatus::Queued => "your action is queued; it is sent when the server is reachable".to_string(),

@@ -69,7 +69,7 @@ pub fn adopt(conn: &Connection, now: DateTime<Utc>) -> Result<(), SeedError> {
     )?;
     let actor = Actor::new(ADOPTED_BY, [Role::Owner]);
     let origin = Origin::default();
-    adopt_app(conn, &Ctx { actor: &actor, origin: &origin, now }, &id, manifest())
+    adopt_app(conn, &Ctx { actor: &actor, origin: &origin, policy: super::policy(), now }, &id, manifest())
         .map_err(|refused| SeedError::Adoption(refused.message))?;
     Ok(())
 }

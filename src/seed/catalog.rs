@@ -192,7 +192,7 @@ impl Catalog {
         let needs_supported_ttl = matches!(target, Target::ActiveIdle | Target::RetiringUnused);
         let manifest = self.manifest(rng, team, target, wanted_tier, needs_supported_ttl, script.map(|s| s.name));
         let id = format!("app_{:016x}", rng.random::<u64>());
-        let mut app = App::from_manifest(id, owner, manifest, self.now);
+        let mut app = App::from_manifest(id, owner, manifest, super::policy(), self.now);
         app.monthly_spend = monthly_spend(rng, app.monthly_budget, target);
         app.version = version(rng, target);
         if app.sponsor.is_empty() || app.cost_center.is_empty() || app.purpose.is_empty() {
@@ -296,7 +296,7 @@ impl Catalog {
             monthly_budget,
             controls,
         };
-        if manifest.risk().tier == Tier::Low && reviewed_at_intake(target) {
+        if manifest.risk(super::policy()).tier == Tier::Low && reviewed_at_intake(target) {
             // These apps went to a human, so intake must not have auto-approved them.
             manifest.controls.secrets_in_vault = false;
         }
@@ -357,7 +357,7 @@ fn risk_inputs(rng: &mut StdRng, wanted: Option<Tier>) -> (DataClass, u32, Conne
             &[(Connectivity::None, 30), (Connectivity::SaasConnector, 50), (Connectivity::ExternalApi, 20)],
         );
         let environment = pick_weighted(rng, &[(ExecEnv::Sandboxed, 80), (ExecEnv::DesktopAgent, 20)]);
-        let tier = crate::domain::risk::assess(data, users, connectivity, environment).tier;
+        let tier = super::policy().assess(data, users, connectivity, environment).tier;
         if wanted.is_none_or(|wanted| wanted == tier) {
             return (data, users, connectivity, environment);
         }

@@ -34,6 +34,12 @@ use crate::domain::api::ChangeKind;
 use crate::domain::audit::truncate_to_micros;
 use crate::store::{self, Store, StoreError};
 
+/// The rules the seeded catalog's story is told under: the default policy,
+/// so every score, review, date and step is one the server would make.
+fn policy() -> &'static crate::domain::policy::Policy {
+    crate::domain::policy::Policy::builtin()
+}
+
 /// How many apps the demo catalog holds.
 pub const DEMO_APPS: usize = 400;
 /// How many audit events the demo catalog holds.

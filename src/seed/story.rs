@@ -12,13 +12,14 @@ use rand::rngs::StdRng;
 
 use super::catalog::{SeededApp, Target};
 use super::names::{self, pick, pick_weighted};
+use super::policy;
 use crate::domain::amend;
 use crate::domain::app::{FLAG_INACTIVE, FLAG_RETIREMENT_SCHEDULED};
 use crate::domain::approval::{self, DecisionKind};
 use crate::domain::custody;
 use crate::domain::hold::{self, CLOSED_REASON, DataDisposition, ExitChecklist, Hold};
-use crate::domain::risk::{self, IntakeReview};
-use crate::domain::ttl::{self, EXPIRING_WITHIN_DAYS, QUARANTINE_DAYS, READ_ONLY_DAYS, Renewal};
+use crate::domain::risk::IntakeReview;
+use crate::domain::ttl::{self, Renewal};
 use crate::domain::{Actor, App, AppState, Approval, ApprovalKind, DataClass, Role, Tier};
 
 /// People who decided requests, with the role they decided under.
@@ -165,8 +166,8 @@ pub fn tell(
 impl Teller<'_> {
     fn play(&mut self, target: Target, expires_in: Option<Duration>) {
         let now = self.now;
-        let ttl = Duration::days(self.app.ttl_class.days());
-        let expiring_window = Duration::days(EXPIRING_WITHIN_DAYS);
+        let ttl = Duration::days(policy().ttl_days(self.app.ttl_class));
+        let expiring_window = policy().expiring_within();
         match target {
             Target::ChangeHeld => {
                 let started = now - self.span(10 * 24, ttl.num_hours() - 15 * 24);
@@ -177,7 +178,7 @@ impl Teller<'_> {
             }
             Target::ChangesRequested => {
                 let tier = self.intake_tier();
-                let filed = now - self.span(24, tier.review_sla_hours().unwrap_or(72) - 1);
+                let filed = now - self.span(24, policy().review(tier).sla_hours - 1);
                 self.register(filed);
                 let index = self.file(ApprovalKind::NewApp, tier, filed);
                 let asked_at = self.between(filed + Duration::hours(2), now);
@@ -236,31 +237,34 @@ impl Teller<'_> {
                 self.flag_inactive(last_used);
             }
             Target::Expiring => {
-                let expires_at = now + expires_in.unwrap_or_else(|| self.span(2, EXPIRING_WITHIN_DAYS * 24 - 2));
+                let expires_at =
+                    now + expires_in.unwrap_or_else(|| self.span(2, policy().rules.ttl.expiring_within_days * 24 - 2));
                 self.start_life(expires_at - ttl);
                 self.transition(AppState::Expiring, expires_at - expiring_window);
                 self.touch_recently();
             }
             Target::RetiringUnused => {
-                let last_used = now - Duration::days(ttl::RETIRE_UNUSED_AFTER_DAYS) - self.span(1, 13 * 24);
+                let last_used =
+                    now - Duration::days(policy().rules.inactivity.retire_after_days) - self.span(1, 13 * 24);
                 let started = last_used - self.span(0, 30 * 24);
                 self.activate(started);
                 self.app.last_activity_at = Some(last_used);
                 self.flag_inactive(last_used);
-                let scheduled_at = last_used + Duration::days(ttl::RETIRE_UNUSED_AFTER_DAYS);
-                let expires_at = scheduled_at + Duration::days(ttl::RETIREMENT_NOTICE_DAYS);
+                let scheduled_at = last_used + Duration::days(policy().rules.inactivity.retire_after_days);
+                let expires_at = scheduled_at + Duration::days(policy().rules.inactivity.retirement_notice_days);
                 self.app.expires_at = Some(expires_at);
                 self.app.set_flag(FLAG_RETIREMENT_SCHEDULED, true);
                 self.record(scheduled_at, What::RetirementScheduled { expires_at });
                 self.transition(AppState::Expiring, scheduled_at);
             }
             Target::Quarantined => {
-                let expires_at = now + expires_in.unwrap_or_else(|| -self.span(1, QUARANTINE_DAYS * 24 - 1));
+                let expires_at = now
+                    + expires_in.unwrap_or_else(|| -self.span(1, policy().rules.ladder.read_only_after_days * 24 - 1));
                 self.expire(expires_at);
             }
             Target::ReadOnly | Target::ReadOnlyRenewalRequested => {
-                let read_only_at = now - self.span(1, READ_ONLY_DAYS * 24 - 1);
-                self.expire(read_only_at - Duration::days(QUARANTINE_DAYS));
+                let read_only_at = now - self.span(1, policy().rules.ladder.decommissioned_after_days * 24 - 1);
+                self.expire(read_only_at - policy().read_only_after());
                 self.transition(AppState::ReadOnly, read_only_at);
                 if target == Target::ReadOnlyRenewalRequested {
                     let filed = self.between(read_only_at + Duration::minutes(10), now);
@@ -274,8 +278,8 @@ impl Teller<'_> {
             }
             Target::Decommissioned => {
                 let decommissioned_at = now - self.span(1, 400 * 24);
-                let read_only_at = decommissioned_at - Duration::days(READ_ONLY_DAYS);
-                self.expire(read_only_at - Duration::days(QUARANTINE_DAYS));
+                let read_only_at = decommissioned_at - policy().decommissioned_after();
+                self.expire(read_only_at - policy().read_only_after());
                 self.transition(AppState::ReadOnly, read_only_at);
                 self.transition(AppState::Decommissioned, decommissioned_at);
             }
@@ -289,7 +293,7 @@ impl Teller<'_> {
             }
             Target::Pending | Target::PendingOverdue | Target::PendingHalfApproved => {
                 let tier = self.intake_tier();
-                let sla_hours = tier.review_sla_hours().unwrap_or(72);
+                let sla_hours = policy().review(tier).sla_hours;
                 let filed = if target == Target::PendingOverdue {
                     now - Duration::hours(sla_hours) - self.span(1, 5 * 24)
                 } else {
@@ -330,7 +334,7 @@ impl Teller<'_> {
     /// Released by rosa: back to the state its TTL gives it.
     fn release(&mut self, at: DateTime<Utc>) {
         let rosa = Actor::new("rosa", [Role::Reviewer]);
-        if let Ok(released) = hold::release(&self.app, &rosa, RELEASE_REASON, at) {
+        if let Ok(released) = hold::release(&self.app, &rosa, RELEASE_REASON, policy(), at) {
             self.app = released.app;
             let state = self.app.state;
             self.record(at, What::Released { by: "rosa", reason: RELEASE_REASON, hold: released.hold, state });
@@ -388,7 +392,7 @@ impl Teller<'_> {
 
     fn flag_inactive(&mut self, last_used: DateTime<Utc>) {
         self.app.set_flag(FLAG_INACTIVE, true);
-        let at = last_used + Duration::days(ttl::INACTIVE_AFTER_DAYS);
+        let at = last_used + Duration::days(policy().rules.inactivity.flag_after_days);
         self.record(at, What::FlaggedInactive { idle_since: last_used });
     }
 
@@ -399,12 +403,12 @@ impl Teller<'_> {
             self.activate(started);
             return;
         }
-        let ttl = Duration::days(self.app.ttl_class.days());
-        let previous_expiry = started + self.span(1, EXPIRING_WITHIN_DAYS * 24 - 1);
+        let ttl = Duration::days(policy().ttl_days(self.app.ttl_class));
+        let previous_expiry = started + self.span(1, policy().rules.ttl.expiring_within_days * 24 - 1);
         self.activate(previous_expiry - ttl);
-        self.transition(AppState::Expiring, previous_expiry - Duration::days(EXPIRING_WITHIN_DAYS));
+        self.transition(AppState::Expiring, previous_expiry - policy().expiring_within());
         let owner = Actor::new(self.app.owner.clone(), [Role::Owner]);
-        if let Ok(Renewal::Extended { app, previous_expiry }) = ttl::renew(&self.app, &owner, None, started) {
+        if let Ok(Renewal::Extended { app, previous_expiry }) = ttl::renew(&self.app, &owner, None, policy(), started) {
             let expires_at = app.expires_at.unwrap_or(started);
             let previous_state = self.app.state;
             self.app = *app;
@@ -414,12 +418,12 @@ impl Teller<'_> {
 
     /// Quarantined at `expires_at`, having been expiring for 14 days before.
     fn expire(&mut self, expires_at: DateTime<Utc>) {
-        let ttl = Duration::days(self.app.ttl_class.days());
+        let ttl = Duration::days(policy().ttl_days(self.app.ttl_class));
         self.start_life(expires_at - ttl);
-        self.transition(AppState::Expiring, expires_at - Duration::days(EXPIRING_WITHIN_DAYS));
+        self.transition(AppState::Expiring, expires_at - policy().expiring_within());
         self.transition(AppState::Quarantined, expires_at);
         let started = self.app.last_activity_at.unwrap_or(expires_at);
-        let used = self.between(started.max(expires_at - Duration::days(EXPIRING_WITHIN_DAYS)), expires_at);
+        let used = self.between(started.max(expires_at - policy().expiring_within()), expires_at);
         self.app.last_activity_at = Some(used.max(started));
     }
 
@@ -433,7 +437,7 @@ impl Teller<'_> {
 
     /// The review tier intake gave the app (medium for low risk without the controls).
     fn intake_tier(&self) -> Tier {
-        match risk::intake_review(&self.app.risk, &self.app.controls) {
+        match policy().intake_review(&self.app.risk, &self.app.controls, self.app.execution_environment) {
             IntakeReview::Review(tier) => tier,
             IntakeReview::AutoApproved => Tier::Medium,
         }
@@ -447,7 +451,7 @@ impl Teller<'_> {
     fn file(&mut self, kind: ApprovalKind, tier: Tier, at: DateTime<Utc>) -> usize {
         let id = format!("apr_{:016x}", self.rng.random::<u64>());
         let requested_by = self.filed_by.map_or_else(|| self.app.owner.clone(), str::to_string);
-        let mut request = Approval::new(id, &self.app, kind, requested_by, tier, at);
+        let mut request = Approval::new(id, &self.app, kind, requested_by, tier, policy(), at);
         if kind == ApprovalKind::ProductionAccess {
             request.environment = Some(approval::DEFAULT_ACCESS_ENVIRONMENT.into());
             request.reason = pick(self.rng, names::ACCESS_REASONS).to_string();
@@ -486,7 +490,7 @@ impl Teller<'_> {
 
     /// Registers, reviews (or auto-approves) and activates the app at `at`.
     fn activate(&mut self, at: DateTime<Utc>) {
-        match risk::intake_review(&self.app.risk, &self.app.controls) {
+        match policy().intake_review(&self.app.risk, &self.app.controls, self.app.execution_environment) {
             IntakeReview::AutoApproved => {
                 self.register(at);
                 self.record(at, What::AutoApproved { by: self.filed_by });
@@ -505,7 +509,7 @@ impl Teller<'_> {
                 self.record(at, What::Activated { approval: index });
             }
         }
-        ttl::activate(&mut self.app, at);
+        ttl::activate(&mut self.app, policy(), at);
         self.live_from.get_or_insert(at);
     }
 
@@ -533,6 +537,7 @@ impl Teller<'_> {
             rev: self.app.rev,
             set: &set,
             new_request_id: id,
+            policy: policy(),
             now: at,
         });
         if let Ok(amend::Amendment::Held { request, .. }) = amended {
@@ -562,7 +567,7 @@ impl Teller<'_> {
         let candidates: Vec<Actor> = DECIDERS
             .iter()
             .map(|(name, role)| Actor::new(*name, [*role]))
-            .filter(|actor| approval::may_decide(request, actor).is_ok())
+            .filter(|actor| approval::may_decide(request, actor, policy()).is_ok())
             .filter(|actor| !request.decisions.iter().any(|decision| decision.by == actor.user))
             .collect();
         if candidates.is_empty() {
@@ -574,7 +579,7 @@ impl Teller<'_> {
 
     fn apply(&mut self, index: usize, actor: &Actor, decision: DecisionKind, comment: &str, at: DateTime<Utc>) {
         let request = &self.approvals[index];
-        if let Ok(decided) = approval::decide(request, actor, decision, comment, request.rev, at) {
+        if let Ok(decided) = approval::decide(request, actor, decision, comment, request.rev, policy(), at) {
             self.approvals[index] = decided;
             let decision = self.approvals[index].decisions.len() - 1;
             self.record(at, What::Decided { approval: index, decision });

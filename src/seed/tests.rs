@@ -123,9 +123,14 @@ fn nothing_is_due_for_the_lifecycle_after_seeding() {
     // Also a little later: the server's clock runs on after the seed's `now`.
     for at in [now(), now() + Duration::minutes(30)] {
         for app in all_apps(store.conn()) {
-            assert_eq!(ttl::next_transition(&app, at), None, "{} ({}) at {at}", app.name, app.state);
+            assert_eq!(ttl::next_transition(&app, super::policy(), at), None, "{} ({}) at {at}", app.name, app.state);
             let mut copy = app.clone();
-            assert!(ttl::run_policy(&mut copy, at).is_empty(), "{} ({}) has a policy step due", app.name, app.state);
+            assert!(
+                ttl::run_policy(&mut copy, super::policy(), at).is_empty(),
+                "{} ({}) has a policy step due",
+                app.name,
+                app.state
+            );
         }
     }
 }
@@ -307,20 +312,22 @@ fn demo_gives_riley_and_olive_their_cases() {
 
     let approvals = all_approvals(store.conn());
     let open = |a: &&Approval| a.status == ApprovalStatus::Pending;
-    let decidable = approvals.iter().filter(open).filter(|a| may_decide(a, &riley).is_ok()).count();
+    let decidable = approvals.iter().filter(open).filter(|a| may_decide(a, &riley, super::policy()).is_ok()).count();
     assert!(decidable >= 25, "riley may decide only {decidable} requests");
     assert!(
-        approvals.iter().filter(open).any(|a| may_decide(a, &riley).is_err()),
+        approvals.iter().filter(open).any(|a| may_decide(a, &riley, super::policy()).is_err()),
         "riley sees a request they may not decide"
     );
     assert!(
         approvals
             .iter()
             .filter(open)
-            .any(|a| a.decisions.iter().any(|d| d.by == "rosa") && may_decide(a, &riley).is_ok())
+            .any(|a| a.decisions.iter().any(|d| d.by == "rosa") && may_decide(a, &riley, super::policy()).is_ok())
     );
     let pat = Actor::new("pat", [Role::Lead]);
-    assert!(approvals.iter().filter(open).any(|a| a.requested_by == "pat" && may_decide(a, &pat).is_err()));
+    assert!(
+        approvals.iter().filter(open).any(|a| a.requested_by == "pat" && may_decide(a, &pat, super::policy()).is_err())
+    );
 
     let olive: Vec<App> = all_apps(store.conn()).into_iter().filter(|a| a.owner == "olive").collect();
     assert!((10..=20).contains(&olive.len()), "olive owns {} apps", olive.len());
@@ -541,4 +548,132 @@ fn govdeck_seed_adopts_the_scripted_discovered_app_when_the_catalog_holds_it() {
     // A catalog too small for the scripted apps has nothing to adopt, and that is no error.
     let mut small = seeded(5, 10, 12);
     assert!(!small.write(|conn| super::adopted::adopt_if_present(conn, now())).unwrap());
+}
+
+/// The rules as they were compiled in before policies, frozen here so the
+/// default policy can be held to them.
+mod compiled_in {
+    use super::*;
+
+    pub fn score(app: &App) -> u32 {
+        let data = match app.data_classification {
+            DataClass::Public => 0,
+            DataClass::Internal => 10,
+            DataClass::Sensitive => 30,
+            DataClass::Pii => 50,
+        };
+        let users = match app.expected_users {
+            0..=9 => 0,
+            10..=100 => 10,
+            _ => 20,
+        };
+        let connectivity = match app.external_connectivity {
+            Connectivity::None => 0,
+            Connectivity::SaasConnector => 10,
+            Connectivity::ExternalApi => 20,
+        };
+        let environment = if app.execution_environment == ExecEnv::DesktopAgent { 10 } else { 0 };
+        data + users + connectivity + environment
+    }
+
+    pub fn tier(score: u32) -> Tier {
+        if score > 50 {
+            Tier::High
+        } else if score >= 30 {
+            Tier::Medium
+        } else {
+            Tier::Low
+        }
+    }
+
+    /// `None`: approved by policy at intake.
+    pub fn intake_review(app: &App) -> Option<Tier> {
+        match tier(score(app)) {
+            Tier::Low if app.controls.secrets_in_vault && app.controls.otel => None,
+            Tier::Low | Tier::Medium => Some(Tier::Medium),
+            Tier::High => Some(Tier::High),
+        }
+    }
+
+    pub fn sla_hours(review_tier: Tier) -> i64 {
+        if review_tier == Tier::High { 48 } else { 72 }
+    }
+
+    pub fn ttl_days(class: TtlClass) -> i64 {
+        if class == TtlClass::Prototype { 30 } else { 365 }
+    }
+
+    /// The state the ladder gives a live app (not held) at `at`.
+    pub fn ladder_state(expires_at: DateTime<Utc>, at: DateTime<Utc>) -> AppState {
+        if at < expires_at - Duration::days(14) {
+            AppState::Active
+        } else if at < expires_at {
+            AppState::Expiring
+        } else if at < expires_at + Duration::days(7) {
+            AppState::Quarantined
+        } else if at < expires_at + Duration::days(37) {
+            AppState::ReadOnly
+        } else {
+            AppState::Decommissioned
+        }
+    }
+}
+
+#[test]
+fn the_default_policy_decides_the_seeded_catalog_as_the_compiled_in_rules_did() {
+    let store = seeded(2_000, 2_000, 7);
+    let conn = store.conn();
+    let policy = super::policy();
+    let apps = all_apps(conn);
+    let mut desktop_agents_now_reviewed = 0;
+    for app in &apps {
+        let risk = policy.assess(
+            app.data_classification,
+            app.expected_users,
+            app.external_connectivity,
+            app.execution_environment,
+        );
+        assert_eq!(risk.score, compiled_in::score(app), "score of {}", app.name);
+        assert_eq!(risk.tier, compiled_in::tier(risk.score), "tier of {}", app.name);
+        assert_eq!(app.risk.score, risk.score, "the seeded score of {}", app.name);
+        let review = match policy.intake_review(&risk, &app.controls, app.execution_environment) {
+            crate::domain::risk::IntakeReview::AutoApproved => None,
+            crate::domain::risk::IntakeReview::Review(tier) => Some(tier),
+        };
+        let before = compiled_in::intake_review(app);
+        if review != before {
+            // The one rule the default policy adds: a desktop agent is never
+            // approved by policy alone (it gets at least a medium review).
+            assert_eq!((before, review), (None, Some(Tier::Medium)), "review of {}", app.name);
+            assert_eq!(app.execution_environment, ExecEnv::DesktopAgent, "review of {}", app.name);
+            desktop_agents_now_reviewed += 1;
+        }
+        assert_eq!(policy.ttl_days(app.ttl_class), compiled_in::ttl_days(app.ttl_class));
+        if app.state.is_live()
+            && app.hold.is_none()
+            && let Some(expires_at) = app.expires_at
+        {
+            // The ladder from the app's own start, at each day of its next 60.
+            let mut walked = app.clone();
+            walked.enter(AppState::Active, walked.state_since.min(expires_at - Duration::days(400)));
+            for day in 0..60 {
+                let at = now() + Duration::days(day);
+                let mut probe = walked.clone();
+                probe.last_activity_at = Some(at);
+                while let Some(step) = ttl::next_transition(&probe, policy, at) {
+                    probe.enter(step.to, step.at);
+                }
+                assert_eq!(probe.state, compiled_in::ladder_state(expires_at, at), "{} on day {day}", app.name);
+            }
+        }
+    }
+    let approvals = all_approvals(conn);
+    assert!(approvals.len() > 100, "the seed filed {} requests", approvals.len());
+    for request in approvals.iter().filter(|a| a.status == ApprovalStatus::Pending) {
+        let filed = request.due_at - Duration::hours(compiled_in::sla_hours(request.review_tier));
+        assert_eq!(policy.due_at(request.review_tier, filed), request.due_at, "due date of {}", request.id);
+    }
+    let counted = |tier| apps.iter().filter(|a| compiled_in::tier(a.risk.score) == tier).count();
+    assert!(counted(Tier::Low) > 0 && counted(Tier::Medium) > 0 && counted(Tier::High) > 0);
+    eprintln!("{} apps compared; {desktop_agents_now_reviewed} low-risk desktop agents are now reviewed", apps.len());
 }

@@ -214,7 +214,7 @@ impl Timeline {
                 by_person(name, role, app_event("app.registered", app))
             }
             What::AutoApproved { .. } => NewAuditEvent {
-                request_context: json!({"reason": "low risk with secrets in vault and OTel"}),
+                request_context: json!({"reason": super::policy().auto_approval_text()}),
                 ..app_event("approval.auto_approved", app)
             },
             What::Requested { approval: index } => {
@@ -227,7 +227,7 @@ impl Timeline {
                     event.request_context = json!({
                         "kind": "change",
                         "changes": request.changes,
-                        "risk_before": {"score": app.risk_score, "tier": crate::domain::Tier::from_score(app.risk_score).as_str()},
+                        "risk_before": {"score": app.risk_score, "tier": super::policy().tier_of(app.risk_score).as_str()},
                         "risk_after": {"score": request.risk.score, "tier": request.risk.tier.as_str()},
                         "review_tier": request.review_tier.as_str(),
                     });

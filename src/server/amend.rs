@@ -67,8 +67,8 @@ pub async fn amend(
     let actor = caller.0;
     let op_actor = actor.clone();
     let route = format!("PATCH /v1/apps/{id}");
-    idempotent_write(&state, &actor, &headers, "amend", route, body_bytes(&body), move |conn, now| {
-        amend_app(conn, &Ctx { actor: &op_actor, origin: &origin, now }, &id, request)
+    idempotent_write(&state, &actor, &headers, "amend", route, body_bytes(&body), move |conn, policy, now| {
+        amend_app(conn, &Ctx { actor: &op_actor, origin: &origin, policy, now }, &id, request)
     })
     .await
 }
@@ -134,6 +134,7 @@ pub fn amend_app(
         rev: request.rev,
         set: &request.set,
         new_request_id: new_id("apr"),
+        policy: ctx.policy,
         now: ctx.now,
     })?;
     check_name(conn, &app, amendment.changes())?;
@@ -213,7 +214,7 @@ pub fn amend_app(
 /// re-scored), recorded as `app.amend` with `applied_from` the request.
 pub fn apply_approved(conn: &Connection, ctx: &Ctx<'_>, request: &Approval, app: &mut App) -> Result<(), ApiError> {
     let before = app.risk;
-    let changes = amend::apply_held(app, request, ctx.now)?;
+    let changes = amend::apply_held(app, request, ctx.policy, ctx.now)?;
     apps::save(conn, app)?;
     let mut event = approval_event(ctx.event("", app), "app.amend", request);
     event.resource_type = "app".into();

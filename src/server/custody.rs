@@ -93,9 +93,16 @@ pub fn request_access(
         return Err(ApiError::not_found(format!("app {app_id:?} not found")));
     }
     let requests = approvals::for_app(conn, app_id)?;
-    let tier = custody::request_access(&app, ctx.actor, &request.environment, &request.reason, &requests)?;
-    let mut approval =
-        Approval::new(ops::new_id("apr"), &app, ApprovalKind::ProductionAccess, ctx.actor.user.clone(), tier, ctx.now);
+    let tier = custody::request_access(&app, ctx.actor, &request.environment, &request.reason, &requests, ctx.policy)?;
+    let mut approval = Approval::new(
+        ops::new_id("apr"),
+        &app,
+        ApprovalKind::ProductionAccess,
+        ctx.actor.user.clone(),
+        tier,
+        ctx.policy,
+        ctx.now,
+    );
     approval.environment = Some(request.environment.clone());
     approval.reason = request.reason.clone();
     approvals::save(conn, &mut approval)?;
@@ -209,8 +216,8 @@ pub async fn access_requests(
     let actor = caller.0;
     let op_actor = actor.clone();
     let route = format!("POST /v1/apps/{id}/access-requests");
-    idempotent_write(&state, &actor, &headers, "request_access", route, body_bytes(&body), move |conn, now| {
-        request_access(conn, &Ctx { actor: &op_actor, origin: &origin, now }, &id, &request)
+    idempotent_write(&state, &actor, &headers, "request_access", route, body_bytes(&body), move |conn, policy, now| {
+        request_access(conn, &Ctx { actor: &op_actor, origin: &origin, policy, now }, &id, &request)
     })
     .await
 }
@@ -248,8 +255,8 @@ pub async fn withdrawal(
     let actor = caller.0;
     let op_actor = actor.clone();
     let route = format!("POST /v1/approvals/{id}/withdrawal");
-    idempotent_write(&state, &actor, &headers, "withdraw", route, body_bytes(&body), move |conn, now| {
-        withdraw(conn, &Ctx { actor: &op_actor, origin: &origin, now }, &id, &request.reason)
+    idempotent_write(&state, &actor, &headers, "withdraw", route, body_bytes(&body), move |conn, policy, now| {
+        withdraw(conn, &Ctx { actor: &op_actor, origin: &origin, policy, now }, &id, &request.reason)
     })
     .await
 }
@@ -285,8 +292,8 @@ pub async fn owner(
     let actor = caller.0;
     let op_actor = actor.clone();
     let route = format!("POST /v1/apps/{id}/owner");
-    idempotent_write(&state, &actor, &headers, "transfer", route, body_bytes(&body), move |conn, now| {
-        transfer(conn, &Ctx { actor: &op_actor, origin: &origin, now }, &id, &request)
+    idempotent_write(&state, &actor, &headers, "transfer", route, body_bytes(&body), move |conn, policy, now| {
+        transfer(conn, &Ctx { actor: &op_actor, origin: &origin, policy, now }, &id, &request)
     })
     .await
 }

@@ -84,7 +84,7 @@ impl From<DecisionError> for ApiError {
             DecisionError::OwnRequest => ApiError::new(StatusCode::FORBIDDEN, "own_request", message),
             DecisionError::OwnApp => ApiError::new(StatusCode::FORBIDDEN, "own_app", message),
             DecisionError::WrongRole => ApiError::new(StatusCode::FORBIDDEN, "wrong_role", message),
-            DecisionError::LeadOnHighRisk => ApiError::new(StatusCode::FORBIDDEN, "lead_on_high_risk", message),
+            DecisionError::NotAnApprover { .. } => ApiError::new(StatusCode::FORBIDDEN, "not_an_approver", message),
             DecisionError::ReasonRequired | DecisionError::ChangesNeedComment => {
                 ApiError::new(StatusCode::BAD_REQUEST, "reason_required", message)
             }

@@ -78,7 +78,7 @@ pub fn release(
 ) -> Result<(StatusCode, AppResponse), ApiError> {
     hold::may_release(ctx.actor)?;
     let app = readable(conn, ctx, app_id)?;
-    let released = hold::release(&app, ctx.actor, reason, ctx.now)?;
+    let released = hold::release(&app, ctx.actor, reason, ctx.policy, ctx.now)?;
     let mut app = released.app;
     apps::save(conn, &mut app)?;
     let mut event = ctx.event("app.release", &app);
@@ -167,8 +167,8 @@ pub async fn quarantine_route(
     let actor = caller.0;
     let op_actor = actor.clone();
     let route = format!("POST /v1/apps/{id}/quarantine");
-    idempotent_write(&state, &actor, &headers, "quarantine", route, body_bytes(&body), move |conn, now| {
-        quarantine(conn, &Ctx { actor: &op_actor, origin: &origin, now }, &id, &request.reason)
+    idempotent_write(&state, &actor, &headers, "quarantine", route, body_bytes(&body), move |conn, policy, now| {
+        quarantine(conn, &Ctx { actor: &op_actor, origin: &origin, policy, now }, &id, &request.reason)
     })
     .await
 }
@@ -202,8 +202,8 @@ pub async fn release_route(
     let actor = caller.0;
     let op_actor = actor.clone();
     let route = format!("POST /v1/apps/{id}/release");
-    idempotent_write(&state, &actor, &headers, "release", route, body_bytes(&body), move |conn, now| {
-        release(conn, &Ctx { actor: &op_actor, origin: &origin, now }, &id, &request.reason)
+    idempotent_write(&state, &actor, &headers, "release", route, body_bytes(&body), move |conn, policy, now| {
+        release(conn, &Ctx { actor: &op_actor, origin: &origin, policy, now }, &id, &request.reason)
     })
     .await
 }
@@ -237,8 +237,8 @@ pub async fn retire_route(
     let actor = caller.0;
     let op_actor = actor.clone();
     let route = format!("POST /v1/apps/{id}/retirement");
-    idempotent_write(&state, &actor, &headers, "retire", route, body_bytes(&body), move |conn, now| {
-        retire(conn, &Ctx { actor: &op_actor, origin: &origin, now }, &id, &request)
+    idempotent_write(&state, &actor, &headers, "retire", route, body_bytes(&body), move |conn, policy, now| {
+        retire(conn, &Ctx { actor: &op_actor, origin: &origin, policy, now }, &id, &request)
     })
     .await
 }

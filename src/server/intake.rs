@@ -23,7 +23,8 @@ use crate::domain::api::{ErrorBody, IntakeResponse};
 use crate::domain::intake::{self, IntakePreview};
 use crate::domain::manifest_file::{self, Problem};
 use crate::domain::naming;
-use crate::domain::risk::{self, IntakeReview};
+use crate::domain::policy::Policy;
+use crate::domain::risk::IntakeReview;
 use crate::domain::ttl;
 use crate::domain::{Actor, App, Approval, ApprovalKind, Manifest};
 use crate::store::{approvals, apps, audit, users};
@@ -97,6 +98,7 @@ fn evaluate(
     actor: &Actor,
     read: Read,
     adopting: Option<&App>,
+    policy: &Policy,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<IntakePreview, ApiError> {
     let (manifest, mut problems) = match read.manifest {
@@ -123,7 +125,7 @@ fn evaluate(
         problems.extend(name_problem(conn, &manifest.name, adopting.map(|app| app.id.as_str()))?);
     }
     manifest_file::order(&mut problems);
-    Ok(intake::preview(manifest.as_ref(), problems, now))
+    Ok(intake::preview(policy, manifest.as_ref(), problems, now))
 }
 
 fn dry_run_answer(preview: IntakePreview) -> Response {
@@ -160,7 +162,9 @@ pub async fn intake(
     if params.dry_run {
         may_submit(&actor)?;
         let now = state.clock.now();
-        let preview = state.db.read("intake_dry_run", move |conn| evaluate(conn, &actor, read, None, now)).await?;
+        let policy = state.policy.current();
+        let preview =
+            state.db.read("intake_dry_run", move |conn| evaluate(conn, &actor, read, None, &policy, now)).await?;
         return Ok(dry_run_answer(preview));
     }
     let manifest = read.manifest.map_err(ApiError::invalid_manifest)?;
@@ -172,7 +176,7 @@ pub async fn intake(
         "intake",
         "POST /v1/intake".into(),
         body_bytes(&body),
-        move |conn, now| register(conn, &Ctx { actor: &op_actor, origin: &origin, now }, manifest),
+        move |conn, policy, now| register(conn, &Ctx { actor: &op_actor, origin: &origin, policy, now }, manifest),
     )
     .await
 }
@@ -204,13 +208,20 @@ fn file_review(
     match review {
         IntakeReview::AutoApproved => {
             let mut event = app_event("approval.auto_approved", app);
-            event.request_context = json!({"reason": "low risk with secrets in vault and OTel"});
+            event.request_context = json!({"reason": ctx.policy.auto_approval_text()});
             audit::append(conn, event, &ctx.actor.user, ctx.now)?;
             Ok(None)
         }
         IntakeReview::Review(tier) => {
-            let mut approval =
-                Approval::new(new_id("apr"), app, ApprovalKind::NewApp, ctx.actor.user.clone(), tier, ctx.now);
+            let mut approval = Approval::new(
+                new_id("apr"),
+                app,
+                ApprovalKind::NewApp,
+                ctx.actor.user.clone(),
+                tier,
+                ctx.policy,
+                ctx.now,
+            );
             approvals::save(conn, &mut approval)?;
             audit::append(
                 conn,
@@ -242,10 +253,10 @@ pub fn register(
     naming::check_name_free(&manifest.name, carriers.iter().map(|(id, state)| (id.as_str(), *state)))
         .map_err(|taken| ApiError::new(StatusCode::CONFLICT, "name_taken", taken.to_string()))?;
 
-    let mut app = App::from_manifest(new_id("app"), owner, manifest, ctx.now);
-    let review = risk::intake_review(&app.risk, &app.controls);
+    let mut app = App::from_manifest(new_id("app"), owner, manifest, ctx.policy, ctx.now);
+    let review = ctx.policy.intake_review(&app.risk, &app.controls, app.execution_environment);
     if review == IntakeReview::AutoApproved {
-        ttl::activate(&mut app, ctx.now);
+        ttl::activate(&mut app, ctx.policy, ctx.now);
     }
     apps::save(conn, &mut app)?;
     audit::append(conn, ctx.event("app.registered", &app), &ctx.actor.user, ctx.now)?;
@@ -298,12 +309,13 @@ pub async fn adopt(
     let actor = caller.0;
     if params.dry_run {
         let now = state.clock.now();
+        let policy = state.policy.current();
         let preview = state
             .db
             .read("adopt_dry_run", move |conn| {
                 let app = readable_app(conn, &actor, &id)?;
                 intake::may_adopt(&app, &actor)?;
-                evaluate(conn, &actor, read, Some(&app), now)
+                evaluate(conn, &actor, read, Some(&app), &policy, now)
             })
             .await?;
         return Ok(dry_run_answer(preview));
@@ -311,8 +323,8 @@ pub async fn adopt(
     let manifest = read.manifest.map_err(ApiError::invalid_manifest)?;
     let op_actor = actor.clone();
     let route = format!("POST /v1/apps/{id}/adoption");
-    idempotent_write(&state, &actor, &headers, "adopt", route, body_bytes(&body), move |conn, now| {
-        adopt_app(conn, &Ctx { actor: &op_actor, origin: &origin, now }, &id, manifest)
+    idempotent_write(&state, &actor, &headers, "adopt", route, body_bytes(&body), move |conn, policy, now| {
+        adopt_app(conn, &Ctx { actor: &op_actor, origin: &origin, policy, now }, &id, manifest)
     })
     .await
 }
@@ -359,10 +371,10 @@ pub fn adopt_app(
         return Err(ApiError::new(StatusCode::CONFLICT, "name_taken", taken.problem));
     }
 
-    let mut app = intake::adopt(&current, manifest, owner, ctx.now);
-    let review = risk::intake_review(&app.risk, &app.controls);
+    let mut app = intake::adopt(&current, manifest, owner, ctx.policy, ctx.now);
+    let review = ctx.policy.intake_review(&app.risk, &app.controls, app.execution_environment);
     if review == IntakeReview::AutoApproved {
-        ttl::activate(&mut app, ctx.now);
+        ttl::activate(&mut app, ctx.policy, ctx.now);
     }
     apps::save(conn, &mut app)?;
     let (before, after) =

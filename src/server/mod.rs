@@ -33,6 +33,7 @@ use utoipa::OpenApi;
 
 use crate::clock::Clock;
 use crate::domain::checkpoint::Checkpoint;
+use crate::domain::policy::Policy;
 use crate::store::{Store, StoreError};
 use db::Db;
 use signing::{AuditSigner, KeyFileError};
@@ -49,6 +50,27 @@ pub struct ServerState {
     pub clock: Arc<dyn Clock>,
     /// The audit signing key; see [`signing`].
     pub signer: Arc<AuditSigner>,
+    /// The policy decisions are made under.
+    pub policy: Arc<ActivePolicy>,
+}
+
+/// The policy the server decides under, swapped whole when a new one is
+/// applied; each call takes the one active when it began.
+#[derive(Debug)]
+pub struct ActivePolicy(std::sync::RwLock<Arc<Policy>>);
+
+impl ActivePolicy {
+    pub fn new(policy: Policy) -> ActivePolicy {
+        ActivePolicy(std::sync::RwLock::new(Arc::new(policy)))
+    }
+
+    pub fn current(&self) -> Arc<Policy> {
+        self.0.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    pub fn set(&self, policy: Arc<Policy>) {
+        *self.0.write().unwrap_or_else(std::sync::PoisonError::into_inner) = policy;
+    }
 }
 
 /// How the server signs its audit checkpoints.
@@ -100,7 +122,8 @@ impl ServerState {
         let mut store = Store::open(db_path)?;
         store.write(|conn| crate::store::checkpoints::set_every(conn, signer.every()))?;
         tracing::info!(key_id, every = signer.every(), "audit checkpoints signed with {}", key_path.display());
-        Ok(ServerState { db: Arc::new(db), clock, signer })
+        let policy = Arc::new(ActivePolicy::new(Policy::builtin().clone()));
+        Ok(ServerState { db: Arc::new(db), clock, signer, policy })
     }
 
     /// The checkpoint job: signs the audit head when nothing is signed yet,
@@ -117,11 +140,14 @@ impl ServerState {
     /// [`ops::LIFECYCLE_BATCH`] apps, each with its audit events.
     pub async fn run_lifecycle(&self) -> Result<usize, error::ApiError> {
         let now = self.clock.now();
-        let due = self.db.read("lifecycle_scan", move |conn| ops::lifecycle_due(conn, now)).await?;
+        let policy = self.policy.current();
+        let scan_policy = policy.clone();
+        let due = self.db.read("lifecycle_scan", move |conn| ops::lifecycle_due(conn, &scan_policy, now)).await?;
         let mut steps = 0;
         for batch in due.chunks(ops::LIFECYCLE_BATCH) {
             let batch = batch.to_vec();
-            steps += self.db.write("lifecycle", move |conn| ops::run_lifecycle_for(conn, &batch, now)).await?;
+            let policy = policy.clone();
+            steps += self.db.write("lifecycle", move |conn| ops::run_lifecycle_for(conn, &batch, &policy, now)).await?;
         }
         Ok(steps)
     }

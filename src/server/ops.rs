@@ -13,7 +13,7 @@ use super::request::Origin;
 use crate::domain::api::{ApprovalResponse, IngestRequest, IngestResponse, MAX_INGEST_EVENTS};
 use crate::domain::approval::{self, DecisionKind};
 use crate::domain::audit::check_runtime_event;
-use crate::domain::risk::Tier;
+use crate::domain::policy::Policy;
 use crate::domain::ttl::{self, PolicyStep, Renewal};
 use crate::domain::{Actor, App, AppState, Approval, ApprovalKind, ApprovalStatus, NewAuditEvent, Role};
 use crate::store::{approvals, apps, audit};
@@ -24,6 +24,8 @@ pub use crate::domain::audit::POLICY_ACTOR;
 pub struct Ctx<'a> {
     pub actor: &'a Actor,
     pub origin: &'a Origin,
+    /// The policy the call is judged under (the active one when it began).
+    pub policy: &'a Policy,
     pub now: DateTime<Utc>,
 }
 
@@ -85,7 +87,7 @@ pub fn decide(
     if !ctx.actor.may_read_app_of(&current.app_owner) {
         return Err(ApiError::not_found(format!("approval {approval_id:?} not found")));
     }
-    let mut decided = approval::decide(&current, ctx.actor, decision, comment, rev, ctx.now)?;
+    let mut decided = approval::decide(&current, ctx.actor, decision, comment, rev, ctx.policy, ctx.now)?;
     let mut app = apps::get(conn, &decided.app_id)?;
     // An approval would bring the app back to life, and changes asked for
     // could never be made; decommissioned is final.
@@ -106,7 +108,7 @@ pub fn decide(
     if decided.status != ApprovalStatus::Pending {
         let next_state = match (decided.status, decided.kind) {
             (ApprovalStatus::Approved, ApprovalKind::NewApp | ApprovalKind::Renewal) => {
-                ttl::activate(&mut app, ctx.now);
+                ttl::activate(&mut app, ctx.policy, ctx.now);
                 Some("app.activated")
             }
             (ApprovalStatus::Approved, ApprovalKind::ProductionAccess) => {
@@ -164,7 +166,7 @@ pub fn renew(
     if !ctx.actor.may_read_app_of(&app.owner) {
         return Err(ApiError::not_found(format!("app {app_id:?} not found")));
     }
-    match ttl::renew(&app, ctx.actor, days, ctx.now)? {
+    match ttl::renew(&app, ctx.actor, days, ctx.policy, ctx.now)? {
         Renewal::Extended { app: mut renewed, previous_expiry } => {
             apps::save(conn, &mut renewed)?;
             let mut event = ctx.event("app.renewed", &renewed);
@@ -186,9 +188,16 @@ pub fn renew(
                     pending.id
                 )));
             }
-            let tier = if app.risk.tier == Tier::High { Tier::High } else { Tier::Medium };
-            let mut approval =
-                Approval::new(new_id("apr"), &app, ApprovalKind::Renewal, ctx.actor.user.clone(), tier, ctx.now);
+            let tier = ctx.policy.review_tier_for(app.risk.tier);
+            let mut approval = Approval::new(
+                new_id("apr"),
+                &app,
+                ApprovalKind::Renewal,
+                ctx.actor.user.clone(),
+                tier,
+                ctx.policy,
+                ctx.now,
+            );
             approvals::save(conn, &mut approval)?;
             audit::append(
                 conn,
@@ -325,10 +334,10 @@ pub const LIFECYCLE_BATCH: usize = 100;
 /// it on a reader: it decodes every candidate (~150 ms at 100k apps), which
 /// inside the write transaction held every decision back that long each
 /// minute.
-pub fn lifecycle_due(conn: &Connection, now: DateTime<Utc>) -> Result<Vec<String>, ApiError> {
+pub fn lifecycle_due(conn: &Connection, policy: &Policy, now: DateTime<Utc>) -> Result<Vec<String>, ApiError> {
     let mut due = Vec::new();
-    for mut app in apps::lifecycle_candidates(conn, now)? {
-        if !ttl::run_policy(&mut app, now).is_empty() {
+    for mut app in apps::lifecycle_candidates(conn, policy, now)? {
+        if !ttl::run_policy(&mut app, policy, now).is_empty() {
             due.push(app.id);
         }
     }
@@ -339,11 +348,16 @@ pub fn lifecycle_due(conn: &Connection, now: DateTime<Utc>) -> Result<Vec<String
 /// read again here so that one changed since (renewed, say) is judged as it
 /// is now; writes each changed app with one audit event per step (actor
 /// `policy`). Returns the number of steps taken.
-pub fn run_lifecycle_for(conn: &Connection, ids: &[String], now: DateTime<Utc>) -> Result<usize, ApiError> {
+pub fn run_lifecycle_for(
+    conn: &Connection,
+    ids: &[String],
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> Result<usize, ApiError> {
     let mut steps_taken = 0;
     for id in ids {
         let Some(mut app) = apps::find(conn, id)? else { continue };
-        let steps = ttl::run_policy(&mut app, now);
+        let steps = ttl::run_policy(&mut app, policy, now);
         if steps.is_empty() {
             continue;
         }

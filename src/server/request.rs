@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 
+use crate::domain::policy::Policy;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{ConnectInfo, FromRequestParts};
@@ -185,12 +186,15 @@ pub async fn idempotent_write<T, F>(
 ) -> Result<Response, ApiError>
 where
     T: Serialize + Send + 'static,
-    F: FnOnce(&Connection, chrono::DateTime<chrono::Utc>) -> Result<(StatusCode, T), ApiError> + Send + 'static,
+    F: FnOnce(&Connection, &Policy, chrono::DateTime<chrono::Utc>) -> Result<(StatusCode, T), ApiError>
+        + Send
+        + 'static,
 {
     let key = idempotency_key(headers)?;
     let user = actor.user.clone();
     let request_hash = idempotency::request_hash(&route, body);
     let clock = state.clock.clone();
+    let policy = state.policy.current();
     let (status, body, replayed) = state
         .db
         .write(name, move |conn| {
@@ -208,7 +212,7 @@ where
                 return Ok((status, recorded.body, true));
             }
             let now = clock.now();
-            let (status, value) = op(conn, now)?;
+            let (status, value) = op(conn, &policy, now)?;
             let body = serde_json::to_string(&value).map_err(ApiError::internal)?;
             if let Some(key) = &key {
                 let recorded = idempotency::Recorded { request_hash, status: status.as_u16(), body: body.clone() };

@@ -177,8 +177,8 @@ pub async fn decide(
     let actor = caller.0;
     let op_actor = actor.clone();
     let route = format!("POST /v1/approvals/{id}/decisions");
-    idempotent_write(&state, &actor, &headers, "decide", route, body_bytes(&body), move |conn, now| {
-        let ctx = Ctx { actor: &op_actor, origin: &origin, now };
+    idempotent_write(&state, &actor, &headers, "decide", route, body_bytes(&body), move |conn, policy, now| {
+        let ctx = Ctx { actor: &op_actor, origin: &origin, policy, now };
         ops::decide(conn, &ctx, &id, request.decision, &request.comment, request.rev)
     })
     .await
@@ -217,8 +217,8 @@ pub async fn renew(
     let actor = caller.0;
     let op_actor = actor.clone();
     let route = format!("POST /v1/apps/{id}/renewals");
-    idempotent_write(&state, &actor, &headers, "renew", route, body_bytes(&body), move |conn, now| {
-        ops::renew(conn, &Ctx { actor: &op_actor, origin: &origin, now }, &id, request.days)
+    idempotent_write(&state, &actor, &headers, "renew", route, body_bytes(&body), move |conn, policy, now| {
+        ops::renew(conn, &Ctx { actor: &op_actor, origin: &origin, policy, now }, &id, request.days)
     })
     .await
 }
@@ -252,7 +252,7 @@ pub async fn ingest(
         "ingest",
         "POST /v1/audit/events".into(),
         body_bytes(&body),
-        move |conn, now| ops::ingest(conn, &Ctx { actor: &op_actor, origin: &origin, now }, request),
+        move |conn, policy, now| ops::ingest(conn, &Ctx { actor: &op_actor, origin: &origin, policy, now }, request),
     )
     .await
 }

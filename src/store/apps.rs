@@ -8,8 +8,9 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::domain::api::ChangeKind;
 use crate::domain::audit::format_timestamp;
+use crate::domain::policy::Policy;
 use crate::domain::status::StatusEntry;
-use crate::domain::{App, AppState, status, ttl};
+use crate::domain::{App, AppState, status};
 
 pub fn get(conn: &Connection, id: &str) -> Result<App> {
     find(conn, id)?.ok_or_else(|| StoreError::NotFound { kind: "app", id: id.to_string() })
@@ -52,9 +53,9 @@ pub fn save(conn: &Connection, app: &mut App) -> Result<()> {
 /// apps, and live apps that expire within the expiring window or have been
 /// idle long enough to be flagged. The policy itself decides; this only
 /// keeps the job from decoding the whole catalog.
-pub fn lifecycle_candidates(conn: &Connection, now: DateTime<Utc>) -> Result<Vec<App>> {
-    let soon = format_timestamp(now + Duration::days(ttl::EXPIRING_WITHIN_DAYS));
-    let idle_since = format_timestamp(now - Duration::days(ttl::INACTIVE_AFTER_DAYS));
+pub fn lifecycle_candidates(conn: &Connection, policy: &Policy, now: DateTime<Utc>) -> Result<Vec<App>> {
+    let soon = format_timestamp(now + policy.expiring_within());
+    let idle_since = format_timestamp(now - Duration::days(policy.rules.inactivity.flag_after_days));
     let mut stmt = conn.prepare_cached(
         "SELECT data FROM apps
          WHERE state IN ('quarantined', 'read_only')
@@ -147,7 +148,7 @@ mod tests {
     fn saved(conn: &Connection, id: &str, endpoint: &str) -> App {
         let manifest = crate::domain::app::tests::manifest();
         let at = Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap() + Duration::nanoseconds(123_456_789);
-        let mut app = App::from_manifest(id.into(), "olive".into(), manifest, at);
+        let mut app = App::from_manifest(id.into(), "olive".into(), manifest, Policy::builtin(), at);
         app.endpoints = vec![endpoint.into()];
         app.expires_at = Some(at + Duration::days(30) + Duration::nanoseconds(1));
         // The schema's triggers fill `app_endpoints`.

@@ -598,7 +598,11 @@ fn apply_answer(conn: &Connection, kind: ActionKind, body: &str) -> Result<Strin
             if let Some(approval) = &answer.approval {
                 catalog::put_approval(conn, approval)?;
             }
-            Ok(crate::domain::intake::registered_message(&answer, kind == ActionKind::Adopt))
+            Ok(crate::domain::intake::registered_message(
+                crate::domain::policy::Policy::builtin(),
+                &answer,
+                kind == ActionKind::Adopt,
+            ))
         }
         ActionKind::RequestAccess => {
             let answer: ApprovalResponse = serde_json::from_str(body)?;
@@ -610,7 +614,7 @@ fn apply_answer(conn: &Connection, kind: ActionKind, body: &str) -> Result<Strin
                 approval.requested_environment(),
                 approval.app_name,
                 approval.review_tier.as_str(),
-                custody::who_must_approve(approval.review_tier),
+                custody::who_must_approve(crate::domain::policy::Policy::builtin(), approval.review_tier),
                 approval.due_at.format("%Y-%m-%d %H:%M UTC"),
             ))
         }

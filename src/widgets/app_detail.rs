@@ -10,7 +10,7 @@ use ratatui::text::{Line, Span};
 
 use super::text::{date, date_time, expiry_relative, pad, relative};
 use crate::config::theme::Theme;
-use crate::domain::ttl::{QUARANTINE_DAYS, READ_ONLY_DAYS};
+use crate::domain::policy::Policy;
 use crate::domain::{App, AppState, AppSummary, Approval, ApprovalStatus, AuditEvent, Outcome, Risk};
 use crate::sanitize::sanitize;
 
@@ -68,8 +68,8 @@ pub struct Step {
 
 /// What the TTL lifecycle will do to `app` if nobody renews it, in order.
 pub fn lifecycle_plan(app: &AppSummary) -> Vec<Step> {
-    let quarantine = Duration::days(QUARANTINE_DAYS);
-    let read_only = Duration::days(READ_ONLY_DAYS);
+    let policy = Policy::builtin();
+    let (quarantine, read_only) = (policy.read_only_after(), policy.decommissioned_after());
     match app.state {
         AppState::Active | AppState::Expiring => match app.expires_at {
             Some(at) => vec![
@@ -90,13 +90,12 @@ pub fn lifecycle_plan(app: &AppSummary) -> Vec<Step> {
 
 /// The first step of [`lifecycle_plan`], without building the plan.
 pub fn next_step(app: &AppSummary) -> Option<Step> {
+    let policy = Policy::builtin();
     match app.state {
         AppState::Active | AppState::Expiring => app.expires_at.map(|at| Step { at, to: AppState::Quarantined }),
-        AppState::Quarantined => {
-            Some(Step { at: app.state_since + Duration::days(QUARANTINE_DAYS), to: AppState::ReadOnly })
-        }
+        AppState::Quarantined => Some(Step { at: app.state_since + policy.read_only_after(), to: AppState::ReadOnly }),
         AppState::ReadOnly => {
-            Some(Step { at: app.state_since + Duration::days(READ_ONLY_DAYS), to: AppState::Decommissioned })
+            Some(Step { at: app.state_since + policy.decommissioned_after(), to: AppState::Decommissioned })
         }
         _ => None,
     }
@@ -105,15 +104,17 @@ pub fn next_step(app: &AppSummary) -> Option<Step> {
 /// What happens next, spelled out: dates and consequences.
 pub fn lifecycle_sentence(app: &AppSummary) -> String {
     let plan = lifecycle_plan(app);
+    let ladder = Policy::builtin().rules.ladder;
+    let (quarantine_days, read_only_days) = (ladder.read_only_after_days, ladder.decommissioned_after_days);
     match (app.state, plan.as_slice()) {
         (AppState::Active | AppState::Expiring, [q, r, d]) => format!(
-            "quarantined on {}: production access revoked, integrations off; read-only {QUARANTINE_DAYS} days later ({}), backups kept; decommissioned {READ_ONLY_DAYS} days after that ({}): credentials revoked, catalog entry archived",
+            "quarantined on {}: production access revoked, integrations off; read-only {quarantine_days} days later ({}), backups kept; decommissioned {read_only_days} days after that ({}): credentials revoked, catalog entry archived",
             date(q.at),
             date(r.at),
             date(d.at)
         ),
         (AppState::Quarantined, [r, d]) => format!(
-            "quarantined since {}: production access revoked; read-only on {}, backups kept; decommissioned {READ_ONLY_DAYS} days after that ({}): credentials revoked, catalog entry archived",
+            "quarantined since {}: production access revoked; read-only on {}, backups kept; decommissioned {read_only_days} days after that ({}): credentials revoked, catalog entry archived",
             date(app.state_since),
             date(r.at),
             date(d.at)
@@ -133,7 +134,7 @@ pub fn lifecycle_sentence(app: &AppSummary) -> String {
 
 /// What one renewal key press would do now.
 pub fn renewal_sentence(app: &AppSummary, now: DateTime<Utc>) -> String {
-    let days = app.ttl_class.days();
+    let days = Policy::builtin().ttl_days(app.ttl_class);
     match app.state {
         AppState::Active | AppState::Expiring | AppState::Quarantined => {
             let until = now + Duration::days(days);
@@ -260,7 +261,7 @@ pub fn more_lines(app: &App, theme: &Theme, now: DateTime<Utc>) -> Vec<Line<'sta
             "{} · TTL {} ({} days) · retention {} days",
             app.lifecycle_tier,
             app.ttl_class,
-            app.ttl_class.days(),
+            Policy::builtin().ttl_days(app.ttl_class),
             app.retention_days
         ),
         theme,
