@@ -69,6 +69,24 @@ async fn an_applied_policy_scores_the_next_intake_and_is_on_the_record() {
     assert_eq!(after["risk"]["tier"], "high");
     assert_eq!(server.app(before["id"].as_str().unwrap()).await["risk"]["tier"], "medium");
 
+    // The request names the version it was filed under, and so does each
+    // decision and each event.
+    let (_, filed) = server.intake("olive", &medium_manifest("filed")).await;
+    assert_eq!(filed["policy_version"], new_version.as_str());
+    let decided = server.decide("riley", &filed, "approve", "ok").await.expect(200);
+    assert_eq!(decided["approval"]["decisions"][0]["policy_version"], new_version.as_str());
+    let events = server.all_audit("riley").await;
+    let of_filed: Vec<&Value> = events.iter().filter(|e| e["approval_id"] == filed["id"]).collect();
+    assert!(of_filed.iter().any(|e| e["action_type"] == "approval.requested"));
+    assert!(of_filed.iter().any(|e| e["action_type"] == "approval.approve"));
+    for event in &of_filed {
+        assert_eq!(event["request_context"]["policy_version"], new_version.as_str(), "{event}");
+    }
+    let registered = events.iter().rev().find(|e| e["action_type"] == "app.registered").unwrap();
+    assert_eq!(registered["request_context"]["policy_version"], new_version.as_str());
+    let first = events.iter().find(|e| e["action_type"] == "app.registered").unwrap();
+    assert_eq!(first["request_context"]["policy_version"], Policy::builtin().version(), "filed before the change");
+
     // A retry replays the answer; the same policy again is a no-op answer.
     let head = server.head().await;
     let replay = put(&server, "ada", &stricter(), Some("apply-1")).await;
