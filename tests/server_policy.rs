@@ -17,7 +17,8 @@ fn default_toml() -> String {
 /// The default with tiers `medium_from = 20`, `high_from = 30`: the
 /// medium manifest (score 30) is high under it.
 fn stricter() -> Value {
-    let text = default_toml().replace("medium_from = 30", "medium_from = 20").replace("high_from = 51", "high_from = 30");
+    let text =
+        default_toml().replace("medium_from = 30", "medium_from = 20").replace("high_from = 51", "high_from = 30");
     json!({"files": [{"name": "policy.toml", "text": text}]})
 }
 
@@ -95,7 +96,10 @@ async fn an_applied_policy_scores_the_next_intake_and_is_on_the_record() {
     let again = put(&server, "ada", &stricter(), Some("apply-2")).await.expect(200);
     assert_eq!(again["changed"], false);
     assert_eq!(again["changes"], json!([]));
-    assert_eq!((again["previous_version"].as_str(), again["version"].as_str()), (Some(&*new_version), Some(&*new_version)));
+    assert_eq!(
+        (again["previous_version"].as_str(), again["version"].as_str()),
+        (Some(&*new_version), Some(&*new_version))
+    );
     assert_eq!(server.head().await, head, "nothing recorded");
 
     // Started again over the same database, the server decides under it.

@@ -11,8 +11,8 @@ use crate::domain::approval::DecisionError;
 use crate::domain::hold::HoldError;
 use crate::domain::intake::AdoptError;
 use crate::domain::manifest_file::Problem;
-use crate::domain::policy::{PolicyProblem, PolicyProblems};
 use crate::domain::policy::change::ApplyError;
+use crate::domain::policy::{PolicyProblem, PolicyProblems};
 use crate::domain::ttl::RenewalError;
 use crate::store::StoreError;
 

@@ -15,8 +15,8 @@ use rusqlite::Connection;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{ActivePolicy, ServerState};
 use super::error::ApiError;
+use super::{ActivePolicy, ServerState};
 use crate::domain::Actor;
 use crate::store::users::TokenCheck;
 use crate::store::{idempotency, policies, users};

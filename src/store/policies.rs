@@ -95,7 +95,8 @@ mod tests {
     }
 
     fn stricter() -> Policy {
-        let text = Policy::builtin().bundle().file("policy.toml").unwrap().text.replace("high_from = 51", "high_from = 41");
+        let text =
+            Policy::builtin().bundle().file("policy.toml").unwrap().text.replace("high_from = 51", "high_from = 41");
         Policy::from_bundle(Bundle::new(vec![BundleFile::new("policy.toml", text)])).unwrap()
     }
 

@@ -165,7 +165,10 @@ mod tests {
     fn rego_files_added_removed_and_changed_are_listed_by_name() {
         let before = policy(&toml(), &[("keep.rego", "package a\n"), ("edit.rego", "package b\n"), ("gone.rego", "x")]);
         let after = policy(&toml(), &[("keep.rego", "package a\n"), ("edit.rego", "package c\n"), ("new.rego", "y")]);
-        assert_eq!(changes(&before, &after), ["rego changed: edit.rego", "rego added: new.rego", "rego removed: gone.rego"]);
+        assert_eq!(
+            changes(&before, &after),
+            ["rego changed: edit.rego", "rego added: new.rego", "rego removed: gone.rego"]
+        );
     }
 
     #[test]
