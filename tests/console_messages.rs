@@ -244,6 +244,7 @@ fn a_request_approved_elsewhere_then_sent_again_shows_you_approved_not_failed() 
         decision: DecisionKind::Approve,
         comment: String::new(),
         at: fixture_now() - Duration::minutes(5),
+        policy_version: None,
     });
     let name = approval.app_name.clone();
     data.outbox.push(QueuedAction {

@@ -97,19 +97,20 @@ async fn no_bad_or_revoked_token_is_401_with_the_error_body() {
 
 /// One row of the matrix: the user and the status expected from each of
 /// me, changes, audit, audit/head, audit/checkpoints, intake, decision,
-/// renewal, ingest, an app's status, an endpoint's status and an app's
-/// evidence.
-const MATRIX: &[(&str, [u16; 12])] = &[
-    ("riley", [200, 200, 200, 200, 200, 403, 200, 403, 403, 200, 200, 200]),
-    ("pat", [200, 200, 200, 200, 200, 201, 200, 200, 403, 200, 200, 200]),
-    ("olive", [200, 200, 200, 200, 200, 201, 403, 200, 403, 200, 200, 200]),
-    ("ingo", [200, 403, 403, 200, 200, 403, 404, 404, 201, 403, 403, 403]),
-    ("ada", [200, 200, 200, 200, 200, 201, 404, 404, 403, 404, 404, 404]),
-    ("omar", [200, 200, 200, 200, 200, 201, 404, 404, 403, 404, 404, 404]),
+/// renewal, ingest, an app's status, an endpoint's status, an app's
+/// evidence, reading the policy and applying one (the active one again,
+/// which changes nothing).
+const MATRIX: &[(&str, [u16; 14])] = &[
+    ("riley", [200, 200, 200, 200, 200, 403, 200, 403, 403, 200, 200, 200, 200, 403]),
+    ("pat", [200, 200, 200, 200, 200, 201, 200, 200, 403, 200, 200, 200, 200, 403]),
+    ("olive", [200, 200, 200, 200, 200, 201, 403, 200, 403, 200, 200, 200, 200, 403]),
+    ("ingo", [200, 403, 403, 200, 200, 403, 404, 404, 201, 403, 403, 403, 403, 403]),
+    ("ada", [200, 200, 200, 200, 200, 201, 404, 404, 403, 404, 404, 404, 200, 200]),
+    ("omar", [200, 200, 200, 200, 200, 201, 404, 404, 403, 404, 404, 404, 200, 403]),
     // Reads everything, changes nothing.
-    ("audrey", [200, 200, 200, 200, 200, 403, 403, 403, 403, 200, 200, 200]),
+    ("audrey", [200, 200, 200, 200, 200, 403, 403, 403, 403, 200, 200, 200, 200, 403]),
     // Asks the status API and nothing else.
-    ("gate", [403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200, 403]),
+    ("gate", [403, 403, 403, 403, 403, 403, 403, 403, 403, 200, 200, 403, 403, 403]),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -130,7 +131,7 @@ async fn role_matrix() {
         let (_, approval) = server.intake("olive", &medium_manifest(&format!("for-{user}"))).await;
         let approval_id = approval["id"].as_str().unwrap().to_string();
         let rev = approval["rev"].as_u64().unwrap();
-        let calls: [(Method, String, Option<Value>); 12] = [
+        let calls: [(Method, String, Option<Value>); 14] = [
             (Method::GET, "/v1/me".into(), None),
             (Method::GET, "/v1/changes".into(), None),
             (Method::GET, "/v1/audit".into(), None),
@@ -151,6 +152,8 @@ async fn role_matrix() {
             (Method::GET, format!("/v1/apps/{live_id}/status"), None),
             (Method::GET, "/v1/status?endpoint=https://menu.apps.internal".into(), None),
             (Method::GET, format!("/v1/apps/{live_id}/evidence"), None),
+            (Method::GET, "/v1/policy".into(), None),
+            (Method::PUT, "/v1/policy".into(), Some(json!(govdeck::domain::policy::Policy::builtin().bundle()))),
         ];
         for ((method, path, body), want) in calls.into_iter().zip(expected) {
             let head_before = server.head().await.0;

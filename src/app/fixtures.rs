@@ -169,7 +169,7 @@ const PENDING: &[Pending] = {
 };
 
 fn decision(by: &str, role: Role, kind: DecisionKind, comment: &str, at: DateTime<Utc>) -> Decision {
-    Decision { by: by.into(), role, decision: kind, comment: comment.into(), at }
+    Decision { by: by.into(), role, decision: kind, comment: comment.into(), at, policy_version: None }
 }
 
 fn build_approvals(apps: &[App], now: DateTime<Utc>) -> Vec<Approval> {

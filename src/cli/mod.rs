@@ -31,6 +31,7 @@ mod hold;
 mod import;
 mod intake;
 mod lookup;
+mod policy;
 mod server;
 mod table;
 mod verify;
@@ -158,6 +159,9 @@ pub enum Command {
     /// Manage the server's users and their bearer tokens.
     #[command(subcommand)]
     Users(UsersCommand),
+    /// The governance policy: apply a policy folder to the server.
+    #[command(subcommand)]
+    Policy(policy::PolicyCommand),
     /// Fill an empty server database with deterministic demo data at scale.
     Seed(SeedArgs),
     /// Bring the local cache up to date with the server (and send queued actions).
@@ -670,6 +674,7 @@ impl Command {
             Command::Demo { .. } => "demo",
             Command::Serve(_) => "serve",
             Command::Users(_) => "users",
+            Command::Policy(_) => "policy",
             Command::Seed(_) => "seed",
             Command::Sync(_) => "sync",
             Command::Apps(_) => "apps",
@@ -728,6 +733,7 @@ fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
         Command::Demo { role, apps, dir, ui: inner } => console::demo(role, apps, dir, &inner.or(ui)),
         Command::Serve(args) => server::serve(args),
         Command::Users(command) => server::users(command),
+        Command::Policy(command) => policy::run(command, client),
         Command::Seed(args) => server::seed(args),
         Command::Audit(AuditArgs {
             command: Some(AuditCommand::Verify { db: Some(db), key_files, json, client: after_verify }),

@@ -442,7 +442,8 @@ pub struct AmendInput<'a> {
     pub now: DateTime<Utc>,
 }
 
-fn rescore(request: &mut Approval, risk: Risk, tier: Tier) {
+fn rescore(request: &mut Approval, risk: Risk, tier: Tier, policy: &Policy) {
+    request.policy_version = Some(policy.version().to_string());
     request.risk = risk;
     request.risk_score_at_time = risk.score;
     request.review_tier = tier;
@@ -472,7 +473,7 @@ pub fn amend(input: AmendInput<'_>) -> Result<Amendment, AmendError> {
         let mut resubmitted = false;
         let request = open.iter().find(|request| request.kind == ApprovalKind::NewApp).map(|request| {
             let mut request = request.clone();
-            rescore(&mut request, risk, tier);
+            rescore(&mut request, risk, tier, policy);
             request.app_name = amended.name.clone();
             if request.status == ApprovalStatus::ChangesRequested {
                 approval::resubmit(&mut request, policy, now);
@@ -497,7 +498,7 @@ pub fn amend(input: AmendInput<'_>) -> Result<Amendment, AmendError> {
         let changes = diff(&approved, &next);
         let risk = next.risk(policy);
         let mut request = request.clone();
-        rescore(&mut request, risk, review_tier(policy, &risk, &next));
+        rescore(&mut request, risk, review_tier(policy, &risk, &next), policy);
         request.changes = changes.clone();
         approval::resubmit(&mut request, policy, now);
         return Ok(Amendment::Revised { request: Box::new(request), changes });
@@ -537,7 +538,7 @@ pub fn amend(input: AmendInput<'_>) -> Result<Amendment, AmendError> {
     }
     let tier = review_tier(policy, &risk, &next);
     let mut request = Approval::new(new_request_id, app, ApprovalKind::Change, actor.user.clone(), tier, policy, now);
-    rescore(&mut request, risk, tier);
+    rescore(&mut request, risk, tier, policy);
     request.changes = changes.clone();
     let resubmitted = sent_back(app);
     Ok(Amendment::Held { request: Box::new(request), changes, resubmitted })

@@ -97,6 +97,10 @@ pub struct Decision {
     #[serde(default)]
     pub comment: String,
     pub at: DateTime<Utc>,
+    /// The version of the policy it was made under (`None`: made before
+    /// policies were recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_version: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -141,6 +145,10 @@ pub struct Approval {
     /// Who closed the request by policy and why (status `closed`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub closed: Option<super::hold::Closure>,
+    /// The version of the policy it was filed (or last re-scored) under
+    /// (`None`: filed before policies were recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_version: Option<String>,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -179,6 +187,7 @@ impl Approval {
             reason: String::new(),
             withdrawn_by: None,
             closed: None,
+            policy_version: Some(policy.version().to_string()),
         }
     }
 
@@ -329,6 +338,7 @@ pub fn decide(
         decision,
         comment: comment.to_string(),
         at: now,
+        policy_version: Some(policy.version().to_string()),
     });
     match decision {
         DecisionKind::Reject => {
@@ -380,6 +390,32 @@ mod tests {
 
     fn riley() -> Actor {
         Actor::new("riley", [Role::Reviewer])
+    }
+
+    #[test]
+    fn a_request_and_its_decisions_name_the_policy_they_were_made_under() {
+        let approval = request(Tier::Medium);
+        assert_eq!(approval.policy_version.as_deref(), Some(Policy::builtin().version()));
+        let decided = decide(&approval, &riley(), DecisionKind::Approve, "", 7, Policy::builtin(), now()).unwrap();
+        assert_eq!(decided.decisions[0].policy_version.as_deref(), Some(Policy::builtin().version()));
+        let json = serde_json::to_value(&decided).unwrap();
+        assert_eq!(json["policy_version"], Policy::builtin().version());
+        assert_eq!(json["decisions"][0]["policy_version"], Policy::builtin().version());
+    }
+
+    #[test]
+    fn rows_stored_before_policies_decode_without_a_version() {
+        let mut json = serde_json::to_value(request(Tier::Medium)).unwrap();
+        json.as_object_mut().unwrap().remove("policy_version");
+        json["decisions"] = serde_json::json!([
+            {"by": "riley", "role": "reviewer", "decision": "approve", "comment": "", "at": "2026-03-02T09:00:00Z"}
+        ]);
+        let old: Approval = serde_json::from_value(json).unwrap();
+        assert_eq!(old.policy_version, None);
+        assert_eq!(old.decisions[0].policy_version, None);
+        let back = serde_json::to_value(&old).unwrap();
+        assert!(back.get("policy_version").is_none(), "written back as it was: {back}");
+        assert!(back["decisions"][0].get("policy_version").is_none());
     }
     fn rosa() -> Actor {
         Actor::new("rosa", [Role::Reviewer])
@@ -528,6 +564,7 @@ mod tests {
                 decision: DecisionKind::Approve,
                 comment: String::new(),
                 at: now(),
+                policy_version: None,
             });
         }
         assert!(!approval.approvals_suffice(Policy::builtin()));
@@ -542,6 +579,7 @@ mod tests {
             decision: DecisionKind::Approve,
             comment: String::new(),
             at: now(),
+            policy_version: None,
         };
         approval.decisions.push(approve("riley", Role::Reviewer));
         approval.decisions.push(approve("pat", Role::Lead));

@@ -387,6 +387,7 @@ mod tests {
             decision: DecisionKind::Approve,
             comment: String::new(),
             at: created + Duration::hours(took_hours),
+            policy_version: None,
         });
         approval
     }

@@ -12,12 +12,12 @@ use serde_json::json;
 
 use super::ServerState;
 use super::error::ApiError;
-use super::ops::{Ctx, approval_event, new_id};
+use super::ops::{Ctx, append_under, approval_event, new_id};
 use super::request::{Caller, Origin, body_bytes, idempotent_write, parse_json};
 use crate::domain::amend::{self, AmendError, AmendInput, Amendment, FieldChange};
 use crate::domain::api::{AmendOutcome, AmendRequest, AmendResponse, ErrorBody};
 use crate::domain::{App, Approval, Risk, naming};
-use crate::store::{approvals, apps, audit};
+use crate::store::{approvals, apps};
 
 impl From<AmendError> for ApiError {
     fn from(err: AmendError) -> ApiError {
@@ -110,7 +110,7 @@ fn resubmit_all(
             "kind": request.kind.as_str(), "changes": changes_json(changes),
             "review_tier": request.review_tier.as_str(), "due_at": request.due_at,
         });
-        audit::append(conn, event, &ctx.actor.user, ctx.now)?;
+        append_under(conn, event, ctx.policy, &ctx.actor.user, ctx.now)?;
     }
     Ok(())
 }
@@ -148,7 +148,7 @@ pub fn amend_app(
                 "changes": changes_json(&changes), "rev": request.rev, "applied": "at_once",
                 "risk_before": risk_json(&before), "risk_after": risk_json(&amended.risk),
             });
-            audit::append(conn, event, &ctx.actor.user, ctx.now)?;
+            append_under(conn, event, ctx.policy, &ctx.actor.user, ctx.now)?;
             Ok((
                 StatusCode::OK,
                 AmendResponse { outcome: AmendOutcome::Applied, changes, app: *amended, approval: None },
@@ -163,7 +163,7 @@ pub fn amend_app(
                 "risk_before": risk_json(&before), "risk_after": risk_json(&held.risk),
                 "review_tier": held.review_tier.as_str(),
             });
-            audit::append(conn, event, &ctx.actor.user, ctx.now)?;
+            append_under(conn, event, ctx.policy, &ctx.actor.user, ctx.now)?;
             let answer = AmendResponse { outcome: AmendOutcome::Held, changes, app, approval: Some(*held) };
             Ok((StatusCode::ACCEPTED, answer))
         }
@@ -175,7 +175,7 @@ pub fn amend_app(
                 "risk_after": risk_json(&revised.risk), "review_tier": revised.review_tier.as_str(),
                 "due_at": revised.due_at,
             });
-            audit::append(conn, event, &ctx.actor.user, ctx.now)?;
+            append_under(conn, event, ctx.policy, &ctx.actor.user, ctx.now)?;
             let answer = AmendResponse { outcome: AmendOutcome::Revised, changes, app, approval: Some(*revised) };
             Ok((StatusCode::ACCEPTED, answer))
         }
@@ -194,7 +194,7 @@ pub fn amend_app(
             if let Some(request) = &rescored {
                 event.approval_id = Some(request.id.clone());
             }
-            audit::append(conn, event, &ctx.actor.user, ctx.now)?;
+            append_under(conn, event, ctx.policy, &ctx.actor.user, ctx.now)?;
             if let Some(request) = rescored.as_ref().filter(|_| resubmitted) {
                 let mut event = approval_event(ctx.event("", &amended), "approval.resubmitted", request);
                 event.request_context = json!({
@@ -202,7 +202,7 @@ pub fn amend_app(
                     "risk_after": risk_json(&request.risk), "review_tier": request.review_tier.as_str(),
                     "due_at": request.due_at,
                 });
-                audit::append(conn, event, &ctx.actor.user, ctx.now)?;
+                append_under(conn, event, ctx.policy, &ctx.actor.user, ctx.now)?;
             }
             let answer = AmendResponse { outcome: AmendOutcome::InPlace, changes, app: *amended, approval: rescored };
             Ok((StatusCode::OK, answer))
@@ -224,6 +224,6 @@ pub fn apply_approved(conn: &Connection, ctx: &Ctx<'_>, request: &Approval, app:
         "changes": changes_json(&changes), "applied": "on_approval", "applied_from": request.id,
         "risk_before": risk_json(&before), "risk_after": risk_json(&app.risk),
     });
-    audit::append(conn, event, &ctx.actor.user, ctx.now)?;
+    append_under(conn, event, ctx.policy, &ctx.actor.user, ctx.now)?;
     Ok(())
 }

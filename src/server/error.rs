@@ -11,6 +11,8 @@ use crate::domain::approval::DecisionError;
 use crate::domain::hold::HoldError;
 use crate::domain::intake::AdoptError;
 use crate::domain::manifest_file::Problem;
+use crate::domain::policy::change::ApplyError;
+use crate::domain::policy::{PolicyProblem, PolicyProblems};
 use crate::domain::ttl::RenewalError;
 use crate::store::StoreError;
 
@@ -21,11 +23,13 @@ pub struct ApiError {
     pub message: String,
     /// Every problem of a refused manifest (see [`ErrorBody::problems`]).
     pub problems: Vec<Problem>,
+    /// Every problem of a refused policy (see [`PolicyErrorBody`]).
+    pub policy_problems: Vec<PolicyProblem>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError { status, code, message: message.into(), problems: Vec::new() }
+        ApiError { status, code, message: message.into(), problems: Vec::new(), policy_problems: Vec::new() }
     }
 
     /// A 400 `invalid_manifest` listing every problem of the manifest.
@@ -36,6 +40,15 @@ impl ApiError {
             n => format!("the manifest has {n} problems: {}", listed.join("; ")),
         };
         ApiError { problems, ..ApiError::new(StatusCode::BAD_REQUEST, "invalid_manifest", message) }
+    }
+
+    /// A 422 `invalid_policy` listing every problem of the policy.
+    pub fn invalid_policy(problems: Vec<PolicyProblem>) -> ApiError {
+        let message = PolicyProblems(problems.clone()).to_string();
+        ApiError {
+            policy_problems: problems,
+            ..ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_policy", message)
+        }
     }
 
     pub fn bad_request(message: impl Into<String>) -> ApiError {
@@ -140,13 +153,30 @@ impl From<HoldError> for ApiError {
     }
 }
 
+impl From<ApplyError> for ApiError {
+    fn from(err: ApplyError) -> ApiError {
+        match err {
+            ApplyError::NotAdmin => ApiError::forbidden(err.to_string()),
+        }
+    }
+}
+
+/// The answer to a refused policy (`invalid_policy`): the error and every
+/// problem, each with its file and line.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct PolicyErrorBody {
+    pub error: ErrorDetail,
+    pub problems: Vec<PolicyProblem>,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ErrorBody {
-            error: ErrorDetail { code: self.code.to_string(), message: self.message },
-            problems: self.problems,
+        let error = ErrorDetail { code: self.code.to_string(), message: self.message };
+        let mut response = if self.policy_problems.is_empty() {
+            (self.status, Json(ErrorBody { error, problems: self.problems })).into_response()
+        } else {
+            (self.status, Json(PolicyErrorBody { error, problems: self.policy_problems })).into_response()
         };
-        let mut response = (self.status, Json(body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }

@@ -17,7 +17,7 @@ use utoipa::IntoParams;
 
 use super::ServerState;
 use super::error::ApiError;
-use super::ops::{Ctx, app_event, approval_event, new_id};
+use super::ops::{Ctx, app_event, append_under, approval_event, new_id};
 use super::request::{Caller, Origin, body_bytes, idempotent_write, parse_json};
 use crate::domain::api::{ErrorBody, IntakeResponse};
 use crate::domain::intake::{self, IntakePreview};
@@ -27,7 +27,7 @@ use crate::domain::policy::Policy;
 use crate::domain::risk::IntakeReview;
 use crate::domain::ttl;
 use crate::domain::{Actor, App, Approval, ApprovalKind, Manifest};
-use crate::store::{approvals, apps, audit, users};
+use crate::store::{approvals, apps, users};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -209,7 +209,7 @@ fn file_review(
         IntakeReview::AutoApproved => {
             let mut event = app_event("approval.auto_approved", app);
             event.request_context = json!({"reason": ctx.policy.auto_approval_text()});
-            audit::append(conn, event, &ctx.actor.user, ctx.now)?;
+            append_under(conn, event, ctx.policy, &ctx.actor.user, ctx.now)?;
             Ok(None)
         }
         IntakeReview::Review(tier) => {
@@ -223,9 +223,10 @@ fn file_review(
                 ctx.now,
             );
             approvals::save(conn, &mut approval)?;
-            audit::append(
+            append_under(
                 conn,
                 approval_event(ctx.event("", app), "approval.requested", &approval),
+                ctx.policy,
                 &ctx.actor.user,
                 ctx.now,
             )?;
@@ -259,7 +260,7 @@ pub fn register(
         ttl::activate(&mut app, ctx.policy, ctx.now);
     }
     apps::save(conn, &mut app)?;
-    audit::append(conn, ctx.event("app.registered", &app), &ctx.actor.user, ctx.now)?;
+    append_under(conn, ctx.event("app.registered", &app), ctx.policy, &ctx.actor.user, ctx.now)?;
     let approval = file_review(conn, ctx, &app, review)?;
     Ok((StatusCode::CREATED, IntakeResponse { app, approval }))
 }
@@ -387,7 +388,7 @@ pub fn adopt_app(
         "changed": changed,
         "upstream": current.upstream.as_deref().map(|upstream| json!({"source": upstream.source, "key": upstream.key})),
     });
-    audit::append(conn, event, &ctx.actor.user, ctx.now)?;
+    append_under(conn, event, ctx.policy, &ctx.actor.user, ctx.now)?;
     let approval = file_review(conn, ctx, &app, review)?;
     Ok((StatusCode::CREATED, IntakeResponse { app, approval }))
 }

@@ -13,6 +13,7 @@ pub mod hold;
 pub mod intake;
 pub mod openapi;
 pub mod ops;
+pub mod policy;
 pub mod request;
 pub mod routes;
 pub mod signing;
@@ -122,7 +123,11 @@ impl ServerState {
         let mut store = Store::open(db_path)?;
         store.write(|conn| crate::store::checkpoints::set_every(conn, signer.every()))?;
         tracing::info!(key_id, every = signer.every(), "audit checkpoints signed with {}", key_path.display());
-        let policy = Arc::new(ActivePolicy::new(Policy::builtin().clone()));
+        let now = clock.now();
+        let (active, stored) =
+            store.write(|conn| crate::store::policies::load_or_init(conn, Policy::builtin(), now))?;
+        tracing::info!(version = stored.version, applied_by = stored.applied_by, "deciding under policy");
+        let policy = Arc::new(ActivePolicy::new(active));
         Ok(ServerState { db: Arc::new(db), clock, signer, policy })
     }
 
@@ -182,6 +187,7 @@ pub fn router(state: ServerState) -> Router {
         .route("/v1/apps/{id}/evidence", get(evidence::evidence))
         .route("/v1/apps/{id}/status", get(routes::app_status))
         .route("/v1/status", get(routes::endpoint_status))
+        .route("/v1/policy", get(policy::get_policy).put(policy::put_policy))
         .route("/v1/openapi.json", get(move || std::future::ready(axum::Json(openapi.clone()))))
         .fallback(routes::fallback)
         .method_not_allowed_fallback(|| async {

@@ -4,7 +4,7 @@
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{amend, custody, evidence, hold, intake, routes};
+use super::{amend, custody, evidence, hold, intake, policy, routes};
 use crate::domain::amend::FieldChange;
 use crate::domain::api::{AmendOutcome, AmendRequest, AmendResponse};
 use crate::domain::api::{
@@ -33,6 +33,7 @@ use crate::domain::{
         hold::quarantine_route, hold::release_route, hold::retire_route,
         routes::app_status, routes::endpoint_status,
         routes::audit_inclusion, routes::audit_inclusions, routes::audit_consistency,
+        policy::get_policy, policy::put_policy,
     ),
     components(schemas(
         App, AppState, Approval, ApprovalKind, ApprovalStatus, AuditEvent, Connectivity, Controls, DataClass, Decision,
@@ -45,6 +46,9 @@ use crate::domain::{
         AccessRequest, TransferRequest, WithdrawalRequest, WithdrawalResponse,
         Hold, Closure, ReasonRequest, RetireRequest, ExitChecklist, DataDisposition,
         Checkpoint, CheckpointPage, ServerKey, Bundle, EventProof, SignedBundle, AppStatus, Access, StatusReason,
+        crate::domain::policy::Bundle, crate::domain::policy::BundleFile, crate::domain::policy::PolicyProblem,
+        crate::domain::policy::change::PolicyResponse, crate::domain::policy::change::PolicyApplied,
+        super::error::PolicyErrorBody,
     )),
     modifiers(&BearerAuth),
     tags(
@@ -96,6 +100,7 @@ mod tests {
             "/v1/audit/proof/inclusion",
             "/v1/audit/proof/inclusions",
             "/v1/audit/proof/consistency",
+            "/v1/policy",
         ] {
             assert!(paths.contains(&expected), "{expected} missing from {paths:?}");
         }

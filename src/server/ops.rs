@@ -59,6 +59,25 @@ pub fn app_event(action_type: &str, app: &App) -> NewAuditEvent {
     }
 }
 
+/// Appends `event` with the version of `policy` in its `request_context`
+/// (`policy_version`): every intake, decision, amendment and lifecycle step
+/// names the rules it was made under.
+pub fn append_under(
+    conn: &Connection,
+    mut event: NewAuditEvent,
+    policy: &Policy,
+    by: &str,
+    now: DateTime<Utc>,
+) -> Result<crate::domain::AuditEvent, ApiError> {
+    if !event.request_context.is_object() {
+        event.request_context = json!({});
+    }
+    if let Some(context) = event.request_context.as_object_mut() {
+        context.insert("policy_version".into(), json!(policy.version()));
+    }
+    Ok(audit::append(conn, event, by, now)?)
+}
+
 pub fn approval_event(base: NewAuditEvent, action_type: &str, approval: &Approval) -> NewAuditEvent {
     NewAuditEvent {
         action_type: action_type.into(),
@@ -103,7 +122,7 @@ pub fn decide(
     let action = decision.action();
     let mut event = approval_event(ctx.event("", &app), action, &decided);
     event.request_context = json!({"comment": comment, "rev": rev, "status": decided.status.as_str()});
-    audit::append(conn, event, &ctx.actor.user, ctx.now)?;
+    append_under(conn, event, ctx.policy, &ctx.actor.user, ctx.now)?;
 
     if decided.status != ApprovalStatus::Pending {
         let next_state = match (decided.status, decided.kind) {
@@ -141,7 +160,7 @@ pub fn decide(
                 event.environment = Some(decided.requested_environment().to_string());
                 event.request_context = json!({"environment": decided.requested_environment()});
             }
-            audit::append(conn, event, &ctx.actor.user, ctx.now)?;
+            append_under(conn, event, ctx.policy, &ctx.actor.user, ctx.now)?;
         }
     }
     Ok((StatusCode::OK, ApprovalResponse { approval: decided }))
@@ -175,7 +194,7 @@ pub fn renew(
                 "previous_expires_at": previous_expiry,
                 "expires_at": renewed.expires_at,
             });
-            audit::append(conn, event, &ctx.actor.user, ctx.now)?;
+            append_under(conn, event, ctx.policy, &ctx.actor.user, ctx.now)?;
             Ok((StatusCode::OK, RenewalAnswer::App { app: renewed }))
         }
         Renewal::NeedsApproval => {
@@ -199,9 +218,10 @@ pub fn renew(
                 ctx.now,
             );
             approvals::save(conn, &mut approval)?;
-            audit::append(
+            append_under(
                 conn,
                 approval_event(ctx.event("", &app), "approval.requested", &approval),
+                ctx.policy,
                 &ctx.actor.user,
                 ctx.now,
             )?;
@@ -379,7 +399,7 @@ pub fn run_lifecycle_for(
                     json!({"expires_at": expires_at, "effective_at": effective_at})
                 }
             };
-            audit::append(conn, event, POLICY_ACTOR, now)?;
+            append_under(conn, event, policy, POLICY_ACTOR, now)?;
         }
         // Decommissioned by the ladder: its open requests close by policy.
         if steps.iter().any(|step| matches!(step, PolicyStep::Transition(t) if t.to == AppState::Decommissioned)) {

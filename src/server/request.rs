@@ -15,11 +15,11 @@ use rusqlite::Connection;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::ServerState;
 use super::error::ApiError;
+use super::{ActivePolicy, ServerState};
 use crate::domain::Actor;
 use crate::store::users::TokenCheck;
-use crate::store::{idempotency, users};
+use crate::store::{idempotency, policies, users};
 
 /// The caller, authenticated by its bearer token. A platform token is
 /// refused here with a 403: it may ask the status API only (whose handlers
@@ -171,7 +171,27 @@ fn json_response(status: StatusCode, body: String, replayed: bool) -> Response {
     response
 }
 
-/// Runs a state-changing `op` in one write transaction under the request's
+/// The policy active in the database, as `cached` holds it unless another
+/// server changed it since: then it is read again and cached. One indexed
+/// read of the newest `policies` row per write.
+fn active_policy(conn: &Connection, cached: &ActivePolicy) -> Result<std::sync::Arc<Policy>, ApiError> {
+    let policy = cached.current();
+    match policies::active_version(conn)? {
+        Some(version) if version != policy.version() => {
+            let stored = policies::active(conn)?.ok_or_else(|| ApiError::internal("the active policy vanished"))?;
+            let fresh = Policy::from_bundle(stored.bundle)
+                .map_err(|problems| ApiError::internal(format!("the active policy {version}: {problems}")))?;
+            tracing::info!(version, "another server applied a policy; deciding under it");
+            let fresh = std::sync::Arc::new(fresh);
+            cached.set(fresh.clone());
+            Ok(fresh)
+        }
+        _ => Ok(policy),
+    }
+}
+
+/// Runs a state-changing `op` in one write transaction (under the policy
+/// active in the database, see [`active_policy`]) under the request's
 /// `Idempotency-Key`: a retry of the same request replays the first answer
 /// and changes nothing; a different request under the same key is a 422.
 /// An `op` that fails rolls back whole and is not recorded.
@@ -194,7 +214,7 @@ where
     let user = actor.user.clone();
     let request_hash = idempotency::request_hash(&route, body);
     let clock = state.clock.clone();
-    let policy = state.policy.current();
+    let cached = state.policy.clone();
     let (status, body, replayed) = state
         .db
         .write(name, move |conn| {
@@ -212,6 +232,7 @@ where
                 return Ok((status, recorded.body, true));
             }
             let now = clock.now();
+            let policy = active_policy(conn, &cached)?;
             let (status, value) = op(conn, &policy, now)?;
             let body = serde_json::to_string(&value).map_err(ApiError::internal)?;
             if let Some(key) = &key {

@@ -323,12 +323,12 @@ mod tests {
                 })
                 .unwrap();
             // As a database written before the tree existed: no nodes, no size,
-            // the schema as it was before step 8.
+            // the schema as it was before step 8 (so no policies table either).
             let conn = store.conn();
             conn.execute_batch(&format!(
                 "DROP TABLE audit_tree; DELETE FROM meta WHERE key = '{SIZE_KEY}';
                  ALTER TABLE checkpoints DROP COLUMN tree_size; ALTER TABLE checkpoints DROP COLUMN root_hash;
-                 ALTER TABLE checkpoints DROP COLUMN note; PRAGMA user_version = {};",
+                 ALTER TABLE checkpoints DROP COLUMN note; DROP TABLE policies; PRAGMA user_version = {};",
                 crate::store::schema::TREE_STEP - 1
             ))
             .unwrap();

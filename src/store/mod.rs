@@ -11,6 +11,7 @@ pub mod changes;
 pub mod checkpoints;
 pub mod idempotency;
 pub mod merkle;
+pub mod policies;
 pub mod schema;
 pub mod upstream;
 pub mod users;

@@ -196,6 +196,10 @@ const MIGRATIONS: &[&str] = &[
     super::merkle::TABLE_SQL,
     // 9: checkpoints that are signed tree heads (C2SP notes; domain::note).
     super::checkpoints::TREE_HEAD_SQL,
+    // 10: every policy the server has decided under, the newest active (see
+    // store::policies); the server records the built-in default on its
+    // first start over a database without one.
+    super::policies::TABLE_SQL,
 ];
 
 /// The step that made the `audit_tree` table.

@@ -259,6 +259,16 @@ impl Client {
         self.write(reqwest::Method::POST, path, body, idempotency_key).await
     }
 
+    /// PUTs `body` under `idempotency_key`, as [`Client::post`].
+    pub async fn put(&self, path: &str, body: &str, idempotency_key: &str) -> Result<Posted, ClientError> {
+        self.write(reqwest::Method::PUT, path, body, idempotency_key).await
+    }
+
+    /// The server's active policy (`GET /v1/policy`).
+    pub async fn policy(&self) -> Result<crate::domain::policy::change::PolicyResponse, ClientError> {
+        self.get("/v1/policy", &[]).await
+    }
+
     /// PATCHes `body` under `idempotency_key`, as [`Client::post`].
     pub async fn patch(&self, path: &str, body: &str, idempotency_key: &str) -> Result<Posted, ClientError> {
         self.write(reqwest::Method::PATCH, path, body, idempotency_key).await

@@ -74,9 +74,11 @@ impl Resp {
         let code = error["code"].as_str().unwrap_or_else(|| panic!("no error.code in {body}"));
         let message = error["message"].as_str().unwrap_or_else(|| panic!("no error.message in {body}"));
         assert!(!code.is_empty() && !message.is_empty(), "empty code or message in {body}");
-        // Beside it only the `problems` of a refused manifest.
-        let extra =
-            usize::from(code == "invalid_manifest" && body["problems"].as_array().is_some_and(|p| !p.is_empty()));
+        // Beside it only the `problems` of a refused manifest or policy.
+        let extra = usize::from(
+            matches!(code, "invalid_manifest" | "invalid_policy")
+                && body["problems"].as_array().is_some_and(|p| !p.is_empty()),
+        );
         assert_eq!(body.as_object().map(|o| o.len()), Some(1 + extra), "only `error` at the top level: {body}");
         code.to_string()
     }

@@ -19,6 +19,7 @@ pub const MAX_FILE_BYTES: usize = 256 * 1024;
 pub const MAX_FILES: usize = 64;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = PolicyFile)]
 pub struct BundleFile {
     /// The file's name in the folder: `policy.toml` or `NAME.rego`.
     pub name: String,
@@ -33,6 +34,7 @@ impl BundleFile {
 
 /// A policy's files, sorted by name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = PolicyBundle)]
 pub struct Bundle {
     pub files: Vec<BundleFile>,
 }

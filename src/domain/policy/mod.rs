@@ -16,6 +16,7 @@
 //! format); its spans give each problem a line number.
 
 mod bundle;
+pub mod change;
 mod file;
 
 use std::sync::LazyLock;
@@ -37,7 +38,7 @@ const BUILTIN_FILES: &[(&str, &str)] = &[("policy.toml", include_str!("../../../
 
 /// One problem with a policy folder, named by file and line where known, so
 /// an author can go straight to it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[error("{}{}: {message}", file, line.map(|l| format!(":{l}")).unwrap_or_default())]
 pub struct PolicyProblem {
     pub file: String,
