@@ -26,9 +26,9 @@ use super::role::{Actor, Role};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct FieldChange {
     pub field: String,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Value)]
     pub old: Value,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Value)]
     pub new: Value,
 }
 
