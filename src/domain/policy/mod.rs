@@ -306,24 +306,28 @@ pub fn roles_plural(roles: &[Role]) -> String {
 /// Who must approve under these rules, in words: "two different
 /// reviewers", "one reviewer or lead".
 pub fn approvers_text(rules: &TierReview) -> String {
-    let plural = rules.approvals != 1;
-    let roles: Vec<String> =
-        rules.approver_roles.iter().map(|role| if plural { format!("{role}s") } else { role.to_string() }).collect();
-    let roles = or_list(roles.iter().map(String::as_str));
+    let roles =
+        if rules.approvals == 1 { role_list(&rules.approver_roles) } else { roles_plural(&rules.approver_roles) };
     let mut text = match rules.approvals {
         1 => format!("one {roles}"),
         n => format!("{} different {roles}", number_word(n)),
     };
-    let required: Vec<&str> = rules
-        .required_roles
-        .iter()
-        .filter(|role| rules.approver_roles.len() > 1 || rules.approver_roles.first() != Some(role))
-        .map(|role| role.as_str())
-        .collect();
+    let required = required_beyond_approvers(rules);
     if !required.is_empty() {
         text.push_str(&format!(", among them a {}", and_list(required.into_iter())));
     }
     text
+}
+
+/// The required roles a sentence must name: all of them, unless the only
+/// approver role is the one required (then "reviewers" already says it).
+fn required_beyond_approvers(rules: &TierReview) -> Vec<&'static str> {
+    rules
+        .required_roles
+        .iter()
+        .filter(|role| rules.approver_roles.len() > 1 || rules.approver_roles.first() != Some(role))
+        .map(|role| role.as_str())
+        .collect()
 }
 
 /// What a request of this review tier needs, as the server enforces it, for
@@ -339,15 +343,9 @@ pub fn needs_text(rules: &TierReview) -> String {
             rules.approver_roles.iter().map(|role| format!("a {role}")).collect::<Vec<_>>().iter().map(String::as_str),
         )
     } else {
-        let roles: Vec<String> = rules.approver_roles.iter().map(|role| format!("{role}s")).collect();
-        format!("{} different {}", number_word(rules.approvals), or_list(roles.iter().map(String::as_str)))
+        format!("{} different {}", number_word(rules.approvals), roles_plural(&rules.approver_roles))
     };
-    let required: Vec<&str> = rules
-        .required_roles
-        .iter()
-        .filter(|role| rules.approver_roles.len() > 1 || rules.approver_roles.first() != Some(role))
-        .map(|role| role.as_str())
-        .collect();
+    let required = required_beyond_approvers(rules);
     let among =
         if required.is_empty() { String::new() } else { format!(", among them a {}", and_list(required.into_iter())) };
     format!("{approvals} from {who}{among}; one rejection rejects it")
